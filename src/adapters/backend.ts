@@ -1,0 +1,46 @@
+import type { Schema, Tables } from '../model/schema.ts';
+import type { Statement, StatementResult } from '../model/statement.ts';
+
+/** Isolation levels, named as lockstep's CLI names them. */
+export type IsolationLevel = 'read-committed' | 'repeatable-read' | 'serializable';
+
+export const isolationLevels: readonly IsolationLevel[] = ['read-committed', 'repeatable-read', 'serializable'];
+
+/** Workload transaction number: 1, 2, ... */
+export type TxId = number;
+
+/**
+ * How one transaction's statement stands once a step has settled: it
+ * completed with a result, or it is blocked waiting for other transactions.
+ */
+export type Event =
+  | { readonly tx: TxId; readonly kind: 'completed'; readonly result: StatementResult }
+  | { readonly tx: TxId; readonly kind: 'blocked'; readonly waitsFor: readonly TxId[] };
+
+/**
+ * A database lockstep can step through, one statement at a time. The memory
+ * engine (`adapters/memory`) and PostgreSQL (`adapters/postgres`) implement it;
+ * a new database is one new folder implementing this interface.
+ *
+ * A step submits one statement of one transaction and then settles: it returns
+ * once every in-flight statement has either completed or is blocked. The events
+ * name the stepped transaction and every previously blocked transaction whose
+ * statement completed during the settle, in transaction order.
+ */
+export interface Backend {
+  /** Which database this is, for reports (`memory`, `PostgreSQL 17.6`). */
+  readonly name: string;
+  /** Starts a run: every table holds exactly `seed`, no transaction is open, new transactions use `isolation`. */
+  reset(seed: Tables, isolation: IsolationLevel): Promise<void>;
+  /** Runs `statement` as transaction `tx` (opening a transaction if it has none) and settles. */
+  step(tx: TxId, statement: Statement): Promise<Event[]>;
+  /** Ends `tx`'s transaction after an error the program did not handle (sends ROLLBACK); settles like a step. */
+  abandon(tx: TxId): Promise<Event[]>;
+  /** Committed contents of every table, rows in primary-key order. */
+  tables(): Promise<Tables>;
+  /** Releases everything the backend holds. */
+  close(): Promise<void>;
+}
+
+/** Creates backends for one scenario schema. */
+export type BackendFactory = (schema: Schema) => Promise<Backend>;

@@ -1,0 +1,59 @@
+import type { Row } from '../../model/schema.ts';
+import type { Xact } from './xact.ts';
+
+/** One version of a row: created by `xmin`, deleted or replaced by `xmax` (null while live). */
+export interface Version {
+  readonly data: Row;
+  readonly xmin: Xact;
+  xmax: Xact | null;
+}
+
+/** A logical row: its versions oldest first, and its row lock. */
+export interface RowChain {
+  readonly versions: Version[];
+  /** Holder of the exclusive row lock (FOR UPDATE, UPDATE, DELETE). */
+  exclusive: Xact | null;
+  /** Holders of FOR SHARE locks. */
+  readonly shared: Xact[];
+  /** Transactions waiting for the row lock, first come first served. */
+  readonly queue: Xact[];
+}
+
+/** True when `creator`'s work is visible to `reader` reading at commit sequence `snapshot`. */
+export function sees(reader: Xact, snapshot: number, creator: Xact): boolean {
+  return creator === reader || (creator.status === 'committed' && creator.commitSeq <= snapshot);
+}
+
+/** The version of `chain` that `reader` sees at `snapshot`, if any. */
+export function visibleVersion(chain: RowChain, reader: Xact, snapshot: number): Version | undefined {
+  const versions = chain.versions;
+  for (let i = versions.length - 1; i >= 0; i--) {
+    const v = versions[i];
+    if (!sees(reader, snapshot, v.xmin)) continue;
+    return v.xmax !== null && sees(reader, snapshot, v.xmax) ? undefined : v;
+  }
+  return undefined;
+}
+
+/**
+ * The newest version of `chain` as a writer that holds the row lock sees it:
+ * the latest committed (or own) version, or undefined when that version was deleted.
+ */
+export function newestVersion(chain: RowChain, writer: Xact): Version | undefined {
+  const versions = chain.versions;
+  for (let i = versions.length - 1; i >= 0; i--) {
+    const v = versions[i];
+    if (v.xmin !== writer && v.xmin.status !== 'committed') continue;
+    return v.xmax !== null && (v.xmax === writer || v.xmax.status === 'committed') ? undefined : v;
+  }
+  return undefined;
+}
+
+/** Removes what an aborted transaction wrote to `chain`. */
+export function undoWrites(chain: RowChain, xact: Xact): void {
+  const versions = chain.versions;
+  for (let i = versions.length - 1; i >= 0; i--) {
+    if (versions[i].xmin === xact) versions.splice(i, 1);
+    else if (versions[i].xmax === xact) versions[i].xmax = null;
+  }
+}

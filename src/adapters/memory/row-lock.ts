@@ -1,0 +1,67 @@
+import type { RowChain } from './mvcc.ts';
+import type { Xact } from './xact.ts';
+
+/** Row lock strength: `share` for FOR SHARE, `exclusive` for FOR UPDATE, UPDATE and DELETE. */
+export type RowLockMode = 'share' | 'exclusive';
+
+/** Transactions whose row lock on `chain` conflicts with `xact` taking it in `mode`. */
+export function conflictingHolders(chain: RowChain, xact: Xact, mode: RowLockMode): Xact[] {
+  if (chain.exclusive !== null) return chain.exclusive === xact ? [] : [chain.exclusive];
+  if (mode === 'share') return [];
+  return chain.shared.filter((x) => x !== xact);
+}
+
+/** True when `xact` already holds a lock on `chain` at least as strong as `mode`. */
+export function holds(chain: RowChain, xact: Xact, mode: RowLockMode): boolean {
+  return chain.exclusive === xact || (mode === 'share' && chain.shared.includes(xact));
+}
+
+/**
+ * Takes the row lock if no other holder conflicts. A lock compatible with the
+ * current holders is granted at once, even past queued waiters, as PostgreSQL
+ * does for tuple locks. Returns false when the caller must wait.
+ */
+export function tryLock(chain: RowChain, xact: Xact, mode: RowLockMode): boolean {
+  if (holds(chain, xact, mode)) return true;
+  if (conflictingHolders(chain, xact, mode).length > 0) return false;
+  grant(chain, xact, mode);
+  return true;
+}
+
+function grant(chain: RowChain, xact: Xact, mode: RowLockMode): void {
+  if (mode === 'exclusive') {
+    chain.exclusive = xact;
+    const i = chain.shared.indexOf(xact);
+    if (i >= 0) chain.shared.splice(i, 1);
+  } else {
+    chain.shared.push(xact);
+  }
+  if (!xact.locks.includes(chain)) xact.locks.push(chain);
+}
+
+/**
+ * Drops `xact`'s lock on `chain` and grants the lock to waiters at the head
+ * of the queue, first come first served, as long as they are compatible.
+ * Returns the transactions granted the lock, in queue order.
+ */
+export function release(chain: RowChain, xact: Xact): Xact[] {
+  if (chain.exclusive === xact) chain.exclusive = null;
+  const i = chain.shared.indexOf(xact);
+  if (i >= 0) chain.shared.splice(i, 1);
+  const granted: Xact[] = [];
+  while (chain.queue.length > 0) {
+    const waiter = chain.queue[0];
+    const mode = waiter.wait?.kind === 'row' ? waiter.wait.mode : 'exclusive';
+    if (conflictingHolders(chain, waiter, mode).length > 0) break;
+    chain.queue.shift();
+    grant(chain, waiter, mode);
+    granted.push(waiter);
+  }
+  return granted;
+}
+
+/** Removes a waiter from the queue (its transaction was aborted while waiting). */
+export function leaveQueue(chain: RowChain, xact: Xact): void {
+  const i = chain.queue.indexOf(xact);
+  if (i >= 0) chain.queue.splice(i, 1);
+}

@@ -1,0 +1,43 @@
+import type { IsolationLevel, TxId } from '../backend.ts';
+import type { Statement } from '../../model/statement.ts';
+import type { Row } from '../../model/schema.ts';
+import type { RowChain } from './mvcc.ts';
+
+/** Status of one database transaction (one attempt of a workload transaction). */
+export type XactStatus = 'active' | 'committed' | 'aborted';
+
+/** A statement that has started and may be blocked part-way, with everything needed to resume it. */
+export interface PendingStatement {
+  readonly statement: Statement;
+  /** Commit sequence number the statement reads at. */
+  readonly snapshot: number;
+  /** Rows (select, update, delete) or row indexes (insert) still to process, in order. */
+  readonly candidates: readonly RowChain[];
+  next: number;
+  readonly out: Row[];
+}
+
+/** What a blocked transaction waits for. */
+export type Wait =
+  | { readonly kind: 'row'; readonly chain: RowChain; readonly mode: 'share' | 'exclusive' }
+  | { readonly kind: 'xact'; readonly xact: Xact };
+
+/** One database transaction of the memory engine. */
+export interface Xact {
+  readonly xid: number;
+  readonly tx: TxId;
+  readonly isolation: IsolationLevel;
+  status: XactStatus;
+  /** Commit sequence number once committed. */
+  commitSeq: number;
+  /** Transaction snapshot under repeatable read; -1 until the first statement. */
+  snapshot: number;
+  /** Rows this transaction holds a lock on, in acquisition order. */
+  readonly locks: RowChain[];
+  /** Rows this transaction created or deleted versions of. */
+  readonly writes: RowChain[];
+  /** Transactions waiting for this one to end (unique-index waits), in arrival order. */
+  readonly endWaiters: Xact[];
+  pending: PendingStatement | null;
+  wait: Wait | null;
+}

@@ -1,0 +1,44 @@
+import type { TxId } from '../adapters/backend.ts';
+import type { Scenario } from '../model/scenario.ts';
+import type { Trace } from './runner.ts';
+import { findSerialOrder } from './serializability.ts';
+
+/** Why a run is wrong: a broken domain invariant, or results no serial order explains. */
+export type Violation =
+  | { readonly kind: 'invariant'; readonly invariant: string; readonly message: string }
+  | { readonly kind: 'not-serializable'; readonly message: string };
+
+/**
+ * Checks a finished run: the scenario's invariants first (the first broken one
+ * is reported), then serializability against the serial spec.
+ */
+export function checkRun(scenario: Scenario, trace: Trace): Violation | null {
+  const run = { initial: scenario.seed, final: trace.final as any, outcomes: trace.outcomes };
+  for (const invariant of scenario.invariants) {
+    const message = invariant.check(run);
+    if (message !== null) return { kind: 'invariant', invariant: invariant.name, message };
+  }
+  if (findSerialOrder(scenario, trace.outcomes, trace.final, finishOrder(trace)) === null) {
+    const results = trace.outcomes.map((o) => `T${o.id} ${o.fate === 'aborted' ? `aborted ${o.error!.code}` : JSON.stringify(o.result)}`).join(', ');
+    return {
+      kind: 'not-serializable',
+      message: `No serial order of the transactions gives these results (${results}) and this final state.`,
+    };
+  }
+  return null;
+}
+
+/** Transactions in the order their last statement completed. */
+function finishOrder(trace: Trace): TxId[] {
+  const order: TxId[] = [];
+  const seen = new Set<TxId>();
+  for (let i = trace.steps.length - 1; i >= 0; i--) {
+    for (const e of trace.steps[i].events) {
+      if (e.kind === 'completed' && !seen.has(e.tx)) {
+        seen.add(e.tx);
+        order.push(e.tx);
+      }
+    }
+  }
+  return order.reverse();
+}

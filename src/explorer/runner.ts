@@ -1,0 +1,197 @@
+import type { Backend, Event, IsolationLevel, TxId } from '../adapters/backend.ts';
+import type { MemoryEngine } from '../adapters/memory/engine.ts';
+import { createTx, StatementFailure, type OperationResult, type TxGenerator } from '../model/program.ts';
+import { seedTables, type Fate, type Scenario, type Strategy, type TxOutcome, type Workload } from '../model/scenario.ts';
+import type { Tables } from '../model/schema.ts';
+import type { DbError, Statement } from '../model/statement.ts';
+import type { Chooser } from './schedule.ts';
+
+/** What to run: a scenario's workload under one strategy and isolation level. */
+export interface RunSpec {
+  readonly scenario: Scenario;
+  readonly strategy: Strategy;
+  readonly isolation: IsolationLevel;
+  readonly workload: Workload;
+}
+
+/** One step: the statement a transaction submitted and how every affected transaction stood once the step settled. */
+export interface Step {
+  readonly tx: TxId;
+  readonly statement: Statement;
+  readonly events: readonly Event[];
+}
+
+/** Everything a run did, in order. */
+export interface Trace {
+  readonly steps: readonly Step[];
+  readonly outcomes: readonly TxOutcome[];
+  /** Context switches away from a transaction that could have gone on. */
+  readonly preemptions: number;
+  /** Final committed contents of every table. */
+  readonly final: Tables;
+}
+
+/** A request from the run to its backend. */
+export type BackendCall = { readonly kind: 'step'; readonly tx: TxId; readonly statement: Statement } | { readonly kind: 'abandon'; readonly tx: TxId };
+
+interface TxRun {
+  readonly id: TxId;
+  readonly operation: string;
+  readonly args: unknown;
+  readonly program: TxGenerator<OperationResult>;
+  pending: Statement | null;
+  blocked: boolean;
+  done: boolean;
+  /** A database transaction is open (some statement ran since the last commit or rollback). */
+  open: boolean;
+  /** The open transaction already failed with an error. */
+  failed: boolean;
+  fate: Fate;
+  result: OperationResult | undefined;
+  error: DbError | undefined;
+  attempts: number;
+}
+
+/**
+ * Runs a workload as a generator of backend calls, so the same logic drives
+ * the synchronous memory engine (fast exploration) and PostgreSQL (replay).
+ */
+export function* runWorkload(spec: RunSpec, chooser: Chooser): Generator<BackendCall, Omit<Trace, 'final'>, readonly Event[]> {
+  const txs: TxRun[] = spec.workload.map((w, i) => {
+    const program = spec.strategy.programs[w.operation];
+    if (!program) throw new Error(`strategy has no program for operation ${w.operation}`);
+    const id = i + 1;
+    return {
+      id,
+      operation: w.operation,
+      args: w.args,
+      program: program(createTx(id), w.args),
+      pending: null,
+      blocked: false,
+      done: false,
+      open: false,
+      failed: false,
+      fate: 'rolled-back',
+      result: undefined,
+      error: undefined,
+      attempts: 0,
+    };
+  });
+  const steps: Step[] = [];
+  let preemptions = 0;
+  let last: TxId = 0;
+
+  /** Feeds a statement's result to its program; returns a call to make when the program gave up on an open transaction. */
+  function deliver(t: TxRun, result: Parameters<TxGenerator<OperationResult>['next']>[0] | undefined): BackendCall | null {
+    const statement = t.pending;
+    if (statement !== null && result !== undefined) {
+      if (statement.kind === 'commit' || statement.kind === 'rollback') {
+        t.fate = statement.kind === 'commit' && !t.failed && !result.error ? 'committed' : 'rolled-back';
+        t.open = false;
+        t.failed = false;
+      } else if (result.error) {
+        t.failed = true;
+      }
+    }
+    let next: IteratorResult<Statement, OperationResult>;
+    try {
+      next = result === undefined ? t.program.next() : t.program.next(result);
+    } catch (e) {
+      if (!(e instanceof StatementFailure)) throw e;
+      t.done = true;
+      t.pending = null;
+      t.fate = 'aborted';
+      t.error = e.error;
+      if (!t.open) return null;
+      t.open = false;
+      return { kind: 'abandon', tx: t.id };
+    }
+    if (next.done) {
+      t.done = true;
+      t.pending = null;
+      t.result = next.value;
+      if (t.open) throw new Error(`T${t.id} (${t.operation}) returned without commit or rollback`);
+      return null;
+    }
+    const s = next.value;
+    t.pending = s;
+    if (s.kind !== 'commit' && s.kind !== 'rollback' && !t.open) {
+      t.open = true;
+      t.attempts++;
+    }
+    return null;
+  }
+
+  const calls: BackendCall[] = [];
+  function apply(events: readonly Event[]): void {
+    for (const e of events) {
+      const t = txs[e.tx - 1];
+      if (e.kind === 'blocked') {
+        t.blocked = true;
+      } else {
+        t.blocked = false;
+        const call = deliver(t, e.result);
+        if (call) calls.push(call);
+      }
+    }
+  }
+
+  for (const t of txs) {
+    const call = deliver(t, undefined);
+    if (call) calls.push(call);
+  }
+  const runnable: TxId[] = [];
+  for (;;) {
+    while (calls.length > 0) apply(yield calls.shift()!);
+    runnable.length = 0;
+    let unfinished = 0;
+    for (const t of txs) {
+      if (t.done) continue;
+      unfinished++;
+      if (!t.blocked) runnable.push(t.id);
+    }
+    if (unfinished === 0) break;
+    if (runnable.length === 0) throw new Error('every unfinished transaction is blocked and no deadlock was detected');
+    const tx = chooser.choose(runnable, last);
+    if (last !== 0 && tx !== last && runnable.includes(last)) preemptions++;
+    last = tx;
+    const statement = txs[tx - 1].pending!;
+    const events = yield { kind: 'step', tx, statement };
+    steps.push({ tx, statement, events });
+    apply(events);
+  }
+  const outcomes: TxOutcome[] = txs.map((t) => ({
+    id: t.id,
+    operation: t.operation,
+    args: t.args,
+    result: t.result,
+    fate: t.fate,
+    ...(t.error ? { error: t.error } : {}),
+    attempts: t.attempts,
+  }));
+  return { steps, outcomes, preemptions };
+}
+
+/** Runs a workload on the memory engine, synchronously. */
+export function runOnEngine(engine: MemoryEngine, spec: RunSpec, chooser: Chooser): Trace {
+  engine.reset(seedTables(spec.scenario), spec.isolation);
+  const run = runWorkload(spec, chooser);
+  let r = run.next();
+  while (!r.done) {
+    const call = r.value;
+    r = run.next(call.kind === 'step' ? engine.step(call.tx, call.statement) : engine.abandon(call.tx));
+  }
+  return { ...r.value, final: engine.tables() };
+}
+
+/** Runs a workload on any backend (PostgreSQL for replay), one awaited step at a time. */
+export async function runOnBackend(backend: Backend, spec: RunSpec, chooser: Chooser): Promise<Trace> {
+  await backend.reset(seedTables(spec.scenario), spec.isolation);
+  const run = runWorkload(spec, chooser);
+  let r = run.next();
+  while (!r.done) {
+    const call = r.value;
+    r = run.next(call.kind === 'step' ? await backend.step(call.tx, call.statement) : await backend.abandon(call.tx));
+  }
+  return { ...r.value, final: await backend.tables() };
+}

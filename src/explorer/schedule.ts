@@ -1,0 +1,51 @@
+import type { TxId } from '../adapters/backend.ts';
+import { InputError } from '../input-error.ts';
+
+/**
+ * Decides which transaction takes the next step. `runnable` lists the
+ * transactions that can take a step (not finished, not waiting for a lock) in
+ * id order; `last` is the transaction that took the previous step (0 before
+ * the first).
+ */
+export interface Chooser {
+  choose(runnable: readonly TxId[], last: TxId): TxId;
+}
+
+/**
+ * A schedule as a list of choices, one per point where more than one
+ * transaction can run: 0 keeps running the transaction that ran last, k > 0
+ * picks the k-th other runnable transaction, wrapping around. When the last
+ * transaction cannot run (at the start, or it is blocked or finished), choice
+ * k picks the runnable transaction at index k, wrapping around. Past the end of the list every choice is 0, so
+ * an all-zero schedule is a serial run and shrinking toward zeros removes
+ * preemptions.
+ */
+export function choiceSchedule(choices: readonly number[]): Chooser {
+  let next = 0;
+  return {
+    choose(runnable, last) {
+      const lastRunnable = runnable.includes(last);
+      if (runnable.length === 1) return runnable[0];
+      const c = next < choices.length ? choices[next++] : 0;
+      if (!lastRunnable) return runnable[c % runnable.length];
+      if (c === 0) return last;
+      const others = runnable.filter((t) => t !== last);
+      return others[(c - 1) % others.length];
+    },
+  };
+}
+
+/** A schedule as the explicit transaction of every step, as counterexample files store it. */
+export function stepOrder(order: readonly TxId[]): Chooser {
+  let next = 0;
+  return {
+    choose(runnable) {
+      if (next >= order.length) throw new InputError(`The schedule ends after ${order.length} steps but transactions ${runnable.map((t) => `T${t}`).join(', ')} still have statements to run.`);
+      const tx = order[next++];
+      if (!runnable.includes(tx)) {
+        throw new InputError(`Step ${next} of the schedule runs T${tx}, which cannot take a step then (runnable: ${runnable.map((t) => `T${t}`).join(', ')}).`);
+      }
+      return tx;
+    },
+  };
+}

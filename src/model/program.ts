@@ -1,0 +1,90 @@
+import type { Row } from './schema.ts';
+import type { DbError, LockMode, Statement, StatementResult, Where, Changes } from './statement.ts';
+
+/**
+ * A transaction program: one operation under one strategy, written once and
+ * run unchanged on the memory engine and on PostgreSQL. It yields statements
+ * and receives each statement's result; its return value is the operation's
+ * result, which the serial spec must reproduce.
+ *
+ * ```ts
+ * function* deductNaive(tx: Tx<PointsDb>, a: { user: number; amount: number }) {
+ *   const acct = yield* tx.selectOne('accounts', { id: a.user });
+ *   if (!acct || acct.balance < a.amount) return yield* tx.rollback('insufficient');
+ *   yield* tx.update('accounts', { id: a.user }, { balance: acct.balance - a.amount });
+ *   return yield* tx.commit('ok');
+ * }
+ * ```
+ *
+ * After `commit` or `rollback` a program may go on: its next statement opens a
+ * new attempt (a new database transaction), which is how retries are written.
+ */
+export type Program<Db = any, A = any> = (tx: Tx<Db>, args: A) => TxGenerator<OperationResult>;
+
+/** The generator a program returns. */
+export type TxGenerator<R> = Generator<Statement, R, StatementResult>;
+
+/** What an operation reports to its caller, compared with the serial spec's answer. */
+export type OperationResult = string | number | boolean | null | { readonly [key: string]: OperationResult } | readonly OperationResult[];
+
+/** A failed statement, thrown inside the program so it can catch it (for example to retry on 40001). */
+export class StatementFailure extends Error {
+  constructor(readonly error: DbError) {
+    super(`${error.code}: ${error.message}`);
+  }
+}
+
+/** True when `e` is a statement failure with one of the given SQLSTATEs. */
+export function isSqlState(e: unknown, ...codes: string[]): e is StatementFailure {
+  return e instanceof StatementFailure && codes.includes(e.error.code);
+}
+
+type Table<Db> = keyof Db & string;
+
+/** The statements a program can yield, as typed helpers. Use with `yield*`. */
+export interface Tx<Db> {
+  /** The transaction's number in the workload (1, 2, ...): a deterministic source of ids. */
+  readonly id: number;
+  select<T extends Table<Db>>(
+    table: T,
+    where: Where<Db[T]>,
+    options?: { lock?: LockMode; orderBy?: readonly (readonly [keyof Db[T] & string, 'asc' | 'desc'])[]; limit?: number },
+  ): TxGenerator<Db[T][]>;
+  selectOne<T extends Table<Db>>(table: T, where: Where<Db[T]>, options?: { lock?: LockMode }): TxGenerator<Db[T] | undefined>;
+  update<T extends Table<Db>>(table: T, where: Where<Db[T]>, set: Changes<Db[T]>): TxGenerator<Db[T][]>;
+  insert<T extends Table<Db>>(table: T, rows: Db[T] | readonly Db[T][], options?: { onConflict?: 'nothing' }): TxGenerator<Db[T][]>;
+  delete<T extends Table<Db>>(table: T, where: Where<Db[T]>): TxGenerator<Db[T][]>;
+  commit<R extends OperationResult>(result: R): TxGenerator<R>;
+  rollback<R extends OperationResult>(result: R): TxGenerator<R>;
+}
+
+function* execute(statement: Statement): TxGenerator<Row[]> {
+  const result = yield statement;
+  if (result.error) throw new StatementFailure(result.error);
+  return result.rows as Row[];
+}
+
+/** Builds the `Tx` handed to the program of workload transaction `id`. */
+export function createTx<Db>(id: number): Tx<Db> {
+  return {
+    id,
+    select: (table, where, options) =>
+      execute({ kind: 'select', table, where, lock: options?.lock, orderBy: options?.orderBy, limit: options?.limit }) as TxGenerator<any>,
+    *selectOne(table, where, options) {
+      const rows = yield* execute({ kind: 'select', table, where, lock: options?.lock });
+      return rows[0] as any;
+    },
+    update: (table, where, set) => execute({ kind: 'update', table, where, set }) as TxGenerator<any>,
+    insert: (table, rows, options) =>
+      execute({ kind: 'insert', table, rows: (Array.isArray(rows) ? rows : [rows]) as Row[], onConflict: options?.onConflict }) as TxGenerator<any>,
+    delete: (table, where) => execute({ kind: 'delete', table, where }) as TxGenerator<any>,
+    *commit(result) {
+      yield* execute({ kind: 'commit' });
+      return result;
+    },
+    *rollback(result) {
+      yield* execute({ kind: 'rollback' });
+      return result;
+    },
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * A scenario's tables, declared once as a value so that both backends can
+ * create them and TypeScript can derive each table's row type from it.
+ *
+ * ```ts
+ * const points = defineSchema({
+ *   accounts: { columns: { id: 'int', balance: 'int' }, primaryKey: ['id'] },
+ * });
+ * type Db = DatabaseOf<typeof points>; // { accounts: { id: number; balance: number } }
+ * ```
+ */
+export type ColumnType = 'int' | 'text' | 'bool';
+
+/** The TypeScript type a column holds. */
+export type ValueOf<C extends ColumnType> = C extends 'int' ? number : C extends 'text' ? string : boolean;
+
+/** Any value a row can hold. */
+export type Value = number | string | boolean;
+
+/** One table: its columns, primary key and further unique indexes. */
+export interface TableSchema<Cols extends Record<string, ColumnType> = Record<string, ColumnType>> {
+  readonly columns: Cols;
+  readonly primaryKey: readonly (keyof Cols & string)[];
+  readonly unique?: readonly (readonly (keyof Cols & string)[])[];
+}
+
+/** A whole scenario schema: table name to table. */
+export type Schema = Record<string, TableSchema>;
+
+/** Row type of one table schema. */
+export type RowOf<T extends TableSchema> = { -readonly [K in keyof T['columns']]: ValueOf<T['columns'][K]> };
+
+/** The typed view of a schema that statements are checked against. */
+export type DatabaseOf<S extends Schema> = { [T in keyof S]: RowOf<S[T]> };
+
+/** A row of any table, as both backends pass it around. */
+export type Row = Record<string, Value>;
+
+/** Contents of every table, rows in primary-key order. */
+export type Tables = Record<string, Row[]>;
+
+/** Declares a schema, keeping its literal column types for `DatabaseOf`. */
+export function defineSchema<const S extends Record<string, TableSchema<any>>>(schema: S): S {
+  return schema;
+}
+
+/** The unique indexes of a table, primary key first. */
+export function uniqueIndexes(table: TableSchema): readonly (readonly string[])[] {
+  return [table.primaryKey, ...(table.unique ?? [])];
+}
+
+/** Orders two rows by the given columns, as PostgreSQL orders ints, text (C collation) and booleans. */
+export function compareBy(columns: readonly string[], a: Row, b: Row): number {
+  for (const c of columns) {
+    const x = a[c];
+    const y = b[c];
+    if (x === y) continue;
+    return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+/** Sorts every table by primary key: the canonical form used to compare states. */
+export function canonicalTables(schema: Schema, tables: Tables): Tables {
+  const out: Tables = {};
+  for (const name of Object.keys(schema).sort()) {
+    const pk = schema[name].primaryKey;
+    out[name] = [...(tables[name] ?? [])].sort((a, b) => compareBy(pk, a, b));
+  }
+  return out;
+}
