@@ -3,7 +3,7 @@ import type { MemoryEngine } from '../adapters/memory/engine.ts';
 import { createTx, StatementFailure, type OperationResult, type TxGenerator } from '../model/program.ts';
 import { seedTables, type Fate, type Scenario, type Strategy, type TxOutcome, type Workload } from '../model/scenario.ts';
 import type { Tables } from '../model/schema.ts';
-import type { DbError, Statement } from '../model/statement.ts';
+import type { DbError, Statement, StatementResult } from '../model/statement.ts';
 import type { Chooser } from './schedule.ts';
 
 /** What to run: a scenario's workload under one strategy and isolation level. */
@@ -56,33 +56,92 @@ interface TxRun {
  * Runs a workload as a generator of backend calls, so the same logic drives
  * the synchronous memory engine (fast exploration) and PostgreSQL (replay).
  */
-export function* runWorkload(spec: RunSpec, chooser: Chooser): Generator<BackendCall, Omit<Trace, 'final'>, readonly Event[]> {
-  const txs: TxRun[] = spec.workload.map((w, i) => {
-    const program = spec.strategy.programs[w.operation];
-    if (!program) throw new Error(`strategy has no program for operation ${w.operation}`);
-    const id = i + 1;
-    return {
-      id,
-      operation: w.operation,
-      args: w.args,
-      program: program(createTx(id), w.args),
-      pending: null,
-      blocked: false,
-      done: false,
-      open: false,
-      failed: false,
-      fate: 'rolled-back',
-      result: undefined,
-      error: undefined,
-      attempts: 0,
-    };
-  });
-  const steps: Step[] = [];
-  let preemptions = 0;
-  let last: TxId = 0;
+export function runWorkload(spec: RunSpec, chooser: Chooser): Generator<BackendCall, Omit<Trace, 'final'>, readonly Event[]> {
+  return new WorkloadRun(spec, chooser).calls();
+}
 
-  /** Feeds a statement's result to its program; returns a call to make when the program gave up on an open transaction. */
-  function deliver(t: TxRun, result: Parameters<TxGenerator<OperationResult>['next']>[0] | undefined): BackendCall | null {
+class WorkloadRun {
+  private readonly txs: TxRun[];
+  private readonly steps: Step[] = [];
+  private readonly queued: BackendCall[] = [];
+  private preemptions = 0;
+
+  constructor(
+    spec: RunSpec,
+    private readonly chooser: Chooser,
+  ) {
+    this.txs = spec.workload.map((w, i) => {
+      const program = spec.strategy.programs[w.operation];
+      if (!program) throw new Error(`strategy has no program for operation ${w.operation}`);
+      const id = i + 1;
+      return {
+        id,
+        operation: w.operation,
+        args: w.args,
+        program: program(createTx(id), w.args),
+        pending: null,
+        blocked: false,
+        done: false,
+        open: false,
+        failed: false,
+        fate: 'rolled-back',
+        result: undefined,
+        error: undefined,
+        attempts: 0,
+      };
+    });
+  }
+
+  *calls(): Generator<BackendCall, Omit<Trace, 'final'>, readonly Event[]> {
+    const { txs, steps, queued } = this;
+    for (const t of txs) this.deliver(t, undefined);
+    const runnable: TxId[] = [];
+    let last: TxId = 0;
+    for (;;) {
+      while (queued.length > 0) this.apply(yield queued.shift()!);
+      runnable.length = 0;
+      let unfinished = 0;
+      for (const t of txs) {
+        if (t.done) continue;
+        unfinished++;
+        if (!t.blocked) runnable.push(t.id);
+      }
+      if (unfinished === 0) break;
+      if (runnable.length === 0) throw new Error('every unfinished transaction is blocked and no deadlock was detected');
+      const tx = this.chooser.choose(runnable, last);
+      if (last !== 0 && tx !== last && runnable.includes(last)) this.preemptions++;
+      last = tx;
+      const statement = txs[tx - 1].pending!;
+      const events = yield { kind: 'step', tx, statement };
+      steps.push({ tx, statement, events });
+      this.apply(events);
+    }
+    const outcomes: TxOutcome[] = txs.map((t) => ({
+      id: t.id,
+      operation: t.operation,
+      args: t.args,
+      result: t.result,
+      fate: t.fate,
+      ...(t.error ? { error: t.error } : {}),
+      attempts: t.attempts,
+    }));
+    return { steps, outcomes, preemptions: this.preemptions };
+  }
+
+  private apply(events: readonly Event[]): void {
+    for (const e of events) {
+      const t = this.txs[e.tx - 1];
+      if (e.kind === 'blocked') {
+        t.blocked = true;
+      } else {
+        t.blocked = false;
+        this.deliver(t, e.result);
+      }
+    }
+  }
+
+  /** Feeds a statement's result to its program and takes its next statement; queues a ROLLBACK when the program gave up on an open transaction. */
+  private deliver(t: TxRun, result: StatementResult | undefined): void {
     const statement = t.pending;
     if (statement !== null && result !== undefined) {
       if (statement.kind === 'commit' || statement.kind === 'rollback') {
@@ -102,16 +161,18 @@ export function* runWorkload(spec: RunSpec, chooser: Chooser): Generator<Backend
       t.pending = null;
       t.fate = 'aborted';
       t.error = e.error;
-      if (!t.open) return null;
-      t.open = false;
-      return { kind: 'abandon', tx: t.id };
+      if (t.open) {
+        t.open = false;
+        this.queued.push({ kind: 'abandon', tx: t.id });
+      }
+      return;
     }
     if (next.done) {
       t.done = true;
       t.pending = null;
       t.result = next.value;
       if (t.open) throw new Error(`T${t.id} (${t.operation}) returned without commit or rollback`);
-      return null;
+      return;
     }
     const s = next.value;
     t.pending = s;
@@ -119,57 +180,7 @@ export function* runWorkload(spec: RunSpec, chooser: Chooser): Generator<Backend
       t.open = true;
       t.attempts++;
     }
-    return null;
   }
-
-  const calls: BackendCall[] = [];
-  function apply(events: readonly Event[]): void {
-    for (const e of events) {
-      const t = txs[e.tx - 1];
-      if (e.kind === 'blocked') {
-        t.blocked = true;
-      } else {
-        t.blocked = false;
-        const call = deliver(t, e.result);
-        if (call) calls.push(call);
-      }
-    }
-  }
-
-  for (const t of txs) {
-    const call = deliver(t, undefined);
-    if (call) calls.push(call);
-  }
-  const runnable: TxId[] = [];
-  for (;;) {
-    while (calls.length > 0) apply(yield calls.shift()!);
-    runnable.length = 0;
-    let unfinished = 0;
-    for (const t of txs) {
-      if (t.done) continue;
-      unfinished++;
-      if (!t.blocked) runnable.push(t.id);
-    }
-    if (unfinished === 0) break;
-    if (runnable.length === 0) throw new Error('every unfinished transaction is blocked and no deadlock was detected');
-    const tx = chooser.choose(runnable, last);
-    if (last !== 0 && tx !== last && runnable.includes(last)) preemptions++;
-    last = tx;
-    const statement = txs[tx - 1].pending!;
-    const events = yield { kind: 'step', tx, statement };
-    steps.push({ tx, statement, events });
-    apply(events);
-  }
-  const outcomes: TxOutcome[] = txs.map((t) => ({
-    id: t.id,
-    operation: t.operation,
-    args: t.args,
-    result: t.result,
-    fate: t.fate,
-    ...(t.error ? { error: t.error } : {}),
-    attempts: t.attempts,
-  }));
-  return { steps, outcomes, preemptions };
 }
 
 /** Runs a workload on the memory engine, synchronously. */

@@ -16,42 +16,41 @@ import { canonicalTables, type Row, type Tables } from '../model/schema.ts';
  */
 export function findSerialOrder(scenario: Scenario, outcomes: readonly TxOutcome[], final: Tables, finishOrder: readonly TxId[]): TxId[] | null {
   const participants = outcomes.filter((o) => o.fate !== 'aborted');
-  const byId = new Map(participants.map((o) => [o.id, o]));
-  const initial = scenario.seed as Tables;
-  const target = final;
-
-  const apply = (state: Tables, o: TxOutcome): Tables | null => {
-    const next = cloneTables(state);
-    const result = scenario.operations[o.operation].serial(next as SerialState<any>, o.args, { id: o.id });
-    return sameResult(result, o.result!) ? next : null;
-  };
-
-  const preferred = finishOrder.filter((id) => byId.has(id));
-  let state: Tables | null = cloneTables(initial);
-  for (const id of preferred) {
-    state = apply(state, byId.get(id)!);
+  const preferred: TxOutcome[] = [];
+  for (const id of finishOrder) {
+    const o = participants.find((p) => p.id === id);
+    if (o) preferred.push(o);
+  }
+  let state: Tables | null = scenario.seed as Tables;
+  for (const o of preferred) {
+    state = applySerially(scenario, state, o);
     if (!state) break;
   }
-  if (state && sameTables(scenario, state, target)) return preferred;
-
-  const deadEnds = new Set<string>();
+  if (state && preferred.length === participants.length && sameTables(scenario, state, final)) return preferred.map((o) => o.id);
   const order: TxId[] = [];
-  const search = (state: Tables, remaining: TxOutcome[]): boolean => {
-    if (remaining.length === 0) return sameTables(scenario, state, target);
-    const key = `${order.slice().sort((a, b) => a - b).join(',')}|${JSON.stringify(canonicalTables(scenario.schema, state))}`;
-    if (deadEnds.has(key)) return false;
-    for (let i = 0; i < remaining.length; i++) {
-      const o = remaining[i];
-      const next = apply(state, o);
-      if (!next) continue;
-      order.push(o.id);
-      if (search(next, [...remaining.slice(0, i), ...remaining.slice(i + 1)])) return true;
-      order.pop();
-    }
-    deadEnds.add(key);
-    return false;
-  };
-  return search(cloneTables(initial), participants) ? order : null;
+  return searchOrder(scenario, scenario.seed as Tables, participants, final, order, new Set()) ? order : null;
+}
+
+/** Runs one transaction's operation under the serial spec; null when it would report another result. */
+function applySerially(scenario: Scenario, state: Tables, o: TxOutcome): Tables | null {
+  const next = cloneTables(state);
+  const result = scenario.operations[o.operation].serial(next as SerialState<any>, o.args, { id: o.id });
+  return sameResult(result, o.result!) ? next : null;
+}
+
+function searchOrder(scenario: Scenario, state: Tables, remaining: readonly TxOutcome[], final: Tables, order: TxId[], deadEnds: Set<string>): boolean {
+  if (remaining.length === 0) return sameTables(scenario, state, final);
+  const key = `${[...order].sort((a, b) => a - b).join(',')}|${JSON.stringify(canonicalTables(scenario.schema, state))}`;
+  if (deadEnds.has(key)) return false;
+  for (let i = 0; i < remaining.length; i++) {
+    const next = applySerially(scenario, state, remaining[i]);
+    if (!next) continue;
+    order.push(remaining[i].id);
+    if (searchOrder(scenario, next, [...remaining.slice(0, i), ...remaining.slice(i + 1)], final, order, deadEnds)) return true;
+    order.pop();
+  }
+  deadEnds.add(key);
+  return false;
 }
 
 function cloneTables(tables: Tables): Tables {

@@ -64,27 +64,45 @@ function* execute(statement: Statement): TxGenerator<Row[]> {
   return result.rows as Row[];
 }
 
+class TxHandle<Db> implements Tx<Db> {
+  constructor(readonly id: number) {}
+
+  select(table: any, where: any, options?: any): TxGenerator<any> {
+    return execute({ kind: 'select', table, where, lock: options?.lock, orderBy: options?.orderBy, limit: options?.limit });
+  }
+
+  *selectOne(table: any, where: any, options?: any): TxGenerator<any> {
+    const rows = yield* execute({ kind: 'select', table, where, lock: options?.lock });
+    return rows[0];
+  }
+
+  update(table: any, where: any, set: any): TxGenerator<any> {
+    return execute({ kind: 'update', table, where, set });
+  }
+
+  insert(table: any, rows: any, options?: any): TxGenerator<any> {
+    return execute({ kind: 'insert', table, rows: Array.isArray(rows) ? rows : [rows], onConflict: options?.onConflict });
+  }
+
+  delete(table: any, where: any): TxGenerator<any> {
+    return execute({ kind: 'delete', table, where });
+  }
+
+  *commit<R extends OperationResult>(result: R): TxGenerator<R> {
+    yield* execute(commitStatement);
+    return result;
+  }
+
+  *rollback<R extends OperationResult>(result: R): TxGenerator<R> {
+    yield* execute(rollbackStatement);
+    return result;
+  }
+}
+
+const commitStatement: Statement = { kind: 'commit' };
+const rollbackStatement: Statement = { kind: 'rollback' };
+
 /** Builds the `Tx` handed to the program of workload transaction `id`. */
 export function createTx<Db>(id: number): Tx<Db> {
-  return {
-    id,
-    select: (table, where, options) =>
-      execute({ kind: 'select', table, where, lock: options?.lock, orderBy: options?.orderBy, limit: options?.limit }) as TxGenerator<any>,
-    *selectOne(table, where, options) {
-      const rows = yield* execute({ kind: 'select', table, where, lock: options?.lock });
-      return rows[0] as any;
-    },
-    update: (table, where, set) => execute({ kind: 'update', table, where, set }) as TxGenerator<any>,
-    insert: (table, rows, options) =>
-      execute({ kind: 'insert', table, rows: (Array.isArray(rows) ? rows : [rows]) as Row[], onConflict: options?.onConflict }) as TxGenerator<any>,
-    delete: (table, where) => execute({ kind: 'delete', table, where }) as TxGenerator<any>,
-    *commit(result) {
-      yield* execute({ kind: 'commit' });
-      return result;
-    },
-    *rollback(result) {
-      yield* execute({ kind: 'rollback' });
-      return result;
-    },
-  };
+  return new TxHandle<Db>(id);
 }

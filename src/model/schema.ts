@@ -65,7 +65,13 @@ export function canonicalTables(schema: Schema, tables: Tables): Tables {
   const out: Tables = {};
   for (const name of Object.keys(schema).sort()) {
     const pk = schema[name].primaryKey;
-    out[name] = [...(tables[name] ?? [])].sort((a, b) => compareBy(pk, a, b));
+    const rows = tables[name] ?? [];
+    out[name] = isSorted(pk, rows) ? rows : [...rows].sort((a, b) => compareBy(pk, a, b));
   }
   return out;
+}
+
+function isSorted(columns: readonly string[], rows: readonly Row[]): boolean {
+  for (let i = 1; i < rows.length; i++) if (compareBy(columns, rows[i - 1], rows[i]) > 0) return false;
+  return true;
 }

@@ -183,18 +183,8 @@ export class MemoryEngine {
         const v = visibleVersion(chain, xact, snapshot);
         if (v && matches(statement.where, v.data)) visible.push({ chain, data: v.data });
       }
-      const order = statement.kind === 'select' && statement.orderBy?.length ? statement.orderBy : undefined;
-      const pk = table.schema.primaryKey;
-      visible.sort((a, b) => {
-        if (order) {
-          for (const [column, direction] of order) {
-            const c = compareBy([column], a.data, b.data);
-            if (c !== 0) return direction === 'asc' ? c : -c;
-          }
-        }
-        return compareBy(pk, a.data, b.data);
-      });
-      candidates = visible.map((v) => v.chain);
+      if (visible.length > 1) sortRows(visible, table.schema.primaryKey, statement.kind === 'select' ? statement.orderBy : undefined);
+      candidates = visible.map(chainOf);
     }
     return { statement, snapshot, candidates, next: 0, out: [] };
   }
@@ -390,4 +380,21 @@ export class MemoryEngine {
 
 function constraintName(table: TableState, columns: readonly string[]): string {
   return columns === table.schema.primaryKey ? `${table.name}_pkey` : `${table.name}_${columns.join('_')}_key`;
+}
+
+function chainOf(v: { chain: RowChain }): RowChain {
+  return v.chain;
+}
+
+/** Sorts candidate rows as PostgreSQL would return them: by the ORDER BY columns, then the primary key. */
+function sortRows(rows: { data: Row }[], primaryKey: readonly string[], orderBy: SelectStatement['orderBy']): void {
+  rows.sort((a, b) => {
+    if (orderBy) {
+      for (const [column, direction] of orderBy) {
+        const c = compareBy([column], a.data, b.data);
+        if (c !== 0) return direction === 'asc' ? c : -c;
+      }
+    }
+    return compareBy(primaryKey, a.data, b.data);
+  });
 }

@@ -1,0 +1,172 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { isolationLevels, type Event, type IsolationLevel, type TxId } from '../adapters/backend.ts';
+import { InputError } from '../input-error.ts';
+import { findScenario, scenarios } from '../model/scenarios.ts';
+import type { Workload, WorkloadTx } from '../model/scenario.ts';
+import type { Row, Tables } from '../model/schema.ts';
+import { describeStatement, type Statement, type StatementResult } from '../model/statement.ts';
+import type { Violation } from './checks.ts';
+import type { Trace } from './runner.ts';
+
+/** One step of a counterexample, as people and files read it. */
+export interface CounterexampleStep {
+  readonly tx: TxId;
+  readonly statement: string;
+  /** How the statement stood once the step settled: its result, its error, or `blocked by T1`. */
+  readonly outcome: string;
+  /** Statements of other transactions that were blocked and completed during this step. */
+  readonly released?: readonly { readonly tx: TxId; readonly outcome: string }[];
+}
+
+/**
+ * A minimal failing run: the workload and the explicit step order (which
+ * transaction ran each step), so it replays identically after the tool
+ * changes, plus the steps as they happened and the broken rule.
+ */
+export interface Counterexample {
+  readonly scenario: string;
+  readonly strategy: string;
+  readonly isolation: IsolationLevel;
+  /** The exploration seed that found it (informational: the schedule alone replays it). */
+  readonly seed?: number;
+  readonly transactions: readonly ({ readonly id: TxId } & WorkloadTx)[];
+  readonly schedule: readonly TxId[];
+  readonly preemptions: number;
+  readonly steps: readonly CounterexampleStep[];
+  readonly violation: Violation;
+  readonly final: Tables;
+}
+
+/** Builds the counterexample of a failing run. */
+export function buildCounterexample(input: {
+  scenario: string;
+  strategy: string;
+  isolation: IsolationLevel;
+  seed?: number;
+  workload: Workload;
+  trace: Trace;
+  violation: Violation;
+}): Counterexample {
+  const { trace } = input;
+  return {
+    scenario: input.scenario,
+    strategy: input.strategy,
+    isolation: input.isolation,
+    ...(input.seed !== undefined ? { seed: input.seed } : {}),
+    transactions: input.workload.map((w, i) => ({ id: i + 1, operation: w.operation, args: w.args })),
+    schedule: trace.steps.map((s) => s.tx),
+    preemptions: trace.preemptions,
+    steps: trace.steps.map((s) => describeStep(s.tx, s.statement, s.events, trace)),
+    violation: input.violation,
+    final: trace.final,
+  };
+}
+
+function describeStep(tx: TxId, statement: Statement, events: readonly Event[], trace: Trace): CounterexampleStep {
+  const own = events.find((e) => e.tx === tx)!;
+  const released = events
+    .filter((e) => e.tx !== tx)
+    .map((e) => ({ tx: e.tx, outcome: describeEvent(pendingStatementOf(trace, e.tx, statement), e) }));
+  return { tx, statement: describeStatement(statement), outcome: describeEvent(statement, own), ...(released.length ? { released } : {}) };
+}
+
+/** The statement a released transaction had been blocked on: its last submitted statement. */
+function pendingStatementOf(trace: Trace, tx: TxId, current: Statement): Statement {
+  let found: Statement | undefined;
+  for (const s of trace.steps) {
+    if (s.statement === current) break;
+    if (s.tx === tx) found = s.statement;
+  }
+  return found ?? current;
+}
+
+/** One outcome in words: `id=1 balance=3000`, `1 row`, `blocked by T1`, `error 40P01: deadlock detected`. */
+export function describeEvent(statement: Statement, event: Event): string {
+  if (event.kind === 'blocked') return `blocked by ${event.waitsFor.map((t) => `T${t}`).join(', ') || 'another transaction'}`;
+  return describeResult(statement, event.result);
+}
+
+/** A statement result in words. */
+export function describeResult(statement: Statement, result: StatementResult): string {
+  if (result.error) return `error ${result.error.code}: ${result.error.message}`;
+  switch (statement.kind) {
+    case 'commit':
+      return 'committed';
+    case 'rollback':
+      return 'rolled back';
+    case 'select':
+      return result.rows.length === 0 ? 'no rows' : result.rows.map(describeRow).join('; ');
+    default:
+      return `${result.rows.length} row${result.rows.length === 1 ? '' : 's'}`;
+  }
+}
+
+function describeRow(row: Row): string {
+  return Object.entries(row)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? JSON.stringify(v) : v}`)
+    .join(' ');
+}
+
+const fileTag = 'lockstep-counterexample';
+
+/** The JSON text of a counterexample file. */
+export function counterexampleJson(cx: Counterexample): string {
+  return `${JSON.stringify({ format: fileTag, version: 1, ...cx }, null, 2)}\n`;
+}
+
+/** Writes a counterexample file; an unwritable path is an input error. */
+export function writeCounterexample(path: string, cx: Counterexample): void {
+  try {
+    writeFileSync(path, counterexampleJson(cx));
+  } catch (e) {
+    throw new InputError(`Cannot write the counterexample to ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
+  }
+}
+
+/**
+ * Reads and checks a counterexample file. Anything malformed (not JSON,
+ * truncated, unknown scenario, strategy or isolation level, a schedule that
+ * names no transaction of the workload) is an input error with one sentence.
+ */
+export function readCounterexample(path: string): Counterexample {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new InputError(`Cannot read the counterexample file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
+  }
+  let data: any;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new InputError(`${path} is not a counterexample file: it is not valid JSON (truncated or corrupted?).`);
+  }
+  const bad = (what: string) => new InputError(`${path} is not a valid counterexample file: ${what}.`);
+  if (typeof data !== 'object' || data === null || data.format !== fileTag) throw bad(`it lacks "format": "${fileTag}"`);
+  if (data.version !== 1) throw bad(`version ${JSON.stringify(data.version)} is not supported (expected 1)`);
+  const scenario = findScenario(data.scenario);
+  if (!scenario) throw bad(`unknown scenario ${JSON.stringify(data.scenario)} (known: ${scenarios.map((s) => s.id).join(', ')})`);
+  if (!(data.strategy in scenario.strategies)) {
+    throw bad(`scenario ${scenario.id} has no strategy ${JSON.stringify(data.strategy)} (known: ${Object.keys(scenario.strategies).join(', ')})`);
+  }
+  if (!isolationLevels.includes(data.isolation) || !scenario.isolationLevels.includes(data.isolation)) {
+    throw bad(`isolation ${JSON.stringify(data.isolation)} is not one of ${scenario.isolationLevels.join(', ')}`);
+  }
+  if (!Array.isArray(data.transactions) || data.transactions.length === 0) throw bad('"transactions" must be a non-empty list');
+  data.transactions.forEach((t: any, i: number) => {
+    if (typeof t !== 'object' || t === null || t.id !== i + 1) throw bad(`transaction ${i + 1} must have "id": ${i + 1}`);
+    if (!(t.operation in scenario.operations)) {
+      throw bad(`transaction ${i + 1} runs unknown operation ${JSON.stringify(t.operation)} (known: ${Object.keys(scenario.operations).join(', ')})`);
+    }
+  });
+  const n = data.transactions.length;
+  if (!Array.isArray(data.schedule) || !data.schedule.every((t: unknown) => Number.isInteger(t) && (t as number) >= 1 && (t as number) <= n)) {
+    throw bad(`"schedule" must list transaction ids between 1 and ${n}`);
+  }
+  return data as Counterexample;
+}
+
+/** The workload a counterexample runs. */
+export function workloadOf(cx: Counterexample): Workload {
+  return cx.transactions.map((t) => ({ operation: t.operation, args: t.args }));
+}
