@@ -148,13 +148,19 @@ export function describeStatement(s: Statement): string {
       return `update ${s.table} set ${sets.join(', ')}${describeWhere(s.where)}`;
     }
     case 'insert':
-      return `insert ${s.table} ${s.rows.map((r) => JSON.stringify(r)).join(', ')}${s.onConflict ? ' on conflict do nothing' : ''}`;
+      return `insert ${s.table} ${s.rows.map(describeRowValues).join(', ')}${s.onConflict ? ' on conflict do nothing' : ''}`;
     case 'delete':
       return `delete ${s.table}${describeWhere(s.where)}`;
     case 'commit':
     case 'rollback':
       return s.kind;
   }
+}
+
+function describeRowValues(row: Row): string {
+  return `(${Object.entries(row)
+    .map(([column, v]) => `${column}=${JSON.stringify(v)}`)
+    .join(', ')})`;
 }
 
 const comparisonSymbols = { gte: '>=', gt: '>', lte: '<=', lt: '<', ne: '<>' } as const;

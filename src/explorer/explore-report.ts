@@ -1,0 +1,44 @@
+import type { Counterexample } from './counterexample.ts';
+import type { ExploreReport } from './explore.ts';
+import { interleavingTable } from './interleaving-table.ts';
+
+/** The command that reruns an exploration exactly. */
+export function rerunCommand(report: Pick<ExploreReport, 'scenario' | 'strategy' | 'isolation' | 'runs' | 'seed'>, maxTransactions?: number): string {
+  const max = maxTransactions !== undefined ? ` --max-transactions ${maxTransactions}` : '';
+  return `npx lockstep explore ${report.scenario} --strategy ${report.strategy} --isolation ${report.isolation} --runs ${report.runs} --seed ${report.seed}${max}`;
+}
+
+/** The violation in one sentence, named. */
+export function describeViolation(cx: Counterexample): string {
+  const v = cx.violation;
+  return v.kind === 'invariant' ? `${v.invariant}: ${v.message}` : `not serializable: ${v.message}`;
+}
+
+/** Human-readable report of an exploration, as `lockstep explore` prints it. */
+export function formatExploreReport(report: ExploreReport, options: { maxTransactions?: number; out?: string } = {}): string {
+  const head = `${report.scenario} · ${report.strategy} · ${report.isolation}`;
+  const rerun = rerunCommand(report, options.maxTransactions);
+  if (report.status === 'passed') {
+    return [
+      `${head}: passed ${report.stats.runs} random runs (seed ${report.seed}), no violation found.`,
+      `  ${report.stats.runsPerSecond} runs/s in ${report.stats.elapsedMs} ms`,
+      `Rerun: ${rerun}`,
+    ].join('\n');
+  }
+  const cx = report.counterexample!;
+  const lines = [
+    `${head}: FAILED after ${report.stats.runs} run${report.stats.runs === 1 ? '' : 's'} (seed ${report.seed}), shrunk ${report.stats.shrinks} times.`,
+    '',
+    `Workload (${cx.transactions.length} transactions, ${cx.preemptions} preemption${cx.preemptions === 1 ? '' : 's'}):`,
+    ...cx.transactions.map((t) => `  T${t.id}  ${t.operation} ${JSON.stringify(t.args)}`),
+    '',
+    'Interleaving:',
+    interleavingTable(cx),
+    '',
+    `Violated ${describeViolation(cx)}`,
+    '',
+    `Rerun: ${rerun}`,
+  ];
+  if (options.out) lines.push(`Counterexample written to ${options.out}; replay it with: npx lockstep replay ${options.out}`);
+  return lines.join('\n');
+}
