@@ -6,7 +6,7 @@ import type { Workload, WorkloadTx } from '../model/scenario.ts';
 import type { Row, Tables } from '../model/schema.ts';
 import { describeStatement, type Statement, type StatementResult } from '../model/statement.ts';
 import type { Violation } from './checks.ts';
-import type { Trace } from './runner.ts';
+import { releasedStatement, type Step, type Trace } from './runner.ts';
 
 /** One step of a counterexample, as people and files read it. */
 export interface CounterexampleStep {
@@ -56,28 +56,18 @@ export function buildCounterexample(input: {
     transactions: input.workload.map((w, i) => ({ id: i + 1, operation: w.operation, args: w.args })),
     schedule: trace.steps.map((s) => s.tx),
     preemptions: trace.preemptions,
-    steps: trace.steps.map((s) => describeStep(s.tx, s.statement, s.events, trace)),
+    steps: trace.steps.map((s) => describeStep(s, trace)),
     violation: input.violation,
     final: trace.final,
   };
 }
 
-function describeStep(tx: TxId, statement: Statement, events: readonly Event[], trace: Trace): CounterexampleStep {
-  const own = events.find((e) => e.tx === tx)!;
-  const released = events
-    .filter((e) => e.tx !== tx)
-    .map((e) => ({ tx: e.tx, outcome: describeEvent(pendingStatementOf(trace, e.tx, statement), e) }));
-  return { tx, statement: describeStatement(statement), outcome: describeEvent(statement, own), ...(released.length ? { released } : {}) };
-}
-
-/** The statement a released transaction had been blocked on: its last submitted statement. */
-function pendingStatementOf(trace: Trace, tx: TxId, current: Statement): Statement {
-  let found: Statement | undefined;
-  for (const s of trace.steps) {
-    if (s.statement === current) break;
-    if (s.tx === tx) found = s.statement;
-  }
-  return found ?? current;
+function describeStep(step: Step, trace: Trace): CounterexampleStep {
+  const own = step.events.find((e) => e.tx === step.tx)!;
+  const released = step.events
+    .filter((e) => e.tx !== step.tx)
+    .map((e) => ({ tx: e.tx, outcome: describeEvent(releasedStatement(trace.steps, step, e.tx), e) }));
+  return { tx: step.tx, statement: describeStatement(step.statement), outcome: describeEvent(step.statement, own), ...(released.length ? { released } : {}) };
 }
 
 /** One outcome in words: `id=1 balance=3000`, `1 row`, `blocked by T1`, `error 40P01: deadlock detected`. */

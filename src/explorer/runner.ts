@@ -21,6 +21,16 @@ export interface Step {
   readonly events: readonly Event[];
 }
 
+/** The statement `tx` was blocked on and that completed during `step`: its last statement submitted before that step. */
+export function releasedStatement(steps: readonly Step[], step: Step, tx: TxId): Statement {
+  let found = step.statement;
+  for (const s of steps) {
+    if (s === step) break;
+    if (s.tx === tx) found = s.statement;
+  }
+  return found;
+}
+
 /** Everything a run did, in order. */
 export interface Trace {
   readonly steps: readonly Step[];
