@@ -14,7 +14,7 @@ import {
 } from '../../model/statement.ts';
 import { newestVersion, undoWrites, visibleVersion, type RowChain, type Version } from './mvcc.ts';
 import { leaveQueue, release, tryLock, type RowLockMode } from './row-lock.ts';
-import { closesCycle, waitsFor } from './wait-for-graph.ts';
+import { closesCycle, reportedBlockers } from './wait-for-graph.ts';
 import type { PendingStatement, Xact } from './xact.ts';
 
 interface TableState {
@@ -197,7 +197,7 @@ export class MemoryEngine {
       if (closesCycle(xact)) {
         this.fail(xact, { code: SqlState.deadlockDetected, message: messages.deadlock });
       } else if (stepped) {
-        this.events.push({ tx: xact.tx, kind: 'blocked', waitsFor: waitsFor(xact).map((x) => x.tx) });
+        this.events.push({ tx: xact.tx, kind: 'blocked', waitsFor: reportedBlockers(xact).map((x) => x.tx) });
       }
       return;
     }
@@ -240,34 +240,43 @@ export class MemoryEngine {
         chain.queue.push(xact);
         return 'blocked';
       }
-      p.next++;
       const seen = visibleVersion(chain, xact, p.snapshot);
       const newest = newestVersion(chain, xact);
       let target: Version | undefined = seen;
       if (newest !== seen) {
         if (xact.isolation !== 'read-committed') {
-          return { code: SqlState.serializationFailure, message: newest ? messages.concurrentUpdate : messages.concurrentDelete };
+          const deleted = !newest && s.kind !== 'select';
+          return { code: SqlState.serializationFailure, message: deleted ? messages.concurrentDelete : messages.concurrentUpdate };
         }
         // READ COMMITTED: act on the newest committed version if it still matches.
         target = newest && matches(s.where, newest.data) ? newest : undefined;
         if (!newest) this.wake(release(chain, xact));
       }
-      if (!target) continue;
-      if (s.kind === 'select') {
-        p.out.push(target.data);
-      } else if (s.kind === 'update') {
+      if (target && s.kind === 'update') {
         const data = applyChanges(s.set, target.data);
+        const conflict = this.uniqueConflict(this.table(s.table), xact, data, chain, target.data);
+        if (conflict?.kind === 'wait') return this.waitFor(xact, conflict.xact);
+        if (conflict) return duplicateKey(conflict.constraint);
         target.xmax = xact;
         chain.versions.push({ data, xmin: xact, xmax: null });
         xact.writes.push(chain);
         p.out.push(data);
-      } else {
+      } else if (target && s.kind === 'delete') {
         target.xmax = xact;
         xact.writes.push(chain);
         p.out.push(target.data);
+      } else if (target) {
+        p.out.push(target.data);
       }
+      p.next++;
     }
     return 'done';
+  }
+
+  private waitFor(xact: Xact, other: Xact): 'blocked' {
+    xact.wait = { kind: 'xact', xact: other };
+    other.endWaiters.push(xact);
+    return 'blocked';
   }
 
   private insertRows(xact: Xact, p: PendingStatement, s: InsertStatement): Progress {
@@ -275,15 +284,15 @@ export class MemoryEngine {
     while (p.next < s.rows.length) {
       const row = s.rows[p.next] as Row;
       const conflict = this.uniqueConflict(table, xact, row);
-      if (conflict instanceof Object && 'xid' in conflict) {
-        xact.wait = { kind: 'xact', xact: conflict };
-        conflict.endWaiters.push(xact);
-        return 'blocked';
-      }
+      if (conflict?.kind === 'wait') return this.waitFor(xact, conflict.xact);
       p.next++;
-      if (conflict !== null) {
-        if (s.onConflict === 'nothing') continue;
-        return { code: SqlState.uniqueViolation, message: `duplicate key value violates unique constraint "${conflict}"` };
+      if (conflict) {
+        if (s.onConflict !== 'nothing') return duplicateKey(conflict.constraint);
+        // Under repeatable read, skipping a row the snapshot cannot see would hide a concurrent insert.
+        if (xact.isolation !== 'read-committed' && !visibleVersion(conflict.chain, xact, p.snapshot)) {
+          return { code: SqlState.serializationFailure, message: messages.concurrentUpdate };
+        }
+        continue;
       }
       const chain: RowChain = { versions: [{ data: row, xmin: xact, xmax: null }], exclusive: null, shared: [], queue: [] };
       table.rows.push(chain);
@@ -295,29 +304,29 @@ export class MemoryEngine {
 
   /**
    * Checks `row` against every unique index as PostgreSQL does, with a dirty
-   * snapshot: a live committed (or own) row with the same key is a violation
-   * (the constraint's name is returned); a row inserted or deleted by a
-   * transaction still in progress must be waited for (that transaction is
-   * returned); otherwise null.
+   * snapshot: a live committed (or own) row with the same key is a violation;
+   * a row inserted or deleted by a transaction still in progress must be
+   * waited for. An update passes its own row and old values, so unchanged
+   * keys are not checked and its own row never conflicts.
    */
-  private uniqueConflict(table: TableState, xact: Xact, row: Row): Xact | string | null {
+  private uniqueConflict(table: TableState, xact: Xact, row: Row, own?: RowChain, old?: Row): UniqueConflict | null {
     for (const columns of table.uniques) {
-      const sameKey = (data: Row) => columns.every((c) => data[c] === row[c]);
+      if (old && columns.every((c) => old[c] === row[c])) continue;
       for (const chain of table.rows) {
         const versions = chain.versions;
-        if (versions.length === 0) continue;
+        if (chain === own || versions.length === 0) continue;
         const newest = versions[versions.length - 1];
-        if (sameKey(newest.data)) {
-          if (newest.xmin !== xact && newest.xmin.status === 'active') return newest.xmin;
+        if (sameKey(columns, newest.data, row)) {
+          if (newest.xmin !== xact && newest.xmin.status === 'active') return { kind: 'wait', xact: newest.xmin };
           const deleter = newest.xmax;
           if (deleter !== null) {
             if (deleter === xact || deleter.status === 'committed') continue;
-            return deleter;
+            return { kind: 'wait', xact: deleter };
           }
-          return constraintName(table, columns);
+          return { kind: 'violation', constraint: constraintName(table, columns), chain };
         }
-        if (newest.xmin !== xact && newest.xmin.status === 'active' && versions.length > 1 && sameKey(versions[versions.length - 2].data)) {
-          return newest.xmin;
+        if (newest.xmin !== xact && newest.xmin.status === 'active' && versions.length > 1 && sameKey(columns, versions[versions.length - 2].data, row)) {
+          return { kind: 'wait', xact: newest.xmin };
         }
       }
     }
@@ -376,6 +385,17 @@ export class MemoryEngine {
       if (xact.status === 'active' && xact.pending !== null && xact.wait === null) this.advance(xact, false);
     }
   }
+}
+
+type UniqueConflict = { readonly kind: 'wait'; readonly xact: Xact } | { readonly kind: 'violation'; readonly constraint: string; readonly chain: RowChain };
+
+function sameKey(columns: readonly string[], a: Row, b: Row): boolean {
+  for (const c of columns) if (a[c] !== b[c]) return false;
+  return true;
+}
+
+function duplicateKey(constraint: string): DbError {
+  return { code: SqlState.uniqueViolation, message: `duplicate key value violates unique constraint "${constraint}"` };
 }
 
 function constraintName(table: TableState, columns: readonly string[]): string {
