@@ -32,8 +32,16 @@ export interface Backend {
   readonly name: string;
   /** Starts a run: every table holds exactly `seed`, no transaction is open, new transactions use `isolation`. */
   reset(seed: Tables, isolation: IsolationLevel): Promise<void>;
-  /** Runs `statement` as transaction `tx` (opening a transaction if it has none) and settles. */
-  step(tx: TxId, statement: Statement): Promise<Event[]>;
+  /**
+   * Runs `statement` as transaction `tx` (opening a transaction if it has none) and settles.
+   *
+   * `expected`, when given, is what the model predicts for this step (its
+   * events). A backend may use it only to steer a choice the database leaves
+   * to timing towards the model's choice, never to fabricate a result:
+   * PostgreSQL makes the deadlock victim the transaction the model aborts
+   * with 40P01. The memory engine ignores it.
+   */
+  step(tx: TxId, statement: Statement, expected?: readonly Event[]): Promise<Event[]>;
   /** Ends `tx`'s transaction after an error the program did not handle (sends ROLLBACK); settles like a step. */
   abandon(tx: TxId): Promise<Event[]>;
   /** Committed contents of every table, rows in primary-key order. */

@@ -30,15 +30,10 @@ export function checkRun(scenario: Scenario, trace: Trace): Violation | null {
 
 /** Transactions in the order their last statement completed. */
 function finishOrder(trace: Trace): TxId[] {
-  const order: TxId[] = [];
-  const seen = new Set<TxId>();
-  for (let i = trace.steps.length - 1; i >= 0; i--) {
-    for (const e of trace.steps[i].events) {
-      if (e.kind === 'completed' && !seen.has(e.tx)) {
-        seen.add(e.tx);
-        order.push(e.tx);
-      }
-    }
+  const finishedAt: number[] = [];
+  const steps = trace.steps;
+  for (let i = 0; i < steps.length; i++) {
+    for (const e of steps[i].events) if (e.kind === 'completed') finishedAt[e.tx] = i;
   }
-  return order.reverse();
+  return trace.outcomes.map((o) => o.id).sort((a, b) => (finishedAt[a] ?? -1) - (finishedAt[b] ?? -1));
 }

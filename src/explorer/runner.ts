@@ -202,7 +202,8 @@ export function runOnEngine(engine: MemoryEngine, spec: RunSpec, chooser: Choose
     const call = r.value;
     r = run.next(call.kind === 'step' ? engine.step(call.tx, call.statement) : engine.abandon(call.tx));
   }
-  return { ...r.value, final: engine.tables() };
+  const { steps, outcomes, preemptions } = r.value;
+  return { steps, outcomes, preemptions, final: engine.tables() };
 }
 
 /** Runs a workload on any backend (PostgreSQL for replay), one awaited step at a time. */

@@ -63,12 +63,21 @@ export function compareBy(columns: readonly string[], a: Row, b: Row): number {
 /** Sorts every table by primary key: the canonical form used to compare states. */
 export function canonicalTables(schema: Schema, tables: Tables): Tables {
   const out: Tables = {};
-  for (const name of Object.keys(schema).sort()) {
+  for (const name of tableNames(schema)) {
     const pk = schema[name].primaryKey;
     const rows = tables[name] ?? [];
     out[name] = isSorted(pk, rows) ? rows : [...rows].sort((a, b) => compareBy(pk, a, b));
   }
   return out;
+}
+
+const sortedNames = new WeakMap<Schema, readonly string[]>();
+
+/** The schema's table names in alphabetical order (cached: this runs after every explored run). */
+function tableNames(schema: Schema): readonly string[] {
+  let names = sortedNames.get(schema);
+  if (!names) sortedNames.set(schema, (names = Object.keys(schema).sort()));
+  return names;
 }
 
 function isSorted(columns: readonly string[], rows: readonly Row[]): boolean {

@@ -1,0 +1,469 @@
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import type { Backend, Event, IsolationLevel, TxId } from '../backend.ts';
+import { canonicalTables, compareBy, type Row, type Schema, type Tables } from '../../model/schema.ts';
+import { SqlState, type Statement, type StatementResult } from '../../model/statement.ts';
+import { SqlCompiler } from './sql-compiler.ts';
+
+/** How to reach PostgreSQL: a URL or a `pg` client configuration. */
+export type PostgresConnection = string | pg.ClientConfig;
+
+/** Tuning of the PostgreSQL backend; the defaults suit replay. */
+export interface PostgresBackendOptions {
+  /** `application_name` of every connection, to find them in `pg_stat_activity` (default `lockstep`). */
+  readonly applicationName?: string;
+  /**
+   * `deadlock_timeout` of every workload session (default 3000 ms). Long on
+   * purpose: a transaction the model names as deadlock victim runs its
+   * statement with 1 ms, so its deadlock check fires first.
+   */
+  readonly deadlockTimeoutMs?: number;
+  /** Longest a step waits for PostgreSQL to settle before reporting what it sees (default: deadlock timeout + 2000 ms). */
+  readonly settleDeadlineMs?: number;
+  /** `lock_timeout` and `statement_timeout` of every session: a safety net, never reached in a healthy run (default 60000 ms). */
+  readonly safetyTimeoutMs?: number;
+}
+
+/**
+ * Creates a PostgreSQL backend for `schema`: connects, creates a schema of
+ * its own (`lockstep_<hex>`) with the scenario's tables, and is ready for
+ * `reset`. Call `close()` to drop that schema and every connection.
+ *
+ * ```ts
+ * const server = await provisionPostgres();
+ * const backend = await createPostgresBackend(server.url, pointsSchema);
+ * try { await runOnBackend(backend, spec, choiceSchedule([0, 1])); } finally { await backend.close(); await server.stop(); }
+ * ```
+ */
+export async function createPostgresBackend(connection: PostgresConnection, schema: Schema, options: PostgresBackendOptions = {}): Promise<PostgresBackend> {
+  const config = typeof connection === 'string' ? { connectionString: connection } : connection;
+  const backend = new PostgresBackend(config, schema, options);
+  try {
+    await backend.open();
+    return backend;
+  } catch (e) {
+    await backend.close().catch(() => {});
+    throw e;
+  }
+}
+
+/** What happened to a workload transaction's statement once it was sent. */
+interface Flight {
+  readonly statement: Statement;
+  /** The statement's result, once PostgreSQL answered. */
+  result: StatementResult | undefined;
+  /** The session is ready for its next query: a failed statement's transaction has released its locks. */
+  done: boolean;
+  /** The connection broke (not a database error). */
+  broken: Error | undefined;
+}
+
+/** One connection per workload transaction, reused across resets. */
+interface Session {
+  readonly tx: TxId;
+  readonly client: pg.Client;
+  readonly pid: number;
+  /** PostgreSQL's transaction status after the last query: idle, in a transaction, in a failed transaction. */
+  status: 'I' | 'T' | 'E';
+  flight: Flight | null;
+  /** This transaction runs with the 1 ms deadlock_timeout (`set local`, gone at its end). */
+  fastDeadlock: boolean;
+  lost: Error | undefined;
+}
+
+const blockersQuery = 'select pid, pg_blocking_pids(pid) as blockers from unnest($1::int[]) as pid';
+
+/**
+ * lockstep's `Backend` on real PostgreSQL: one connection per workload
+ * transaction plus a control connection, statements compiled with kysely.
+ *
+ * A step sends the statement and settles: it polls `pg_blocking_pids` on the
+ * control connection, back to back with no sleep, until every in-flight
+ * statement has completed or is blocked by another transaction of the run,
+ * and no wait-for cycle remains (PostgreSQL has not resolved it yet). A
+ * failed statement counts as completed only once PostgreSQL is ready for the
+ * session's next query, when the aborted transaction has released its locks.
+ *
+ * Deadlock victims: PostgreSQL aborts the waiter whose `deadlock_timeout`
+ * fires first while the cycle exists. Sessions run with a long timeout; when
+ * the model's events for the step (`expected`) say the stepped transaction
+ * ends with 40P01, its statement runs with `set local deadlock_timeout =
+ * '1ms'`, so PostgreSQL picks the model's victim. Without `expected`, a
+ * deadlock is resolved after the long timeout, victim as PostgreSQL chooses.
+ *
+ * Differences from the model kept explicit here: the rows returned by an
+ * update or delete are sorted by primary key (PostgreSQL returns them in
+ * scan order, the model in key order); `waitsFor` is what
+ * `pg_blocking_pids` says, sorted by transaction (a waiter queued behind
+ * another waiter for the same row waits for that waiter, not the holder).
+ */
+export class PostgresBackend implements Backend {
+  private version = '';
+  private readonly compiler: SqlCompiler;
+  private readonly sessions = new Map<TxId, Session>();
+  private readonly connecting = new Map<TxId, Promise<Session>>();
+  private control: pg.Client | undefined;
+  private controlConnected = false;
+  /** Whether this role may set deadlock_timeout (a superuser-only setting before PostgreSQL 15 grants). */
+  private steersDeadlocks = false;
+  private isolation: IsolationLevel = 'read-committed';
+  /** Bumped whenever an in-flight statement finishes, so a poll that raced with it is not trusted. */
+  private generation = 0;
+  /** Resolved (and replaced) whenever an in-flight statement finishes. */
+  private finished = signal();
+  private closing: Promise<void> | undefined;
+  private readonly applicationName: string;
+  private readonly deadlockTimeoutMs: number;
+  private readonly settleDeadlineMs: number;
+  private readonly safetyTimeoutMs: number;
+
+  /** Use `createPostgresBackend`. */
+  constructor(
+    private readonly config: pg.ClientConfig,
+    readonly schema: Schema,
+    options: PostgresBackendOptions = {},
+  ) {
+    this.compiler = new SqlCompiler(schema, `lockstep_${randomBytes(6).toString('hex')}`);
+    this.applicationName = options.applicationName ?? 'lockstep';
+    this.deadlockTimeoutMs = options.deadlockTimeoutMs ?? 3000;
+    this.settleDeadlineMs = options.settleDeadlineMs ?? this.deadlockTimeoutMs + 2000;
+    this.safetyTimeoutMs = options.safetyTimeoutMs ?? 60_000;
+  }
+
+  /** `PostgreSQL 17.6`. */
+  get name(): string {
+    return `PostgreSQL ${this.version}`;
+  }
+
+  /** The run schema holding this backend's tables. */
+  get schemaName(): string {
+    return this.compiler.schemaName;
+  }
+
+  /** Connects the control connection and creates the run schema. */
+  async open(): Promise<void> {
+    const control = new pg.Client({ ...this.config, application_name: this.applicationName, pipeline: true });
+    control.on('error', () => {});
+    this.control = control;
+    await control.connect();
+    this.controlConnected = true;
+    const settings = this.settings({ standard_conforming_strings: 'on', search_path: this.schemaName });
+    const answer = (await control.query(`${settings}; select current_setting('server_version') as version`)) as unknown as pg.QueryResult[];
+    this.version = String(answer[answer.length - 1].rows[0].version).split(' ')[0];
+    this.steersDeadlocks = await control.query(`set deadlock_timeout = ${this.deadlockTimeoutMs}`).then(
+      () => true,
+      () => false,
+    );
+    await control.query(this.compiler.createSchemaScript());
+  }
+
+  async reset(seed: Tables, isolation: IsolationLevel): Promise<void> {
+    await this.endTransactions();
+    await this.controlClient().query(this.compiler.resetScript(seed));
+    this.isolation = isolation;
+  }
+
+  async step(tx: TxId, statement: Statement, expected?: readonly Event[]): Promise<Event[]> {
+    const session = await this.session(tx);
+    if (session.flight !== null && !session.flight.done) throw new Error(`T${tx} is blocked and cannot take a step`);
+    session.flight = null;
+    const flight: Flight = { statement, result: undefined, done: false, broken: undefined };
+    const queries: pg.QueryConfig[] = [];
+    if (statement.kind === 'commit' || statement.kind === 'rollback') {
+      if (session.status !== 'I') queries.push({ text: statement.kind });
+    } else {
+      if (session.status === 'I') {
+        queries.push({ text: this.compiler.begin(this.isolation) });
+      } else if (session.fastDeadlock && session.status === 'T') {
+        queries.push({ text: `set local deadlock_timeout = ${this.deadlockTimeoutMs}` });
+        session.fastDeadlock = false;
+      }
+      if (this.steersDeadlocks && expected?.some((e) => e.tx === tx && e.kind === 'completed' && e.result.error?.code === SqlState.deadlockDetected)) {
+        queries.push({ text: `set local deadlock_timeout = 1` });
+        session.fastDeadlock = true;
+      }
+      const compiled = this.compiler.statement(statement);
+      queries.push({ text: compiled.sql, values: compiled.parameters as unknown[] });
+    }
+    session.flight = flight;
+    if (queries.length === 0) {
+      flight.result = { rows: [] };
+      flight.done = true;
+    }
+    for (const [i, query] of queries.entries()) {
+      const last = i === queries.length - 1;
+      session.client.query(query, (error: Error | null, result: pg.QueryResult | undefined) => {
+        if (last) this.record(flight, error, result);
+      });
+    }
+    return this.settle(tx);
+  }
+
+  async abandon(tx: TxId): Promise<Event[]> {
+    return this.step(tx, { kind: 'rollback' });
+  }
+
+  async tables(): Promise<Tables> {
+    const answer = (await this.controlClient().query(this.compiler.tablesScript())) as unknown as pg.QueryResult | pg.QueryResult[];
+    const results = Array.isArray(answer) ? answer : [answer];
+    const out: Tables = {};
+    Object.keys(this.schema).forEach((name, i) => {
+      out[name] = results[i].rows.map((row) => this.plainRow(name, row));
+    });
+    return canonicalTables(this.schema, out);
+  }
+
+  /** Ends every connection and drops the run schema. Idempotent; safe after errors and with statements still blocked. */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    await Promise.allSettled(this.connecting.values());
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    const control = this.control;
+    const controlAlive =
+      control !== undefined &&
+      this.controlConnected &&
+      (await control.query('select 1').then(
+        () => true,
+        () => false,
+      ));
+    // A blocked statement keeps its connection from ending: terminate those backends first.
+    const stuck = sessions.filter((s) => s.lost === undefined && s.flight !== null && !s.flight.done).map((s) => s.pid);
+    if (controlAlive && stuck.length > 0) {
+      await control.query('select pg_terminate_backend(pid) from unnest($1::int[]) as pid', [stuck]).catch(() => {});
+    }
+    await Promise.all(sessions.map((s) => endClient(s.client)));
+    if (controlAlive) await control.query(this.compiler.dropSchemaScript()).catch(() => {});
+    if (control !== undefined) await endClient(control);
+  }
+
+  private controlClient(): pg.Client {
+    if (this.closing !== undefined || this.control === undefined) throw new Error('the PostgreSQL backend is closed');
+    return this.control;
+  }
+
+  /** `set name = value; ...` for the given settings (values are numbers or plain words). */
+  private settings(values: Record<string, string | number>): string {
+    return Object.entries({
+      application_name: this.applicationName,
+      lock_timeout: this.safetyTimeoutMs,
+      statement_timeout: this.safetyTimeoutMs,
+      idle_in_transaction_session_timeout: 0,
+      ...values,
+    })
+      .map(([name, value]) => `set ${name} = ${typeof value === 'number' ? value : pg.escapeLiteral(value)}`)
+      .join('; ');
+  }
+
+  private session(tx: TxId): Promise<Session> {
+    const existing = this.sessions.get(tx);
+    if (existing?.lost !== undefined) throw new Error(`The connection of T${tx} to PostgreSQL was lost: ${existing.lost.message}`);
+    if (existing !== undefined) return Promise.resolve(existing);
+    this.controlClient();
+    let pending = this.connecting.get(tx);
+    if (pending === undefined) {
+      pending = this.connect(tx).finally(() => this.connecting.delete(tx));
+      this.connecting.set(tx, pending);
+    }
+    return pending;
+  }
+
+  private async connect(tx: TxId): Promise<Session> {
+    const client = new pg.Client({ ...this.config, application_name: this.applicationName, pipeline: true });
+    let lost: Error | undefined;
+    client.on('error', (e) => {
+      lost = e;
+      const s = this.sessions.get(tx);
+      if (s?.client === client) s.lost = e;
+    });
+    try {
+      await client.connect();
+      const answer = (await client.query(
+        `${this.settings({ search_path: this.schemaName, deadlock_timeout: this.deadlockTimeoutMs })}; select pg_backend_pid() as pid`,
+      )) as unknown as pg.QueryResult[];
+      const pid = Number(answer[answer.length - 1].rows[0].pid);
+      const session: Session = { tx, client, pid, status: 'I', flight: null, fastDeadlock: false, lost };
+      client.on('drain', () => this.drained(session));
+      if (this.closing !== undefined) throw new Error('the PostgreSQL backend is closed');
+      this.sessions.set(tx, session);
+      return session;
+    } catch (e) {
+      await endClient(client);
+      throw e;
+    }
+  }
+
+  private record(flight: Flight, error: Error | null, result: pg.QueryResult | undefined): void {
+    if (error === null) {
+      flight.result = { rows: this.resultRows(flight.statement, result!) };
+    } else if (error instanceof pg.DatabaseError && error.code !== undefined) {
+      flight.result = { error: { code: error.code, message: error.message } };
+    } else {
+      flight.broken = error;
+      flight.result = { error: { code: '', message: error.message } };
+      flight.done = true;
+      this.statementFinished();
+    }
+  }
+
+  private statementFinished(): void {
+    this.generation++;
+    const finished = this.finished;
+    this.finished = signal();
+    finished.resolve();
+  }
+
+  private drained(session: Session): void {
+    const status = session.client.getTransactionStatus();
+    if (status === 'I' || status === 'T' || status === 'E') session.status = status;
+    if (session.status === 'I') session.fastDeadlock = false;
+    const flight = session.flight;
+    if (flight !== null && flight.result !== undefined && !flight.done) {
+      flight.done = true;
+      this.statementFinished();
+    }
+  }
+
+  /**
+   * Waits until every in-flight statement has completed or is blocked by
+   * another transaction of the run, with no wait-for cycle among them, or
+   * until the settle deadline; then reports the stepped transaction and every
+   * other transaction whose statement completed.
+   */
+  private async settle(stepped: TxId): Promise<Event[]> {
+    const control = this.controlClient();
+    const deadline = performance.now() + this.settleDeadlineMs;
+    const pidToTx = new Map<number, TxId>();
+    for (const s of this.sessions.values()) pidToTx.set(s.pid, s.tx);
+    let waits = new Map<TxId, TxId[]>();
+    for (;;) {
+      const pending = [...this.sessions.values()].filter((s) => s.flight !== null && !s.flight.done);
+      if (pending.length === 0 || performance.now() > deadline) break;
+      const generation = this.generation;
+      const poll = control.query<{ pid: number; blockers: number[] }>({
+        name: 'lockstep_blockers',
+        text: blockersQuery,
+        values: [pending.map((s) => s.pid)],
+      });
+      // A statement finishing while the poll is out makes its answer stale: look again at once
+      // (the control connection pipelines, so the stale poll need not be waited for).
+      const answer = await Promise.race([poll, this.finished.promise.then(() => null)]);
+      if (answer === null || generation !== this.generation) {
+        poll.catch(() => {});
+        continue;
+      }
+      waits = new Map();
+      for (const row of answer.rows) {
+        const tx = pidToTx.get(row.pid)!;
+        const on = [...new Set(row.blockers.map((pid) => pidToTx.get(pid)).filter((t): t is TxId => t !== undefined && t !== tx))];
+        waits.set(
+          tx,
+          on.sort((a, b) => a - b),
+        );
+      }
+      if (pending.every((s) => (waits.get(s.tx)?.length ?? 0) > 0) && !hasCycle(waits)) break;
+    }
+    const events: Event[] = [];
+    for (const s of [...this.sessions.values()].sort((a, b) => a.tx - b.tx)) {
+      const flight = s.flight;
+      if (flight === null) continue;
+      if (flight.broken !== undefined) {
+        throw new Error(`The connection of T${s.tx} to PostgreSQL broke: ${flight.broken.message}`);
+      }
+      if (flight.done) {
+        events.push({ tx: s.tx, kind: 'completed', result: flight.result! });
+        s.flight = null;
+      } else if (s.tx === stepped) {
+        events.push({ tx: s.tx, kind: 'blocked', waitsFor: waits.get(s.tx) ?? [] });
+      }
+    }
+    return events;
+  }
+
+  /** Result rows as plain objects in column order; an update's or delete's rows sorted by primary key like the model's. */
+  private resultRows(statement: Statement, result: pg.QueryResult): Row[] {
+    if (statement.kind === 'commit' || statement.kind === 'rollback') return [];
+    const rows = result.rows.map((row) => this.plainRow(statement.table, row));
+    if (statement.kind === 'update' || statement.kind === 'delete') {
+      const pk = this.schema[statement.table].primaryKey;
+      rows.sort((a, b) => compareBy(pk, a, b));
+    }
+    return rows;
+  }
+
+  private plainRow(table: string, row: Record<string, unknown>): Row {
+    const out: Row = {};
+    for (const column of Object.keys(this.schema[table].columns)) out[column] = row[column] as Row[string];
+    return out;
+  }
+
+  /** Rolls back whatever is open; a statement still blocked from an earlier run has its backend terminated. */
+  private async endTransactions(): Promise<void> {
+    const control = this.controlClient();
+    const sessions = [...this.sessions.values()];
+    const stuck = sessions.filter((s) => s.lost !== undefined || (s.flight !== null && !s.flight.done));
+    if (stuck.length > 0) {
+      for (const s of stuck) this.sessions.delete(s.tx);
+      const pids = stuck.filter((s) => s.lost === undefined).map((s) => s.pid);
+      await control.query('select pg_terminate_backend(pid) from unnest($1::int[]) as pid', [pids]);
+      await Promise.all(stuck.map((s) => endClient(s.client)));
+    }
+    await Promise.all(
+      [...this.sessions.values()].map(async (s) => {
+        s.flight = null;
+        if (s.status !== 'I') {
+          await s.client.query('rollback');
+          s.status = 'I';
+          s.fastDeadlock = false;
+        }
+      }),
+    );
+  }
+}
+
+/** True when following waits-for edges from some transaction leads back to it. */
+function hasCycle(waits: ReadonlyMap<TxId, readonly TxId[]>): boolean {
+  const state = new Map<TxId, 'open' | 'done'>();
+  const visit = (tx: TxId): boolean => {
+    const s = state.get(tx);
+    if (s === 'open') return true;
+    if (s === 'done') return false;
+    state.set(tx, 'open');
+    for (const next of waits.get(tx) ?? []) if (visit(next)) return true;
+    state.set(tx, 'done');
+    return false;
+  };
+  for (const tx of waits.keys()) if (visit(tx)) return true;
+  return false;
+}
+
+/**
+ * Ends a client and waits until its connection is closed (a terminated
+ * backend's connection is closed by the server). A connection that does not
+ * close in time has its socket destroyed.
+ */
+async function endClient(client: pg.Client): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = await Promise.race([
+    client.end().then(
+      () => false,
+      () => false,
+    ),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), 5000);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (gaveUp) (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+}
+
+function signal(): { readonly promise: Promise<void>; resolve(): void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}

