@@ -1,10 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { InputError } from './input-error.ts';
 import { scenarios } from './model/scenarios.ts';
-import { checkWritable, parseInteger, parseIsolation, parseScenario, parseStrategy } from './cli-options.ts';
-import { writeCounterexample } from './explorer/counterexample.ts';
-import { explore } from './explorer/explore.ts';
-import { formatExploreReport } from './explorer/explore-report.ts';
+import { exploreCommand, type ExploreCommandOptions } from './commands/explore.ts';
+import { replayCommand } from './commands/replay.ts';
 
 /**
  * The `lockstep` command.
@@ -45,21 +43,22 @@ program
   .option('--isolation <level>', 'isolation level', 'read-committed')
   .option('--runs <n>', 'random runs', '10000')
   .option('--seed <s>', 'seed of the exploration', '1')
-  .option('--max-transactions <n>', 'largest workload (default: the scenario\'s)')
+  .option('--max-transactions <n>', "largest workload (default: the scenario's)")
   .option('--out <file>', 'write the counterexample to this file')
+  .option('--replay', 'replay the minimal counterexample on PostgreSQL and compare')
+  .option('--db <url>', 'PostgreSQL to replay on (default: DATABASE_URL, else an embedded server)')
   .option('--json', 'print one JSON object')
-  .action((id: string, options: { strategy?: string; isolation: string; runs: string; seed: string; maxTransactions?: string; out?: string; json?: boolean }) => {
-    const scenario = parseScenario(id);
-    const strategy = parseStrategy(scenario, options.strategy);
-    const isolation = parseIsolation(scenario, options.isolation);
-    const runs = parseInteger('--runs', options.runs, 1);
-    const seed = parseInteger('--seed', options.seed, -(2 ** 31), 2 ** 31 - 1);
-    const maxTransactions = options.maxTransactions === undefined ? undefined : parseInteger('--max-transactions', options.maxTransactions, scenario.transactions.min, 12);
-    const out = options.out === undefined ? undefined : checkWritable(options.out);
-    const report = explore({ scenario, strategy, isolation, runs, seed, maxTransactions });
-    if (report.counterexample && out) writeCounterexample(out, report.counterexample);
-    process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : `${formatExploreReport(report, { maxTransactions, out })}\n`);
-    process.exitCode = report.status === 'passed' ? 0 : 1;
+  .action(async (id: string, options: ExploreCommandOptions) => {
+    process.exitCode = await exploreCommand(id, options);
+  });
+
+program
+  .command('replay <counterexample>')
+  .description('replay a counterexample file on PostgreSQL, step by step, and compare with the model')
+  .option('--db <url>', 'PostgreSQL to use (default: DATABASE_URL, else an embedded server)')
+  .option('--json', 'print one JSON object')
+  .action(async (file: string, options: { db?: string; json?: boolean }) => {
+    process.exitCode = await replayCommand(file, options);
   });
 
 try {

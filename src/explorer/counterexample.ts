@@ -97,6 +97,14 @@ function describeRow(row: Row): string {
     .join(' ');
 }
 
+function fileProblem(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'it is a folder';
+  return code ?? (e as Error).message;
+}
+
 const fileTag = 'lockstep-counterexample';
 
 /** The JSON text of a counterexample file. */
@@ -109,7 +117,7 @@ export function writeCounterexample(path: string, cx: Counterexample): void {
   try {
     writeFileSync(path, counterexampleJson(cx));
   } catch (e) {
-    throw new InputError(`Cannot write the counterexample to ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
+    throw new InputError(`Cannot write the counterexample to ${path}: ${fileProblem(e)}.`);
   }
 }
 
@@ -123,7 +131,7 @@ export function readCounterexample(path: string): Counterexample {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new InputError(`Cannot read the counterexample file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
+    throw new InputError(`Cannot read the counterexample file ${path}: ${fileProblem(e)}.`);
   }
   let data: any;
   try {

@@ -2,7 +2,7 @@ import type { Backend, Event, TxId } from '../adapters/backend.ts';
 import { MemoryEngine } from '../adapters/memory/engine.ts';
 import type { Fate } from '../model/scenario.ts';
 import type { Row, Tables } from '../model/schema.ts';
-import type { Statement, StatementResult } from '../model/statement.ts';
+import { describeStatement, type Statement, type StatementResult } from '../model/statement.ts';
 import { checkRun, type Violation } from './checks.ts';
 import { describeEvent, type Counterexample, workloadOf } from './counterexample.ts';
 import { releasedStatement, runOnEngine, runWorkload, type RunSpec, type Step, type Trace } from './runner.ts';
@@ -25,7 +25,10 @@ export interface StepSide {
 export interface ReplayStep {
   readonly index: number;
   readonly tx: TxId;
+  /** The statement as the database ran it. */
   readonly sql: string;
+  /** The statement in lockstep's short form, as counterexamples show it. */
+  readonly statementText: string;
   readonly model: StepSide;
   readonly postgres: StepSide;
   readonly match: boolean;
@@ -83,6 +86,7 @@ export async function replay(backend: Backend, spec: RunSpec, schedule: readonly
       index,
       tx: call.tx,
       sql: sql(call.statement),
+      statementText: describeStatement(call.statement),
       model: expected ? side(expected, model.steps) : { outcome: '(no such step)', blocked: false, released: [] },
       postgres: side(pgStep, pgSteps),
       match,

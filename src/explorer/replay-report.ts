@@ -1,0 +1,53 @@
+import type { Counterexample } from './counterexample.ts';
+import type { ReplayReport, StepSide } from './replay.ts';
+import type { Violation } from './checks.ts';
+
+const maxCell = 44;
+const clip = (s: string) => (s.length > maxCell ? `${s.slice(0, maxCell - 1)}…` : s);
+
+function sideText(side: StepSide): string {
+  const released = side.released.map((r) => `; T${r.tx} released: ${r.outcome}`).join('');
+  return `${side.outcome}${released}`;
+}
+
+function ruleText(v: Violation): string {
+  return v.kind === 'invariant' ? v.invariant : 'not serializable';
+}
+
+/**
+ * Human-readable replay report: every step with the model's prediction and
+ * PostgreSQL's outcome side by side, each transaction's fate, the final
+ * state, and the verdict; on divergence, the first divergent step in full.
+ */
+export function formatReplayReport(report: ReplayReport, cx: Pick<Counterexample, 'scenario' | 'strategy' | 'isolation' | 'transactions'>): string {
+  const rows = [['step', 'tx', 'statement', 'model', 'postgres', '']];
+  for (const s of report.steps) {
+    rows.push([String(s.index), `T${s.tx}`, clip(s.statementText), clip(sideText(s.model)), clip(sideText(s.postgres)), s.match ? '✓' : '✗']);
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const table = rows.map((r) => `  ${r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd()}`);
+  const fates = report.transactions.map((t) => `T${t.id} ${t.model}${t.match ? '' : ` (postgres: ${t.postgres ?? 'unfinished'})`}`).join(', ');
+  const lines = [
+    `Replay on ${report.database.version} · ${cx.scenario} · ${cx.strategy} · ${cx.isolation} · ${cx.transactions.length} transactions, ${report.steps.length} steps`,
+    '',
+    ...table,
+    '',
+    `Transactions: ${fates}`,
+    `Final state: ${report.finalState.postgres === null ? 'not reached' : report.finalState.match ? 'the same in the model and on PostgreSQL' : 'DIFFERENT'}`,
+  ];
+  if (report.finalState.postgres !== null && !report.finalState.match) {
+    lines.push(`  model:    ${JSON.stringify(report.finalState.model)}`, `  postgres: ${JSON.stringify(report.finalState.postgres)}`);
+  }
+  lines.push('');
+  if (report.status === 'confirmed') {
+    const violation = report.modelViolation;
+    const tail = violation === null ? 'and no rule breaks, as the model said.' : report.violationReproduced ? `and the violation reproduces: ${ruleText(violation)}.` : `but the violation (${ruleText(violation)}) does not reproduce.`;
+    lines.push(`CONFIRMED: PostgreSQL did what the model predicted at every step, ${tail}`);
+  } else if (report.firstDivergence !== undefined) {
+    const s = report.steps[report.firstDivergence - 1];
+    lines.push(`DIVERGED at step ${s.index} (T${s.tx}): ${s.statementText}`, `  sql:      ${s.sql}`, `  model:    ${sideText(s.model)}`, `  postgres: ${sideText(s.postgres)}`);
+  } else {
+    lines.push('DIVERGED: every step matched, but the transactions ended differently or the final state differs.');
+  }
+  return lines.join('\n');
+}
