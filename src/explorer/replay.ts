@@ -45,6 +45,12 @@ export interface ReplayReport {
   readonly finalState: { readonly match: boolean; readonly model: Tables; readonly postgres: Tables | null };
   /** Index (1-based) of the first step that differs, if any. */
   readonly firstDivergence?: number;
+  /** Races among waiters that PostgreSQL resolved otherwise than first come, first served, and the model followed. */
+  readonly racesFollowed: readonly RaceFollowed[];
+  /** Set when even the last attempt met a race whose outcome left the schedule unable to go on. */
+  readonly raced?: RaceFollowed;
+  /** Attempts made: an attempt is repeated when PostgreSQL's outcome of a race leaves the schedule unable to go on. */
+  readonly attempts: number;
   readonly modelViolation: Violation | null;
   readonly postgresViolation: Violation | null;
   readonly elapsedMs: number;
@@ -53,22 +59,53 @@ export interface ReplayReport {
 /** Renders a statement as the SQL the backend runs; the postgres adapter's compiler, or a description. */
 export type SqlRenderer = (statement: Statement) => string;
 
+/** A race among waiting transactions that PostgreSQL resolved otherwise than first come, first served. */
+export interface RaceFollowed {
+  /** The step during which the lock was granted. */
+  readonly step: number;
+  /** The racing waiters, in arrival order. */
+  readonly candidates: readonly TxId[];
+  /** The waiter PostgreSQL let through first. */
+  readonly chosen: TxId;
+}
+
 /**
  * Replays a schedule step by step on `backend` and compares every step with
  * the memory engine's run of the same schedule: blocked or not, rows
  * returned, error code, and at the end each transaction's fate and every
  * table. Stops at the first divergent step (what follows it would no longer
  * be the same schedule).
+ *
+ * Where PostgreSQL's outcome depends on timing and the model allows several
+ * (which of several waiters racing for a row lock goes first), a step that
+ * differs only by that choice is not a divergence: the model is run again
+ * taking PostgreSQL's choice, and the replay goes on.
  */
-export async function replay(backend: Backend, spec: RunSpec, schedule: readonly TxId[], sql: SqlRenderer): Promise<ReplayReport> {
+export async function replay(backend: Backend, spec: RunSpec, schedule: readonly TxId[], sql: SqlRenderer, maxAttempts = 12): Promise<ReplayReport> {
   const started = performance.now();
-  const model = runOnEngine(new MemoryEngine(spec.scenario.schema), spec, stepOrder(schedule));
-  const modelViolation = checkRun(spec.scenario, model);
+  for (let attempt = 1; ; attempt++) {
+    const report = await replayOnce(backend, spec, schedule, sql);
+    if (!report.raced || attempt === maxAttempts) return { ...report, attempts: attempt, elapsedMs: Math.round(performance.now() - started) };
+  }
+}
+
+/**
+ * One attempt. `raced` is set when PostgreSQL resolved a race among waiters
+ * in a way the model allows but that leaves the rest of the schedule unable
+ * to run (the next scheduled transaction is still waiting): the attempt says
+ * nothing about conformance and `replay` tries again.
+ */
+async function replayOnce(backend: Backend, spec: RunSpec, schedule: readonly TxId[], sql: SqlRenderer): Promise<Omit<ReplayReport, 'attempts'> & { raced?: RaceFollowed }> {
+  const started = performance.now();
+  const resolutions = new Map<number, TxId>();
+  const engine = new MemoryEngine(spec.scenario.schema, (ordinal) => resolutions.get(ordinal));
+  let model = runOnEngine(engine, spec, stepOrder(schedule));
   await backend.reset(spec.scenario.seed as Tables, spec.isolation);
   const run = runWorkload(spec, stepOrder(schedule));
-  const steps: ReplayStep[] = [];
   const pgSteps: Step[] = [];
+  const followed: RaceFollowed[] = [];
   let diverged: number | undefined;
+  let raced: RaceFollowed | undefined;
   let r = run.next();
   while (!r.done) {
     const call = r.value;
@@ -76,27 +113,34 @@ export async function replay(backend: Backend, spec: RunSpec, schedule: readonly
       r = run.next(await backend.abandon(call.tx));
       continue;
     }
-    const expected = model.steps[steps.length];
-    const events = await backend.step(call.tx, call.statement, expected?.events);
-    const index = steps.length + 1;
-    const pgStep: Step = { tx: call.tx, statement: call.statement, events };
-    pgSteps.push(pgStep);
-    const match = expected !== undefined && expected.tx === call.tx && sameEvents(expected.events, events);
-    steps.push({
-      index,
-      tx: call.tx,
-      sql: sql(call.statement),
-      statementText: describeStatement(call.statement),
-      model: expected ? side(expected, model.steps) : { outcome: '(no such step)', blocked: false, released: [] },
-      postgres: side(pgStep, pgSteps),
-      match,
-    });
-    if (!match) {
-      diverged = index;
-      break;
+    const k = pgSteps.length;
+    const events = await backend.step(call.tx, call.statement, model.steps[k]?.events);
+    pgSteps.push({ tx: call.tx, statement: call.statement, events });
+    if (!stepMatches(model.steps[k], pgSteps[k])) {
+      const resynced = followRace(engine, spec, schedule, resolutions, pgSteps);
+      if (resynced === null || resynced.complete === false) {
+        diverged = k + 1;
+        if (resynced) raced = { step: k + 1, ...resynced.race };
+        break;
+      }
+      model = resynced.trace;
+      followed.push({ step: k + 1, ...resynced.race });
     }
     r = run.next(events);
   }
+  const steps = pgSteps.map((pg, i): ReplayStep => {
+    const expected = model.steps[i];
+    return {
+      index: i + 1,
+      tx: pg.tx,
+      sql: sql(pg.statement),
+      statementText: describeStatement(pg.statement),
+      model: expected ? side(expected, model.steps) : { outcome: '(no such step)', blocked: false, released: [] },
+      postgres: side(pg, pgSteps),
+      match: stepMatches(expected, pg),
+    };
+  });
+  const modelViolation = checkRun(spec.scenario, model);
   const finished = r.done ? r.value : null;
   const postgresFinal = finished ? await backend.tables() : null;
   const postgresTrace: Trace | null = finished && postgresFinal ? { ...finished, final: postgresFinal } : null;
@@ -115,10 +159,46 @@ export async function replay(backend: Backend, spec: RunSpec, schedule: readonly
     transactions,
     finalState: { match: finalMatch, model: model.final, postgres: postgresFinal },
     ...(diverged !== undefined ? { firstDivergence: diverged } : {}),
+    racesFollowed: followed,
+    ...(raced ? { raced } : {}),
     modelViolation,
     postgresViolation,
     elapsedMs: Math.round(performance.now() - started),
   };
+}
+
+function stepMatches(model: Step | undefined, postgres: Step): boolean {
+  return model !== undefined && model.tx === postgres.tx && sameEvents(model.events, postgres.events);
+}
+
+/**
+ * After a step differs, looks for a race the model decided first come, first
+ * served whose other outcome PostgreSQL took: for each race and each other
+ * candidate, runs the model again with that choice and keeps it if the model
+ * then agrees with every PostgreSQL step so far. `complete` is false when,
+ * with that choice, the rest of the schedule cannot run.
+ */
+function followRace(
+  engine: MemoryEngine,
+  spec: RunSpec,
+  schedule: readonly TxId[],
+  resolutions: Map<number, TxId>,
+  pgSteps: readonly Step[],
+): { trace: Trace; complete: boolean; race: { candidates: readonly TxId[]; chosen: TxId } } | null {
+  const races = engine.races.filter((race) => !resolutions.has(race.ordinal));
+  for (const race of races) {
+    for (const candidate of race.candidates) {
+      if (candidate === race.chosen) continue;
+      resolutions.set(race.ordinal, candidate);
+      const trace = runOnEngine(engine, spec, stepOrder(schedule, { prefix: true }));
+      if (pgSteps.every((pg, i) => stepMatches(trace.steps[i], pg))) {
+        return { trace, complete: trace.steps.length === schedule.length, race: { candidates: race.candidates, chosen: candidate } };
+      }
+      resolutions.delete(race.ordinal);
+    }
+  }
+  runOnEngine(engine, spec, stepOrder(schedule));
+  return null;
 }
 
 /** The run a counterexample describes. */

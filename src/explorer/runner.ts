@@ -119,6 +119,7 @@ class WorkloadRun {
       if (unfinished === 0) break;
       if (runnable.length === 0) throw new Error('every unfinished transaction is blocked and no deadlock was detected');
       const tx = this.chooser.choose(runnable, last);
+      if (tx === undefined) break;
       if (last !== 0 && tx !== last && runnable.includes(last)) this.preemptions++;
       last = tx;
       const statement = txs[tx - 1].pending!;

@@ -8,7 +8,8 @@ import { InputError } from '../input-error.ts';
  * the first).
  */
 export interface Chooser {
-  choose(runnable: readonly TxId[], last: TxId): TxId;
+  /** The transaction to step next, or undefined to end the run early (a prefix run). */
+  choose(runnable: readonly TxId[], last: TxId): TxId | undefined;
 }
 
 /**
@@ -35,11 +36,16 @@ export function choiceSchedule(choices: readonly number[]): Chooser {
   };
 }
 
-/** A schedule as the explicit transaction of every step, as counterexample files store it. */
-export function stepOrder(order: readonly TxId[]): Chooser {
+/**
+ * A schedule as the explicit transaction of every step, as counterexample
+ * files store it. A step whose transaction cannot run is an input error, or
+ * with `prefix` the end of the run (used to check how far a schedule fits).
+ */
+export function stepOrder(order: readonly TxId[], options: { prefix?: boolean } = {}): Chooser {
   let next = 0;
   return {
     choose(runnable) {
+      if (options.prefix && (next >= order.length || !runnable.includes(order[next]))) return undefined;
       if (next >= order.length) throw new InputError(`The schedule ends after ${order.length} steps but transactions ${runnable.map((t) => `T${t}`).join(', ')} still have statements to run.`);
       const tx = order[next++];
       if (!runnable.includes(tx)) {

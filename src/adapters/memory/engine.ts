@@ -63,8 +63,18 @@ export class MemoryEngine {
   private readonly seedXact: Xact;
   private events: Event[] = [];
   private woken: Xact[] = [];
+  private raceGroups = 0;
+  /** Every choice made among racing waiters in the current run, in order. */
+  races: RaceDecision[] = [];
 
-  constructor(readonly schema: Schema) {
+  /**
+   * `resolveRace`, when given, decides races among waiters (see
+   * `RaceResolver`); replay uses it to follow the order PostgreSQL took.
+   */
+  constructor(
+    readonly schema: Schema,
+    private readonly resolveRace?: RaceResolver,
+  ) {
     for (const [name, table] of Object.entries(schema)) {
       this.tableStates.set(name, { name, schema: table, uniques: uniqueIndexes(table), rows: [] });
     }
@@ -76,6 +86,7 @@ export class MemoryEngine {
   reset(seed: Tables, isolation: IsolationLevel): void {
     this.isolation = isolation;
     this.slots = [];
+    this.races = [];
     this.commitSeq = 0;
     this.nextXid = 1;
     for (const state of this.tableStates.values()) {
@@ -158,6 +169,7 @@ export class MemoryEngine {
       endWaiters: [],
       pending: null,
       wait: null,
+      raceGroup: 0,
     };
   }
 
@@ -235,6 +247,11 @@ export class MemoryEngine {
     const limit = s.kind === 'select' ? (s.limit ?? Infinity) : Infinity;
     while (p.next < p.candidates.length && p.out.length < limit) {
       const chain = p.candidates[p.next];
+      if (xact.isolation !== 'read-committed') {
+        // The version this snapshot sees was already replaced by a committed transaction: fail now, without waiting for the row lock.
+        const seen = visibleVersion(chain, xact, p.snapshot);
+        if (seen?.xmax && seen.xmax !== xact && seen.xmax.status === 'committed') return this.concurrentChange(chain, xact, s);
+      }
       if (!tryLock(chain, xact, mode)) {
         xact.wait = { kind: 'row', chain, mode };
         chain.queue.push(xact);
@@ -244,13 +261,10 @@ export class MemoryEngine {
       const newest = newestVersion(chain, xact);
       let target: Version | undefined = seen;
       if (newest !== seen) {
-        if (xact.isolation !== 'read-committed') {
-          const deleted = !newest && s.kind !== 'select';
-          return { code: SqlState.serializationFailure, message: deleted ? messages.concurrentDelete : messages.concurrentUpdate };
-        }
+        if (xact.isolation !== 'read-committed') return this.concurrentChange(chain, xact, s);
         // READ COMMITTED: act on the newest committed version if it still matches.
         target = newest && matches(s.where, newest.data) ? newest : undefined;
-        if (!newest) this.wake(release(chain, xact));
+        if (!newest) this.wake(release(chain, xact, this.pickWaiter));
       }
       if (target && s.kind === 'update') {
         const data = applyChanges(s.set, target.data);
@@ -271,6 +285,12 @@ export class MemoryEngine {
       p.next++;
     }
     return 'done';
+  }
+
+  /** 40001 under repeatable read: the row changed after the snapshot. Only UPDATE and DELETE say "concurrent delete" for a deleted row. */
+  private concurrentChange(chain: RowChain, xact: Xact, s: SelectStatement | UpdateStatement | DeleteStatement): DbError {
+    const deleted = !newestVersion(chain, xact) && s.kind !== 'select';
+    return { code: SqlState.serializationFailure, message: deleted ? messages.concurrentDelete : messages.concurrentUpdate };
   }
 
   private waitFor(xact: Xact, other: Xact): 'blocked' {
@@ -364,12 +384,33 @@ export class MemoryEngine {
     this.end(xact);
   }
 
-  /** Releases the row locks of a finished transaction and wakes whoever waited for it. */
+  /**
+   * Releases the row locks of a finished transaction and wakes whoever waited
+   * for it. When a committed transaction replaced a row's version, its waiters
+   * all hurry to the new version in PostgreSQL and any of them may lock it
+   * first (the head of the queue only has a head start), so they become one
+   * race group.
+   */
   private end(xact: Xact): void {
-    for (const chain of xact.locks) this.wake(release(chain, xact));
+    for (const chain of xact.locks) {
+      if (xact.status === 'committed' && chain.queue.length > 1 && replacedVersion(chain, xact)) {
+        const group = ++this.raceGroups;
+        for (const waiter of chain.queue) waiter.raceGroup = group;
+      }
+      this.wake(release(chain, xact, this.pickWaiter));
+    }
     xact.locks.length = 0;
     this.wake(xact.endWaiters.splice(0));
   }
+
+  /** Chooses among racing waiters: the resolver given to the engine, else first come first served. Every decision is logged in `races`. */
+  private readonly pickWaiter = (candidates: readonly Xact[]): Xact => {
+    const ordinal = this.races.length;
+    const wanted = this.resolveRace?.(ordinal, candidates.map((x) => x.tx));
+    const chosen = candidates.find((x) => x.tx === wanted) ?? candidates[0];
+    this.races.push({ ordinal, candidates: candidates.map((x) => x.tx), chosen: chosen.tx });
+    return chosen;
+  };
 
   private wake(xacts: Xact[]): void {
     for (const x of xacts) {
@@ -385,6 +426,26 @@ export class MemoryEngine {
       if (xact.status === 'active' && xact.pending !== null && xact.wait === null) this.advance(xact, false);
     }
   }
+}
+
+/**
+ * Decides the `ordinal`-th race of a run among waiting transactions
+ * (candidates in arrival order); returning undefined, or a transaction not
+ * among them, takes the first. PostgreSQL leaves this order to timing: after a
+ * committed transaction replaced a row version, the waiters queued on the old
+ * version hurry to the new one, and any of them may queue there first.
+ */
+export type RaceResolver = (ordinal: number, candidates: readonly TxId[]) => TxId | undefined;
+
+/** One race decided during a run. */
+export interface RaceDecision {
+  readonly ordinal: number;
+  readonly candidates: readonly TxId[];
+  readonly chosen: TxId;
+}
+
+function replacedVersion(chain: RowChain, xact: Xact): boolean {
+  return chain.versions.some((v) => v.xmin === xact || v.xmax === xact);
 }
 
 type UniqueConflict = { readonly kind: 'wait'; readonly xact: Xact } | { readonly kind: 'violation'; readonly constraint: string; readonly chain: RowChain };

@@ -40,20 +40,32 @@ function grant(chain: RowChain, xact: Xact, mode: RowLockMode): void {
 }
 
 /**
- * Drops `xact`'s lock on `chain` and grants the lock to waiters at the head
- * of the queue, first come first served, as long as they are compatible.
- * Returns the transactions granted the lock, in queue order.
+ * Picks which of several racing waiters takes a row lock next. Candidates are
+ * in arrival order; the engine's default takes the first.
  */
-export function release(chain: RowChain, xact: Xact): Xact[] {
+export type PickWaiter = (candidates: readonly Xact[]) => Xact;
+
+const firstCome: PickWaiter = (candidates) => candidates[0];
+
+/**
+ * Drops `xact`'s lock on `chain` and grants the lock to waiters at the head
+ * of the queue, first come first served, as long as they are compatible. When
+ * the head belongs to a race group, any member of the group may come first:
+ * `pick` chooses. Returns the transactions granted the lock, in grant order.
+ */
+export function release(chain: RowChain, xact: Xact, pick: PickWaiter = firstCome): Xact[] {
   if (chain.exclusive === xact) chain.exclusive = null;
   const i = chain.shared.indexOf(xact);
   if (i >= 0) chain.shared.splice(i, 1);
   const granted: Xact[] = [];
   while (chain.queue.length > 0) {
-    const waiter = chain.queue[0];
+    const head = chain.queue[0];
+    const group = head.raceGroup;
+    const waiter = group === 0 ? head : pick(chain.queue.filter((w) => w.raceGroup === group));
     const mode = waiter.wait?.kind === 'row' ? waiter.wait.mode : 'exclusive';
     if (conflictingHolders(chain, waiter, mode).length > 0) break;
-    chain.queue.shift();
+    chain.queue.splice(chain.queue.indexOf(waiter), 1);
+    waiter.raceGroup = 0;
     grant(chain, waiter, mode);
     granted.push(waiter);
   }

@@ -40,4 +40,10 @@ export interface Xact {
   readonly endWaiters: Xact[];
   pending: PendingStatement | null;
   wait: Wait | null;
+  /**
+   * Non-zero while this transaction waits in a row queue among others whose
+   * order PostgreSQL leaves to a race (see `RaceResolver`); waiters with the
+   * same number may be granted the lock in any order.
+   */
+  raceGroup: number;
 }

@@ -80,23 +80,25 @@ const blockersQuery = 'select pid, pg_blocking_pids(pid) as blockers from unnest
  *
  * A step sends the statement and settles: it polls `pg_blocking_pids` on the
  * control connection, back to back with no sleep, until every in-flight
- * statement has completed or is blocked by another transaction of the run,
- * and no wait-for cycle remains (PostgreSQL has not resolved it yet). A
- * failed statement counts as completed only once PostgreSQL is ready for the
- * session's next query, when the aborted transaction has released its locks.
+ * statement has completed or is blocked by another transaction of the run
+ * and no wait-for cycle remains (PostgreSQL has not resolved it yet), or
+ * until the settle deadline. A failed statement counts as completed only
+ * once PostgreSQL is ready for the session's next query, when the aborted
+ * transaction has released its locks.
  *
  * Deadlock victims: PostgreSQL aborts the waiter whose `deadlock_timeout`
  * fires first while the cycle exists. Sessions run with a long timeout; when
  * the model's events for the step (`expected`) say the stepped transaction
- * ends with 40P01, its statement runs with `set local deadlock_timeout =
- * '1ms'`, so PostgreSQL picks the model's victim. Without `expected`, a
- * deadlock is resolved after the long timeout, victim as PostgreSQL chooses.
+ * ends with 40P01, its statement runs with `set local deadlock_timeout = 1`
+ * (ms), so PostgreSQL aborts the model's victim. A cycle closed by a
+ * transaction woken during the settle cannot be steered (its statement is
+ * already running): PostgreSQL then aborts the member that has waited
+ * longest. Without `expected`, every deadlock is resolved after the long
+ * timeout, the same way.
  *
- * Differences from the model kept explicit here: the rows returned by an
- * update or delete are sorted by primary key (PostgreSQL returns them in
- * scan order, the model in key order); `waitsFor` is what
- * `pg_blocking_pids` says, sorted by transaction (a waiter queued behind
- * another waiter for the same row waits for that waiter, not the holder).
+ * `waitsFor` is what `pg_blocking_pids` reports, sorted by transaction. The
+ * rows an update or delete returns are sorted by primary key, as the model
+ * returns them (PostgreSQL returns them in scan order).
  */
 export class PostgresBackend implements Backend {
   private version = '';
@@ -167,7 +169,6 @@ export class PostgresBackend implements Backend {
   async step(tx: TxId, statement: Statement, expected?: readonly Event[]): Promise<Event[]> {
     const session = await this.session(tx);
     if (session.flight !== null && !session.flight.done) throw new Error(`T${tx} is blocked and cannot take a step`);
-    session.flight = null;
     const flight: Flight = { statement, result: undefined, done: false, broken: undefined };
     const queries: pg.QueryConfig[] = [];
     if (statement.kind === 'commit' || statement.kind === 'rollback') {

