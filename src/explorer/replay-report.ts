@@ -38,11 +38,20 @@ export function formatReplayReport(report: ReplayReport, cx: Pick<Counterexample
   if (report.finalState.postgres !== null && !report.finalState.match) {
     lines.push(`  model:    ${JSON.stringify(report.finalState.model)}`, `  postgres: ${JSON.stringify(report.finalState.postgres)}`);
   }
+  for (const race of report.racesFollowed) {
+    const others = race.candidates.filter((t) => t !== race.chosen).map((t) => `T${t}`).join(', ');
+    lines.push(`Race at step ${race.step}: PostgreSQL let T${race.chosen} lock the row before ${others} (waiters racing for a replaced row version; the model allows any order and followed).`);
+  }
+  if (report.attempts > 1) {
+    lines.push(`Attempts: ${report.attempts} (an earlier attempt met a lock race whose outcome left the schedule unable to go on).`);
+  }
   lines.push('');
   if (report.status === 'confirmed') {
     const violation = report.modelViolation;
     const tail = violation === null ? 'and no rule breaks, as the model said.' : report.violationReproduced ? `and the violation reproduces: ${ruleText(violation)}.` : `but the violation (${ruleText(violation)}) does not reproduce.`;
     lines.push(`CONFIRMED: PostgreSQL did what the model predicted at every step, ${tail}`);
+  } else if (report.raced) {
+    lines.push(`INCONCLUSIVE, reported as diverged: in all ${report.attempts} attempts PostgreSQL resolved a lock race at step ${report.raced.step} so that the rest of the schedule could not run.`);
   } else if (report.firstDivergence !== undefined) {
     const s = report.steps[report.firstDivergence - 1];
     lines.push(`DIVERGED at step ${s.index} (T${s.tx}): ${s.statementText}`, `  sql:      ${s.sql}`, `  model:    ${sideText(s.model)}`, `  postgres: ${sideText(s.postgres)}`);

@@ -361,11 +361,8 @@ export class PostgresBackend implements Backend {
       waits = new Map();
       for (const row of answer.rows) {
         const tx = pidToTx.get(row.pid)!;
-        const on = [...new Set(row.blockers.map((pid) => pidToTx.get(pid)).filter((t): t is TxId => t !== undefined && t !== tx))];
-        waits.set(
-          tx,
-          on.sort((a, b) => a - b),
-        );
+        const on = new Set(row.blockers.map((pid) => pidToTx.get(pid)).filter((t): t is TxId => t !== undefined && t !== tx));
+        waits.set(tx, [...on].sort((a, b) => a - b));
       }
       if (pending.every((s) => (waits.get(s.tx)?.length ?? 0) > 0) && !hasCycle(waits)) break;
     }

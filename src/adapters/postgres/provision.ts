@@ -230,7 +230,7 @@ function lastLogLine(log: readonly string[]): string | undefined {
   return log
     .join('')
     .split('\n')
-    .map((line) => line.trim())
+    .map((line) => line.replace(/^\d{4}-\d\d-\d\d [\d:.]+ \S+ \[\d+\] /, '').replace(/\s+/g, ' ').trim())
     .filter((line) => line !== '')
     .at(-1);
 }

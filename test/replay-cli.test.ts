@@ -1,0 +1,137 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { provisionPostgres, type Provisioned } from '../src/adapters/postgres/provision.ts';
+import { counterexampleJson } from '../src/explorer/counterexample.ts';
+import { explore } from '../src/explorer/explore.ts';
+import { pointsDeduct } from '../src/model/points.ts';
+
+const bin = join(import.meta.dirname, '..', 'bin', 'lockstep.js');
+const dir = mkdtempSync(join(tmpdir(), 'lockstep-replay-'));
+let server: Provisioned;
+let admin: pg.Client;
+
+beforeAll(async () => {
+  server = await provisionPostgres();
+  admin = new pg.Client({ connectionString: server.url, application_name: 'lockstep-test-admin' });
+  await admin.connect();
+});
+afterAll(async () => {
+  await admin?.end();
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function lockstep(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Connections lockstep holds and schemas it created on the test server. */
+async function leftovers() {
+  const connections = await admin.query("select count(*)::int as n from pg_stat_activity where application_name = 'lockstep'");
+  const schemas = await admin.query("select count(*)::int as n from pg_namespace where nspname like 'lockstep\\_%'");
+  return { connections: connections.rows[0].n as number, schemas: schemas.rows[0].n as number };
+}
+
+function lostUpdateFile(): string {
+  const report = explore({ scenario: pointsDeduct, strategy: 'naive', isolation: 'read-committed', runs: 500, seed: 1 });
+  const file = join(dir, 'lost-update.json');
+  writeFileSync(file, counterexampleJson(report.counterexample!));
+  return file;
+}
+
+describe('lockstep replay', () => {
+  it('confirms the lost update on PostgreSQL step by step, exits 0 and leaves nothing behind', async () => {
+    const file = lostUpdateFile();
+    const { code, stdout } = lockstep(['replay', file, '--db', server.url]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Replay on PostgreSQL \d+\.\d+ · points-deduct · naive · read-committed · 2 transactions, 8 steps/);
+    expect(stdout).toContain('Final state: the same in the model and on PostgreSQL');
+    expect(stdout).toContain('CONFIRMED: PostgreSQL did what the model predicted at every step, and the violation reproduces: balance-matches-successes.');
+    expect(await leftovers()).toEqual({ connections: 0, schemas: 0 });
+  });
+
+  it('--json reports every step with the model and PostgreSQL side by side', () => {
+    const { code, stdout } = lockstep(['replay', lostUpdateFile(), '--db', server.url, '--json']);
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report).toMatchObject({ status: 'confirmed', violationReproduced: true, finalState: { match: true } });
+    expect(report.database.version).toMatch(/^PostgreSQL \d+/);
+    expect(report.steps).toHaveLength(8);
+    expect(report.steps[0]).toMatchObject({ index: 1, tx: 1, match: true, model: { outcome: 'id=1 balance=3000' }, postgres: { outcome: 'id=1 balance=3000' } });
+    expect(report.steps[0].sql).toMatch(/^select \* from "lockstep_[0-9a-f]+"\."accounts" where "id" = \$1 order by "id"/);
+    expect(typeof report.elapsedMs).toBe('number');
+  });
+
+  it('uses an embedded server when neither --db nor DATABASE_URL is given, and stops it', () => {
+    const postgresProcesses = () => spawnSync('pgrep', ['-c', '-x', 'postgres'], { encoding: 'utf8' }).stdout.trim();
+    const before = postgresProcesses();
+    const { code, stdout } = lockstep(['replay', lostUpdateFile()], { DATABASE_URL: '' });
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^Replay on PostgreSQL 17\.\d+ /);
+    expect(stdout).toContain('CONFIRMED');
+    expect(postgresProcesses()).toBe(before);
+  });
+
+  it('Ctrl-C while PostgreSQL keeps it waiting exits 130 and leaves no schema and no connection', async () => {
+    // The test holds a lock that CREATE SCHEMA needs, so the replay waits in its set-up until interrupted.
+    const blocker = new pg.Client({ connectionString: server.url, application_name: 'lockstep-test-blocker' });
+    await blocker.connect();
+    await blocker.query('begin');
+    await blocker.query('lock table pg_catalog.pg_namespace in share row exclusive mode');
+    const child = spawn(process.execPath, [bin, 'replay', lostUpdateFile(), '--db', server.url], { stdio: 'pipe' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let waiting = 0;
+    for (let i = 0; i < 500 && waiting === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      const r = await admin.query("select count(*)::int as n from pg_stat_activity where application_name = 'lockstep' and wait_event_type = 'Lock'");
+      waiting = r.rows[0].n;
+    }
+    expect(waiting).toBe(1);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    await new Promise((r) => setTimeout(r, 1500)); // PostgreSQL notices the closed connection within client_connection_check_interval
+    await blocker.query('rollback');
+    await blocker.end();
+    expect(await leftovers()).toEqual({ connections: 0, schemas: 0 });
+  });
+});
+
+describe('lockstep replay: bad input, one sentence, exit 2, nothing left behind', () => {
+  it('a truncated file', async () => {
+    const file = join(dir, 'truncated.json');
+    writeFileSync(file, counterexampleJson(explore({ scenario: pointsDeduct, strategy: 'naive', isolation: 'read-committed', runs: 100, seed: 1 }).counterexample!).slice(0, 200));
+    const { code, stderr } = lockstep(['replay', file, '--db', server.url]);
+    expect(code).toBe(2);
+    expect(stderr).toBe(`${file} is not a counterexample file: it is not valid JSON (truncated or corrupted?).\n`);
+  });
+
+  it('an unknown scenario', () => {
+    const file = join(dir, 'unknown.json');
+    const cx = JSON.parse(counterexampleJson(explore({ scenario: pointsDeduct, strategy: 'naive', isolation: 'read-committed', runs: 100, seed: 1 }).counterexample!));
+    writeFileSync(file, JSON.stringify({ ...cx, scenario: 'points-teleport' }));
+    const { code, stderr } = lockstep(['replay', file, '--db', server.url]);
+    expect(code).toBe(2);
+    expect(stderr).toBe(`${file} is not a valid counterexample file: unknown scenario "points-teleport" (known: points-deduct, points-add, points-mixed).\n`);
+  });
+
+  it('a schedule that does not fit the workload', async () => {
+    const file = join(dir, 'bad-schedule.json');
+    const cx = JSON.parse(counterexampleJson(explore({ scenario: pointsDeduct, strategy: 'naive', isolation: 'read-committed', runs: 100, seed: 1 }).counterexample!));
+    writeFileSync(file, JSON.stringify({ ...cx, schedule: [1, 1, 1, 1, 1, 2, 2, 2, 2, 2] }));
+    const { code, stderr } = lockstep(['replay', file, '--db', server.url]);
+    expect(code).toBe(2);
+    expect(stderr).toBe('Step 5 of the schedule runs T1, which cannot take a step then (runnable: T2).\n');
+    expect(await leftovers()).toEqual({ connections: 0, schemas: 0 });
+  });
+
+  it('an unreachable --db, password masked', () => {
+    const { code, stderr } = lockstep(['replay', lostUpdateFile(), '--db', 'postgres://alice:s3cret@127.0.0.1:1/db']);
+    expect(code).toBe(2);
+    expect(stderr).toBe('Cannot use the PostgreSQL server at postgres://alice:***@127.0.0.1:1/db (from --db): connect ECONNREFUSED 127.0.0.1:1.\n');
+  });
+});
