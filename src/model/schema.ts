@@ -55,9 +55,15 @@ export function compareBy(columns: readonly string[], a: Row, b: Row): number {
     const x = a[c];
     const y = b[c];
     if (x === y) continue;
+    if (typeof x === 'string' && typeof y === 'string') return compareCodePoints(x, y);
     return x < y ? -1 : 1;
   }
   return 0;
+}
+
+/** Orders strings by Unicode code point, as PostgreSQL's "C" collation does (JavaScript's `<` compares UTF-16 units). */
+function compareCodePoints(x: string, y: string): number {
+  return Buffer.compare(Buffer.from(x, 'utf8'), Buffer.from(y, 'utf8'));
 }
 
 /** Sorts every table by primary key: the canonical form used to compare states. */

@@ -92,6 +92,7 @@ export const SqlState = {
   serializationFailure: '40001',
   deadlockDetected: '40P01',
   inFailedTransaction: '25P02',
+  numericOutOfRange: '22003',
 } as const;
 
 /** True when a condition value is a comparison object rather than an equality constant. */

@@ -14,7 +14,7 @@ import {
 } from '../../model/statement.ts';
 import { newestVersion, undoWrites, visibleVersion, type RowChain, type Version } from './mvcc.ts';
 import { leaveQueue, release, tryLock, type RowLockMode } from './row-lock.ts';
-import { closesCycle, reportedBlockers } from './wait-for-graph.ts';
+import { cycleThrough, reportedBlockers } from './wait-for-graph.ts';
 import type { PendingStatement, Xact } from './xact.ts';
 
 interface TableState {
@@ -36,6 +36,7 @@ const messages = {
   concurrentUpdate: 'could not serialize access due to concurrent update',
   concurrentDelete: 'could not serialize access due to concurrent delete',
   inFailedTransaction: 'current transaction is aborted, commands ignored until end of transaction block',
+  integerOutOfRange: 'integer out of range',
 };
 
 /**
@@ -64,6 +65,7 @@ export class MemoryEngine {
   private events: Event[] = [];
   private woken: Xact[] = [];
   private raceGroups = 0;
+  private waitClock = 0;
   /** Every choice made among racing waiters in the current run, in order. */
   races: RaceDecision[] = [];
 
@@ -169,6 +171,7 @@ export class MemoryEngine {
       endWaiters: [],
       pending: null,
       wait: null,
+      waitSince: 0,
       raceGroup: 0,
     };
   }
@@ -206,8 +209,11 @@ export class MemoryEngine {
     const pending = xact.pending!;
     const progress = this.run(xact, pending);
     if (progress === 'blocked') {
-      if (closesCycle(xact)) {
-        this.fail(xact, { code: SqlState.deadlockDetected, message: messages.deadlock });
+      xact.waitSince = ++this.waitClock;
+      const cycle = cycleThrough(xact);
+      if (cycle) {
+        this.fail(stepped ? xact : longestWaiting(cycle), { code: SqlState.deadlockDetected, message: messages.deadlock });
+        if (!stepped) return;
       } else if (stepped) {
         this.events.push({ tx: xact.tx, kind: 'blocked', waitsFor: reportedBlockers(xact).map((x) => x.tx) });
       }
@@ -268,6 +274,7 @@ export class MemoryEngine {
       }
       if (target && s.kind === 'update') {
         const data = applyChanges(s.set, target.data);
+        if (outOfIntegerRange(data)) return { code: SqlState.numericOutOfRange, message: messages.integerOutOfRange };
         const conflict = this.uniqueConflict(this.table(s.table), xact, data, chain, target.data);
         if (conflict?.kind === 'wait') return this.waitFor(xact, conflict.xact);
         if (conflict) return duplicateKey(conflict.constraint);
@@ -442,6 +449,25 @@ export interface RaceDecision {
   readonly ordinal: number;
   readonly candidates: readonly TxId[];
   readonly chosen: TxId;
+}
+
+/**
+ * The deadlock victim when a transaction released from one wait closes a
+ * cycle: its statement is already running on PostgreSQL, so PostgreSQL's
+ * choice stands, the member whose deadlock timer fires first, the one that
+ * has waited longest.
+ */
+function longestWaiting(cycle: readonly Xact[]): Xact {
+  return cycle.reduce((a, b) => (b.waitSince < a.waitSince ? b : a));
+}
+
+/** PostgreSQL's integer columns hold 32 bits. */
+function outOfIntegerRange(row: Row): boolean {
+  for (const k in row) {
+    const v = row[k];
+    if (typeof v === 'number' && (v > 2147483647 || v < -2147483648)) return true;
+  }
+  return false;
 }
 
 function replacedVersion(chain: RowChain, xact: Xact): boolean {

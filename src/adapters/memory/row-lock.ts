@@ -61,15 +61,20 @@ export function release(chain: RowChain, xact: Xact, pick: PickWaiter = firstCom
   while (chain.queue.length > 0) {
     const head = chain.queue[0];
     const group = head.raceGroup;
-    const waiter = group === 0 ? head : pick(chain.queue.filter((w) => w.raceGroup === group));
-    const mode = waiter.wait?.kind === 'row' ? waiter.wait.mode : 'exclusive';
-    if (conflictingHolders(chain, waiter, mode).length > 0) break;
+    const contenders = group === 0 ? [head] : chain.queue.filter((w) => w.raceGroup === group);
+    const free = contenders.filter((w) => conflictingHolders(chain, w, modeOf(w)).length === 0);
+    if (free.length === 0) break;
+    const waiter = free.length === 1 ? free[0] : pick(free);
     chain.queue.splice(chain.queue.indexOf(waiter), 1);
     waiter.raceGroup = 0;
-    grant(chain, waiter, mode);
+    grant(chain, waiter, modeOf(waiter));
     granted.push(waiter);
   }
   return granted;
+}
+
+function modeOf(waiter: Xact): RowLockMode {
+  return waiter.wait?.kind === 'row' ? waiter.wait.mode : 'exclusive';
 }
 
 /** Removes a waiter from the queue (its transaction was aborted while waiting). */

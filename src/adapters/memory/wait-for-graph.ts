@@ -25,18 +25,23 @@ export function reportedBlockers(xact: Xact): Xact[] {
 }
 
 /**
- * True when `xact`, which has just started to wait, closes a cycle in the
- * wait-for graph: following who-waits-for-whom from it leads back to it.
+ * The wait-for cycle that `xact`, which has just started to wait, closes: the
+ * transactions on a path of who-waits-for-whom from it back to it, `xact`
+ * first; null when there is none.
  */
-export function closesCycle(xact: Xact): boolean {
+export function cycleThrough(xact: Xact): Xact[] | null {
   const seen = new Set<Xact>();
-  const stack = waitsFor(xact);
-  while (stack.length > 0) {
-    const y = stack.pop()!;
-    if (y === xact) return true;
-    if (seen.has(y)) continue;
-    seen.add(y);
-    if (y.wait !== null) stack.push(...waitsFor(y));
-  }
-  return false;
+  const path: Xact[] = [xact];
+  const visit = (x: Xact): boolean => {
+    for (const y of waitsFor(x)) {
+      if (y === xact) return true;
+      if (seen.has(y) || y.wait === null) continue;
+      seen.add(y);
+      path.push(y);
+      if (visit(y)) return true;
+      path.pop();
+    }
+    return false;
+  };
+  return visit(xact) ? path : null;
 }

@@ -40,6 +40,8 @@ export interface Xact {
   readonly endWaiters: Xact[];
   pending: PendingStatement | null;
   wait: Wait | null;
+  /** When the current wait began, on the engine's wait clock (a counter, never wall time). */
+  waitSince: number;
   /**
    * Non-zero while this transaction waits in a row queue among others whose
    * order PostgreSQL leaves to a race (see `RaceResolver`); waiters with the

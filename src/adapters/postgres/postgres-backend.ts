@@ -72,6 +72,9 @@ interface Session {
   lost: Error | undefined;
 }
 
+/** How often (ms) a waiting statement checks that its client is still there. */
+const connectionCheck = { client_connection_check_interval: 500 };
+
 const blockersQuery = 'select pid, pg_blocking_pids(pid) as blockers from unnest($1::int[]) as pid';
 
 /**
@@ -157,7 +160,18 @@ export class PostgresBackend implements Backend {
       () => true,
       () => false,
     );
+    if (this.checksConnection()) await control.query(this.settings(connectionCheck));
     await control.query(this.compiler.createSchemaScript());
+  }
+
+  /**
+   * PostgreSQL 14 and later can notice, while a statement waits for a lock,
+   * that its client has gone (Ctrl-C, a killed process), and cancel the
+   * statement instead of running it once the lock is free: without this, an
+   * interrupted CREATE SCHEMA would still create the run schema.
+   */
+  private checksConnection(): boolean {
+    return Number.parseInt(this.version, 10) >= 14;
   }
 
   async reset(seed: Tables, isolation: IsolationLevel): Promise<void> {
@@ -285,7 +299,7 @@ export class PostgresBackend implements Backend {
     try {
       await client.connect();
       const answer = (await client.query(
-        `${this.settings({ search_path: this.schemaName, deadlock_timeout: this.deadlockTimeoutMs })}; select pg_backend_pid() as pid`,
+        `${this.settings({ search_path: this.schemaName, deadlock_timeout: this.deadlockTimeoutMs, ...(this.checksConnection() ? connectionCheck : {}) })}; select pg_backend_pid() as pid`,
       )) as unknown as pg.QueryResult[];
       const pid = Number(answer[answer.length - 1].rows[0].pid);
       const session: Session = { tx, client, pid, status: 'I', flight: null, fastDeadlock: false, lost };
