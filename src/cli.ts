@@ -70,6 +70,9 @@ try {
   } else if (e instanceof CommanderError) {
     process.exitCode = e.exitCode === 0 ? 0 : 2;
   } else {
-    throw e;
+    // Not a finding (exit 1) and never a stack trace: what went wrong, in one sentence (a failed server start, a lost connection).
+    const message = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`lockstep stopped: ${message.split('\n')[0].replace(/\.?$/, '.')}\n`);
+    process.exitCode = 2;
   }
 }

@@ -129,6 +129,25 @@ describe('lockstep replay: bad input, one sentence, exit 2, nothing left behind'
     expect(await leftovers()).toEqual({ connections: 0, schemas: 0 });
   });
 
+  it('a schedule with steps left over after every transaction finished', () => {
+    const file = join(dir, 'long-schedule.json');
+    const cx = JSON.parse(counterexampleJson(explore({ scenario: pointsDeduct, strategy: 'naive', isolation: 'read-committed', runs: 100, seed: 1 }).counterexample!));
+    writeFileSync(file, JSON.stringify({ ...cx, schedule: [...cx.schedule, 1] }));
+    const { code, stderr } = lockstep(['replay', file, '--db', server.url]);
+    expect(code).toBe(2);
+    expect(stderr).toBe('The schedule lists 9 steps but the workload finishes after 8.\n');
+  });
+
+  it('a transaction without its arguments', () => {
+    const file = join(dir, 'no-args.json');
+    const cx = JSON.parse(counterexampleJson(explore({ scenario: pointsDeduct, strategy: 'naive', isolation: 'read-committed', runs: 100, seed: 1 }).counterexample!));
+    delete cx.transactions[0].args;
+    writeFileSync(file, JSON.stringify(cx));
+    const { code, stderr } = lockstep(['replay', file, '--db', server.url]);
+    expect(code).toBe(2);
+    expect(stderr).toBe(`The counterexample's workload does not run on the model (are the transactions' "args" right?): Cannot read properties of undefined (reading 'user').\n`);
+  });
+
   it('an unreachable --db, password masked', () => {
     const { code, stderr } = lockstep(['replay', lostUpdateFile(), '--db', 'postgres://alice:s3cret@127.0.0.1:1/db']);
     expect(code).toBe(2);

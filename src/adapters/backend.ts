@@ -1,4 +1,4 @@
-import type { Schema, Tables } from '../model/schema.ts';
+import type { Tables } from '../model/schema.ts';
 import type { Statement, StatementResult } from '../model/statement.ts';
 
 /** Isolation levels, named as lockstep's CLI names them. */
@@ -50,5 +50,3 @@ export interface Backend {
   close(): Promise<void>;
 }
 
-/** Creates backends for one scenario schema. */
-export type BackendFactory = (schema: Schema) => Promise<Backend>;

@@ -4,18 +4,40 @@ import { replay, specOf, type ReplayReport } from '../explorer/replay.ts';
 import { formatReplayReport } from '../explorer/replay-report.ts';
 import { runOnEngine } from '../explorer/runner.ts';
 import { stepOrder } from '../explorer/schedule.ts';
+import { InputError } from '../input-error.ts';
+import { checkRun } from '../explorer/checks.ts';
 import { openPostgres } from './postgres-target.ts';
 
 /** Replays a counterexample's step order on PostgreSQL and compares it with the model, step by step. */
 export async function replayOnPostgres(cx: Counterexample, db: string | undefined): Promise<ReplayReport> {
   const spec = specOf(cx);
-  // Check the schedule against the model before starting a server: a schedule that does not fit is bad input.
-  runOnEngine(new MemoryEngine(spec.scenario.schema), spec, stepOrder(cx.schedule));
+  checkOnModel(cx);
   const target = await openPostgres(spec.scenario.schema, db);
   try {
     return await replay(target.backend, spec, cx.schedule, target.sql);
   } finally {
     await target.release();
+  }
+}
+
+/**
+ * Runs the counterexample on the model before any server starts: a workload
+ * its programs or serial spec cannot run, or a schedule that does not fit the
+ * workload, is bad input.
+ */
+function checkOnModel(cx: Counterexample): void {
+  const spec = specOf(cx);
+  let steps: number;
+  try {
+    const trace = runOnEngine(new MemoryEngine(spec.scenario.schema), spec, stepOrder(cx.schedule));
+    checkRun(spec.scenario, trace);
+    steps = trace.steps.length;
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    throw new InputError(`The counterexample's workload does not run on the model (are the transactions' "args" right?): ${(e as Error).message}.`);
+  }
+  if (steps !== cx.schedule.length) {
+    throw new InputError(`The schedule lists ${cx.schedule.length} steps but the workload finishes after ${steps}.`);
   }
 }
 

@@ -15,9 +15,10 @@ export function workloadArbitrary(scenario: Scenario, maxTransactions = scenario
 }
 
 /**
- * Schedules as choice lists (see `choiceSchedule`): small numbers, so that
- * about half of the choice points switch transactions; shrinking removes
- * choices and moves them toward 0, which removes preemptions.
+ * Schedules as choice lists (see `choiceSchedule`): numbers from 0 to the
+ * number of transactions, so most choice points switch transactions (0, keep
+ * going, comes up once in n + 1); shrinking removes choices and moves them
+ * toward 0, which removes preemptions.
  */
 export function scheduleArbitrary(maxTransactions: number, maxChoices: number): fc.Arbitrary<number[]> {
   return fc.array(fc.nat({ max: maxTransactions }), { maxLength: maxChoices });

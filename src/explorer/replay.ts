@@ -1,6 +1,6 @@
 import type { Backend, Event, TxId } from '../adapters/backend.ts';
 import { MemoryEngine } from '../adapters/memory/engine.ts';
-import type { Fate } from '../model/scenario.ts';
+import { seedTables, type Fate } from '../model/scenario.ts';
 import type { Row, Tables } from '../model/schema.ts';
 import { describeStatement, type Statement, type StatementResult } from '../model/statement.ts';
 import { checkRun, type Violation } from './checks.ts';
@@ -95,12 +95,11 @@ export async function replay(backend: Backend, spec: RunSpec, schedule: readonly
  * to run (the next scheduled transaction is still waiting): the attempt says
  * nothing about conformance and `replay` tries again.
  */
-async function replayOnce(backend: Backend, spec: RunSpec, schedule: readonly TxId[], sql: SqlRenderer): Promise<Omit<ReplayReport, 'attempts'> & { raced?: RaceFollowed }> {
-  const started = performance.now();
+async function replayOnce(backend: Backend, spec: RunSpec, schedule: readonly TxId[], sql: SqlRenderer): Promise<Omit<ReplayReport, 'attempts' | 'elapsedMs'> & { raced?: RaceFollowed }> {
   const resolutions = new Map<number, TxId>();
   const engine = new MemoryEngine(spec.scenario.schema, (ordinal) => resolutions.get(ordinal));
   let model = runOnEngine(engine, spec, stepOrder(schedule));
-  await backend.reset(spec.scenario.seed as Tables, spec.isolation);
+  await backend.reset(seedTables(spec.scenario), spec.isolation);
   const run = runWorkload(spec, stepOrder(schedule));
   const pgSteps: Step[] = [];
   const followed: RaceFollowed[] = [];
@@ -163,7 +162,6 @@ async function replayOnce(backend: Backend, spec: RunSpec, schedule: readonly Tx
     ...(raced ? { raced } : {}),
     modelViolation,
     postgresViolation,
-    elapsedMs: Math.round(performance.now() - started),
   };
 }
 
@@ -218,11 +216,11 @@ export function sameEvents(model: readonly Event[], postgres: readonly Event[]):
     const p = postgres[i];
     if (m.tx !== p.tx || m.kind !== p.kind) return false;
     if (m.kind === 'blocked' || p.kind === 'blocked') return true;
-    return sameResult(m.result, p.result);
+    return sameStatementResult(m.result, p.result);
   });
 }
 
-function sameResult(a: StatementResult, b: StatementResult): boolean {
+function sameStatementResult(a: StatementResult, b: StatementResult): boolean {
   if (a.error || b.error) return a.error?.code === b.error?.code;
   return JSON.stringify(a.rows.map(sortedRow)) === JSON.stringify(b.rows!.map(sortedRow));
 }

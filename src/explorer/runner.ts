@@ -142,6 +142,7 @@ class WorkloadRun {
   private apply(events: readonly Event[]): void {
     for (const e of events) {
       const t = this.txs[e.tx - 1];
+      if (t.done) continue; // the ROLLBACK of a program that gave up
       if (e.kind === 'blocked') {
         t.blocked = true;
       } else {

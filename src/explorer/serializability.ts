@@ -1,6 +1,6 @@
 import type { TxId } from '../adapters/backend.ts';
 import type { OperationResult } from '../model/program.ts';
-import type { Scenario, SerialState, TxOutcome } from '../model/scenario.ts';
+import { seedTables, type Scenario, type SerialState, type TxOutcome } from '../model/scenario.ts';
 import { canonicalTables, type Row, type Tables } from '../model/schema.ts';
 
 /**
@@ -21,14 +21,14 @@ export function findSerialOrder(scenario: Scenario, outcomes: readonly TxOutcome
     const o = participants.find((p) => p.id === id);
     if (o) preferred.push(o);
   }
-  let state: Tables | null = scenario.seed as Tables;
+  let state: Tables | null = seedTables(scenario);
   for (const o of preferred) {
     state = applySerially(scenario, state, o);
     if (!state) break;
   }
-  if (state && preferred.length === participants.length && sameTables(scenario, state, final)) return preferred.map((o) => o.id);
+  if (state && sameTables(scenario, state, final)) return preferred.map((o) => o.id);
   const order: TxId[] = [];
-  return searchOrder(scenario, scenario.seed as Tables, participants, final, order, new Set()) ? order : null;
+  return searchOrder(scenario, seedTables(scenario), participants, final, order, new Set()) ? order : null;
 }
 
 /** Runs one transaction's operation under the serial spec; null when it would report another result. */

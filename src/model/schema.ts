@@ -49,6 +49,11 @@ export function uniqueIndexes(table: TableSchema): readonly (readonly string[])[
   return [table.primaryKey, ...(table.unique ?? [])];
 }
 
+/** PostgreSQL's default name of a unique index: `<table>_pkey` for the primary key, `<table>_<col1>_<col2>_key` otherwise. Both backends use it. */
+export function constraintName(name: string, table: TableSchema, columns: readonly string[]): string {
+  return columns === table.primaryKey ? `${name}_pkey` : `${name}_${columns.join('_')}_key`;
+}
+
 /** Orders two rows by the given columns, as PostgreSQL orders ints, text (C collation) and booleans. */
 export function compareBy(columns: readonly string[], a: Row, b: Row): number {
   for (const c of columns) {

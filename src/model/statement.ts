@@ -9,8 +9,13 @@ import type { Row, Value } from './schema.ts';
  * so a misspelt table or column does not compile.
  */
 
-/** A condition on one column: equality, or a comparison with a constant. */
-export type Condition<V> = V | { readonly gte: V } | { readonly gt: V } | { readonly lte: V } | { readonly lt: V } | { readonly ne: V };
+type Comparison = 'gte' | 'gt' | 'lte' | 'lt' | 'ne';
+
+/** Exactly one comparison: `{ gte: 300 }`. Two bounds on one column do not compile (both backends read one). */
+type OneComparison<V> = { [Op in Comparison]: { readonly [K in Op]: V } & { readonly [K in Exclude<Comparison, Op>]?: never } }[Comparison];
+
+/** A condition on one column: equality, or one comparison with a constant. */
+export type Condition<V> = V | OneComparison<V>;
 
 /** Conjunction of column conditions, like `{ id: 1, balance: { gte: 300 } }`. */
 export type Where<R> = { readonly [K in keyof R]?: Condition<R[K]> };
@@ -107,19 +112,19 @@ export function matches(where: Where<Row>, row: Row): boolean {
     const v = row[column];
     if (!isComparison(c)) {
       if (v !== c) return false;
-    } else if ('gte' in c) {
-      if (!(v >= c.gte)) return false;
-    } else if ('gt' in c) {
-      if (!(v > c.gt)) return false;
-    } else if ('lte' in c) {
-      if (!(v <= c.lte)) return false;
-    } else if ('lt' in c) {
-      if (!(v < c.lt)) return false;
-    } else if (!(v !== c.ne)) {
-      return false;
+      continue;
     }
+    if (!compare(v, c)) return false;
   }
   return true;
+}
+
+function compare(v: Value, c: OneComparison<Value>): boolean {
+  if (c.gte !== undefined) return v >= c.gte;
+  if (c.gt !== undefined) return v > c.gt;
+  if (c.lte !== undefined) return v <= c.lte;
+  if (c.lt !== undefined) return v < c.lt;
+  return v !== c.ne;
 }
 
 /** Applies an update's SET list to a row, returning the new row. */

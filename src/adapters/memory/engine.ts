@@ -1,5 +1,5 @@
 import type { Event, IsolationLevel, TxId } from '../backend.ts';
-import { canonicalTables, compareBy, uniqueIndexes, type Row, type Schema, type TableSchema, type Tables } from '../../model/schema.ts';
+import { canonicalTables, compareBy, constraintName, uniqueIndexes, type Row, type Schema, type TableSchema, type Tables } from '../../model/schema.ts';
 import {
   applyChanges,
   matches,
@@ -86,7 +86,12 @@ export class MemoryEngine {
 
   /** Starts a run: every table holds exactly `seed`, no transaction is open. */
   reset(seed: Tables, isolation: IsolationLevel): void {
+    if (isolation === 'serializable') throw new Error('the memory engine does not model SERIALIZABLE (SSI) yet');
     this.isolation = isolation;
+    this.woken = [];
+    this.events = [];
+    this.waitClock = 0;
+    this.raceGroups = 0;
     this.slots = [];
     this.races = [];
     this.commitSeq = 0;
@@ -321,6 +326,7 @@ export class MemoryEngine {
         }
         continue;
       }
+      if (outOfIntegerRange(row)) return { code: SqlState.numericOutOfRange, message: messages.integerOutOfRange };
       const chain: RowChain = { versions: [{ data: row, xmin: xact, xmax: null }], exclusive: null, shared: [], queue: [] };
       table.rows.push(chain);
       xact.writes.push(chain);
@@ -350,7 +356,7 @@ export class MemoryEngine {
             if (deleter === xact || deleter.status === 'committed') continue;
             return { kind: 'wait', xact: deleter };
           }
-          return { kind: 'violation', constraint: constraintName(table, columns), chain };
+          return { kind: 'violation', constraint: constraintName(table.name, table.schema, columns), chain };
         }
         if (newest.xmin !== xact && newest.xmin.status === 'active' && versions.length > 1 && sameKey(columns, versions[versions.length - 2].data, row)) {
           return { kind: 'wait', xact: newest.xmin };
@@ -485,9 +491,6 @@ function duplicateKey(constraint: string): DbError {
   return { code: SqlState.uniqueViolation, message: `duplicate key value violates unique constraint "${constraint}"` };
 }
 
-function constraintName(table: TableState, columns: readonly string[]): string {
-  return columns === table.schema.primaryKey ? `${table.name}_pkey` : `${table.name}_${columns.join('_')}_key`;
-}
 
 function chainOf(v: { chain: RowChain }): RowChain {
   return v.chain;

@@ -40,6 +40,3 @@ export class MemoryBackend implements Backend {
 
   async close(): Promise<void> {}
 }
-
-/** Creates memory backends: a `BackendFactory`. */
-export const memoryBackendFactory = async (schema: Schema): Promise<Backend> => new MemoryBackend(schema);

@@ -11,8 +11,9 @@ export interface PendingStatement {
   readonly statement: Statement;
   /** Commit sequence number the statement reads at. */
   readonly snapshot: number;
-  /** Rows (select, update, delete) or row indexes (insert) still to process, in order. */
+  /** Rows a select, update or delete processes, in order (empty for an insert, which walks its statement's rows). */
   readonly candidates: readonly RowChain[];
+  /** Index of the next candidate (or inserted row) to process: where a blocked statement resumes. */
   next: number;
   readonly out: Row[];
 }

@@ -10,7 +10,7 @@ import {
   type SqlBool,
 } from 'kysely';
 import type { IsolationLevel } from '../backend.ts';
-import { uniqueIndexes, type ColumnType, type Row, type Schema, type TableSchema, type Tables, type Value } from '../../model/schema.ts';
+import { constraintName, uniqueIndexes, type ColumnType, type Row, type Schema, type TableSchema, type Tables, type Value } from '../../model/schema.ts';
 import { isComparison, type Assignment, type Condition, type Statement, type Where } from '../../model/statement.ts';
 
 /** One SQL statement with its `$1, $2, ...` parameters, ready for `pg`. */
@@ -194,10 +194,6 @@ function filtered<Q extends { where(...args: any[]): any }>(query: Q, where: Whe
   return query;
 }
 
-/** Constraint name of a unique index: `<table>_pkey` for the primary key, `<table>_<columns>_key` for the others. */
-export function constraintName(name: string, table: TableSchema, columns: readonly string[]): string {
-  return columns === table.primaryKey ? `${name}_pkey` : `${name}_${columns.join('_')}_key`;
-}
 
 function compiled(query: { readonly sql: string; readonly parameters: readonly unknown[] }): CompiledSql {
   return { sql: query.sql, parameters: query.parameters as readonly Value[] };
