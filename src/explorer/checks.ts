@@ -8,6 +8,11 @@ export type Violation =
   | { readonly kind: 'invariant'; readonly invariant: string; readonly message: string }
   | { readonly kind: 'not-serializable'; readonly message: string };
 
+/** The broken rule's name: the invariant, or `not serializable`. */
+export function ruleName(v: Violation): string {
+  return v.kind === 'invariant' ? v.invariant : 'not serializable';
+}
+
 /**
  * Checks a finished run: the scenario's invariants first (the first broken one
  * is reported), then serializability against the serial spec.

@@ -64,10 +64,13 @@ export function buildCounterexample(input: {
 
 function describeStep(step: Step, trace: Trace): CounterexampleStep {
   const own = step.events.find((e) => e.tx === step.tx)!;
-  const released = step.events
-    .filter((e) => e.tx !== step.tx)
-    .map((e) => ({ tx: e.tx, outcome: describeEvent(releasedStatement(trace.steps, step, e.tx), e) }));
+  const released = describeReleased(trace.steps, step);
   return { tx: step.tx, statement: describeStatement(step.statement), outcome: describeEvent(step.statement, own), ...(released.length ? { released } : {}) };
+}
+
+/** Other transactions' statements that completed during `step` (released from a wait), in words. */
+export function describeReleased(steps: readonly Step[], step: Step): { tx: TxId; outcome: string }[] {
+  return step.events.filter((e) => e.tx !== step.tx).map((e) => ({ tx: e.tx, outcome: describeEvent(releasedStatement(steps, step, e.tx), e) }));
 }
 
 /** One outcome in words: `id=1 balance=3000`, `1 row`, `blocked by T1`, `error 40P01: deadlock detected`. */

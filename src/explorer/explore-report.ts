@@ -1,3 +1,4 @@
+import { ruleName } from './checks.ts';
 import type { Counterexample } from './counterexample.ts';
 import type { ExploreReport } from './explore.ts';
 import { interleavingTable } from './interleaving-table.ts';
@@ -10,8 +11,7 @@ export function rerunCommand(report: Pick<ExploreReport, 'scenario' | 'strategy'
 
 /** The violation in one sentence, named. */
 export function describeViolation(cx: Counterexample): string {
-  const v = cx.violation;
-  return v.kind === 'invariant' ? `${v.invariant}: ${v.message}` : `not serializable: ${v.message}`;
+  return `${ruleName(cx.violation)}: ${cx.violation.message}`;
 }
 
 /** Human-readable report of an exploration, as `lockstep explore` prints it. */

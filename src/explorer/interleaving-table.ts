@@ -1,4 +1,5 @@
 import type { Counterexample } from './counterexample.ts';
+import { textTable } from './text-table.ts';
 
 const maxCell = 52;
 
@@ -27,7 +28,5 @@ export function interleavingTable(cx: Counterexample): string {
     });
     rows.push([String(i + 1), ...top], ['', ...bottom]);
   });
-  const clipped = rows.map((r) => r.map((cell) => (cell.length > maxCell ? `${cell.slice(0, maxCell - 1)}…` : cell)));
-  const widths = clipped[0].map((_, c) => Math.max(...clipped.map((r) => r[c].length)));
-  return clipped.map((r) => `  ${r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd()}`).join('\n');
+  return textTable(rows, maxCell);
 }

@@ -1,17 +1,12 @@
 import type { Counterexample } from './counterexample.ts';
 import type { ReplayReport, StepSide } from './replay.ts';
-import type { Violation } from './checks.ts';
+import { ruleName } from './checks.ts';
+import { textTable } from './text-table.ts';
 
-const maxCell = 44;
-const clip = (s: string) => (s.length > maxCell ? `${s.slice(0, maxCell - 1)}…` : s);
 
 function sideText(side: StepSide): string {
   const released = side.released.map((r) => `; T${r.tx} released: ${r.outcome}`).join('');
   return `${side.outcome}${released}`;
-}
-
-function ruleText(v: Violation): string {
-  return v.kind === 'invariant' ? v.invariant : 'not serializable';
 }
 
 /**
@@ -22,15 +17,13 @@ function ruleText(v: Violation): string {
 export function formatReplayReport(report: ReplayReport, cx: Pick<Counterexample, 'scenario' | 'strategy' | 'isolation' | 'transactions'>): string {
   const rows = [['step', 'tx', 'statement', 'model', 'postgres', '']];
   for (const s of report.steps) {
-    rows.push([String(s.index), `T${s.tx}`, clip(s.statementText), clip(sideText(s.model)), clip(sideText(s.postgres)), s.match ? '✓' : '✗']);
+    rows.push([String(s.index), `T${s.tx}`, s.statementText, sideText(s.model), sideText(s.postgres), s.match ? '✓' : '✗']);
   }
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  const table = rows.map((r) => `  ${r.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd()}`);
   const fates = report.transactions.map((t) => `T${t.id} ${t.model}${t.match ? '' : ` (postgres: ${t.postgres ?? 'unfinished'})`}`).join(', ');
   const lines = [
     `Replay on ${report.database.version} · ${cx.scenario} · ${cx.strategy} · ${cx.isolation} · ${cx.transactions.length} transactions, ${report.steps.length} steps`,
     '',
-    ...table,
+    textTable(rows, 44),
     '',
     `Transactions: ${fates}`,
     `Final state: ${report.finalState.postgres === null ? 'not reached' : report.finalState.match ? 'the same in the model and on PostgreSQL' : 'DIFFERENT'}`,
@@ -48,7 +41,7 @@ export function formatReplayReport(report: ReplayReport, cx: Pick<Counterexample
   lines.push('');
   if (report.status === 'confirmed') {
     const violation = report.modelViolation;
-    const tail = violation === null ? 'and no rule breaks, as the model said.' : report.violationReproduced ? `and the violation reproduces: ${ruleText(violation)}.` : `but the violation (${ruleText(violation)}) does not reproduce.`;
+    const tail = violation === null ? 'and no rule breaks, as the model said.' : report.violationReproduced ? `and the violation reproduces: ${ruleName(violation)}.` : `but the violation (${ruleName(violation)}) does not reproduce.`;
     lines.push(`CONFIRMED: PostgreSQL did what the model predicted at every step, ${tail}`);
   } else if (report.raced) {
     lines.push(`INCONCLUSIVE, reported as diverged: in all ${report.attempts} attempts PostgreSQL resolved a lock race at step ${report.raced.step} so that the rest of the schedule could not run.`);

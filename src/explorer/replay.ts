@@ -4,8 +4,8 @@ import { seedTables, type Fate } from '../model/scenario.ts';
 import type { Row, Tables } from '../model/schema.ts';
 import { describeStatement, type Statement, type StatementResult } from '../model/statement.ts';
 import { checkRun, type Violation } from './checks.ts';
-import { describeEvent, type Counterexample, workloadOf } from './counterexample.ts';
-import { releasedStatement, runOnEngine, runWorkload, type RunSpec, type Step, type Trace } from './runner.ts';
+import { describeEvent, describeReleased, type Counterexample, workloadOf } from './counterexample.ts';
+import { runOnEngine, runWorkload, type RunSpec, type Step, type Trace } from './runner.ts';
 import { stepOrder } from './schedule.ts';
 import { sameTables } from './serializability.ts';
 import { findScenario } from '../model/scenarios.ts';
@@ -233,9 +233,7 @@ function sortedRow(row: Row): [string, unknown][] {
 
 function side(step: Step, history: readonly Step[]): StepSide {
   const own = step.events.find((e) => e.tx === step.tx);
-  const released = step.events
-    .filter((e) => e.tx !== step.tx)
-    .map((e) => ({ tx: e.tx, outcome: describeEvent(releasedStatement(history, step, e.tx), e) }));
+  const released = describeReleased(history, step);
   if (!own) return { outcome: '(no event)', blocked: false, released };
   const outcome = describeEvent(step.statement, own);
   if (own.kind === 'blocked') return { outcome, blocked: true, released };

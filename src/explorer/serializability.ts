@@ -1,7 +1,7 @@
 import type { TxId } from '../adapters/backend.ts';
 import type { OperationResult } from '../model/program.ts';
 import { seedTables, type Scenario, type SerialState, type TxOutcome } from '../model/scenario.ts';
-import { canonicalTables, type Row, type Tables } from '../model/schema.ts';
+import { canonicalTables, sameValues, type Tables } from '../model/schema.ts';
 
 /**
  * Looks for a serial order of the transactions that ran to a result (those
@@ -69,14 +69,9 @@ export function sameTables(scenario: Scenario, a: Tables, b: Tables): boolean {
     const ry = y[name];
     if (rx.length !== ry.length) return false;
     for (let i = 0; i < rx.length; i++) {
-      if (!sameRow(columns, rx[i], ry[i])) return false;
+      if (!sameValues(columns, rx[i], ry[i])) return false;
     }
   }
-  return true;
-}
-
-function sameRow(columns: readonly string[], a: Row, b: Row): boolean {
-  for (const c of columns) if (a[c] !== b[c]) return false;
   return true;
 }
 

@@ -54,6 +54,12 @@ export function constraintName(name: string, table: TableSchema, columns: readon
   return columns === table.primaryKey ? `${name}_pkey` : `${name}_${columns.join('_')}_key`;
 }
 
+/** True when two rows hold the same values in the given columns. */
+export function sameValues(columns: readonly string[], a: Row, b: Row): boolean {
+  for (const c of columns) if (a[c] !== b[c]) return false;
+  return true;
+}
+
 /** Orders two rows by the given columns, as PostgreSQL orders ints, text (C collation) and booleans. */
 export function compareBy(columns: readonly string[], a: Row, b: Row): number {
   for (const c of columns) {

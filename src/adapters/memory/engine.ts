@@ -1,5 +1,5 @@
 import type { Event, IsolationLevel, TxId } from '../backend.ts';
-import { canonicalTables, compareBy, constraintName, uniqueIndexes, type Row, type Schema, type TableSchema, type Tables } from '../../model/schema.ts';
+import { canonicalTables, compareBy, constraintName, sameValues, uniqueIndexes, type Row, type Schema, type TableSchema, type Tables } from '../../model/schema.ts';
 import {
   applyChanges,
   matches,
@@ -349,7 +349,7 @@ export class MemoryEngine {
         const versions = chain.versions;
         if (chain === own || versions.length === 0) continue;
         const newest = versions[versions.length - 1];
-        if (sameKey(columns, newest.data, row)) {
+        if (sameValues(columns, newest.data, row)) {
           if (newest.xmin !== xact && newest.xmin.status === 'active') return { kind: 'wait', xact: newest.xmin };
           const deleter = newest.xmax;
           if (deleter !== null) {
@@ -358,7 +358,7 @@ export class MemoryEngine {
           }
           return { kind: 'violation', constraint: constraintName(table.name, table.schema, columns), chain };
         }
-        if (newest.xmin !== xact && newest.xmin.status === 'active' && versions.length > 1 && sameKey(columns, versions[versions.length - 2].data, row)) {
+        if (newest.xmin !== xact && newest.xmin.status === 'active' && versions.length > 1 && sameValues(columns, versions[versions.length - 2].data, row)) {
           return { kind: 'wait', xact: newest.xmin };
         }
       }
@@ -481,11 +481,6 @@ function replacedVersion(chain: RowChain, xact: Xact): boolean {
 }
 
 type UniqueConflict = { readonly kind: 'wait'; readonly xact: Xact } | { readonly kind: 'violation'; readonly constraint: string; readonly chain: RowChain };
-
-function sameKey(columns: readonly string[], a: Row, b: Row): boolean {
-  for (const c of columns) if (a[c] !== b[c]) return false;
-  return true;
-}
 
 function duplicateKey(constraint: string): DbError {
   return { code: SqlState.uniqueViolation, message: `duplicate key value violates unique constraint "${constraint}"` };

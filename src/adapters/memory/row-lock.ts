@@ -60,11 +60,14 @@ export function release(chain: RowChain, xact: Xact, pick: PickWaiter = firstCom
   const granted: Xact[] = [];
   while (chain.queue.length > 0) {
     const head = chain.queue[0];
-    const group = head.raceGroup;
-    const contenders = group === 0 ? [head] : chain.queue.filter((w) => w.raceGroup === group);
-    const free = contenders.filter((w) => conflictingHolders(chain, w, modeOf(w)).length === 0);
-    if (free.length === 0) break;
-    const waiter = free.length === 1 ? free[0] : pick(free);
+    let waiter = head;
+    if (head.raceGroup === 0) {
+      if (conflictingHolders(chain, head, modeOf(head)).length > 0) break;
+    } else {
+      const free = chain.queue.filter((w) => w.raceGroup === head.raceGroup && conflictingHolders(chain, w, modeOf(w)).length === 0);
+      if (free.length === 0) break;
+      waiter = free.length === 1 ? free[0] : pick(free);
+    }
     chain.queue.splice(chain.queue.indexOf(waiter), 1);
     waiter.raceGroup = 0;
     grant(chain, waiter, modeOf(waiter));
