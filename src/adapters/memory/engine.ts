@@ -11,10 +11,13 @@ import {
   type StatementResult,
   type UpdateStatement,
   type DeleteStatement,
+  type Where,
 } from '../../model/statement.ts';
-import { newestVersion, undoWrites, visibleVersion, type RowChain, type Version } from './mvcc.ts';
+import { newestVersion, sees, undoWrites, visibleVersion, type RowChain, type Version } from './mvcc.ts';
 import { leaveQueue, release, tryLock, type RowLockMode } from './row-lock.ts';
+import { afterAbort, afterCommit, conflictIn, conflictOut, newSsiState, preCommit, SerializationFailure, ssiMessage } from './ssi.ts';
 import { cycleThrough, reportedBlockers } from './wait-for-graph.ts';
+import { dependencyGraph, type DependencyGraph } from './dependency-graph.ts';
 import type { PendingStatement, Xact } from './xact.ts';
 
 interface TableState {
@@ -66,6 +69,16 @@ export class MemoryEngine {
   private woken: Xact[] = [];
   private raceGroups = 0;
   private waitClock = 0;
+  /** Every SERIALIZABLE transaction of the run, for SIREAD lock checks. */
+  private serializable: Xact[] = [];
+  /** Every transaction of the run when `recordHistory` is on. */
+  private recorded: Xact[] = [];
+  /**
+   * When true, transactions record what they read, so that `dependencies()`
+   * can build the run's dependency graph. Off during exploration (it costs
+   * time); anomaly classification runs a counterexample again with it on.
+   */
+  recordHistory = false;
   /** Every choice made among racing waiters in the current run, in order. */
   races: RaceDecision[] = [];
 
@@ -86,8 +99,9 @@ export class MemoryEngine {
 
   /** Starts a run: every table holds exactly `seed`, no transaction is open. */
   reset(seed: Tables, isolation: IsolationLevel): void {
-    if (isolation === 'serializable') throw new Error('the memory engine does not model SERIALIZABLE (SSI) yet');
     this.isolation = isolation;
+    this.serializable = [];
+    this.recorded = [];
     this.woken = [];
     this.events = [];
     this.waitClock = 0;
@@ -114,11 +128,17 @@ export class MemoryEngine {
     if (statement.kind === 'commit' || statement.kind === 'rollback') {
       const xact = slot.xact;
       slot.xact = null;
-      if (xact !== null && xact.status === 'active') {
-        if (statement.kind === 'commit') this.commit(xact);
-        else this.abort(xact);
+      const failure = xact !== null && xact.status === 'active' && statement.kind === 'commit' ? this.preCommit(xact) : null;
+      if (failure) {
+        this.abort(xact!);
+        this.complete(tx, { error: failure });
+      } else {
+        if (xact !== null && xact.status === 'active') {
+          if (statement.kind === 'commit') this.commit(xact);
+          else this.abort(xact);
+        }
+        this.complete(tx, { rows: [] });
       }
-      this.complete(tx, { rows: [] });
     } else {
       if (slot.xact === null) slot.xact = this.newXact(tx);
       const xact = slot.xact;
@@ -126,8 +146,12 @@ export class MemoryEngine {
         this.complete(tx, { error: { code: SqlState.inFailedTransaction, message: messages.inFailedTransaction } });
       } else {
         if (xact.pending !== null) throw new Error(`T${tx} is blocked and cannot take a step`);
-        xact.pending = this.start(xact, statement);
-        this.advance(xact, true);
+        const started = this.start(xact, statement);
+        if ('code' in started) this.fail(xact, started);
+        else {
+          xact.pending = started;
+          this.advance(xact, true);
+        }
       }
     }
     this.settle();
@@ -159,12 +183,18 @@ export class MemoryEngine {
     return canonicalTables(this.schema, out);
   }
 
+  /** The dependency graph of the run so far (requires `recordHistory`). */
+  dependencies(): DependencyGraph {
+    const tables = [...this.tableStates.values()].map((t) => ({ name: t.name, rows: t.rows, key: (row: Row) => t.schema.primaryKey.map((c) => String(row[c])).join(',') }));
+    return dependencyGraph(this.recorded, tables);
+  }
+
   private slot(tx: TxId): TxSlot {
     return (this.slots[tx] ??= { xact: null });
   }
 
   private newXact(tx: TxId): Xact {
-    return {
+    const xact: Xact = {
       xid: this.nextXid++,
       tx,
       isolation: this.isolation,
@@ -178,7 +208,12 @@ export class MemoryEngine {
       wait: null,
       waitSince: 0,
       raceGroup: 0,
+      ssi: this.isolation === 'serializable' && tx !== 0 ? newSsiState() : null,
+      observations: this.recordHistory && tx !== 0 ? { items: [], predicates: [] } : null,
     };
+    if (xact.ssi) this.serializable.push(xact);
+    if (xact.observations) this.recorded.push(xact);
+    return xact;
   }
 
   private table(name: string): TableState {
@@ -193,7 +228,7 @@ export class MemoryEngine {
     return xact.snapshot;
   }
 
-  private start(xact: Xact, statement: Statement): PendingStatement {
+  private start(xact: Xact, statement: Statement): PendingStatement | DbError {
     const snapshot = this.snapshotFor(xact);
     let candidates: RowChain[] = [];
     if (statement.kind === 'select' || statement.kind === 'update' || statement.kind === 'delete') {
@@ -205,8 +240,47 @@ export class MemoryEngine {
       }
       if (visible.length > 1) sortRows(visible, table.schema.primaryKey, statement.kind === 'select' ? statement.orderBy : undefined);
       candidates = visible.map(chainOf);
+      if (xact.observations) xact.observations.predicates.push({ table: table.name, where: statement.where, seen: seenVersions(table.rows, xact, snapshot) });
+      if (xact.ssi) {
+        const failure = this.serializableRead(xact, table, statement.where, snapshot, candidates);
+        if (failure) return failure;
+      }
+    } else if (statement.kind === 'insert' && xact.ssi?.doomed) {
+      return serializationFailure;
     }
     return { statement, snapshot, candidates, next: 0, out: [] };
+  }
+
+  /**
+   * What a SERIALIZABLE read adds: a doomed transaction fails as soon as it
+   * examines a row; every row version the snapshot does not reflect, written
+   * by a concurrent transaction, is a conflict out; and the read leaves a
+   * SIREAD lock on the rows it read and on its predicate.
+   */
+  private serializableRead(xact: Xact, table: TableState, where: Where<Row>, snapshot: number, read: readonly RowChain[]): DbError | null {
+    const writers: Xact[] = [];
+    let examined = read.length > 0;
+    for (const chain of table.rows) {
+      const versions = chain.versions;
+      let i = versions.length - 1;
+      for (; i >= 0 && !sees(xact, snapshot, versions[i].xmin); i--) {
+        if (matches(where, versions[i].data)) {
+          examined = true;
+          writers.push(versions[i].xmin);
+        }
+      }
+      const seen = i >= 0 ? versions[i] : undefined;
+      if (seen?.xmax && seen.xmax !== xact && matches(where, seen.data)) writers.push(seen.xmax);
+    }
+    if (examined && xact.ssi!.doomed) return serializationFailure;
+    try {
+      for (const writer of writers) conflictOut(xact, writer);
+    } catch (e) {
+      if (e instanceof SerializationFailure) return serializationFailure;
+      throw e;
+    }
+    xact.ssi!.reads.push({ table: table.name, where, chains: new Set(read) });
+    return null;
   }
 
   /** Runs the pending statement of `xact` as far as it can go and records what happened. */
@@ -249,7 +323,11 @@ export class MemoryEngine {
 
   private readRows(xact: Xact, p: PendingStatement, s: SelectStatement): Progress {
     const limit = Math.min(s.limit ?? Infinity, p.candidates.length);
-    for (let i = 0; i < limit; i++) p.out.push(visibleVersion(p.candidates[i], xact, p.snapshot)!.data);
+    for (let i = 0; i < limit; i++) {
+      const version = visibleVersion(p.candidates[i], xact, p.snapshot)!;
+      xact.observations?.items.push({ table: s.table, chain: p.candidates[i], version });
+      p.out.push(version.data);
+    }
     return 'done';
   }
 
@@ -277,17 +355,20 @@ export class MemoryEngine {
         target = newest && matches(s.where, newest.data) ? newest : undefined;
         if (!newest) this.wake(release(chain, xact, this.pickWaiter));
       }
+      if (target) xact.observations?.items.push({ table: s.table, chain, version: target });
       if (target && s.kind === 'update') {
         const data = applyChanges(s.set, target.data);
         if (outOfIntegerRange(data)) return { code: SqlState.numericOutOfRange, message: messages.integerOutOfRange };
         const conflict = this.uniqueConflict(this.table(s.table), xact, data, chain, target.data);
         if (conflict?.kind === 'wait') return this.waitFor(xact, conflict.xact);
         if (conflict) return duplicateKey(conflict.constraint);
+        if (xact.ssi && !this.serializableWrite(xact, s.table, chain, target.data, data)) return serializationFailure;
         target.xmax = xact;
         chain.versions.push({ data, xmin: xact, xmax: null });
         xact.writes.push(chain);
         p.out.push(data);
       } else if (target && s.kind === 'delete') {
+        if (xact.ssi && !this.serializableWrite(xact, s.table, chain, target.data, undefined)) return serializationFailure;
         target.xmax = xact;
         xact.writes.push(chain);
         p.out.push(target.data);
@@ -303,6 +384,29 @@ export class MemoryEngine {
   private concurrentChange(chain: RowChain, xact: Xact, s: SelectStatement | UpdateStatement | DeleteStatement): DbError {
     const deleted = !newestVersion(chain, xact) && s.kind !== 'select';
     return { code: SqlState.serializationFailure, message: deleted ? messages.concurrentDelete : messages.concurrentUpdate };
+  }
+
+  /** The writer side of SSI: readers holding SIREAD locks on what `xact` writes get an edge to it. False when `xact` must fail. */
+  private serializableWrite(xact: Xact, table: string, chain: RowChain, before: Row | undefined, after: Row | undefined): boolean {
+    try {
+      conflictIn(xact, table, chain, before, after, this.serializable);
+      return true;
+    } catch (e) {
+      if (e instanceof SerializationFailure) return false;
+      throw e;
+    }
+  }
+
+  /** SSI's check before COMMIT: the error the COMMIT fails with, or null. */
+  private preCommit(xact: Xact): DbError | null {
+    if (!xact.ssi) return null;
+    try {
+      preCommit(xact);
+      return null;
+    } catch (e) {
+      if (e instanceof SerializationFailure) return serializationFailure;
+      throw e;
+    }
   }
 
   private waitFor(xact: Xact, other: Xact): 'blocked' {
@@ -328,6 +432,7 @@ export class MemoryEngine {
       }
       if (outOfIntegerRange(row)) return { code: SqlState.numericOutOfRange, message: messages.integerOutOfRange };
       const chain: RowChain = { versions: [{ data: row, xmin: xact, xmax: null }], exclusive: null, shared: [], queue: [] };
+      if (xact.ssi && !this.serializableWrite(xact, s.table, chain, undefined, row)) return serializationFailure;
       table.rows.push(chain);
       xact.writes.push(chain);
       p.out.push(row);
@@ -380,11 +485,13 @@ export class MemoryEngine {
   private commit(xact: Xact): void {
     xact.status = 'committed';
     xact.commitSeq = ++this.commitSeq;
+    if (xact.ssi) afterCommit(xact);
     this.end(xact);
   }
 
   private abort(xact: Xact): void {
     xact.status = 'aborted';
+    if (xact.ssi) afterAbort(xact);
     for (const chain of xact.writes) undoWrites(chain, xact);
     if (xact.wait !== null) {
       if (xact.wait.kind === 'row') leaveQueue(xact.wait.chain, xact);
@@ -482,10 +589,25 @@ function replacedVersion(chain: RowChain, xact: Xact): boolean {
 
 type UniqueConflict = { readonly kind: 'wait'; readonly xact: Xact } | { readonly kind: 'violation'; readonly constraint: string; readonly chain: RowChain };
 
+const serializationFailure: DbError = { code: SqlState.serializationFailure, message: ssiMessage };
+
 function duplicateKey(constraint: string): DbError {
   return { code: SqlState.uniqueViolation, message: `duplicate key value violates unique constraint "${constraint}"` };
 }
 
+
+/** For each row, the newest version whose creator `xact` sees at `snapshot`, and whether that version is visible (not deleted). */
+function seenVersions(rows: readonly RowChain[], xact: Xact, snapshot: number): Map<RowChain, { index: number; visible: boolean }> {
+  const seen = new Map<RowChain, { index: number; visible: boolean }>();
+  for (const chain of rows) {
+    const versions = chain.versions;
+    let i = versions.length - 1;
+    while (i >= 0 && !sees(xact, snapshot, versions[i].xmin)) i--;
+    const v = versions[i];
+    seen.set(chain, { index: i, visible: v !== undefined && !(v.xmax !== null && sees(xact, snapshot, v.xmax)) });
+  }
+  return seen;
+}
 
 function chainOf(v: { chain: RowChain }): RowChain {
   return v.chain;

@@ -2,6 +2,8 @@ import type { IsolationLevel, TxId } from '../backend.ts';
 import type { Statement } from '../../model/statement.ts';
 import type { Row } from '../../model/schema.ts';
 import type { RowChain } from './mvcc.ts';
+import type { SsiState } from './ssi.ts';
+import type { Observations } from './dependency-graph.ts';
 
 /** Status of one database transaction (one attempt of a workload transaction). */
 export type XactStatus = 'active' | 'committed' | 'aborted';
@@ -49,4 +51,8 @@ export interface Xact {
    * same number may be granted the lock in any order.
    */
   raceGroup: number;
+  /** SSI bookkeeping; present only under SERIALIZABLE. */
+  readonly ssi: SsiState | null;
+  /** What it read, when the engine records a history for anomaly classification. */
+  readonly observations: Observations | null;
 }

@@ -1,0 +1,171 @@
+import { matches, type Where } from '../../model/statement.ts';
+import type { Row } from '../../model/schema.ts';
+import type { RowChain } from './mvcc.ts';
+import type { Xact } from './xact.ts';
+
+/**
+ * PostgreSQL's serializable snapshot isolation (SSI), as the memory engine
+ * models it: SIREAD locks recorded by reads, rw-antidependency edges between
+ * concurrent serializable transactions, and the dangerous-structure checks
+ * PostgreSQL makes when an edge is added and at commit (Cahill's algorithm
+ * with PostgreSQL's commit-order refinements, predicate.c).
+ *
+ * The model tracks reads at row and predicate granularity: a read of `where`
+ * on a table conflicts with a later write of a row it read or of a row whose
+ * old or new version matches `where`. PostgreSQL may lock coarser (an index
+ * page, a heap page, the whole relation after a sequential scan), which adds
+ * conflicts but never removes one; see `coarseConflicts` in the README.
+ */
+
+/** A predicate read: what a serializable statement read, for later writers to conflict with. */
+export interface SireadLock {
+  readonly table: string;
+  readonly where: Where<Row>;
+  /** Rows the statement examined (their visible version matched `where`). */
+  readonly chains: ReadonlySet<RowChain>;
+}
+
+/** Per-transaction SSI state (SERIALIZABLEXACT). */
+export interface SsiState {
+  /** Readers R with an edge R -rw-> this transaction. */
+  readonly inConflicts: Xact[];
+  /** Writers W with an edge this -rw-> W. */
+  readonly outConflicts: Xact[];
+  readonly reads: SireadLock[];
+  /** Marked for death by another transaction's check: fails at its next read, write or commit. */
+  doomed: boolean;
+  didWrite: boolean;
+  /** Committed without writing (PostgreSQL then treats it as READ ONLY). */
+  readOnly: boolean;
+  /** Committed with an edge out to a transaction that committed before it. */
+  conflictOut: boolean;
+  /** Commit sequence of the earliest such transaction. */
+  earliestOutConflictCommit: number;
+}
+
+export function newSsiState(): SsiState {
+  return { inConflicts: [], outConflicts: [], reads: [], doomed: false, didWrite: false, readOnly: false, conflictOut: false, earliestOutConflictCommit: 0 };
+}
+
+/** A serialization failure PostgreSQL raises for a dangerous structure, with its reason. */
+export class SerializationFailure {
+  constructor(readonly reason: string) {}
+}
+
+export const ssiMessage = 'could not serialize access due to read/write dependencies among transactions';
+
+const committed = (x: Xact): boolean => x.status === 'committed';
+const ssi = (x: Xact): SsiState => x.ssi!;
+
+/** True when `writer`'s work is not in `reader`'s snapshot: it was still running, or committed after the snapshot. */
+export function concurrent(reader: Xact, writer: Xact): boolean {
+  return writer.status === 'active' || (writer.status === 'committed' && writer.commitSeq > reader.snapshot);
+}
+
+/**
+ * The reader side (CheckForSerializableConflictOut): `reader` is reading a
+ * row version that `writer` created or replaced and that its snapshot does
+ * not reflect. Throws a `SerializationFailure` when the reader must fail now.
+ */
+export function conflictOut(reader: Xact, writer: Xact): void {
+  if (writer === reader || writer.status === 'aborted' || ssi(writer).doomed) return;
+  if (!concurrent(reader, writer)) return;
+  if (ssi(reader).outConflicts.includes(writer)) return;
+  flagConflict(reader, writer, reader);
+}
+
+/**
+ * The writer side (CheckForSerializableConflictIn): `writer` is writing
+ * `chain` (old version `before`, new version `after`, either may be absent);
+ * every concurrent serializable transaction whose SIREAD locks cover it gets
+ * an edge to the writer. `others` are the run's serializable transactions.
+ */
+export function conflictIn(writer: Xact, table: string, chain: RowChain, before: Row | undefined, after: Row | undefined, others: readonly Xact[]): void {
+  ssi(writer).didWrite = true;
+  for (const holder of others) {
+    if (holder === writer || holder.status === 'aborted') continue;
+    const state = ssi(holder);
+    if (state.doomed || state.reads.length === 0) continue;
+    if (committed(holder) && holder.commitSeq <= writer.snapshot) continue;
+    if (state.outConflicts.includes(writer)) continue;
+    if (!state.reads.some((r) => r.table === table && (r.chains.has(chain) || (before !== undefined && matches(r.where, before)) || (after !== undefined && matches(r.where, after))))) continue;
+    flagConflict(holder, writer, writer);
+  }
+}
+
+/** Adds reader -rw-> writer after checking that it completes no dangerous structure (OnConflict_CheckForSerializationFailure). */
+function flagConflict(reader: Xact, writer: Xact, me: Xact): void {
+  const r = ssi(reader);
+  const w = ssi(writer);
+  let failure = committed(writer) && w.conflictOut;
+  if (!failure) {
+    // reader -> writer -> t2, with t2 committed first.
+    failure = w.outConflicts.some(
+      (t2) =>
+        committed(t2) &&
+        (!committed(reader) || t2.commitSeq < reader.commitSeq) &&
+        (!committed(writer) || t2.commitSeq < writer.commitSeq) &&
+        (!r.readOnly || t2.commitSeq <= reader.snapshot),
+    );
+  }
+  if (!failure && committed(writer) && !r.readOnly) {
+    // t0 -> reader -> writer, with the writer committed first.
+    failure = r.inConflicts.some((t0) => !ssi(t0).doomed && (!committed(t0) || t0.commitSeq > writer.commitSeq) && (!ssi(t0).readOnly || writer.commitSeq <= t0.snapshot));
+  }
+  if (failure) {
+    if (me === writer) throw new SerializationFailure('Canceled on identification as a pivot, during write.');
+    if (committed(writer)) throw new SerializationFailure(`Canceled on conflict out to pivot, during read.`);
+    w.doomed = true;
+  }
+  r.outConflicts.push(writer);
+  w.inConflicts.push(reader);
+}
+
+/**
+ * The check at COMMIT (PreCommit_CheckForSerializationFailure): a doomed
+ * transaction fails; a pivot with an edge in from this transaction or from
+ * another running one is doomed, so that this one, which is committing
+ * writes, makes progress.
+ */
+export function preCommit(xact: Xact): void {
+  const me = ssi(xact);
+  if (me.doomed) throw new SerializationFailure('Canceled on identification as a pivot, during commit attempt.');
+  for (const near of me.inConflicts) {
+    const n = ssi(near);
+    if (committed(near) || n.doomed) continue;
+    if (n.inConflicts.some((far) => far === xact || (!committed(far) && far.status !== 'aborted' && !ssi(far).readOnly && !ssi(far).doomed))) n.doomed = true;
+  }
+}
+
+/** After COMMIT (ReleasePredicateLocks): read-only detection, the conflict-out flag, and edges to and from committed transactions dropped. */
+export function afterCommit(xact: Xact): void {
+  const me = ssi(xact);
+  if (!me.didWrite) me.readOnly = true;
+  for (const writer of [...me.outConflicts]) {
+    if (!committed(writer)) continue;
+    if (!me.readOnly) {
+      if (!me.conflictOut || writer.commitSeq < me.earliestOutConflictCommit) me.earliestOutConflictCommit = writer.commitSeq;
+      me.conflictOut = true;
+    }
+    removeEdge(xact, writer);
+  }
+  for (const reader of [...me.inConflicts]) {
+    if (committed(reader) || ssi(reader).readOnly) removeEdge(reader, xact);
+  }
+}
+
+/** After a rollback: the transaction drops out of the graph and its SIREAD locks go. */
+export function afterAbort(xact: Xact): void {
+  const me = ssi(xact);
+  me.doomed = true;
+  for (const writer of [...me.outConflicts]) removeEdge(xact, writer);
+  for (const reader of [...me.inConflicts]) removeEdge(reader, xact);
+  me.reads.length = 0;
+}
+
+function removeEdge(reader: Xact, writer: Xact): void {
+  const out = ssi(reader).outConflicts;
+  out.splice(out.indexOf(writer), 1);
+  const into = ssi(writer).inConflicts;
+  into.splice(into.indexOf(reader), 1);
+}
