@@ -55,3 +55,21 @@ export function stepOrder(order: readonly TxId[], options: { prefix?: boolean } 
     },
   };
 }
+
+/**
+ * A schedule as an intended order of steps that a lock wait may upset: each
+ * step goes to the first transaction of the remaining order that can run,
+ * and a transaction whose turn comes while it waits runs once it is released.
+ * The anomaly catalogue writes its classic interleavings this way; the run
+ * then records the steps as they happened, which replay as an exact order.
+ */
+export function intendedOrder(order: readonly TxId[]): Chooser {
+  const remaining = [...order];
+  return {
+    choose(runnable) {
+      const i = remaining.findIndex((tx) => runnable.includes(tx));
+      if (i < 0) return runnable[0];
+      return remaining.splice(i, 1)[0];
+    },
+  };
+}

@@ -339,14 +339,13 @@ describe('PostgreSQL and the model differ (kept explicit)', () => {
     }
   });
 
-  it('SERIALIZABLE: PostgreSQL fails a write skew with 40001; the model refuses the level until it has SSI', async () => {
-    await expect(new MemoryBackend(schema).reset(seed, 'serializable')).rejects.toThrow('the memory engine does not model SERIALIZABLE (SSI) yet');
-    await postgres.reset(seed, 'serializable');
-    for (const tx of [1, 2]) await postgres.step(tx, { kind: 'select', table: 'accounts', where: {} });
-    await postgres.step(1, { kind: 'update', table: 'accounts', where: { id: 1 }, set: { balance: 0 } });
-    await postgres.step(2, { kind: 'update', table: 'accounts', where: { id: 2 }, set: { balance: 0 } });
-    await postgres.step(1, commit);
-    expect(await postgres.step(2, commit)).toEqual([
+  it('SERIALIZABLE: a write skew fails at the second COMMIT with 40001 on both sides', async () => {
+    await both.reset('serializable');
+    for (const tx of [1, 2]) await both.agree(tx, { kind: 'select', table: 'accounts', where: {} });
+    await both.agree(1, { kind: 'update', table: 'accounts', where: { id: 1 }, set: { balance: 0 } });
+    await both.agree(2, { kind: 'update', table: 'accounts', where: { id: 2 }, set: { balance: 0 } });
+    await both.agree(1, commit);
+    expect(await both.agree(2, commit)).toEqual([
       { tx: 2, kind: 'completed', result: { error: { code: '40001', message: 'could not serialize access due to read/write dependencies among transactions' } } },
     ]);
     await both.reset('read-committed');

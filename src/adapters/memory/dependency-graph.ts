@@ -14,6 +14,8 @@ export interface Observations {
   readonly predicates: { readonly table: string; readonly where: Where<Row>; readonly seen: Map<RowChain, { readonly index: number; readonly visible: boolean }> }[];
 }
 
+const unseen = { index: -1, visible: false } as const;
+
 /** One edge of Adya's direct serialization graph between committed transactions. */
 export interface Dependency {
   readonly from: TxId;
@@ -61,6 +63,7 @@ export function dependencyGraph(xacts: readonly Xact[], tables: readonly { reado
     edges.push({ from: from.tx, to: to.tx, kind, predicate, item });
   };
   const keyOf = new Map(tables.map((t) => [t.name, t.key]));
+  const rowsOf = new Map(tables.map((t) => [t.name, t.rows]));
   const itemOf = (table: string, row: Row) => `${table}(${keyOf.get(table)!(row)})`;
   for (const table of tables) {
     for (const chain of table.rows) {
@@ -81,7 +84,9 @@ export function dependencyGraph(xacts: readonly Xact[], tables: readonly { reado
       if (version.xmax && version.xmax.status === 'committed') add(reader, version.xmax, 'rw', false, item);
     }
     for (const { table, where, seen } of observed.predicates) {
-      for (const [chain, { index, visible }] of seen) {
+      // Rows inserted after the read were not there to see.
+      for (const chain of rowsOf.get(table)!) {
+        const { index, visible } = seen.get(chain) ?? unseen;
         const matched = visible && matches(where, chain.versions[index].data);
         for (let i = index + 1; i < chain.versions.length; i++) {
           const later = chain.versions[i];

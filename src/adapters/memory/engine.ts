@@ -15,7 +15,7 @@ import {
 } from '../../model/statement.ts';
 import { newestVersion, sees, undoWrites, visibleVersion, type RowChain, type Version } from './mvcc.ts';
 import { leaveQueue, release, tryLock, type RowLockMode } from './row-lock.ts';
-import { afterAbort, afterCommit, conflictIn, conflictOut, newSsiState, preCommit, SerializationFailure, ssiMessage } from './ssi.ts';
+import { afterAbort, afterCommit, conflictIn, conflictOut, newSsiState, preCommit, SerializationFailure, ssiMessage, type SsiClock } from './ssi.ts';
 import { cycleThrough, reportedBlockers } from './wait-for-graph.ts';
 import { dependencyGraph, type DependencyGraph } from './dependency-graph.ts';
 import type { PendingStatement, Xact } from './xact.ts';
@@ -71,6 +71,7 @@ export class MemoryEngine {
   private waitClock = 0;
   /** Every SERIALIZABLE transaction of the run, for SIREAD lock checks. */
   private serializable: Xact[] = [];
+  private ssiClock: SsiClock = { last: 0 };
   /** Every transaction of the run when `recordHistory` is on. */
   private recorded: Xact[] = [];
   /**
@@ -101,6 +102,7 @@ export class MemoryEngine {
   reset(seed: Tables, isolation: IsolationLevel): void {
     this.isolation = isolation;
     this.serializable = [];
+    this.ssiClock = { last: 0 };
     this.recorded = [];
     this.woken = [];
     this.events = [];
@@ -224,7 +226,10 @@ export class MemoryEngine {
 
   private snapshotFor(xact: Xact): number {
     if (xact.isolation === 'read-committed') return this.commitSeq;
-    if (xact.snapshot < 0) xact.snapshot = this.commitSeq;
+    if (xact.snapshot < 0) {
+      xact.snapshot = this.commitSeq;
+      if (xact.ssi) xact.ssi.lastCommitBeforeSnapshot = this.ssiClock.last;
+    }
     return xact.snapshot;
   }
 
@@ -401,7 +406,7 @@ export class MemoryEngine {
   private preCommit(xact: Xact): DbError | null {
     if (!xact.ssi) return null;
     try {
-      preCommit(xact);
+      preCommit(xact, this.ssiClock);
       return null;
     } catch (e) {
       if (e instanceof SerializationFailure) return serializationFailure;
@@ -485,7 +490,7 @@ export class MemoryEngine {
   private commit(xact: Xact): void {
     xact.status = 'committed';
     xact.commitSeq = ++this.commitSeq;
-    if (xact.ssi) afterCommit(xact);
+    if (xact.ssi) afterCommit(xact, this.ssiClock);
     this.end(xact);
   }
 

@@ -39,12 +39,33 @@ export interface SsiState {
   readOnly: boolean;
   /** Committed with an edge out to a transaction that committed before it. */
   conflictOut: boolean;
-  /** Commit sequence of the earliest such transaction. */
+  /** SSI's own sequence (`clock`) at PreCommit, at commit, and when the snapshot was taken: PostgreSQL's prepareSeqNo, commitSeqNo, lastCommitBeforeSnapshot. */
+  prepareSeq: number;
+  commitSeq: number;
+  lastCommitBeforeSnapshot: number;
+  /** `prepareSeq` of the earliest such transaction. */
   earliestOutConflictCommit: number;
 }
 
+/** The run's SSI sequence (PostgreSQL's LastSxactCommitSeqNo): each commit takes two numbers, one when it prepares, one when it commits. */
+export interface SsiClock {
+  last: number;
+}
+
 export function newSsiState(): SsiState {
-  return { inConflicts: [], outConflicts: [], reads: [], doomed: false, didWrite: false, readOnly: false, conflictOut: false, earliestOutConflictCommit: 0 };
+  return {
+    inConflicts: [],
+    outConflicts: [],
+    reads: [],
+    doomed: false,
+    didWrite: false,
+    readOnly: false,
+    conflictOut: false,
+    prepareSeq: 0,
+    commitSeq: 0,
+    lastCommitBeforeSnapshot: 0,
+    earliestOutConflictCommit: 0,
+  };
 }
 
 /** A serialization failure PostgreSQL raises for a dangerous structure, with its reason. */
@@ -100,17 +121,23 @@ function flagConflict(reader: Xact, writer: Xact, me: Xact): void {
   let failure = committed(writer) && w.conflictOut;
   if (!failure) {
     // reader -> writer -> t2, with t2 committed first.
-    failure = w.outConflicts.some(
-      (t2) =>
+    // (t2 may be the reader itself: a committed reader's own prepare precedes its commit.)
+    failure = w.outConflicts.some((t2) => {
+      const t = ssi(t2);
+      return (
         committed(t2) &&
-        (!committed(reader) || t2.commitSeq < reader.commitSeq) &&
-        (!committed(writer) || t2.commitSeq < writer.commitSeq) &&
-        (!r.readOnly || t2.commitSeq <= reader.snapshot),
-    );
+        (!committed(reader) || t.prepareSeq <= r.commitSeq) &&
+        (!committed(writer) || t.prepareSeq <= w.commitSeq) &&
+        (!r.readOnly || t.prepareSeq <= r.lastCommitBeforeSnapshot)
+      );
+    });
   }
   if (!failure && committed(writer) && !r.readOnly) {
     // t0 -> reader -> writer, with the writer committed first.
-    failure = r.inConflicts.some((t0) => !ssi(t0).doomed && (!committed(t0) || t0.commitSeq > writer.commitSeq) && (!ssi(t0).readOnly || writer.commitSeq <= t0.snapshot));
+    failure = r.inConflicts.some((t0) => {
+      const t = ssi(t0);
+      return !t.doomed && (!committed(t0) || t.commitSeq >= w.prepareSeq) && (!t.readOnly || t.lastCommitBeforeSnapshot >= w.prepareSeq);
+    });
   }
   if (failure) {
     if (me === writer) throw new SerializationFailure('Canceled on identification as a pivot, during write.');
@@ -127,7 +154,7 @@ function flagConflict(reader: Xact, writer: Xact, me: Xact): void {
  * another running one is doomed, so that this one, which is committing
  * writes, makes progress.
  */
-export function preCommit(xact: Xact): void {
+export function preCommit(xact: Xact, clock: SsiClock): void {
   const me = ssi(xact);
   if (me.doomed) throw new SerializationFailure('Canceled on identification as a pivot, during commit attempt.');
   for (const near of me.inConflicts) {
@@ -135,16 +162,19 @@ export function preCommit(xact: Xact): void {
     if (committed(near) || n.doomed) continue;
     if (n.inConflicts.some((far) => far === xact || (!committed(far) && far.status !== 'aborted' && !ssi(far).readOnly && !ssi(far).doomed))) n.doomed = true;
   }
+  me.prepareSeq = ++clock.last;
 }
 
 /** After COMMIT (ReleasePredicateLocks): read-only detection, the conflict-out flag, and edges to and from committed transactions dropped. */
-export function afterCommit(xact: Xact): void {
+export function afterCommit(xact: Xact, clock: SsiClock): void {
   const me = ssi(xact);
+  me.commitSeq = ++clock.last;
   if (!me.didWrite) me.readOnly = true;
   for (const writer of [...me.outConflicts]) {
     if (!committed(writer)) continue;
     if (!me.readOnly) {
-      if (!me.conflictOut || writer.commitSeq < me.earliestOutConflictCommit) me.earliestOutConflictCommit = writer.commitSeq;
+      const prepared = ssi(writer).prepareSeq;
+      if (!me.conflictOut || prepared < me.earliestOutConflictCommit) me.earliestOutConflictCommit = prepared;
       me.conflictOut = true;
     }
     removeEdge(xact, writer);
