@@ -3,6 +3,7 @@ import { InputError } from './input-error.ts';
 import { scenarios } from './model/scenarios.ts';
 import { exploreCommand, type ExploreCommandOptions } from './commands/explore.ts';
 import { replayCommand } from './commands/replay.ts';
+import { auditCatalogueCommand, type AuditCommandOptions } from './commands/audit.ts';
 
 /**
  * The `lockstep` command.
@@ -59,6 +60,19 @@ program
   .option('--json', 'print one JSON object')
   .action(async (file: string, options: { db?: string; json?: boolean }) => {
     process.exitCode = await replayCommand(file, options);
+  });
+
+program
+  .command('audit')
+  .description('audit what isolation levels and strategies guarantee, in the model and on PostgreSQL')
+  .option('--catalogue', 'the anomaly catalogue: which anomalies each isolation level allows')
+  .option('--anomaly <name>', 'only this anomaly of the catalogue')
+  .option('--isolation <level>', 'only this isolation level')
+  .option('--json', 'print one JSON object')
+  .option('--markdown', 'print a Markdown table')
+  .option('--db <url>', 'PostgreSQL to use (default: DATABASE_URL, else an embedded server)')
+  .action(async (options: AuditCommandOptions) => {
+    process.exitCode = await auditCatalogueCommand(options);
   });
 
 try {

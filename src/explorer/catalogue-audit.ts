@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import type { Backend, IsolationLevel, TxId } from '../adapters/backend.ts';
+import { isolationLevels, type Backend, type IsolationLevel, type TxId } from '../adapters/backend.ts';
 import { MemoryEngine } from '../adapters/memory/engine.ts';
 import type { CatalogueEntry } from '../model/catalogue.ts';
 import { classifyRun, type Anomaly } from './anomaly.ts';
@@ -27,9 +27,11 @@ export interface CatalogueRow {
   readonly postgres: Allowance;
   /** The model's smallest schedule showing the anomaly (fewest preemptions), when it is possible. */
   readonly witness?: Witness;
+  /** When it is prevented: how the classic interleaving was stopped in the model (`T2 failed with 40001`, `T2 waited for T1`). */
+  readonly prevention?: string;
   /** Every replayed schedule ran on PostgreSQL exactly as the model predicted. */
   readonly conformance: 'confirmed' | 'diverged';
-  /** The schedules replayed: the witness, and the classic interleaving. */
+  /** The schedules replayed: the witness, the classic interleaving, and the other levels' witnesses. */
   readonly replays: readonly { readonly schedule: readonly TxId[]; readonly status: ReplayReport['status']; readonly anomaly: boolean }[];
 }
 
@@ -62,28 +64,49 @@ function observed(entry: CatalogueEntry, trace: Trace): boolean {
 }
 
 /**
- * Audits one catalogue entry under one isolation level: the model's
- * verdict from its search, and PostgreSQL's from replaying the witness (when
- * the model has one) and the classic interleaving, step by step.
+ * Audits one catalogue entry under the given isolation levels: the model's
+ * verdict from its search, and PostgreSQL's from replaying, step by step,
+ * the witness (when the model has one), the classic interleaving, and the
+ * witnesses the model found under the other levels, the schedules the level
+ * should prevent.
  */
-export async function auditCatalogueEntry(entry: CatalogueEntry, isolation: IsolationLevel, backend: Backend, sql: SqlRenderer): Promise<CatalogueRow> {
+export async function auditCatalogueEntry(entry: CatalogueEntry, levels: readonly IsolationLevel[], backend: Backend, sql: SqlRenderer): Promise<CatalogueRow[]> {
   const { scenario } = entry;
-  const spec: RunSpec = { scenario, strategy: scenario.strategies['as-written'], isolation, workload: scenario.canonical };
-  const { model, witness, intended } = modelAllowance(entry, isolation);
-  const schedules = [witness?.schedule, intended.steps.map((s) => s.tx)].filter((s): s is TxId[] => s !== undefined);
-  const unique = schedules.filter((s, i) => schedules.findIndex((t) => t.join() === s.join()) === i);
-  const replays: { schedule: readonly TxId[]; status: ReplayReport['status']; anomaly: boolean }[] = [];
-  for (const schedule of unique) {
-    const report = await replay(backend, spec, schedule, sql);
-    replays.push({ schedule, status: report.status, anomaly: report.postgresViolation?.kind === 'invariant' });
+  const found = new Map(isolationLevels.map((level) => [level, modelAllowance(entry, level)]));
+  const witnesses = [...found.values()].flatMap((f) => (f.witness ? [f.witness.schedule] : []));
+  const rows: CatalogueRow[] = [];
+  for (const isolation of levels) {
+    const spec: RunSpec = { scenario, strategy: scenario.strategies['as-written'], isolation, workload: scenario.canonical };
+    const { model, witness, intended } = found.get(isolation)!;
+    const engine = new MemoryEngine(scenario.schema);
+    const orders = [witness?.schedule, intended.steps.map((s) => s.tx), ...witnesses.map((w) => runOnEngine(engine, spec, intendedOrder(w)).steps.map((s) => s.tx))];
+    const schedules = orders.filter((s, i): s is TxId[] => s !== undefined && orders.findIndex((t) => t?.join() === s.join()) === i);
+    const replays: { schedule: readonly TxId[]; status: ReplayReport['status']; anomaly: boolean }[] = [];
+    for (const schedule of schedules) {
+      const report = await replay(backend, spec, schedule, sql);
+      replays.push({ schedule, status: report.status, anomaly: report.postgresViolation?.kind === 'invariant' });
+    }
+    rows.push({
+      anomaly: entry.anomaly,
+      isolation,
+      model,
+      postgres: replays.some((r) => r.anomaly) ? 'possible' : 'prevented',
+      ...(witness ? { witness } : { prevention: prevention(intended) }),
+      conformance: replays.every((r) => r.status === 'confirmed') ? 'confirmed' : 'diverged',
+      replays,
+    });
   }
-  return {
-    anomaly: entry.anomaly,
-    isolation,
-    model,
-    postgres: replays.some((r) => r.anomaly) ? 'possible' : 'prevented',
-    ...(witness ? { witness } : {}),
-    conformance: replays.every((r) => r.status === 'confirmed') ? 'confirmed' : 'diverged',
-    replays,
-  };
+  return rows;
+}
+
+/** How the classic interleaving was kept from showing the anomaly: an error, a wait, or reads that saw committed data only. */
+function prevention(trace: Trace): string {
+  for (const step of trace.steps) {
+    for (const e of step.events) {
+      if (e.kind === 'completed' && e.result.error) return `T${e.tx} failed with ${e.result.error.code}`;
+    }
+  }
+  const wait = trace.steps.flatMap((s) => s.events).find((e) => e.kind === 'blocked');
+  if (wait && wait.kind === 'blocked') return `T${wait.tx} waited for ${wait.waitsFor.map((t) => `T${t}`).join(', ')}`;
+  return 'reads saw committed data only';
 }
