@@ -5,6 +5,7 @@ import { findScenario, scenarios } from '../model/scenarios.ts';
 import type { Workload, WorkloadTx } from '../model/scenario.ts';
 import type { Row, Tables } from '../model/schema.ts';
 import { describeStatement, type Statement, type StatementResult } from '../model/statement.ts';
+import { classifyRun, type Anomaly } from './anomaly.ts';
 import type { Violation } from './checks.ts';
 import { releasedStatement, type Step, type Trace } from './runner.ts';
 
@@ -34,6 +35,8 @@ export interface Counterexample {
   readonly preemptions: number;
   readonly steps: readonly CounterexampleStep[];
   readonly violation: Violation;
+  /** The anomaly of the run's dependency graph in Adya's terms, with its cycle; null when the rule broke without one. */
+  readonly anomaly: Anomaly | null;
   readonly final: Tables;
 }
 
@@ -46,18 +49,29 @@ export function buildCounterexample(input: {
   workload: Workload;
   trace: Trace;
   violation: Violation;
+  /** Computed from the run when not given. */
+  anomaly?: Anomaly | null;
 }): Counterexample {
   const { trace } = input;
+  const schedule = trace.steps.map((s) => s.tx);
+  const scenario = findScenario(input.scenario);
+  const anomaly =
+    input.anomaly !== undefined
+      ? input.anomaly
+      : scenario
+        ? classifyRun({ scenario, strategy: scenario.strategies[input.strategy], isolation: input.isolation, workload: input.workload }, schedule)
+        : null;
   return {
     scenario: input.scenario,
     strategy: input.strategy,
     isolation: input.isolation,
     ...(input.seed !== undefined ? { seed: input.seed } : {}),
     transactions: input.workload.map((w, i) => ({ id: i + 1, operation: w.operation, args: w.args })),
-    schedule: trace.steps.map((s) => s.tx),
+    schedule,
     preemptions: trace.preemptions,
     steps: trace.steps.map((s) => describeStep(s, trace)),
     violation: input.violation,
+    anomaly,
     final: trace.final,
   };
 }

@@ -14,6 +14,12 @@ export function describeViolation(cx: Counterexample): string {
   return `${ruleName(cx.violation)}: ${cx.violation.message}`;
 }
 
+/** The anomaly in one line: its class and the cycle that shows it. */
+export function describeAnomaly(cx: Counterexample): string {
+  if (!cx.anomaly) return 'none: no dependency cycle among the committed transactions; the rule broke without an isolation anomaly';
+  return `${cx.anomaly.class}  ${cx.anomaly.cycle}`;
+}
+
 /** Human-readable report of an exploration, as `lockstep explore` prints it. */
 export function formatExploreReport(report: ExploreReport, options: { maxTransactions?: number; out?: string } = {}): string {
   const head = `${report.scenario} · ${report.strategy} · ${report.isolation}`;
@@ -36,6 +42,7 @@ export function formatExploreReport(report: ExploreReport, options: { maxTransac
     interleavingTable(cx),
     '',
     `Violated ${describeViolation(cx)}`,
+    `Anomaly: ${describeAnomaly(cx)}`,
     '',
     `Rerun: ${rerun}`,
   ];

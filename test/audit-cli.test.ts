@@ -1,0 +1,75 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { provisionPostgres, type Provisioned } from '../src/adapters/postgres/provision.ts';
+
+const bin = join(import.meta.dirname, '..', 'bin', 'lockstep.js');
+let server: Provisioned;
+
+beforeAll(async () => {
+  server = await provisionPostgres();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+function lockstep(args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function leftovers(): Promise<{ connections: number; schemas: number }> {
+  const client = new pg.Client({ connectionString: server.url });
+  await client.connect();
+  try {
+    const connections = await client.query(`select count(*)::int as n from pg_stat_activity where application_name = 'lockstep'`);
+    const schemas = await client.query(`select count(*)::int as n from pg_namespace where nspname like 'lockstep\\_%'`);
+    return { connections: connections.rows[0].n, schemas: schemas.rows[0].n };
+  } finally {
+    await client.end();
+  }
+}
+
+describe('lockstep audit --catalogue', () => {
+  it('prints one row per anomaly and level, model beside PostgreSQL, exits 0 when they agree, and leaves nothing behind', async () => {
+    const { code, stdout, stderr } = lockstep(['audit', '--catalogue', '--anomaly', 'g2-item', '--db', server.url]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const lines = stdout.split('\n');
+    expect(lines[0].trim().split(/ {2,}/)).toEqual(['anomaly', 'isolation', 'model', 'PostgreSQL', 'witness (model) or what prevents it', 'cycle']);
+    expect(lines.slice(1, 4).map((l) => l.trim().split(/ {2,}/))).toEqual([
+      ['G2-item', 'read-committed', 'possible', 'possible', 'T1 T1 T2 T2 T2 T2 T1 T1', 'T1 -rw-> T2 -rw-> T1', 'G2-item'],
+      ['G2-item', 'repeatable-read', 'possible', 'possible', 'T1 T2 T2 T2 T2 T1 T1 T1', 'T1 -rw-> T2 -rw-> T1', 'G2-item'],
+      ['G2-item', 'serializable', 'prevented', 'prevented', 'T2 failed with 40001', '-'],
+    ]);
+    expect(lines[5]).toMatch(/^The model and PostgreSQL \d+\.\d+ agree on all 3 rows, and every replayed schedule ran on PostgreSQL \d+\.\d+ exactly as the model predicted\.$/);
+    expect(await leftovers()).toEqual({ connections: 0, schemas: 0 });
+  });
+
+  it('--json gives rows of anomaly, isolation, model, postgres and witness', () => {
+    const { code, stdout } = lockstep(['audit', '--catalogue', '--anomaly', 'P4', '--isolation', 'read-committed', '--json', '--db', server.url]);
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.rows).toHaveLength(1);
+    expect(report.rows[0]).toMatchObject({
+      anomaly: 'P4',
+      isolation: 'read-committed',
+      model: 'possible',
+      postgres: 'possible',
+      witness: { schedule: [1, 2, 2, 2, 1, 1], preemptions: 1, anomaly: { class: 'lost update', cycle: 'T1 -rw-> T2 -ww-> T1' } },
+      conformance: 'confirmed',
+    });
+  });
+
+  it.each([
+    [['audit', '--catalogue', '--anomaly', 'G9'], 'Unknown anomaly "G9"; the catalogue has G0, G1a, G1b, G1c, OTV, PMP, P4, G-single, G2-item, G2.'],
+    [['audit', '--catalogue', '--isolation', 'snapshot'], 'Unknown isolation level "snapshot"; choose one of read-committed, repeatable-read, serializable.'],
+    [['audit', '--catalogue', '--json', '--markdown'], 'Choose one of --json and --markdown.'],
+  ])('bad input %j: one sentence, exit 2', (args, message) => {
+    const { code, stdout, stderr } = lockstep([...args, '--db', 'postgres://nobody@127.0.0.1:1/none']);
+    expect(stderr).toBe(`${message}\n`);
+    expect(stdout).toBe('');
+    expect(code).toBe(2);
+  });
+});
