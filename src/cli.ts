@@ -3,7 +3,7 @@ import { InputError } from './input-error.ts';
 import { scenarios } from './model/scenarios.ts';
 import { exploreCommand, type ExploreCommandOptions } from './commands/explore.ts';
 import { replayCommand } from './commands/replay.ts';
-import { auditCatalogueCommand, type AuditCommandOptions } from './commands/audit.ts';
+import { auditCommand, type AuditCommandOptions } from './commands/audit.ts';
 
 /**
  * The `lockstep` command.
@@ -64,15 +64,19 @@ program
 
 program
   .command('audit')
-  .description('audit what isolation levels and strategies guarantee, in the model and on PostgreSQL')
-  .option('--catalogue', 'the anomaly catalogue: which anomalies each isolation level allows')
-  .option('--anomaly <name>', 'only this anomaly of the catalogue')
+  .description('the matrix of scenarios, strategies and isolation levels (or, with --catalogue, of anomalies), in the model and on PostgreSQL')
+  .option('--scenario <id>', 'only this scenario')
   .option('--isolation <level>', 'only this isolation level')
+  .option('--runs <n>', 'random runs per combination', '2000')
+  .option('--seed <s>', 'seed of every exploration', '1')
+  .option('--replay', 'replay each minimal counterexample and sampled schedules on PostgreSQL')
+  .option('--catalogue', 'the anomaly catalogue: which anomalies each isolation level allows')
+  .option('--anomaly <name>', 'with --catalogue: only this anomaly')
   .option('--json', 'print one JSON object')
   .option('--markdown', 'print a Markdown table')
   .option('--db <url>', 'PostgreSQL to use (default: DATABASE_URL, else an embedded server)')
   .action(async (options: AuditCommandOptions) => {
-    process.exitCode = await auditCatalogueCommand(options);
+    process.exitCode = await auditCommand(options);
   });
 
 try {

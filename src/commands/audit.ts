@@ -1,17 +1,88 @@
 import { isolationLevels, type IsolationLevel } from '../adapters/backend.ts';
+import { createPostgresBackend, type PostgresBackend } from '../adapters/postgres/postgres-backend.ts';
+import { provisionPostgres } from '../adapters/postgres/provision.ts';
+import { SqlCompiler } from '../adapters/postgres/sql-compiler.ts';
+import { parseInteger, parseScenario } from '../cli-options.ts';
+import { auditStrategy, type AuditRow } from '../explorer/audit.ts';
+import { formatAudit, formatAuditMarkdown } from '../explorer/audit-report.ts';
 import { auditCatalogueEntry, type CatalogueRow } from '../explorer/catalogue-audit.ts';
 import { formatCatalogue, formatCatalogueMarkdown } from '../explorer/catalogue-report.ts';
 import { InputError } from '../input-error.ts';
 import { catalogue, findCatalogueEntry, itemsSchema, type CatalogueEntry } from '../model/catalogue.ts';
-import { openPostgres } from './postgres-target.ts';
+import { scenarios } from '../model/scenarios.ts';
+import { openPostgres, releaseOnInterrupt } from './postgres-target.ts';
 
 export interface AuditCommandOptions {
   readonly catalogue?: boolean;
   readonly anomaly?: string;
+  readonly scenario?: string;
   readonly isolation?: string;
+  readonly runs: string;
+  readonly seed: string;
+  readonly replay?: boolean;
   readonly json?: boolean;
   readonly markdown?: boolean;
   readonly db?: string;
+}
+
+/**
+ * `lockstep audit`: the matrix of scenarios, strategies and isolation levels.
+ * Exit 0 when every verdict is the one the scenario declares (and, with
+ * `--replay`, PostgreSQL confirmed every replayed schedule), 1 otherwise.
+ */
+export async function auditCommand(options: AuditCommandOptions): Promise<number> {
+  if (options.catalogue) {
+    if (options.scenario !== undefined) throw new InputError('--scenario and --catalogue do not go together: the catalogue has its own workloads.');
+    return auditCatalogueCommand(options);
+  }
+  if (options.anomaly !== undefined) throw new InputError('--anomaly needs --catalogue.');
+  if (options.json && options.markdown) throw new InputError('Choose one of --json and --markdown.');
+  const chosen = options.scenario === undefined ? scenarios : [parseScenario(options.scenario)];
+  const levels = selectLevels(options.isolation);
+  const runs = parseInteger('--runs', options.runs, 1);
+  const seed = parseInteger('--seed', options.seed, -(2 ** 31), 2 ** 31 - 1);
+  const work = chosen.flatMap((scenario) =>
+    Object.keys(scenario.strategies).flatMap((strategy) => levels.filter((l) => scenario.isolationLevels.includes(l)).map((isolation) => ({ scenario, strategy, isolation }))),
+  );
+  if (work.length === 0) throw new InputError(`No scenario chosen supports ${options.isolation}.`);
+  const rows: AuditRow[] = [];
+  let database: string | undefined;
+  if (!options.replay) {
+    for (const w of work) rows.push(await auditStrategy(w.scenario, w.strategy, w.isolation, { runs, seed }));
+  } else {
+    const server = await provisionPostgres({ url: options.db });
+    const backends: PostgresBackend[] = [];
+    const release = async () => {
+      try {
+        for (const b of backends.splice(0)) await b.close();
+      } finally {
+        await server.stop();
+      }
+    };
+    const unwatch = releaseOnInterrupt(release);
+    try {
+      database = `PostgreSQL ${server.version}`;
+      for (const scenario of chosen) {
+        const mine = work.filter((w) => w.scenario === scenario);
+        if (mine.length === 0) continue;
+        const backend = await createPostgresBackend(server.url, scenario.schema);
+        backends.push(backend);
+        database = backend.name;
+        const compiler = new SqlCompiler(scenario.schema, backend.schemaName);
+        for (const w of mine) rows.push(await auditStrategy(w.scenario, w.strategy, w.isolation, { runs, seed }, { backend, sql: (st) => compiler.statement(st).sql }));
+        await backend.close();
+        backends.splice(backends.indexOf(backend), 1);
+      }
+    } finally {
+      unwatch();
+      await release();
+    }
+  }
+  if (options.json) process.stdout.write(`${JSON.stringify({ rows: rows.map(({ counterexample: _, ...row }) => row) })}\n`);
+  else if (options.markdown) process.stdout.write(`${formatAuditMarkdown(rows, database)}\n`);
+  else process.stdout.write(`${formatAudit(rows, database)}\n`);
+  const expected = rows.every((r) => r.expected === undefined || (r.expected === 'passes') === (r.status === 'passed'));
+  return expected && rows.every((r) => r.postgres !== 'diverged') ? 0 : 1;
 }
 
 /**
