@@ -2,6 +2,7 @@ import type { Event, IsolationLevel, TxId } from '../backend.ts';
 import { canonicalTables, compareBy, constraintName, sameValues, uniqueIndexes, type Row, type Schema, type TableSchema, type Tables } from '../../model/schema.ts';
 import {
   applyChanges,
+  isComparison,
   matches,
   SqlState,
   type DbError,
@@ -15,7 +16,7 @@ import {
 } from '../../model/statement.ts';
 import { newestVersion, sees, undoWrites, visibleVersion, type RowChain, type Version } from './mvcc.ts';
 import { leaveQueue, release, tryLock, type RowLockMode } from './row-lock.ts';
-import { afterAbort, afterCommit, conflictIn, conflictOut, newSsiState, preCommit, SerializationFailure, ssiMessage, type SsiClock } from './ssi.ts';
+import { afterAbort, afterCommit, conflictIn, conflictOut, newSsiState, preCommit, SerializationFailure, ssiMessage, type SsiClock, type WriteTarget } from './ssi.ts';
 import { cycleThrough, reportedBlockers } from './wait-for-graph.ts';
 import { dependencyGraph, type DependencyGraph } from './dependency-graph.ts';
 import type { PendingStatement, Xact } from './xact.ts';
@@ -247,7 +248,7 @@ export class MemoryEngine {
       candidates = visible.map(chainOf);
       if (xact.observations) xact.observations.predicates.push({ table: table.name, where: statement.where, seen: seenVersions(table.rows, xact, snapshot) });
       if (xact.ssi) {
-        const failure = this.serializableRead(xact, table, statement.where, snapshot, candidates);
+        const failure = this.serializableRead(xact, table, statement.where, snapshot);
         if (failure) return failure;
       }
     } else if (statement.kind === 'insert' && xact.ssi?.doomed) {
@@ -257,25 +258,31 @@ export class MemoryEngine {
   }
 
   /**
-   * What a SERIALIZABLE read adds: a doomed transaction fails as soon as it
-   * examines a row; every row version the snapshot does not reflect, written
-   * by a concurrent transaction, is a conflict out; and the read leaves a
-   * SIREAD lock on the rows it read and on its predicate.
+   * What a SERIALIZABLE read adds, as PostgreSQL does it on a small table: a
+   * doomed transaction fails as soon as it examines a row version; every
+   * version it examines that a concurrent transaction created or replaced is
+   * a conflict out; and the scan leaves SIREAD locks. A WHERE clause with
+   * equalities on a leading part of the primary key or of a unique index is
+   * an index scan (it examines the rows with that key, and locks the index
+   * page and the tuples it fetched); anything else is a sequential scan (it
+   * examines every row, and locks the relation).
    */
-  private serializableRead(xact: Xact, table: TableState, where: Where<Row>, snapshot: number, read: readonly RowChain[]): DbError | null {
+  private serializableRead(xact: Xact, table: TableState, where: Where<Row>, snapshot: number): DbError | null {
+    const index = indexFor(table, where);
+    const key = index?.filter((c) => c in where) ?? [];
     const writers: Xact[] = [];
-    let examined = read.length > 0;
+    const tuples = new Set<RowChain>();
+    let examined = false;
     for (const chain of table.rows) {
       const versions = chain.versions;
+      if (versions.length === 0) continue;
+      if (index && !versions.some((v) => sameKey(key, where, v.data))) continue;
+      examined = true;
       let i = versions.length - 1;
-      for (; i >= 0 && !sees(xact, snapshot, versions[i].xmin); i--) {
-        if (matches(where, versions[i].data)) {
-          examined = true;
-          writers.push(versions[i].xmin);
-        }
-      }
+      for (; i >= 0 && !sees(xact, snapshot, versions[i].xmin); i--) writers.push(versions[i].xmin);
       const seen = i >= 0 ? versions[i] : undefined;
-      if (seen?.xmax && seen.xmax !== xact && matches(where, seen.data)) writers.push(seen.xmax);
+      if (seen?.xmax && seen.xmax !== xact) writers.push(seen.xmax);
+      if (index && seen && !(seen.xmax && sees(xact, snapshot, seen.xmax)) && sameKey(key, where, seen.data)) tuples.add(chain);
     }
     if (examined && xact.ssi!.doomed) return serializationFailure;
     try {
@@ -284,7 +291,7 @@ export class MemoryEngine {
       if (e instanceof SerializationFailure) return serializationFailure;
       throw e;
     }
-    xact.ssi!.reads.push({ table: table.name, where, chains: new Set(read) });
+    xact.ssi!.reads.push(index ? { kind: 'index', table: table.name, index: index.join(), tuples } : { kind: 'relation', table: table.name });
     return null;
   }
 
@@ -366,14 +373,14 @@ export class MemoryEngine {
         if (outOfIntegerRange(data)) return { code: SqlState.numericOutOfRange, message: messages.integerOutOfRange };
         const conflict = this.uniqueConflict(this.table(s.table), xact, data, chain, target.data);
         if (conflict?.kind === 'wait') return this.waitFor(xact, conflict.xact);
-        if (conflict) return duplicateKey(conflict.constraint);
-        if (xact.ssi && !this.serializableWrite(xact, s.table, chain, target.data, data)) return serializationFailure;
+        if (conflict) return this.uniqueViolation(xact, this.table(s.table), chain, conflict);
+        if (xact.ssi && !this.serializableWrite(xact, { table: s.table, chain, heap: true, existing: true, indexes: changedIndexes(this.table(s.table), target.data, data) })) return serializationFailure;
         target.xmax = xact;
         chain.versions.push({ data, xmin: xact, xmax: null });
         xact.writes.push(chain);
         p.out.push(data);
       } else if (target && s.kind === 'delete') {
-        if (xact.ssi && !this.serializableWrite(xact, s.table, chain, target.data, undefined)) return serializationFailure;
+        if (xact.ssi && !this.serializableWrite(xact, { table: s.table, chain, heap: true, existing: true, indexes: [] })) return serializationFailure;
         target.xmax = xact;
         xact.writes.push(chain);
         p.out.push(target.data);
@@ -392,14 +399,24 @@ export class MemoryEngine {
   }
 
   /** The writer side of SSI: readers holding SIREAD locks on what `xact` writes get an edge to it. False when `xact` must fail. */
-  private serializableWrite(xact: Xact, table: string, chain: RowChain, before: Row | undefined, after: Row | undefined): boolean {
+  private serializableWrite(xact: Xact, target: WriteTarget): boolean {
     try {
-      conflictIn(xact, table, chain, before, after, this.serializable);
+      conflictIn(xact, target, this.serializable);
       return true;
     } catch (e) {
       if (e instanceof SerializationFailure) return false;
       throw e;
     }
+  }
+
+  /**
+   * 23505, except under SERIALIZABLE where PostgreSQL first checks the
+   * index page as a writer would, so a dangerous structure is reported as
+   * 40001 rather than masked by the violation.
+   */
+  private uniqueViolation(xact: Xact, table: TableState, chain: RowChain, conflict: { readonly constraint: string; readonly columns: readonly string[] }): DbError {
+    if (xact.ssi && !this.serializableWrite(xact, { table: table.name, chain, heap: false, existing: false, indexes: [conflict.columns.join()] })) return serializationFailure;
+    return duplicateKey(conflict.constraint);
   }
 
   /** SSI's check before COMMIT: the error the COMMIT fails with, or null. */
@@ -428,7 +445,7 @@ export class MemoryEngine {
       if (conflict?.kind === 'wait') return this.waitFor(xact, conflict.xact);
       p.next++;
       if (conflict) {
-        if (s.onConflict !== 'nothing') return duplicateKey(conflict.constraint);
+        if (s.onConflict !== 'nothing') return this.uniqueViolation(xact, table, conflict.chain, conflict);
         // Under repeatable read, skipping a row the snapshot cannot see would hide a concurrent insert.
         if (xact.isolation !== 'read-committed' && !visibleVersion(conflict.chain, xact, p.snapshot)) {
           return { code: SqlState.serializationFailure, message: messages.concurrentUpdate };
@@ -437,7 +454,7 @@ export class MemoryEngine {
       }
       if (outOfIntegerRange(row)) return { code: SqlState.numericOutOfRange, message: messages.integerOutOfRange };
       const chain: RowChain = { versions: [{ data: row, xmin: xact, xmax: null }], exclusive: null, shared: [], queue: [] };
-      if (xact.ssi && !this.serializableWrite(xact, s.table, chain, undefined, row)) return serializationFailure;
+      if (xact.ssi && !this.serializableWrite(xact, { table: s.table, chain, heap: true, existing: false, indexes: table.uniques.map((u) => u.join()) })) return serializationFailure;
       table.rows.push(chain);
       xact.writes.push(chain);
       p.out.push(row);
@@ -466,7 +483,7 @@ export class MemoryEngine {
             if (deleter === xact || deleter.status === 'committed') continue;
             return { kind: 'wait', xact: deleter };
           }
-          return { kind: 'violation', constraint: constraintName(table.name, table.schema, columns), chain };
+          return { kind: 'violation', constraint: constraintName(table.name, table.schema, columns), columns, chain };
         }
         if (newest.xmin !== xact && newest.xmin.status === 'active' && versions.length > 1 && sameValues(columns, versions[versions.length - 2].data, row)) {
           return { kind: 'wait', xact: newest.xmin };
@@ -592,7 +609,34 @@ function replacedVersion(chain: RowChain, xact: Xact): boolean {
   return chain.versions.some((v) => v.xmin === xact || v.xmax === xact);
 }
 
-type UniqueConflict = { readonly kind: 'wait'; readonly xact: Xact } | { readonly kind: 'violation'; readonly constraint: string; readonly chain: RowChain };
+type UniqueConflict =
+  | { readonly kind: 'wait'; readonly xact: Xact }
+  | { readonly kind: 'violation'; readonly constraint: string; readonly columns: readonly string[]; readonly chain: RowChain };
+
+/** The unique index (primary key first) whose leading columns the WHERE clause fixes with equalities: the index PostgreSQL scans; undefined for a sequential scan. */
+function indexFor(table: TableState, where: Where<Row>): readonly string[] | undefined {
+  for (const columns of table.uniques) {
+    const first = where[columns[0]];
+    if (first !== undefined && !isComparison(first)) return columns;
+  }
+  return undefined;
+}
+
+/** True when `row` has the WHERE clause's values in the leading index columns `key`. */
+function sameKey(key: readonly string[], where: Where<Row>, row: Row): boolean {
+  for (const c of key) {
+    const v = where[c];
+    if (v === undefined || isComparison(v)) break;
+    if (row[c] !== v) return false;
+  }
+  return true;
+}
+
+/** The indexes an update adds entries to: all of them when it changes an indexed column (not a HOT update), none otherwise. */
+function changedIndexes(table: TableState, before: Row, after: Row): readonly string[] {
+  const changed = table.uniques.some((columns) => columns.some((c) => before[c] !== after[c]));
+  return changed ? table.uniques.map((u) => u.join()) : [];
+}
 
 const serializationFailure: DbError = { code: SqlState.serializationFailure, message: ssiMessage };
 

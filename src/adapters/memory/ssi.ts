@@ -1,5 +1,3 @@
-import { matches, type Where } from '../../model/statement.ts';
-import type { Row } from '../../model/schema.ts';
 import type { RowChain } from './mvcc.ts';
 import type { Xact } from './xact.ts';
 
@@ -10,19 +8,31 @@ import type { Xact } from './xact.ts';
  * PostgreSQL makes when an edge is added and at commit (Cahill's algorithm
  * with PostgreSQL's commit-order refinements, predicate.c).
  *
- * The model tracks reads at row and predicate granularity: a read of `where`
- * on a table conflicts with a later write of a row it read or of a row whose
- * old or new version matches `where`. PostgreSQL may lock coarser (an index
- * page, a heap page, the whole relation after a sequential scan), which adds
- * conflicts but never removes one; see `coarseConflicts` in the README.
+ * SIREAD locks have PostgreSQL's granularity on small tables (see
+ * `SireadLock`): which rows a read conflicts with depends on the plan
+ * PostgreSQL would pick, which the engine assumes from the WHERE clause.
  */
 
-/** A predicate read: what a serializable statement read, for later writers to conflict with. */
-export interface SireadLock {
+/**
+ * The SIREAD locks one serializable statement left, at the granularity
+ * PostgreSQL uses on small tables: a sequential scan locks the whole
+ * relation; an index scan locks the index's page (a small index has one leaf
+ * page, so any new entry in it conflicts) and the heap tuples it fetched.
+ */
+export type SireadLock =
+  | { readonly kind: 'relation'; readonly table: string }
+  | { readonly kind: 'index'; readonly table: string; readonly index: string; readonly tuples: ReadonlySet<RowChain> };
+
+/** What a write touches, for the writer-side check: the row, and the indexes that get a new entry. */
+export interface WriteTarget {
   readonly table: string;
-  readonly where: Where<Row>;
-  /** Rows the statement examined (their visible version matched `where`). */
-  readonly chains: ReadonlySet<RowChain>;
+  readonly chain: RowChain;
+  /** A heap write (insert, update, delete), checked against relation and tuple locks; false for a unique check, which only reads the index. */
+  readonly heap: boolean;
+  /** Updates and deletes write an existing tuple (tuple and page locks apply); inserts write a new one. */
+  readonly existing: boolean;
+  /** Indexes receiving an entry: every index for an insert or an update that changes an indexed column, none for a HOT update or a delete. */
+  readonly indexes: readonly string[];
 }
 
 /** Per-transaction SSI state (SERIALIZABLEXACT). */
@@ -97,21 +107,37 @@ export function conflictOut(reader: Xact, writer: Xact): void {
 
 /**
  * The writer side (CheckForSerializableConflictIn): `writer` is writing
- * `chain` (old version `before`, new version `after`, either may be absent);
- * every concurrent serializable transaction whose SIREAD locks cover it gets
- * an edge to the writer. `others` are the run's serializable transactions.
+ * `target`; every concurrent serializable transaction holding a SIREAD lock
+ * that covers it gets an edge to the writer. A transaction holding tuple
+ * locks on more than two rows of a table holds its page instead (PostgreSQL's
+ * max_pred_locks_per_page; a small table is one page). `others` are the
+ * run's serializable transactions.
  */
-export function conflictIn(writer: Xact, table: string, chain: RowChain, before: Row | undefined, after: Row | undefined, others: readonly Xact[]): void {
-  ssi(writer).didWrite = true;
+export function conflictIn(writer: Xact, target: WriteTarget, others: readonly Xact[]): void {
+  if (target.heap) ssi(writer).didWrite = true;
   for (const holder of others) {
     if (holder === writer || holder.status === 'aborted') continue;
     const state = ssi(holder);
     if (state.doomed || state.reads.length === 0) continue;
     if (committed(holder) && holder.commitSeq <= writer.snapshot) continue;
     if (state.outConflicts.includes(writer)) continue;
-    if (!state.reads.some((r) => r.table === table && (r.chains.has(chain) || (before !== undefined && matches(r.where, before)) || (after !== undefined && matches(r.where, after))))) continue;
+    if (!covers(state.reads, target)) continue;
     flagConflict(holder, writer, writer);
   }
+}
+
+function covers(reads: readonly SireadLock[], target: WriteTarget): boolean {
+  const tuples = new Set<RowChain>();
+  for (const lock of reads) {
+    if (lock.table !== target.table) continue;
+    if (lock.kind === 'relation') {
+      if (target.heap) return true;
+      continue;
+    }
+    if (target.indexes.includes(lock.index)) return true;
+    for (const t of lock.tuples) tuples.add(t);
+  }
+  return target.heap && target.existing && (tuples.has(target.chain) || tuples.size > 2);
 }
 
 /** Adds reader -rw-> writer after checking that it completes no dangerous structure (OnConflict_CheckForSerializationFailure). */
