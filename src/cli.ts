@@ -3,6 +3,7 @@ import { InputError } from './input-error.ts';
 import { scenarios } from './model/scenarios.ts';
 import { exploreCommand, type ExploreCommandOptions } from './commands/explore.ts';
 import { replayCommand } from './commands/replay.ts';
+import { specCommand, type SpecCommandOptions } from './commands/spec.ts';
 import { auditCommand, type AuditCommandOptions } from './commands/audit.ts';
 
 /**
@@ -58,7 +59,8 @@ program
   .description('replay a counterexample file on PostgreSQL, step by step, and compare with the model')
   .option('--db <url>', 'PostgreSQL to use (default: DATABASE_URL, else an embedded server)')
   .option('--json', 'print one JSON object')
-  .action(async (file: string, options: { db?: string; json?: boolean }) => {
+  .option('--emit-spec <file>', 'also write the counterexample as an isolationtester spec file')
+  .action(async (file: string, options: { db?: string; json?: boolean; emitSpec?: string }) => {
     process.exitCode = await replayCommand(file, options);
   });
 
@@ -77,6 +79,20 @@ program
   .option('--db <url>', 'PostgreSQL to use (default: DATABASE_URL, else an embedded server)')
   .action(async (options: AuditCommandOptions) => {
     process.exitCode = await auditCommand(options);
+  });
+
+program
+  .command('spec <file>')
+  .description('run a PostgreSQL isolationtester spec file on PostgreSQL, permutation by permutation')
+  .option('--db <url>', 'PostgreSQL to use (default: DATABASE_URL, else an embedded server)')
+  .option('--permutations <all|n>', "all (the spec's permutation lines, else every interleaving) or n sampled from --seed", 'all')
+  .option('--seed <s>', 'seed of --permutations n', '1')
+  .option('--check <sql>', 'SQL returning one boolean, run after each permutation; a failure is shrunk')
+  .option('--format <format>', 'table (default), isolationtester or json')
+  .option('--json', 'the same as --format json')
+  .option('--step-timeout <seconds>', 'longest a step may run without waiting for another session', '10')
+  .action(async (file: string, options: SpecCommandOptions) => {
+    process.exitCode = await specCommand(file, options);
   });
 
 try {

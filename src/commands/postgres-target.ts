@@ -55,6 +55,17 @@ export async function openPostgres(schema: Schema, db?: string): Promise<Postgre
   };
 }
 
+/**
+ * Runs `release` on Ctrl-C or SIGTERM, before the process exits with 130, for
+ * PostgreSQL resources opened without `openPostgres`. Returns a function that
+ * unregisters it.
+ */
+export function releaseOnInterrupt(release: () => Promise<void>): () => void {
+  watchSignals();
+  releases.add(release);
+  return () => void releases.delete(release);
+}
+
 function watchSignals(): void {
   if (watching) return;
   watching = true;

@@ -7,6 +7,8 @@ import { stepOrder } from '../explorer/schedule.ts';
 import { InputError } from '../input-error.ts';
 import { checkRun } from '../explorer/checks.ts';
 import { openPostgres } from './postgres-target.ts';
+import { writeFileSync } from 'node:fs';
+import { counterexampleSpec } from '../spec/emit-spec.ts';
 
 /** Replays a counterexample's step order on PostgreSQL and compares it with the model, step by step. */
 export async function replayOnPostgres(cx: Counterexample, db: string | undefined): Promise<ReplayReport> {
@@ -42,9 +44,20 @@ function checkOnModel(cx: Counterexample): void {
 }
 
 /** `lockstep replay <file> [--db URL] [--json]`: exit 0 confirmed, 1 diverged. */
-export async function replayCommand(file: string, options: { db?: string; json?: boolean }): Promise<number> {
+export async function replayCommand(file: string, options: { db?: string; json?: boolean; emitSpec?: string }): Promise<number> {
   const cx = readCounterexample(file);
+  if (options.emitSpec !== undefined) writeSpecFile(options.emitSpec, cx);
   const report = await replayOnPostgres(cx, options.db);
   process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : `${formatReplayReport(report, cx)}\n`);
   return report.status === 'confirmed' ? 0 : 1;
+}
+
+/** `--emit-spec FILE`: the counterexample as an isolationtester spec file, written before the replay. */
+function writeSpecFile(path: string, cx: Counterexample): void {
+  checkOnModel(cx);
+  try {
+    writeFileSync(path, counterexampleSpec(cx));
+  } catch (e) {
+    throw new InputError(`Cannot write the spec to ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'its folder does not exist' : (e as Error).message}.`);
+  }
 }

@@ -4,6 +4,7 @@ import pg from 'pg';
 import type { Backend, Event, IsolationLevel, TxId } from '../backend.ts';
 import { canonicalTables, compareBy, type Row, type Schema, type Tables } from '../../model/schema.ts';
 import { SqlState, type Statement, type StatementResult } from '../../model/statement.ts';
+import { CompletionSignal, pollUntilSettled } from './settle.ts';
 import { SqlCompiler } from './sql-compiler.ts';
 
 /** How to reach PostgreSQL: a URL or a `pg` client configuration. */
@@ -75,8 +76,6 @@ interface Session {
 /** How often (ms) a waiting statement checks that its client is still there. */
 const connectionCheck = { client_connection_check_interval: 500 };
 
-const blockersQuery = 'select pid, pg_blocking_pids(pid) as blockers from unnest($1::int[]) as pid';
-
 /**
  * lockstep's `Backend` on real PostgreSQL: one connection per workload
  * transaction plus a control connection, statements compiled with kysely.
@@ -113,10 +112,8 @@ export class PostgresBackend implements Backend {
   /** Whether this role may set deadlock_timeout (a superuser-only setting before PostgreSQL 15 grants). */
   private steersDeadlocks = false;
   private isolation: IsolationLevel = 'read-committed';
-  /** Bumped whenever an in-flight statement finishes, so a poll that raced with it is not trusted. */
-  private generation = 0;
-  /** Resolved (and replaced) whenever an in-flight statement finishes. */
-  private finished = signal();
+  /** Fired whenever an in-flight statement finishes, so a poll that raced with it is not trusted. */
+  private readonly finished = new CompletionSignal();
   private closing: Promise<void> | undefined;
   private readonly applicationName: string;
   private readonly deadlockTimeoutMs: number;
@@ -327,10 +324,7 @@ export class PostgresBackend implements Backend {
   }
 
   private statementFinished(): void {
-    this.generation++;
-    const finished = this.finished;
-    this.finished = signal();
-    finished.resolve();
+    this.finished.fire();
   }
 
   private drained(session: Session): void {
@@ -355,31 +349,14 @@ export class PostgresBackend implements Backend {
     const deadline = performance.now() + this.settleDeadlineMs;
     const pidToTx = new Map<number, TxId>();
     for (const s of this.sessions.values()) pidToTx.set(s.pid, s.tx);
-    let waits = new Map<TxId, TxId[]>();
-    for (;;) {
-      const pending = [...this.sessions.values()].filter((s) => s.flight !== null && !s.flight.done);
-      if (pending.length === 0 || performance.now() > deadline) break;
-      const generation = this.generation;
-      const poll = control.query<{ pid: number; blockers: number[] }>({
-        name: 'lockstep_blockers',
-        text: blockersQuery,
-        values: [pending.map((s) => s.pid)],
-      });
-      // A statement finishing while the poll is out makes its answer stale: look again at once
-      // (the control connection pipelines, so the stale poll need not be waited for).
-      const answer = await Promise.race([poll, this.finished.promise.then(() => null)]);
-      if (answer === null || generation !== this.generation) {
-        poll.catch(() => {});
-        continue;
-      }
-      waits = new Map();
-      for (const row of answer.rows) {
-        const tx = pidToTx.get(row.pid)!;
-        const on = new Set(row.blockers.map((pid) => pidToTx.get(pid)).filter((t): t is TxId => t !== undefined && t !== tx));
-        waits.set(tx, [...on].sort((a, b) => a - b));
-      }
-      if (pending.every((s) => (waits.get(s.tx)?.length ?? 0) > 0) && !hasCycle(waits)) break;
-    }
+    const { waits } = await pollUntilSettled({
+      control,
+      pending: () => [...this.sessions.values()].filter((s) => s.flight !== null && !s.flight.done).map((s) => ({ key: s.tx, pid: s.pid })),
+      sessions: pidToTx,
+      deadline,
+      completions: () => this.finished,
+      compare: (a, b) => a - b,
+    });
     const events: Event[] = [];
     for (const s of [...this.sessions.values()].sort((a, b) => a.tx - b.tx)) {
       const flight = s.flight;
@@ -438,28 +415,12 @@ export class PostgresBackend implements Backend {
   }
 }
 
-/** True when following waits-for edges from some transaction leads back to it. */
-function hasCycle(waits: ReadonlyMap<TxId, readonly TxId[]>): boolean {
-  const state = new Map<TxId, 'open' | 'done'>();
-  const visit = (tx: TxId): boolean => {
-    const s = state.get(tx);
-    if (s === 'open') return true;
-    if (s === 'done') return false;
-    state.set(tx, 'open');
-    for (const next of waits.get(tx) ?? []) if (visit(next)) return true;
-    state.set(tx, 'done');
-    return false;
-  };
-  for (const tx of waits.keys()) if (visit(tx)) return true;
-  return false;
-}
-
 /**
  * Ends a client and waits until its connection is closed (a terminated
  * backend's connection is closed by the server). A connection that does not
  * close in time has its socket destroyed.
  */
-async function endClient(client: pg.Client): Promise<void> {
+export async function endClient(client: pg.Client): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const gaveUp = await Promise.race([
     client.end().then(
@@ -472,10 +433,4 @@ async function endClient(client: pg.Client): Promise<void> {
   ]);
   clearTimeout(timer);
   if (gaveUp) (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
-}
-
-function signal(): { readonly promise: Promise<void>; resolve(): void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
 }

@@ -1,0 +1,124 @@
+import { performance } from 'node:perf_hooks';
+import type pg from 'pg';
+
+/** A statement still running on one session's connection. */
+export interface InFlight<K> {
+  /** The session (transaction, spec session) the statement belongs to. */
+  readonly key: K;
+  /** `pg_backend_pid()` of the session's connection. */
+  readonly pid: number;
+}
+
+/** How `pollUntilSettled` learns that a statement finished while a poll was out. */
+export interface Completions {
+  /** Bumped whenever an in-flight statement finishes. */
+  readonly generation: number;
+  /** Resolved (and replaced) whenever an in-flight statement finishes. */
+  readonly next: Promise<void>;
+}
+
+/** What `pollUntilSettled` needs to know about a run. */
+export interface SettleOptions<K> {
+  /** The control connection that polls (pipelined, so a stale poll need not be awaited). */
+  readonly control: pg.Client;
+  /** Statements still in flight, read again before every poll. */
+  pending(): readonly InFlight<K>[];
+  /** Every session of the run by backend pid: waits on anyone else are ignored. */
+  readonly sessions: ReadonlyMap<number, K>;
+  /** `performance.now()` after which the current picture is returned as it is. */
+  readonly deadline: number;
+  completions(): Completions;
+  /** Orders the sessions a statement waits for. */
+  readonly compare: (a: K, b: K) => number;
+  /** Stop as soon as every statement is blocked, even in a wait-for cycle PostgreSQL has not resolved yet (default false). */
+  readonly allowCycles?: boolean;
+  /** Also count a SERIALIZABLE READ ONLY DEFERRABLE transaction waiting for a safe snapshot as blocked (default false). */
+  readonly safeSnapshots?: boolean;
+}
+
+/** Which sessions each in-flight statement waits for, and whether the run settled before the deadline. */
+export interface Settled<K> {
+  readonly waits: Map<K, K[]>;
+  readonly settled: boolean;
+}
+
+const blockersQuery = 'select pid, pg_blocking_pids(pid) as blockers from unnest($1::int[]) as pid';
+const blockersWithSnapshotsQuery = 'select pid, pg_blocking_pids(pid) || pg_safe_snapshot_blocking_pids(pid) as blockers from unnest($1::int[]) as pid';
+
+/**
+ * lockstep's settle rule on PostgreSQL: polls `pg_blocking_pids` on the
+ * control connection, back to back with no sleep, until every in-flight
+ * statement has completed or is blocked by another session of the run (and,
+ * unless `allowCycles`, no wait-for cycle remains: PostgreSQL has not resolved
+ * a deadlock yet), or until the deadline.
+ *
+ * ```ts
+ * const { waits, settled } = await pollUntilSettled({ control, pending, sessions, deadline, completions, compare: (a, b) => a - b });
+ * ```
+ */
+export async function pollUntilSettled<K>(options: SettleOptions<K>): Promise<Settled<K>> {
+  const { control, sessions } = options;
+  const query = options.safeSnapshots
+    ? { name: 'lockstep_blockers_snapshots', text: blockersWithSnapshotsQuery }
+    : { name: 'lockstep_blockers', text: blockersQuery };
+  let waits = new Map<K, K[]>();
+  for (;;) {
+    const pending = options.pending();
+    if (pending.length === 0) return { waits, settled: true };
+    if (performance.now() > options.deadline) return { waits, settled: false };
+    const { generation, next } = options.completions();
+    const poll = control.query<{ pid: number; blockers: number[] }>({ ...query, values: [pending.map((p) => p.pid)] });
+    // A statement finishing while the poll is out makes its answer stale: look again at once
+    // (the control connection pipelines, so the stale poll need not be waited for).
+    const answer = await Promise.race([poll, next.then(() => null)]);
+    if (answer === null || generation !== options.completions().generation) {
+      poll.catch(() => {});
+      continue;
+    }
+    waits = new Map();
+    for (const row of answer.rows) {
+      const key = sessions.get(row.pid)!;
+      const on = new Set(row.blockers.map((pid) => sessions.get(pid)).filter((k): k is K => k !== undefined && k !== key));
+      waits.set(key, [...on].sort(options.compare));
+    }
+    if (pending.every((p) => (waits.get(p.key)?.length ?? 0) > 0) && (options.allowCycles || !hasCycle(waits))) return { waits, settled: true };
+  }
+}
+
+/** True when following waits-for edges from some session leads back to it. */
+export function hasCycle<K>(waits: ReadonlyMap<K, readonly K[]>): boolean {
+  const state = new Map<K, 'open' | 'done'>();
+  const visit = (key: K): boolean => {
+    const s = state.get(key);
+    if (s === 'open') return true;
+    if (s === 'done') return false;
+    state.set(key, 'open');
+    for (const next of waits.get(key) ?? []) if (visit(next)) return true;
+    state.set(key, 'done');
+    return false;
+  };
+  for (const key of waits.keys()) if (visit(key)) return true;
+  return false;
+}
+
+/** A completion signal: `fire()` bumps the generation and resolves the current promise. */
+export class CompletionSignal implements Completions {
+  generation = 0;
+  next: Promise<void>;
+  private resolve!: () => void;
+
+  constructor() {
+    this.next = this.arm();
+  }
+
+  fire(): void {
+    this.generation++;
+    const resolve = this.resolve;
+    this.next = this.arm();
+    resolve();
+  }
+
+  private arm(): Promise<void> {
+    return new Promise<void>((r) => (this.resolve = r));
+  }
+}

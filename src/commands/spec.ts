@@ -1,0 +1,134 @@
+import { readFileSync } from 'node:fs';
+import { provisionPostgres } from '../adapters/postgres/provision.ts';
+import { parseInteger } from '../cli-options.ts';
+import { InputError } from '../input-error.ts';
+import { formatIsolationtesterPermutation, isolationtesterHeader } from '../spec/isolationtester-format.ts';
+import { samplePermutations, specPermutations, type Permutation } from '../spec/permutations.ts';
+import { specJson } from '../spec/spec-json.ts';
+import { parseSpec, stepsByName, type Spec } from '../spec/spec-parser.ts';
+import { BlockedSessionError, SpecRunner, StepTimeoutError, type PermutationRun } from '../spec/spec-runner.ts';
+import { shrinkFailingCheck, type ShrinkResult } from '../spec/spec-shrink.ts';
+import { formatSpecTable } from '../spec/spec-table.ts';
+import { releaseOnInterrupt } from './postgres-target.ts';
+
+/** Options of `lockstep spec`, as commander passes them. */
+export interface SpecCommandOptions {
+  readonly db?: string;
+  readonly permutations?: string;
+  readonly seed?: string;
+  readonly check?: string;
+  readonly format?: string;
+  readonly json?: boolean;
+  readonly stepTimeout?: string;
+}
+
+/** The output formats of `lockstep spec`; `table` is the default. */
+export const specFormats = ['table', 'isolationtester', 'json'] as const;
+export type SpecFormat = (typeof specFormats)[number];
+
+/**
+ * `lockstep spec <file.spec>`: runs a PostgreSQL isolationtester spec on
+ * PostgreSQL with lockstep's settle rule. Exit 0 when it ran (and every
+ * `--check` held), 1 when a check failed, 2 on bad input or a step that never
+ * completes.
+ */
+export async function specCommand(file: string, options: SpecCommandOptions): Promise<number> {
+  const format = parseFormat(options);
+  const seed = parseInteger('--seed', options.seed ?? '1', -(2 ** 31), 2 ** 31 - 1);
+  const stepTimeoutMs = parseStepTimeout(options.stepTimeout ?? '10');
+  if (options.check !== undefined && options.check.trim() === '') throw new InputError('--check needs a SQL query returning one boolean.');
+  const spec = readSpec(file);
+  const sample = options.permutations ?? 'all';
+  if (sample !== 'all' && !/^\d+$/.test(sample.trim())) throw new InputError(`--permutations must be "all" or a whole number, not "${sample}".`);
+  const sampled = sample === 'all' ? undefined : samplePermutations(spec, parseInteger('--permutations', sample, 1), seed);
+  const permutations: Iterable<Permutation> = sampled ?? specPermutations(spec);
+  const selection = sampled ? `${sampled.length} sampled with seed ${seed}` : spec.permutations.length > 0 ? "the spec's permutations" : 'every interleaving';
+  const stepSession = stepsByName(spec);
+  const sessionOf = (step: string) => stepSession.get(step)!.session;
+
+  const server = await provisionPostgres({ url: options.db });
+  let runner: SpecRunner | undefined;
+  const release = async () => {
+    await runner?.close();
+    await server.stop();
+  };
+  const unwatch = releaseOnInterrupt(release);
+  try {
+    runner = await SpecRunner.connect(server.url, spec, { stepTimeoutMs, check: options.check });
+    const active = runner;
+    const runs: PermutationRun[] = [];
+    const ran: Permutation[] = [];
+    const skipped: string[][] = [];
+    if (format === 'isolationtester') process.stdout.write(isolationtesterHeader(spec.sessions.length));
+    for (const p of permutations) {
+      let run: PermutationRun;
+      try {
+        run = { ...(await active.run(p)), index: runs.length + 1 };
+      } catch (e) {
+        // An interleaving lockstep generated may ask a blocked session to step: it cannot happen, so it is skipped.
+        if (e instanceof BlockedSessionError && spec.permutations.length === 0) {
+          skipped.push(p.map((s) => s.step));
+          continue;
+        }
+        throw e;
+      }
+      runs.push(run);
+      ran.push(p);
+      for (const w of run.warnings) process.stderr.write(`${w}\n`);
+      if (format === 'isolationtester') process.stdout.write(formatIsolationtesterPermutation(run, options.check !== undefined));
+    }
+    let shrunk: ShrinkResult | undefined;
+    if (runs.some((r) => r.check === false)) {
+      shrunk = await shrinkFailingCheck(runs, ran, (p: Permutation) => active.run(p), sessionOf);
+    }
+    const shrunkOrder = shrunk ? { order: shrunk.permutation.map((s) => s.step), switches: shrunk.switches } : undefined;
+    if (format === 'json') process.stdout.write(`${JSON.stringify(specJson(file, runs, shrunkOrder, skipped), null, 2)}\n`);
+    if (format === 'table') process.stdout.write(formatSpecTable(runs, { file, server: `PostgreSQL ${active.version}`, selection, shrunk, skipped }));
+    if (format === 'isolationtester' && skipped.length > 0) process.stderr.write(`${skippedSentence(skipped)}\n`);
+    if (format === 'isolationtester' && shrunk) {
+      process.stderr.write(`The check failed; fewest session switches that still fail (${shrunk.switches}): permutation ${shrunkOrder!.order.join(' ')}\n`);
+    }
+    return shrunk ? 1 : 0;
+  } catch (e) {
+    if (e instanceof StepTimeoutError) throw new InputError(e.message);
+    throw e;
+  } finally {
+    unwatch();
+    await release();
+  }
+}
+
+/** `Skipped 2 interleavings that ask a blocked session to take its next step, e.g. s1w s2w s2c s1c.` */
+export function skippedSentence(skipped: readonly (readonly string[])[]): string {
+  const n = skipped.length;
+  return `Skipped ${n} interleaving${n === 1 ? '' : 's'} that ask${n === 1 ? 's' : ''} a blocked session to take its next step, e.g. ${skipped[0].join(' ')}.`;
+}
+
+function parseFormat(options: SpecCommandOptions): SpecFormat {
+  if (options.json) {
+    if (options.format !== undefined && options.format !== 'json') throw new InputError(`--json and --format ${options.format} contradict each other; choose one.`);
+    return 'json';
+  }
+  const format = options.format ?? 'table';
+  if (!specFormats.includes(format as SpecFormat)) throw new InputError(`Unknown format "${format}"; choose one of ${specFormats.join(', ')}.`);
+  return format as SpecFormat;
+}
+
+function parseStepTimeout(value: string): number {
+  const seconds = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !(seconds > 0) || seconds > 3600) {
+    throw new InputError(`--step-timeout must be a number of seconds between 0 and 3600, not "${value}".`);
+  }
+  return Math.round(seconds * 1000);
+}
+
+function readSpec(file: string): Spec {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(`Cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message}.`);
+  }
+  return parseSpec(text, file);
+}

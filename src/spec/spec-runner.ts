@@ -1,0 +1,516 @@
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import type { NoticeMessage } from 'pg-protocol/dist/messages.js';
+import { endClient } from '../adapters/postgres/postgres-backend.ts';
+import { CompletionSignal, pollUntilSettled } from '../adapters/postgres/settle.ts';
+import { InputError } from '../input-error.ts';
+import type { Permutation } from './permutations.ts';
+import { stepsByName, type Blocker, type PermutationStep, type Spec, type SpecStep } from './spec-parser.ts';
+
+/** A result set as PostgreSQL sent it: column names and type oids, values in text form (null for NULL). */
+export interface ResultSet {
+  readonly columns: readonly { readonly name: string; readonly typeId: number }[];
+  readonly rows: readonly (readonly (string | null)[])[];
+}
+
+/** An error PostgreSQL reported for a step. */
+export interface StepError {
+  readonly severity: string;
+  /** SQLSTATE, e.g. `40001`. */
+  readonly code: string;
+  readonly message: string;
+}
+
+/** How a step ended: the result sets of its statements (those that return rows), then its error if one failed. */
+export interface StepOutcome {
+  readonly results: readonly ResultSet[];
+  readonly error: StepError | null;
+}
+
+/**
+ * What isolationtester prints for a permutation, in order: result sets of
+ * setup and teardown blocks, notices, steps as they are sent (`outcome` null
+ * while reported waiting) and steps completed later.
+ */
+export type TranscriptEntry =
+  | { readonly kind: 'result'; readonly result: ResultSet }
+  | { readonly kind: 'notice'; readonly session: string; readonly text: string }
+  | { readonly kind: 'step'; readonly step: string; readonly sql: string; readonly outcome: StepOutcome | null }
+  | { readonly kind: 'completed'; readonly step: string; readonly outcome: StepOutcome };
+
+/** One step of a permutation as it ran. */
+export interface StepRun {
+  readonly step: string;
+  readonly session: string;
+  /** Reported as waiting when sent: blocked by another session of the spec, or held back by a marker. */
+  readonly blocked: boolean;
+  readonly outcome: StepOutcome;
+}
+
+/** One permutation as it ran. */
+export interface PermutationRun {
+  /** Position in the list of permutations run, from 1. */
+  readonly index: number;
+  readonly order: readonly string[];
+  /** The steps in permutation order. */
+  readonly steps: readonly StepRun[];
+  readonly transcript: readonly TranscriptEntry[];
+  /** The `--check` query's answer, when one was given. */
+  readonly check?: boolean;
+  /** Teardown failures and the like, for stderr. */
+  readonly warnings: readonly string[];
+}
+
+/** How to run a spec. */
+export interface SpecRunOptions {
+  /** Longest a step may run without being blocked by another session (default 10000 ms). */
+  readonly stepTimeoutMs?: number;
+  /** SQL returning one boolean, run on the control connection after each permutation's steps, before the teardowns. */
+  readonly check?: string;
+  readonly applicationName?: string;
+}
+
+/** A step that neither finished nor waited for another session within the step timeout. */
+export class StepTimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StepTimeoutError';
+  }
+}
+
+/**
+ * A permutation that asks a session to run its next step while its previous
+ * step is still blocked: it can never happen, since only other sessions can
+ * release it.
+ */
+export class BlockedSessionError extends InputError {}
+
+const defaultStepTimeoutMs = 10_000;
+
+/** PostgreSQL's text form of every value, as isolationtester prints it. */
+const rawTypes = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
+
+interface Session {
+  readonly name: string;
+  readonly index: number;
+  readonly client: pg.Client;
+  readonly pid: number;
+  /** Notices received and not printed yet. */
+  notices: string[];
+  totalNotices: number;
+  active: Active | null;
+  lost: Error | undefined;
+}
+
+/** A step sent and not yet reported complete. */
+interface Active {
+  readonly index: number;
+  readonly pstep: PermutationStep;
+  readonly step: SpecStep;
+  readonly session: Session;
+  outcome: StepOutcome | undefined;
+  /** PostgreSQL is ready for the session's next query (a failed step's transaction has released its locks). */
+  done: boolean;
+  /** Notice counts the `(other notices N)` markers wait for, by blocker. */
+  readonly noticeTargets: Map<Blocker, number>;
+}
+
+/**
+ * Runs a spec's permutations on PostgreSQL the way PostgreSQL's
+ * isolationtester does: one connection per session plus a control
+ * connection; per permutation the global setup, the session setups, the steps
+ * in order, the session teardowns and the global teardown, each permutation
+ * in a fresh schema (`lockstep_<hex>`, first on every connection's
+ * search_path) that is dropped after it.
+ *
+ * A step is sent and then settled with lockstep's settle rule: it is reported
+ * waiting when it is blocked by another session (`pg_blocking_pids`, or a
+ * safe-snapshot wait) once every in-flight step has finished or blocked, and
+ * reported complete when a later step (or the end) finds it finished.
+ *
+ * ```ts
+ * const runner = await SpecRunner.connect(server.url, spec);
+ * try { for (const p of specPermutations(spec)) print(await runner.run(p)); } finally { await runner.close(); }
+ * ```
+ */
+export class SpecRunner {
+  private readonly finished = new CompletionSignal();
+  private readonly steps: Map<string, SpecStep>;
+  private readonly stepTimeoutMs: number;
+  private closing: Promise<void> | undefined;
+  private runs = 0;
+  private schemaName: string | undefined;
+
+  private constructor(
+    readonly spec: Spec,
+    readonly version: string,
+    private readonly control: pg.Client,
+    private readonly sessions: Session[],
+    private readonly options: SpecRunOptions,
+  ) {
+    this.steps = stepsByName(spec);
+    this.stepTimeoutMs = options.stepTimeoutMs ?? defaultStepTimeoutMs;
+    for (const s of sessions) this.watch(s);
+  }
+
+  /** Opens the control connection and one connection per session. */
+  static async connect(url: string, spec: Spec, options: SpecRunOptions = {}): Promise<SpecRunner> {
+    const applicationName = options.applicationName ?? 'lockstep';
+    const opened: pg.Client[] = [];
+    const open = async (pipeline: boolean) => {
+      const client = new pg.Client({ connectionString: url, application_name: applicationName, pipeline });
+      client.on('error', () => {});
+      opened.push(client);
+      await client.connect();
+      return client;
+    };
+    try {
+      const control = await open(true);
+      const answer = await control.query<{ version: string; pid: number }>(`select current_setting('server_version') as version, pg_backend_pid() as pid`);
+      const version = answer.rows[0].version.split(' ')[0];
+      // PostgreSQL 14 and later cancel a waiting statement whose client has gone (a killed lockstep).
+      const checkConnection = Number.parseInt(version, 10) >= 14 ? 'set client_connection_check_interval = 500' : 'select 1';
+      await control.query(checkConnection);
+      // Setup, teardown and check run on the control connection: bound them like a step.
+      await control.query(`set statement_timeout = ${options.stepTimeoutMs ?? defaultStepTimeoutMs}`);
+      const sessions: Session[] = [];
+      for (const [index, s] of spec.sessions.entries()) {
+        const client = await open(false);
+        await client.query(checkConnection);
+        const pid = Number((await client.query('select pg_backend_pid() as pid')).rows[0].pid);
+        sessions.push({ name: s.name, index, client, pid, notices: [], totalNotices: 0, active: null, lost: undefined });
+      }
+      return new SpecRunner(spec, version, control, sessions, options);
+    } catch (e) {
+      await Promise.all(opened.map((c) => endClient(c)));
+      throw e;
+    }
+  }
+
+  private watch(session: Session): void {
+    session.client.on('notice', (n: NoticeMessage) => {
+      session.notices.push(noticeText(n));
+      session.totalNotices++;
+    });
+    session.client.on('error', (e) => {
+      session.lost = e;
+      if (session.active && !session.active.done) {
+        session.active.outcome ??= { results: [], error: { severity: 'FATAL', code: '', message: e.message } };
+        session.active.done = true;
+        this.finished.fire();
+      }
+    });
+    session.client.on('drain', () => {
+      const active = session.active;
+      if (active && active.outcome !== undefined && !active.done) {
+        active.done = true;
+        this.finished.fire();
+      }
+    });
+  }
+
+  /**
+   * Runs one permutation from a clean schema and reports what happened. A
+   * permutation that cannot run (an `InputError`) is abandoned: its waiting
+   * steps are cancelled and its schema dropped, so the runner can go on.
+   */
+  async run(permutation: Permutation): Promise<PermutationRun> {
+    if (this.closing) throw new Error('the spec runner is closed');
+    try {
+      return await this.runPermutation(permutation);
+    } catch (e) {
+      if (e instanceof InputError) await this.abandon().catch(() => {});
+      throw e;
+    }
+  }
+
+  /** Cancels steps still running, rolls every session back and drops the permutation's schema. */
+  private async abandon(): Promise<void> {
+    const stuck = this.sessions.filter((s) => s.active !== null && !s.active.done);
+    if (stuck.length > 0) await this.control.query('select pg_cancel_backend(pid) from unnest($1::int[]) as pid', [stuck.map((s) => s.pid)]);
+    const deadline = performance.now() + this.stepTimeoutMs;
+    while (this.sessions.some((s) => s.active !== null && !s.active.done) && performance.now() < deadline) {
+      await Promise.race([this.finished.next, new Promise((r) => setTimeout(r, 50))]);
+    }
+    for (const s of this.sessions) {
+      s.active = null;
+      s.notices = [];
+    }
+    await Promise.all(this.sessions.map((s) => (s.client.getTransactionStatus() === 'I' ? undefined : s.client.query('rollback'))));
+    if (this.schemaName !== undefined) await this.control.query(`drop schema if exists ${this.schemaName} cascade`);
+    this.schemaName = undefined;
+  }
+
+  private async runPermutation(permutation: Permutation): Promise<PermutationRun> {
+    const index = ++this.runs;
+    const order = permutation.map((p) => p.step);
+    const transcript: TranscriptEntry[] = [];
+    const warnings: string[] = [];
+    const records = new Map<Active, { blocked: boolean }>();
+    const stepRuns: (StepRun | undefined)[] = permutation.map(() => undefined);
+    const describe = `Permutation ${index} (${order.join(' ')})`;
+
+    const schema = `lockstep_${randomBytes(6).toString('hex')}`;
+    this.schemaName = schema;
+    await this.control.query(`create schema ${schema}`);
+    const searchPath = `set search_path = ${schema}, public`;
+    await this.control.query(searchPath);
+    await Promise.all(this.sessions.map((s) => s.client.query(searchPath)));
+
+    for (const [i, sql] of this.spec.setup.entries()) {
+      const last = await this.exec(this.control, sql).catch((e: unknown) => {
+        throw new InputError(`The spec's setup block${this.spec.setup.length > 1 ? ` ${i + 1}` : ''} failed on PostgreSQL: ${message(e)}.`);
+      });
+      if (last) transcript.push({ kind: 'result', result: last });
+    }
+    for (const s of this.sessions) {
+      const sql = this.spec.sessions[s.index].setup;
+      if (sql === undefined) continue;
+      const last = await this.exec(s.client, sql).catch((e: unknown) => {
+        throw new InputError(`The setup of session ${s.name} failed on PostgreSQL: ${message(e)}.`);
+      });
+      this.flushNotices(s, transcript);
+      if (last) transcript.push({ kind: 'result', result: last });
+    }
+
+    const waiting: Active[] = [];
+    const complete = (a: Active, entry: 'step' | 'completed') => {
+      this.flushNotices(a.session, transcript);
+      const outcome = a.outcome!;
+      if (entry === 'step') transcript.push({ kind: 'step', step: a.step.name, sql: a.step.sql, outcome });
+      else transcript.push({ kind: 'completed', step: a.step.name, outcome });
+      stepRuns[a.index] = { step: a.step.name, session: a.session.name, blocked: records.get(a)!.blocked, outcome };
+      a.session.active = null;
+    };
+    /** isolationtester's check of the waiting steps: report those finished and not held back by a marker, again while that frees others. */
+    const reportFinished = () => {
+      for (;;) {
+        let progress = false;
+        let held = false;
+        for (const a of [...waiting]) {
+          this.flushNotices(a.session, transcript);
+          if (!a.done || this.hasBlocker(a)) {
+            if (a.pstep.blockers.length > 0) held = true;
+            continue;
+          }
+          waiting.splice(waiting.indexOf(a), 1);
+          complete(a, 'completed');
+          progress = true;
+        }
+        if (!(held && progress)) return;
+      }
+    };
+
+    for (const [i, pstep] of permutation.entries()) {
+      const step = this.steps.get(pstep.step)!;
+      const session = this.sessions[this.spec.sessions.findIndex((s) => s.name === step.session)];
+      if (session.active !== null) {
+        const previous = session.active;
+        const waits = await this.settle(false, describe);
+        if (!previous.done || this.hasBlocker(previous)) {
+          const on = waits.get(session.index) ?? [];
+          const why = on.length > 0 ? `still waiting for a lock held by ${on.map((k) => this.sessions[k].name).join(' and ')}` : 'still reported waiting by its marker';
+          throw new BlockedSessionError(`${describe} asks session ${session.name} to run step ${step.name} while its step ${previous.step.name} is ${why}.`);
+        }
+        waiting.splice(waiting.indexOf(previous), 1);
+        complete(previous, 'completed');
+        reportFinished();
+      }
+      const active: Active = { index: i, pstep, step, session, outcome: undefined, done: false, noticeTargets: new Map() };
+      for (const b of pstep.blockers) {
+        if (b.kind === 'step' && b.notices !== undefined) {
+          const other = this.sessions[this.spec.sessions.findIndex((s) => s.name === this.steps.get(b.step)!.session)];
+          active.noticeTargets.set(b, other.totalNotices + b.notices);
+        }
+      }
+      session.active = active;
+      this.send(active);
+      await this.settle(true, describe);
+      const once = pstep.blockers.some((b) => b.kind === 'once');
+      const mustWait = once || !active.done || this.hasBlocker(active);
+      records.set(active, { blocked: mustWait });
+      if (mustWait) {
+        this.flushNotices(session, transcript);
+        transcript.push({ kind: 'step', step: step.name, sql: step.sql, outcome: null });
+      } else {
+        complete(active, 'step');
+      }
+      reportFinished();
+      if (mustWait) waiting.push(active);
+    }
+
+    const waits = await this.settle(false, describe);
+    reportFinished();
+    if (waiting.length > 0) {
+      const a = waiting[0];
+      const on = waits.get(a.session.index) ?? [];
+      const why = on.length > 0 ? `still waiting for a lock held by ${on.map((k) => this.sessions[k].name).join(' and ')}` : 'still reported waiting by its marker';
+      throw new InputError(`${describe} ends with step ${a.step.name} ${why}.`);
+    }
+
+    let check: boolean | undefined;
+    if (this.options.check !== undefined) check = await this.runCheck(this.options.check);
+
+    for (const s of this.sessions) {
+      const sql = this.spec.sessions[s.index].teardown;
+      if (sql === undefined) continue;
+      try {
+        const last = await this.exec(s.client, sql);
+        this.flushNotices(s, transcript);
+        if (last) transcript.push({ kind: 'result', result: last });
+      } catch (e) {
+        this.flushNotices(s, transcript);
+        warnings.push(`The teardown of session ${s.name} failed in permutation ${index}: ${message(e)}.`);
+      }
+    }
+    if (this.spec.teardown !== undefined) {
+      try {
+        const last = await this.exec(this.control, this.spec.teardown);
+        if (last) transcript.push({ kind: 'result', result: last });
+      } catch (e) {
+        warnings.push(`The spec's teardown failed in permutation ${index}: ${message(e)}.`);
+      }
+    }
+    await Promise.all(this.sessions.map((s) => (s.client.getTransactionStatus() === 'I' ? undefined : s.client.query('rollback'))));
+    for (const s of this.sessions) s.notices = [];
+    await this.control.query(`drop schema ${schema} cascade`);
+    this.schemaName = undefined;
+    return { index, order, steps: stepRuns.map((s) => s!), transcript, ...(check !== undefined ? { check } : {}), warnings };
+  }
+
+  /** Ends every connection (terminating backends still running a step) and drops the current schema. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    const controlAlive = await this.control.query('select 1').then(
+      () => true,
+      () => false,
+    );
+    const stuck = this.sessions.filter((s) => s.lost === undefined && s.active !== null && !s.active.done).map((s) => s.pid);
+    if (controlAlive && stuck.length > 0) {
+      await this.control.query('select pg_terminate_backend(pid) from unnest($1::int[]) as pid', [stuck]).catch(() => {});
+    }
+    await Promise.all(this.sessions.map((s) => endClient(s.client)));
+    if (controlAlive && this.schemaName !== undefined) await this.control.query(`drop schema if exists ${this.schemaName} cascade`).catch(() => {});
+    await endClient(this.control);
+  }
+
+  private send(active: Active): void {
+    const query = new pg.Query({ text: active.step.sql, rowMode: 'array', types: rawTypes } as pg.QueryConfig);
+    query.on('end', (results: pg.QueryResult | pg.QueryResult[]) => {
+      active.outcome = { results: resultSets(results), error: null };
+    });
+    query.on('error', (e: Error) => {
+      const partial = (query as unknown as { _results: pg.QueryResult | pg.QueryResult[] })._results;
+      const completed = (Array.isArray(partial) ? partial : [partial]).filter((r) => r?.command);
+      active.outcome = { results: resultSets(completed), error: stepError(e) };
+    });
+    active.session.client.query(query);
+  }
+
+  /**
+   * lockstep's settle rule: waits until every in-flight step has finished or
+   * is blocked by another session; unless `allowCycles`, also until
+   * PostgreSQL has resolved every deadlock among them.
+   */
+  private async settle(allowCycles: boolean, describe: string): Promise<Map<number, number[]>> {
+    const sessions = new Map(this.sessions.map((s) => [s.pid, s.index] as const));
+    const { waits, settled } = await pollUntilSettled({
+      control: this.control,
+      pending: () => this.sessions.filter((s) => s.active !== null && !s.active.done).map((s) => ({ key: s.index, pid: s.pid })),
+      sessions,
+      deadline: performance.now() + this.stepTimeoutMs,
+      completions: () => this.finished,
+      compare: (a, b) => a - b,
+      allowCycles,
+      safeSnapshots: true,
+    });
+    if (!settled) {
+      const running = this.sessions.filter((s) => s.active !== null && !s.active.done && (waits.get(s.index)?.length ?? 0) === 0);
+      const stuck = running.length > 0 ? running : this.sessions.filter((s) => s.active !== null && !s.active.done);
+      const names = stuck.map((s) => s.active!.step.name).join(', ');
+      const what = running.length > 0 ? 'did not finish and was not waiting for another session' : 'stayed in a deadlock PostgreSQL did not resolve';
+      throw new StepTimeoutError(`${describe}: step ${names} ${what} within the step timeout of ${formatSeconds(this.stepTimeoutMs)}; lockstep ended its sessions.`);
+    }
+    for (const s of this.sessions) if (s.active?.done && s.lost) throw new Error(`The connection of session ${s.name} to PostgreSQL broke: ${s.lost.message}`);
+    return waits;
+  }
+
+  /** isolationtester's marker rule: a finished step is still reported waiting while a step it names is unreported, or too few notices came. */
+  private hasBlocker(active: Active): boolean {
+    for (const b of active.pstep.blockers) {
+      if (b.kind === 'once') continue;
+      const otherStep = this.steps.get(b.step)!;
+      const other = this.sessions[this.spec.sessions.findIndex((s) => s.name === otherStep.session)];
+      if (b.notices !== undefined) {
+        if (other.totalNotices < active.noticeTargets.get(b)!) return true;
+      } else if (other.active !== null && other.active.step.name === b.step) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private flushNotices(session: Session, transcript: TranscriptEntry[]): void {
+    for (const text of session.notices) transcript.push({ kind: 'notice', session: session.name, text });
+    session.notices = [];
+  }
+
+  /** Runs SQL as one simple query and returns the last statement's result set, like libpq's PQexec. */
+  private async exec(client: pg.Client, sql: string): Promise<ResultSet | undefined> {
+    const answer = (await client.query({ text: sql, rowMode: 'array', types: rawTypes } as pg.QueryConfig)) as unknown as pg.QueryResult | pg.QueryResult[];
+    const results = Array.isArray(answer) ? answer : [answer];
+    const last = results.at(-1);
+    return last && last.fields.length > 0 ? resultSets([last])[0] : undefined;
+  }
+
+  private async runCheck(sql: string): Promise<boolean> {
+    let result: ResultSet | undefined;
+    try {
+      result = await this.exec(this.control, sql);
+    } catch (e) {
+      throw new InputError(`The --check query failed on PostgreSQL: ${message(e)}.`);
+    }
+    if (!result || result.columns.length !== 1 || result.rows.length !== 1 || result.columns[0].typeId !== 16) {
+      const shape = result ? `${result.rows.length} row${result.rows.length === 1 ? '' : 's'} of ${result.columns.length} column${result.columns.length === 1 ? '' : 's'}` : 'no rows';
+      throw new InputError(`The --check query must return one boolean (one row, one boolean column), not ${shape}${result?.columns.length === 1 && result.columns[0].typeId !== 16 ? ' of another type' : ''}.`);
+    }
+    return result.rows[0][0] === 't';
+  }
+}
+
+function resultSets(results: pg.QueryResult | readonly pg.QueryResult[]): ResultSet[] {
+  const all = Array.isArray(results) ? results : [results as pg.QueryResult];
+  return all
+    .filter((r) => r && r.fields.length > 0)
+    .map((r) => ({
+      columns: r.fields.map((f: pg.FieldDef) => ({ name: f.name, typeId: f.dataTypeID })),
+      rows: (r.rows as unknown as (string | null)[][]).map((row) => [...row]),
+    }));
+}
+
+function stepError(e: Error): StepError {
+  if (e instanceof pg.DatabaseError) return { severity: e.severity ?? 'ERROR', code: e.code ?? '', message: e.message };
+  return { severity: 'ERROR', code: '', message: e.message };
+}
+
+/** A notice as libpq prints it: `NOTICE:  text`, then its detail and hint lines. */
+function noticeText(n: NoticeMessage): string {
+  let text = `${n.severity ?? 'NOTICE'}:  ${n.message}\n`;
+  if (n.detail) text += `DETAIL:  ${n.detail}\n`;
+  if (n.hint) text += `HINT:  ${n.hint}\n`;
+  return text;
+}
+
+function message(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return text.split('\n')[0].replace(/\.$/, '');
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
+}
