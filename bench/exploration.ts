@@ -4,9 +4,9 @@ import { pointsDeduct } from '../src/model/points.ts';
 
 /** Runs per second of lockstep's random exploration of points-deduct (2 to `maxTransactions` transactions) under a safe strategy, after warm-up. */
 export function lockstepRunsPerSecond(maxTransactions: number, runs: number): number {
-  explore({ scenario: pointsDeduct, strategy: 'for-update', isolation: 'read-committed', runs: 20_000, seed: 99, maxTransactions });
+  explore({ scenario: pointsDeduct, strategy: 'for-update', isolation: 'read-committed', mode: 'random', runs: 20_000, seed: 99, maxTransactions });
   const started = performance.now();
-  explore({ scenario: pointsDeduct, strategy: 'for-update', isolation: 'read-committed', runs, seed: 1, maxTransactions });
+  explore({ scenario: pointsDeduct, strategy: 'for-update', isolation: 'read-committed', mode: 'random', runs, seed: 1, maxTransactions });
   return runs / ((performance.now() - started) / 1000);
 }
 
@@ -46,7 +46,7 @@ export async function fcSchedulerRunsPerSecond(runs: number): Promise<number> {
 export function memoryOverRuns(total: number, chunk: number): { samplesMiB: number[]; peakMiB: number } {
   const samplesMiB: number[] = [];
   for (let done = 0, seed = 1; done < total; done += chunk, seed++) {
-    explore({ scenario: pointsDeduct, strategy: 'for-update', isolation: 'read-committed', runs: chunk, seed });
+    explore({ scenario: pointsDeduct, strategy: 'for-update', isolation: 'read-committed', mode: 'random', runs: chunk, seed });
     samplesMiB.push(Math.round(process.memoryUsage().rss / 2 ** 20));
   }
   return { samplesMiB, peakMiB: Math.round(process.resourceUsage().maxRSS / 1024) };

@@ -1,4 +1,6 @@
 import { fcSchedulerRunsPerSecond, lockstepRunsPerSecond, memoryOverRuns } from './exploration.ts';
+import { fcSchedulerRunsToFailure, lockstepRunsToFailure, median, uniformFailureRate } from './narrow-race.ts';
+import { exhaustiveDeduct, exhaustiveSchedulesPerSecond, fcSchedulerShrinkQuality, lockstepShrinkQuality } from './search.ts';
 
 /**
  * `npm run bench`: lockstep's speed targets, measured in one run and printed
@@ -14,6 +16,33 @@ const two = lockstepRunsPerSecond(2, 200_000);
 const scheduler = await fcSchedulerRunsPerSecond(20_000);
 rows.push(['two-transaction read-modify-write race: lockstep', `${fmt(two)} runs/s`, '']);
 rows.push(['two-transaction read-modify-write race: fc.scheduler', `${fmt(scheduler)} runs/s`, `lockstep is ${(two / scheduler).toFixed(1)}x (target >= 3x)`]);
+const exhaustiveRate = exhaustiveSchedulesPerSecond(2_000);
+rows.push(['two-transaction read-modify-write race: lockstep exhaustive', `${fmt(exhaustiveRate)} schedules/s`, 'every trace of points-deduct naive, 2 txs (10 schedules per search)']);
+
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+const seeds = Array.from({ length: 100 }, (_, i) => i + 1);
+const narrowLockstep = median(seeds.map(lockstepRunsToFailure));
+const narrowScheduler: number[] = [];
+for (const seed of seeds) narrowScheduler.push(await fcSchedulerRunsToFailure(seed));
+const rate = uniformFailureRate(50_000, 1);
+rows.push(['narrow race (refresh rotation, 1 in ' + fmt(1 / rate) + ' uniform): lockstep default', `median ${narrowLockstep} runs to failure`, 'over 100 seeds; target <= 20']);
+rows.push(['narrow race: fc.scheduler', `median ${median(narrowScheduler)} runs to failure`, 'over 100 seeds, same transactions on the same engine']);
+
+const shrinkLockstep = lockstepShrinkQuality(200);
+const shrinkScheduler = await fcSchedulerShrinkQuality(200);
+rows.push(['shrink quality, points-deduct naive 2-6 txs: lockstep', `${pct(shrinkLockstep)} end at 2 txs, 1 preemption`, 'over 200 seeds; target 100%']);
+rows.push(['shrink quality: fc.scheduler', `${pct(shrinkScheduler)} end at 2 txs, 1 preemption`, 'fast-check shrinks the workload, not the interleaving']);
+
+for (const n of [3, 4]) {
+  for (const strategy of ['naive', 'for-update', 'atomic-update']) {
+    const r = exhaustiveDeduct(strategy, n);
+    rows.push([
+      `exhaustive points-deduct ${strategy}, ${n} txs`,
+      `${fmt(r.schedules)} schedules, ${fmt(r.traces)} traces, ${fmt(r.naive)} naive, ${r.seconds.toFixed(3)} s`,
+      n === 3 ? 'target < 1 s' : 'target < 60 s',
+    ]);
+  }
+}
 
 const memory = memoryOverRuns(1_000_000, 100_000);
 rows.push(['RSS over 1,000,000 runs (every 100,000)', `${memory.samplesMiB.join(' ')} MiB`, `peak ${memory.peakMiB} MiB`]);

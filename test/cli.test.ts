@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { scenarios } from '../src/model/scenarios.ts';
 
 const bin = join(import.meta.dirname, '..', 'bin', 'lockstep.js');
 const dir = mkdtempSync(join(tmpdir(), 'lockstep-cli-'));
@@ -21,8 +22,8 @@ describe('lockstep list', () => {
     expect(rows.map((r: any) => r.scenario)).toEqual(expect.arrayContaining(['points-deduct', 'points-add', 'points-mixed']));
     expect(rows.find((r: any) => r.scenario === 'points-deduct')).toEqual({
       scenario: 'points-deduct',
-      strategies: ['naive', 'for-update', 'atomic-update'],
-      isolationLevels: ['read-committed', 'repeatable-read'],
+      strategies: ['naive', 'for-update', 'atomic-update', 'serializable-retry'],
+      isolationLevels: ['read-committed', 'repeatable-read', 'serializable'],
     });
   });
 });
@@ -72,10 +73,10 @@ describe('lockstep explore', () => {
 
 describe('bad input: one sentence, exit 2', () => {
   const cases: [string[], string][] = [
-    [['explore', 'points-dedct', '--strategy', 'naive'], 'Unknown scenario "points-dedct"; choose one of points-deduct, points-add, points-mixed.'],
-    [['explore', 'points-deduct', '--strategy', 'magic'], 'Unknown strategy "magic" for points-deduct; choose one of naive, for-update, atomic-update.'],
-    [['explore', 'points-deduct'], 'Choose a strategy with --strategy; points-deduct has naive, for-update, atomic-update.'],
-    [['explore', 'points-deduct', '--strategy', 'naive', '--isolation', 'chaos'], 'Unknown isolation level "chaos"; choose one of read-committed, repeatable-read.'],
+    [['explore', 'points-dedct', '--strategy', 'naive'], `Unknown scenario "points-dedct"; choose one of ${scenarios.map((s) => s.id).join(', ')}.`],
+    [['explore', 'points-deduct', '--strategy', 'magic'], 'Unknown strategy "magic" for points-deduct; choose one of naive, for-update, atomic-update, serializable-retry.'],
+    [['explore', 'points-deduct'], 'Choose a strategy with --strategy; points-deduct has naive, for-update, atomic-update, serializable-retry.'],
+    [['explore', 'points-deduct', '--strategy', 'naive', '--isolation', 'chaos'], 'Unknown isolation level "chaos"; choose one of read-committed, repeatable-read, serializable.'],
     [['explore', 'points-deduct', '--strategy', 'naive', '--seed', 'abc'], '--seed must be a whole number, not "abc".'],
     [['explore', 'points-deduct', '--strategy', 'naive', '--runs', '10x'], '--runs must be a whole number, not "10x".'],
     [['explore', 'points-deduct', '--strategy', 'naive', '--runs', '0'], '--runs must be between 1 and 9007199254740991, not 0.'],

@@ -8,6 +8,7 @@ import { provisionPostgres, type Provisioned } from '../src/adapters/postgres/pr
 import { counterexampleJson } from '../src/explorer/counterexample.ts';
 import { explore } from '../src/explorer/explore.ts';
 import { pointsDeduct } from '../src/model/points.ts';
+import { scenarios } from '../src/model/scenarios.ts';
 
 const bin = join(import.meta.dirname, '..', 'bin', 'lockstep.js');
 const dir = mkdtempSync(join(tmpdir(), 'lockstep-replay-'));
@@ -116,7 +117,7 @@ describe('lockstep replay: bad input, one sentence, exit 2, nothing left behind'
     writeFileSync(file, JSON.stringify({ ...cx, scenario: 'points-teleport' }));
     const { code, stderr } = lockstep(['replay', file, '--db', server.url]);
     expect(code).toBe(2);
-    expect(stderr).toBe(`${file} is not a valid counterexample file: unknown scenario "points-teleport" (known: points-deduct, points-add, points-mixed).\n`);
+    expect(stderr).toBe(`${file} is not a valid counterexample file: unknown scenario "points-teleport" (known: ${scenarios.map((s) => s.id).join(', ')}).\n`);
   });
 
   it('a schedule that does not fit the workload', async () => {

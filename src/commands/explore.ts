@@ -1,4 +1,9 @@
 import { checkWritable, parseInteger, parseIsolation, parseScenario, parseStrategy } from '../cli-options.ts';
+import { InputError } from '../input-error.ts';
+import type { Scenario } from '../model/scenario.ts';
+import type { ExploreOptions } from '../explorer/explore.ts';
+import { readWorkloadFile } from '../explorer/fixed-workload.ts';
+import { parseSearchMode } from '../explorer/search-mode.ts';
 import { writeCounterexample } from '../explorer/counterexample.ts';
 import { explore } from '../explorer/explore.ts';
 import { formatExploreReport } from '../explorer/explore-report.ts';
@@ -15,6 +20,11 @@ export interface ExploreCommandOptions {
   readonly json?: boolean;
   readonly replay?: boolean;
   readonly db?: string;
+  readonly mode: string;
+  readonly txs?: string;
+  readonly preemptionBound?: string;
+  readonly workload?: string;
+  readonly depth?: string;
 }
 
 /**
@@ -31,16 +41,44 @@ export async function exploreCommand(id: string, options: ExploreCommandOptions)
   const maxTransactions =
     options.maxTransactions === undefined ? undefined : parseInteger('--max-transactions', options.maxTransactions, scenario.transactions.min, 12);
   const out = options.out === undefined ? undefined : checkWritable(options.out);
-  const report = explore({ scenario, strategy, isolation, runs, seed, maxTransactions });
+  const search = parseSearchOptions(scenario, options);
+  const report = explore({ scenario, strategy, isolation, runs, seed, maxTransactions, ...search.options });
   const cx = report.counterexample;
   if (cx && out) writeCounterexample(out, cx);
   const replayed = cx && options.replay ? await replayOnPostgres(cx, options.db) : undefined;
   if (options.json) {
     process.stdout.write(`${JSON.stringify(replayed ? { ...report, replay: replayed } : report)}\n`);
   } else {
-    process.stdout.write(`${formatExploreReport(report, { maxTransactions, out })}\n`);
+    process.stdout.write(`${formatExploreReport(report, { maxTransactions, out, search: search.rerunArgs })}\n`);
     if (replayed) process.stdout.write(`\n${formatReplayReport(replayed, cx!)}\n`);
     else if (options.replay) process.stdout.write('Nothing to replay: no counterexample was found.\n');
   }
   return report.status === 'passed' && (!replayed || replayed.status === 'confirmed') ? 0 : 1;
+}
+
+/**
+ * Checks `--mode`, `--txs`, `--preemption-bound`, `--depth` and `--workload`:
+ * options of another mode are refused rather than ignored.
+ */
+function parseSearchOptions(scenario: Scenario, options: ExploreCommandOptions): { options: Partial<ExploreOptions>; rerunArgs: string } {
+  const mode = parseSearchMode(options.mode);
+  const only = (flag: string, value: string | undefined, wanted: string) => {
+    if (value !== undefined && mode !== wanted) throw new InputError(`${flag} applies only to --mode ${wanted}.`);
+  };
+  only('--txs', options.txs, 'exhaustive');
+  only('--preemption-bound', options.preemptionBound, 'exhaustive');
+  only('--depth', options.depth, 'pct');
+  if (options.txs !== undefined && options.workload !== undefined) throw new InputError('Give either --txs or --workload, not both.');
+  if (options.workload !== undefined && options.maxTransactions !== undefined) throw new InputError('Give either --max-transactions or --workload, not both.');
+  if (mode === 'exhaustive' && options.maxTransactions !== undefined) throw new InputError('--max-transactions does not apply to --mode exhaustive; give --txs.');
+  const transactions = options.txs === undefined ? undefined : parseInteger('--txs', options.txs, 1, 8);
+  const preemptionBound = options.preemptionBound === undefined ? undefined : parseInteger('--preemption-bound', options.preemptionBound, 0, 1000);
+  const depth = options.depth === undefined ? undefined : parseInteger('--depth', options.depth, 1, 16);
+  const workload = options.workload === undefined ? undefined : readWorkloadFile(options.workload, scenario);
+  let rerunArgs = mode === 'default' ? '' : ` --mode ${mode}`;
+  if (transactions !== undefined) rerunArgs += ` --txs ${transactions}`;
+  if (preemptionBound !== undefined) rerunArgs += ` --preemption-bound ${preemptionBound}`;
+  if (depth !== undefined) rerunArgs += ` --depth ${depth}`;
+  if (options.workload !== undefined) rerunArgs += ` --workload ${options.workload}`;
+  return { options: { mode, transactions, preemptionBound, depth, workload }, rerunArgs };
 }

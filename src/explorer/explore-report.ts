@@ -4,9 +4,22 @@ import type { ExploreReport } from './explore.ts';
 import { interleavingTable } from './interleaving-table.ts';
 
 /** The command that reruns an exploration exactly. */
-export function rerunCommand(report: Pick<ExploreReport, 'scenario' | 'strategy' | 'isolation' | 'runs' | 'seed'>, maxTransactions?: number): string {
+export function rerunCommand(report: Pick<ExploreReport, 'scenario' | 'strategy' | 'isolation' | 'runs' | 'seed'>, maxTransactions?: number, search = ''): string {
   const max = maxTransactions !== undefined ? ` --max-transactions ${maxTransactions}` : '';
-  return `npx lockstep explore ${report.scenario} --strategy ${report.strategy} --isolation ${report.isolation} --runs ${report.runs} --seed ${report.seed}${max}`;
+  return `npx lockstep explore ${report.scenario} --strategy ${report.strategy} --isolation ${report.isolation} --runs ${report.runs} --seed ${report.seed}${max}${search}`;
+}
+
+/** The first line of a passed exploration: what was searched. */
+function passedLine(report: ExploreReport): string {
+  const { stats } = report;
+  if (report.mode === 'exhaustive') {
+    const counts = `${stats.schedules} schedules, ${stats.traces} distinct traces (${stats.naiveInterleavings} interleavings without reduction)`;
+    return stats.complete
+      ? `passed exhaustive search: ${counts}; no schedule of this workload breaks a rule.`
+      : `passed bounded search: ${counts} within the preemption bound; no violation found (not a proof: schedules beyond the bound were cut).`;
+  }
+  const kind = report.mode === 'pct' ? 'PCT' : 'random';
+  return `passed ${stats.runs} ${kind} runs (seed ${report.seed}), no violation found.`;
 }
 
 /** The violation in one sentence, named. */
@@ -21,19 +34,19 @@ export function describeAnomaly(cx: Counterexample): string {
 }
 
 /** Human-readable report of an exploration, as `lockstep explore` prints it. */
-export function formatExploreReport(report: ExploreReport, options: { maxTransactions?: number; out?: string } = {}): string {
+export function formatExploreReport(report: ExploreReport, options: { maxTransactions?: number; out?: string; search?: string } = {}): string {
   const head = `${report.scenario} · ${report.strategy} · ${report.isolation}`;
-  const rerun = rerunCommand(report, options.maxTransactions);
+  const rerun = rerunCommand(report, options.maxTransactions, options.search);
   if (report.status === 'passed') {
     return [
-      `${head}: passed ${report.stats.runs} random runs (seed ${report.seed}), no violation found.`,
+      `${head}: ${passedLine(report)}`,
       `  ${report.stats.runsPerSecond} runs/s in ${report.stats.elapsedMs} ms`,
       `Rerun: ${rerun}`,
     ].join('\n');
   }
   const cx = report.counterexample!;
   const lines = [
-    `${head}: FAILED after ${report.stats.runs} run${report.stats.runs === 1 ? '' : 's'} (seed ${report.seed}), shrunk ${report.stats.shrinks} times.`,
+    `${head}: FAILED after ${report.stats.runs} ${report.mode === 'exhaustive' ? 'schedule' : 'run'}${report.stats.runs === 1 ? '' : 's'} (${report.mode === 'exhaustive' ? 'exhaustive search' : `seed ${report.seed}`}), shrunk ${report.stats.shrinks} times.`,
     '',
     `Workload (${cx.transactions.length} transactions, ${cx.preemptions} preemption${cx.preemptions === 1 ? '' : 's'}):`,
     ...cx.transactions.map((t) => `  T${t.id}  ${t.operation} ${JSON.stringify(t.args)}`),

@@ -5,8 +5,14 @@ import type { Scenario, Workload } from '../model/scenario.ts';
 import { scheduleArbitrary, workloadArbitrary } from './arbitraries.ts';
 import { checkRun, type Violation } from './checks.ts';
 import { buildCounterexample, type Counterexample } from './counterexample.ts';
+import { runWithDependencies } from './dependency-run.ts';
+import { exploreExhaustively } from './exhaustive.ts';
+import { defaultWorkload } from './fixed-workload.ts';
+import { pctArbitrary, pctChooser, type PctSchedule } from './pct.ts';
 import { runOnEngine, type RunSpec, type Trace } from './runner.ts';
-import { choiceSchedule } from './schedule.ts';
+import { choiceSchedule, type Chooser } from './schedule.ts';
+import { defaultPctDepth, type SearchMode } from './search-mode.ts';
+import { minimizeWithSearch, shrinkFailingCase } from './shrink.ts';
 
 /** What to explore. */
 export interface ExploreOptions {
@@ -19,6 +25,16 @@ export interface ExploreOptions {
   readonly seed: number;
   /** Largest workload; defaults to the scenario's. */
   readonly maxTransactions?: number;
+  /** How schedules are searched (see `SearchMode`); `default` unless given. */
+  readonly mode?: SearchMode;
+  /** One fixed workload to explore instead of generated ones (`--workload FILE`). */
+  readonly workload?: Workload;
+  /** Exhaustive search without `workload`: the scenario's default workload of this many transactions (default 3, at most the scenario's largest). */
+  readonly transactions?: number;
+  /** Exhaustive search: cut schedules at this many preemptions (a bounded search, not a proof). */
+  readonly preemptionBound?: number;
+  /** PCT depth d: d - 1 priority change points (default 2). */
+  readonly depth?: number;
 }
 
 /** Timing of an exploration; the only part of a report that varies between identical runs. */
@@ -27,6 +43,14 @@ export interface ExploreStats {
   readonly shrinks: number;
   readonly elapsedMs: number;
   readonly runsPerSecond: number;
+  /** Exhaustive search: schedules executed. */
+  readonly schedules?: number;
+  /** Exhaustive search: distinct runs up to reordering independent steps. */
+  readonly traces?: number;
+  /** Exhaustive search: schedules a search without partial-order reduction would run for the same traces. */
+  readonly naiveInterleavings?: number;
+  /** Exhaustive search: every schedule was covered (false when it stopped at a violation or at the preemption bound). */
+  readonly complete?: boolean;
 }
 
 /** The result of an exploration. */
@@ -36,6 +60,7 @@ export interface ExploreReport {
   readonly isolation: IsolationLevel;
   readonly seed: number;
   readonly runs: number;
+  readonly mode: SearchMode;
   readonly status: 'passed' | 'failed';
   readonly counterexample?: Counterexample;
   readonly stats: ExploreStats;
@@ -54,12 +79,14 @@ export function checkedRun(engine: MemoryEngine, spec: RunSpec, choices: readonl
 }
 
 /**
- * Explores random workloads and schedules of a scenario under one strategy
- * with fast-check, and shrinks a failing one with fast-check's shrinker: the
- * workload first (fewer transactions, then smaller arguments), then the
- * choices (fewer, and toward 0, which removes preemptions). Every unsafe
- * strategy of the points scenarios shrinks to 2 transactions and 1 preemption
- * (asserted by the property suites).
+ * Explores workloads and schedules of a scenario under one strategy, searching
+ * as `options.mode` says (`search-mode.ts`: PCT mixed with random choice lists
+ * by default, random, PCT, or exhaustive), and shrinks a failing run with
+ * fast-check's shrinker: the workload first (fewer transactions, then smaller
+ * arguments), then the choices (fewer, and toward 0, which removes
+ * preemptions), then bounded exhaustive searches (`minimizeWithSearch`).
+ * Every unsafe strategy of the points scenarios shrinks to 2 transactions and
+ * 1 preemption (asserted by the property suites).
  *
  * ```ts
  * const report = explore({ scenario: pointsDeduct, strategy: 'naive', isolation: 'read-committed', runs: 1000, seed: 1 });
@@ -67,6 +94,14 @@ export function checkedRun(engine: MemoryEngine, spec: RunSpec, choices: readonl
  * ```
  */
 export function explore(options: ExploreOptions): ExploreReport {
+  const mode = options.mode ?? 'default';
+  if (mode === 'exhaustive') return exploreAllSchedules(options);
+  if (mode !== 'random' || options.workload) return exploreSampled(options, mode);
+  return exploreRandom(options);
+}
+
+/** Random mode: fast-check generates workloads and choice lists and shrinks a failing pair itself. */
+function exploreRandom(options: ExploreOptions): ExploreReport {
   const { scenario, isolation } = options;
   const strategy = scenario.strategies[options.strategy];
   const maxTransactions = options.maxTransactions ?? scenario.transactions.max;
@@ -85,12 +120,118 @@ export function explore(options: ExploreOptions): ExploreReport {
     elapsedMs: Math.round(elapsedMs),
     runsPerSecond: Math.round((executed / Math.max(elapsedMs, 1)) * 1000),
   };
-  const base = { scenario: scenario.id, strategy: options.strategy, isolation, seed: options.seed, runs: options.runs };
+  const base = { scenario: scenario.id, strategy: options.strategy, isolation, seed: options.seed, runs: options.runs, mode: 'random' as const };
   if (!details.failed) return { ...base, status: 'passed', stats };
   if (!details.counterexample) throw details.errorInstance;
-  const [workload, choices] = details.counterexample;
-  const { trace, violation } = checkedRun(engine, specFor(workload), choices);
+  const [shrunkWorkload, shrunkChoices] = details.counterexample;
+  const shrunk = checkedRun(engine, specFor(shrunkWorkload), shrunkChoices);
+  if (shrunk.violation === null) throw details.errorInstance;
+  const found = { workload: shrunkWorkload, choices: shrunkChoices };
+  const minimal = minimizeWithSearch(engine, scenario, specFor, found, shrunk.trace.preemptions);
+  const workload = minimal.workload;
+  const { trace, violation } = minimal === found ? shrunk : checkedRun(engine, specFor(workload), minimal.choices);
   if (violation === null) throw details.errorInstance;
   const counterexample = buildCounterexample({ ...base, workload, trace, violation });
   return { ...base, status: 'failed', counterexample, stats };
+}
+
+/** A schedule drawn by the PCT and default searches: a choice list or a PCT schedule. */
+type DrawnSchedule = { readonly kind: 'choices'; readonly choices: number[] } | { readonly kind: 'pct'; readonly pct: PctSchedule };
+
+/**
+ * PCT and the default search (PCT schedules mixed with fast-check's random
+ * choice lists, three to one), and random search of one fixed workload: a
+ * failing run is replayed to get its choice list, then shrunk by
+ * `shrinkFailingCase` like any other.
+ */
+function exploreSampled(options: ExploreOptions, mode: SearchMode): ExploreReport {
+  const { scenario, isolation } = options;
+  const strategy = scenario.strategies[options.strategy];
+  const maxTransactions = options.workload?.length ?? options.maxTransactions ?? scenario.transactions.max;
+  const depth = options.depth ?? defaultPctDepth;
+  const engine = new MemoryEngine(scenario.schema);
+  const specFor = (workload: Workload): RunSpec => ({ scenario, strategy, isolation, workload });
+  // PCT spreads its change points over the run's length: from a serial run of the fixed workload, else of the scenario's own two transactions, per transaction.
+  const sample = options.workload ?? defaultWorkload(scenario, 2);
+  const stepsPerTx = runOnEngine(engine, specFor(sample), choiceSchedule([])).steps.length / Math.max(sample.length, 1);
+  const chooserFor = (workload: Workload, schedule: DrawnSchedule): Chooser => {
+    if (schedule.kind === 'choices') return choiceSchedule(schedule.choices);
+    return pctChooser(schedule.pct, depth, Math.max(1, Math.round(stepsPerTx * workload.length)));
+  };
+  const randomChoices = scheduleArbitrary(maxTransactions, maxTransactions * 8).map((choices): DrawnSchedule => ({ kind: 'choices', choices }));
+  const pct = pctArbitrary(maxTransactions, depth).map((p): DrawnSchedule => ({ kind: 'pct', pct: p }));
+  const schedules: fc.Arbitrary<DrawnSchedule> =
+    mode === 'pct' ? pct : mode === 'random' ? randomChoices : fc.oneof({ arbitrary: pct, weight: 3 }, { arbitrary: randomChoices, weight: 1 });
+  const workloads = options.workload ? fc.constant(options.workload) : workloadArbitrary(scenario, maxTransactions);
+  const property = fc.property(workloads, schedules, (workload, schedule) => {
+    const trace = runOnEngine(engine, specFor(workload), chooserFor(workload, schedule));
+    return checkRun(scenario, trace) === null;
+  });
+  const started = performance.now();
+  const details = fc.check(property, { seed: options.seed, numRuns: options.runs, endOnFailure: true });
+  const base = { scenario: scenario.id, strategy: options.strategy, isolation, seed: options.seed, runs: options.runs, mode };
+  const executed = details.failed ? details.numRuns : options.runs;
+  const statsAfter = (shrinks: number): ExploreStats => {
+    const elapsedMs = performance.now() - started;
+    return { runs: executed, shrinks, elapsedMs: Math.round(elapsedMs), runsPerSecond: Math.round((executed / Math.max(elapsedMs, 1)) * 1000) };
+  };
+  if (!details.failed) return { ...base, status: 'passed', stats: statsAfter(0) };
+  if (!details.counterexample) throw details.errorInstance;
+  const [workload, schedule] = details.counterexample;
+  const chooser = chooserFor(workload, schedule);
+  const { choices } = runWithDependencies(engine, specFor(workload), (runnable, last) => chooser.choose(runnable, last));
+  return failedReport(engine, scenario, specFor, base, { workload, choices }, options.seed, statsAfter);
+}
+
+/** Shrinks a failing case found by a search other than random and builds the failed report. */
+function failedReport(
+  engine: MemoryEngine,
+  scenario: Scenario,
+  specFor: (workload: Workload) => RunSpec,
+  base: Omit<ExploreReport, 'status' | 'stats' | 'counterexample'>,
+  found: { workload: Workload; choices: readonly number[] },
+  seed: number,
+  statsAfter: (shrinks: number) => ExploreStats,
+): ExploreReport {
+  const fails = (workload: Workload, choices: readonly number[]) => checkedRun(engine, specFor(workload), choices).violation !== null;
+  const shrunk = shrinkFailingCase(scenario, found, fails, seed);
+  const preemptions = checkedRun(engine, specFor(shrunk.failing.workload), shrunk.failing.choices).trace.preemptions;
+  const failing = minimizeWithSearch(engine, scenario, specFor, shrunk.failing, preemptions);
+  const shrinks = shrunk.shrinks + (failing === shrunk.failing ? 0 : 1);
+  const { trace, violation } = checkedRun(engine, specFor(failing.workload), failing.choices);
+  if (violation === null) throw new Error('the shrunk counterexample no longer fails');
+  const counterexample = buildCounterexample({ ...base, workload: failing.workload, trace, violation });
+  return { ...base, status: 'failed', counterexample, stats: statsAfter(shrinks) };
+}
+
+/**
+ * Exhaustive mode: every schedule of one workload up to equivalence
+ * (`exhaustive.ts`). Passing is a proof for that workload (unless a
+ * preemption bound cut schedules); a failure is the first in the search order,
+ * then shrunk.
+ */
+function exploreAllSchedules(options: ExploreOptions): ExploreReport {
+  const { scenario, isolation } = options;
+  const strategy = scenario.strategies[options.strategy];
+  const engine = new MemoryEngine(scenario.schema);
+  const specFor = (workload: Workload): RunSpec => ({ scenario, strategy, isolation, workload });
+  const workload = options.workload ?? defaultWorkload(scenario, options.transactions ?? Math.min(3, scenario.transactions.max));
+  const started = performance.now();
+  const result = exploreExhaustively(engine, specFor(workload), { preemptionBound: options.preemptionBound });
+  const base = { scenario: scenario.id, strategy: options.strategy, isolation, seed: options.seed, runs: options.runs, mode: 'exhaustive' as const };
+  const statsAfter = (shrinks: number): ExploreStats => {
+    const elapsedMs = performance.now() - started;
+    return {
+      runs: result.schedules,
+      shrinks,
+      elapsedMs: Math.round(elapsedMs),
+      runsPerSecond: Math.round((result.schedules / Math.max(elapsedMs, 1)) * 1000),
+      schedules: result.schedules,
+      traces: result.traces,
+      naiveInterleavings: result.naiveInterleavings,
+      complete: result.complete,
+    };
+  };
+  if (!result.failure) return { ...base, status: 'passed', stats: statsAfter(0) };
+  return failedReport(engine, scenario, specFor, base, { workload, choices: result.failure.choices }, options.seed, statsAfter);
 }

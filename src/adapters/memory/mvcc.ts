@@ -6,6 +6,12 @@ export interface Version {
   readonly data: Row;
   readonly xmin: Xact;
   xmax: Xact | null;
+  /**
+   * Set while the writer waits part-way through the version's unique-index
+   * entries: how many of the table's unique indexes (primary key first)
+   * already hold one. Absent once every index that needs an entry has it.
+   */
+  indexed?: number;
 }
 
 /** A logical row: its versions oldest first, and its row lock. */

@@ -48,16 +48,35 @@ export type PickWaiter = (candidates: readonly Xact[]) => Xact;
 const firstCome: PickWaiter = (candidates) => candidates[0];
 
 /**
- * Drops `xact`'s lock on `chain` and grants the lock to waiters at the head
- * of the queue, first come first served, as long as they are compatible. When
- * the head belongs to a race group, any member of the group may come first:
- * `pick` chooses. Returns the transactions granted the lock, in grant order.
+ * True when `waiter` already holds a share lock on `chain` and waits to make
+ * it exclusive. PostgreSQL lets such a waiter skip the tuple lock that orders
+ * the queue (heap_update and heap_lock_tuple skip it for a member of the
+ * locking multixact, to avoid deadlock): it waits only for the other holders.
+ */
+export function upgrading(chain: RowChain, waiter: Xact): boolean {
+  return chain.shared.includes(waiter);
+}
+
+/**
+ * Drops `xact`'s lock on `chain` and grants the lock to waiters: first a
+ * share holder waiting to upgrade (see `upgrading`) once no other holder is
+ * left, then the head of the queue, first come first served, as long as they
+ * are compatible. When the head belongs to a race group, any member of the
+ * group may come first: `pick` chooses. Returns the transactions granted the
+ * lock, in grant order.
  */
 export function release(chain: RowChain, xact: Xact, pick: PickWaiter = firstCome): Xact[] {
   if (chain.exclusive === xact) chain.exclusive = null;
   const i = chain.shared.indexOf(xact);
   if (i >= 0) chain.shared.splice(i, 1);
   const granted: Xact[] = [];
+  const upgrader = chain.queue.find((w) => upgrading(chain, w) && conflictingHolders(chain, w, modeOf(w)).length === 0);
+  if (upgrader) {
+    chain.queue.splice(chain.queue.indexOf(upgrader), 1);
+    upgrader.raceGroup = 0;
+    grant(chain, upgrader, modeOf(upgrader));
+    return [upgrader];
+  }
   while (chain.queue.length > 0) {
     const head = chain.queue[0];
     let waiter = head;

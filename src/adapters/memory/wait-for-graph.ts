@@ -1,4 +1,4 @@
-import { conflictingHolders } from './row-lock.ts';
+import { conflictingHolders, upgrading } from './row-lock.ts';
 import type { Xact } from './xact.ts';
 
 /** The transactions `xact` is waiting for: holders of the row lock it wants, or the transaction whose end it awaits. */
@@ -11,7 +11,8 @@ export function waitsFor(xact: Xact): Xact[] {
 /**
  * The transactions PostgreSQL's `pg_blocking_pids` names for a waiter: a row
  * lock waiter queued behind others waits for the first of them (it holds the
- * tuple lock) and those ahead of it; the first waiter waits for one holder at
+ * tuple lock) and those ahead of it, unless it upgrades its own share lock
+ * (it skips the tuple lock); the first waiter waits for one holder at
  * a time (PostgreSQL sleeps on each locker in turn); a unique-index waiter
  * waits for the inserting transaction.
  */
@@ -20,7 +21,7 @@ export function reportedBlockers(xact: Xact): Xact[] {
   if (wait === null) return [];
   if (wait.kind === 'xact') return [wait.xact];
   const position = wait.chain.queue.indexOf(xact);
-  if (position > 0) return wait.chain.queue.slice(0, position);
+  if (position > 0 && !upgrading(wait.chain, xact)) return wait.chain.queue.slice(0, position);
   return conflictingHolders(wait.chain, xact, wait.mode).slice(0, 1);
 }
 

@@ -1,0 +1,253 @@
+import type { TxId } from '../adapters/backend.ts';
+import type { MemoryEngine } from '../adapters/memory/engine.ts';
+import { checkRun, type Violation } from './checks.ts';
+import { canonicalOrder, dependent, HappensBefore, runWithDependencies, type DependencyStep } from './dependency-run.ts';
+import type { RunSpec, Trace } from './runner.ts';
+
+/** Limits of an exhaustive search. */
+export interface ExhaustiveOptions {
+  /** Cut every schedule at this many preemptions: a bounded search, no longer a proof of absence. */
+  readonly preemptionBound?: number;
+  /** Called with every finished run; return false to stop the search. */
+  readonly onRun?: (trace: Trace) => boolean | void;
+  /** Stop at the first run that breaks a rule (default true). */
+  readonly stopOnViolation?: boolean;
+  /** Stop after this many schedules (the search is then not complete). */
+  readonly maxSchedules?: number;
+}
+
+/** A run that broke a rule: its trace and its choice list (for shrinking). */
+export interface ExhaustiveFailure {
+  readonly trace: Trace;
+  readonly choices: readonly number[];
+  readonly violation: Violation;
+}
+
+/** What an exhaustive search did. */
+export interface ExhaustiveResult {
+  /** Schedules executed (including ones cut short because every runnable transaction was asleep). */
+  readonly schedules: number;
+  /** Distinct finished runs up to reordering independent steps (Mazurkiewicz traces). */
+  readonly traces: number;
+  /** Schedules a search without reduction would run to cover the same traces (all of them when `complete`). */
+  readonly naiveInterleavings: number;
+  /** True when every schedule was covered: no violation means none exists for this workload. */
+  readonly complete: boolean;
+  readonly failure?: ExhaustiveFailure;
+}
+
+/** One choice point of the current schedule. */
+interface Node {
+  readonly runnable: readonly TxId[];
+  readonly last: TxId;
+  readonly preemptions: number;
+  /** Transactions asleep on entry, with the step each takes here (already covered by a sibling schedule). */
+  readonly sleep: Map<TxId, DependencyStep>;
+  /** Transactions to try here. */
+  readonly backtrack: Set<TxId>;
+  /** Transactions tried here, with the step each took. */
+  readonly explored: Map<TxId, DependencyStep>;
+  /** Transactions not tried here because they would exceed the preemption bound. */
+  readonly skipped: Set<TxId>;
+  chosen: TxId;
+}
+
+/**
+ * Runs every schedule of one workload up to equivalence: dynamic
+ * partial-order reduction with source sets and sleep sets (Abdulla et al.,
+ * "Optimal dynamic partial order reduction", 2014), re-executing each schedule
+ * from the start on the memory engine. Two schedules are equivalent when they
+ * differ only in the order of independent steps (`footprint.ts`), and then end
+ * in the same state with the same results, so checking one of each is enough.
+ *
+ * New schedules continue the transaction that ran last whenever it can, so
+ * the first schedules are serial and preemptions are added only where a race
+ * asks for them.
+ */
+export function exploreExhaustively(engine: MemoryEngine, spec: RunSpec, options: ExhaustiveOptions = {}): ExhaustiveResult {
+  const bound = options.preemptionBound ?? Infinity;
+  const stopOnViolation = options.stopOnViolation ?? true;
+  const stack: Node[] = [];
+  const traces = new Set<string>();
+  let naiveInterleavings = 0;
+  let schedules = 0;
+  const pruned = { value: false };
+  let failure: ExhaustiveFailure | undefined;
+
+  for (;;) {
+    const replay = stack.length;
+    const firstNew = Math.max(0, replay - 1);
+    const hb = new HappensBefore();
+    let steps: readonly DependencyStep[] = [];
+    const run = runWithDependencies(
+      engine,
+      spec,
+      (runnable, last, depth) => {
+        if (depth < replay) return stack[depth].chosen;
+        const node = newNode(stack, steps, runnable, last, depth);
+        const awake = runnable.filter((t) => !node.sleep.has(t));
+        if (awake.length === 0) return undefined;
+        const tx = awake.includes(last) ? last : awake[0];
+        if (node.preemptions + preemptionOf(runnable, last, tx) > bound) {
+          pruned.value = true;
+          return undefined;
+        }
+        node.chosen = tx;
+        node.backtrack.add(tx);
+        stack.push(node);
+        return tx;
+      },
+      (step, j, all) => {
+        steps = all;
+        stack[j].explored.set(step.tx, step);
+        const races = hb.push(all, j);
+        if (j < firstNew) return;
+        for (const i of races) addBacktrack(stack, all, hb, i, j);
+      },
+    );
+    schedules++;
+    if (run.trace) {
+      const key = canonicalOrder(run.steps, hb);
+      if (!traces.has(key)) {
+        traces.add(key);
+        naiveInterleavings += equivalentOrders(run.steps, hb);
+      }
+      const violation = checkRun(spec.scenario, run.trace);
+      const goOn = options.onRun?.(run.trace);
+      if (violation !== null && !failure) failure = { trace: run.trace, choices: run.choices, violation };
+      if ((violation !== null && stopOnViolation) || goOn === false) return { schedules, traces: traces.size, naiveInterleavings, complete: false, failure };
+    }
+    if (schedules >= (options.maxSchedules ?? Infinity)) return { schedules, traces: traces.size, naiveInterleavings, complete: false, failure };
+    if (!nextSchedule(stack, bound, pruned)) break;
+  }
+  return { schedules, traces: traces.size, naiveInterleavings, complete: !pruned.value, failure };
+}
+
+function preemptionOf(runnable: readonly TxId[], last: TxId, tx: TxId): number {
+  return last !== 0 && tx !== last && runnable.includes(last) ? 1 : 0;
+}
+
+function newNode(stack: readonly Node[], steps: readonly DependencyStep[], runnable: readonly TxId[], last: TxId, depth: number): Node {
+  const sleep = new Map<TxId, DependencyStep>();
+  let preemptions = 0;
+  if (depth > 0) {
+    const parent = stack[depth - 1];
+    const taken = steps[depth - 1];
+    preemptions = parent.preemptions + preemptionOf(parent.runnable, parent.last, parent.chosen);
+    // A sleeping transaction stays asleep across a step independent of its own.
+    for (const [t, s] of parent.sleep) if (!dependent(s, taken)) sleep.set(t, s);
+    for (const [t, s] of parent.explored) if (t !== parent.chosen && !dependent(s, taken)) sleep.set(t, s);
+  }
+  return { runnable, last, preemptions, sleep, backtrack: new Set(), explored: new Map(), skipped: new Set(), chosen: 0 };
+}
+
+/**
+ * Step i and a later step j race: reversing them may give a new trace. Makes
+ * sure the schedule before i also tries a transaction that can start the
+ * reversed order (a member of the initials of notdep(i).j).
+ */
+function addBacktrack(stack: readonly Node[], steps: readonly DependencyStep[], hb: HappensBefore, i: number, j: number): void {
+  const a = steps[i];
+  const b = steps[j];
+  if (a.tx === b.tx || a.movedOn.includes(b.tx)) return; // program order, or i released j's transaction
+  const node = stack[i];
+  const notAfterI: number[] = [];
+  for (let k = i + 1; k < j; k++) if (!hb.precedes(i, k)) notAfterI.push(k);
+  const initials = new Set<TxId>();
+  const isInitial = (k: number) => notAfterI.every((m) => m >= k || !hb.precedes(m, k));
+  for (const k of notAfterI) if (isInitial(k)) initials.add(steps[k].tx);
+  if (isInitial(j)) initials.add(b.tx);
+  for (const t of initials) if (node.backtrack.has(t)) return;
+  const candidate = [...initials].filter((t) => node.runnable.includes(t)).sort((x, y) => x - y)[0];
+  if (candidate !== undefined) node.backtrack.add(candidate);
+  else for (const t of node.runnable) node.backtrack.add(t);
+}
+
+/** Moves to the deepest choice point with a transaction left to try; false when none is left. */
+function nextSchedule(stack: Node[], bound: number, pruned: { value: boolean }): boolean {
+  while (stack.length > 0) {
+    const node = stack[stack.length - 1];
+    const left = [...node.backtrack].filter((t) => !node.explored.has(t) && !node.sleep.has(t) && !node.skipped.has(t)).sort((x, y) => x - y);
+    for (const t of left) {
+      if (node.preemptions + preemptionOf(node.runnable, node.last, t) > bound) {
+        node.skipped.add(t);
+        pruned.value = true;
+        continue;
+      }
+      node.chosen = t;
+      return true;
+    }
+    stack.pop();
+  }
+  return false;
+}
+
+/**
+ * How many step orders the runner could take that are equivalent to this run:
+ * the linear extensions of its happens-before order, counted over the
+ * transactions' progress (each transaction's steps form a chain). Summed over
+ * the distinct traces of an exhaustive search, it is the number of schedules
+ * a search without reduction would run.
+ */
+export function equivalentOrders(steps: readonly DependencyStep[], hb: HappensBefore): number {
+  const txs = [...new Set(steps.map((s) => s.tx))].sort((a, b) => a - b);
+  const lane = new Map(txs.map((t, k) => [t, k]));
+  const chains: number[][] = txs.map(() => []);
+  const position: number[] = [];
+  for (let j = 0; j < steps.length; j++) {
+    const chain = chains[lane.get(steps[j].tx)!];
+    position[j] = chain.length;
+    chain.push(j);
+  }
+  // needs[j][u]: how many steps of lane u must have run before step j.
+  const needs = steps.map((_, j) => {
+    const need = new Array<number>(txs.length).fill(0);
+    for (let i = 0; i < j; i++) {
+      if (!hb.precedes(i, j)) continue;
+      const u = lane.get(steps[i].tx)!;
+      need[u] = Math.max(need[u], position[i] + 1);
+    }
+    return need;
+  });
+  const radix = chains.map((c) => c.length + 1);
+  const memo = new Map<number, number>();
+  const progress = new Array<number>(txs.length).fill(0);
+  const count = (key: number, done: number): number => {
+    if (done === steps.length) return 1;
+    const known = memo.get(key);
+    if (known !== undefined) return known;
+    let total = 0;
+    let weight = 1;
+    for (let u = 0; u < chains.length; u++) {
+      const next = chains[u][progress[u]];
+      if (next !== undefined && needs[next].every((n, v) => progress[v] >= n)) {
+        progress[u]++;
+        total += count(key + weight, done + 1);
+        progress[u]--;
+      }
+      weight *= radix[u];
+    }
+    memo.set(key, total);
+    return total;
+  };
+  return count(0, 0);
+}
+
+/** Every schedule of a workload, without reduction; `onRun` sees each finished run. For checking the reduction on small workloads. */
+export function enumerateInterleavings(engine: MemoryEngine, spec: RunSpec, onRun: (trace: Trace) => void): number {
+  const points: { runnable: readonly TxId[]; index: number }[] = [];
+  let runs = 0;
+  for (;;) {
+    const replay = points.length;
+    const run = runWithDependencies(engine, spec, (runnable, _last, depth) => {
+      if (depth < replay) return points[depth].runnable[points[depth].index];
+      points.push({ runnable, index: 0 });
+      return runnable[0];
+    });
+    runs++;
+    onRun(run.trace!);
+    while (points.length > 0 && points[points.length - 1].index + 1 >= points[points.length - 1].runnable.length) points.pop();
+    if (points.length === 0) return runs;
+    points[points.length - 1].index++;
+  }
+}

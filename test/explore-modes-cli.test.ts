@@ -1,0 +1,130 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const bin = join(import.meta.dirname, '..', 'bin', 'lockstep.js');
+const dir = mkdtempSync(join(tmpdir(), 'lockstep-modes-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function lockstep(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('lockstep explore --mode exhaustive', () => {
+  it('proves a safe strategy for the default workload and prints the reduction', () => {
+    const { code, stdout } = lockstep('explore', 'points-deduct', '--strategy', 'for-update', '--mode', 'exhaustive', '--txs', '3');
+    expect(code).toBe(0);
+    expect(stdout).toContain(
+      'points-deduct · for-update · read-committed: passed exhaustive search: 72 schedules, 72 distinct traces (132 interleavings without reduction); no schedule of this workload breaks a rule.',
+    );
+    expect(stdout).toContain('Rerun: npx lockstep explore points-deduct --strategy for-update --isolation read-committed --runs 10000 --seed 1 --mode exhaustive --txs 3');
+  });
+
+  it('--json stats carry schedules, traces and naive interleavings', () => {
+    const { code, stdout } = lockstep('explore', 'points-deduct', '--strategy', 'atomic-update', '--mode', 'exhaustive', '--txs', '2', '--json');
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report).toMatchObject({ mode: 'exhaustive', status: 'passed', stats: { schedules: 4, traces: 4, naiveInterleavings: 6, complete: true } });
+  });
+
+  it('finds the lost update and shrinks it like random search, exit 1', () => {
+    const { code, stdout } = lockstep('explore', 'points-deduct', '--strategy', 'naive', '--mode', 'exhaustive', '--txs', '4');
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/points-deduct · naive · read-committed: FAILED after \d+ schedules? \(exhaustive search\)/);
+    expect(stdout).toContain('Workload (2 transactions, 1 preemption):');
+    expect(stdout).toContain('an update was lost.');
+  });
+
+  it('--preemption-bound 0 is a bounded search, said so', () => {
+    const { code, stdout } = lockstep('explore', 'points-deduct', '--strategy', 'for-update', '--mode', 'exhaustive', '--preemption-bound', '0');
+    expect(code).toBe(0);
+    expect(stdout).toContain('passed bounded search: ');
+    expect(stdout).toContain('(not a proof: schedules beyond the bound were cut).');
+  });
+
+  it('--workload explores the workload in the file', () => {
+    const w = file('w.json', JSON.stringify([{ operation: 'deduct', args: { user: 1, amount: 300 } }, { operation: 'deduct', args: { user: 1, amount: 600 } }]));
+    const { code, stdout } = lockstep('explore', 'points-deduct', '--strategy', 'for-update', '--mode', 'exhaustive', '--workload', w, '--json');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).stats).toMatchObject({ schedules: 6, traces: 6, naiveInterleavings: 8 });
+  });
+});
+
+describe('lockstep explore --mode pct and default', () => {
+  it('pct finds and shrinks the lost update; the rerun command names the mode and depth', () => {
+    const { code, stdout } = lockstep('explore', 'points-deduct', '--strategy', 'naive', '--mode', 'pct', '--depth', '3', '--runs', '200', '--seed', '5');
+    expect(code).toBe(1);
+    expect(stdout).toContain('Workload (2 transactions, 1 preemption):');
+    expect(stdout).toContain('Rerun: npx lockstep explore points-deduct --strategy naive --isolation read-committed --runs 200 --seed 5 --mode pct --depth 3');
+  });
+
+  it('pct passes a safe strategy', () => {
+    const { code, stdout } = lockstep('explore', 'points-deduct', '--strategy', 'for-update', '--mode', 'pct', '--runs', '200');
+    expect(code).toBe(0);
+    expect(stdout).toContain('points-deduct · for-update · read-committed: passed 200 PCT runs (seed 1), no violation found.');
+  });
+});
+
+describe('bad search options: one sentence, exit 2', () => {
+  const missing = join(dir, 'missing.json');
+  const cases: [string[], string | (() => string)][] = [
+    [['--mode', 'smart'], 'Unknown search mode "smart"; choose one of default, random, pct, exhaustive.'],
+    [['--depth', '3'], '--depth applies only to --mode pct.'],
+    [['--mode', 'exhaustive', '--depth', '3'], '--depth applies only to --mode pct.'],
+    [['--mode', 'pct', '--depth', 'deep'], '--depth must be a whole number, not "deep".'],
+    [['--mode', 'pct', '--depth', '0'], '--depth must be between 1 and 16, not 0.'],
+    [['--txs', '3'], '--txs applies only to --mode exhaustive.'],
+    [['--preemption-bound', '1'], '--preemption-bound applies only to --mode exhaustive.'],
+    [['--mode', 'exhaustive', '--txs', 'three'], '--txs must be a whole number, not "three".'],
+    [['--mode', 'exhaustive', '--preemption-bound', '-1'], '--preemption-bound must be between 0 and 1000, not -1.'],
+    [['--mode', 'exhaustive', '--txs', '2', '--workload', missing], 'Give either --txs or --workload, not both.'],
+    [['--workload', missing], `Cannot read the workload file ${missing}: no such file.`],
+    [['--mode', 'exhaustive', '--max-transactions', '3'], '--max-transactions does not apply to --mode exhaustive; give --txs.'],
+    [['--max-transactions', '3', '--workload', missing], 'Give either --max-transactions or --workload, not both.'],
+  ];
+  for (const [args, sentence] of cases) {
+    it(args.join(' '), () => {
+      const { code, stdout, stderr } = lockstep('explore', 'points-deduct', '--strategy', 'naive', ...args);
+      expect(code).toBe(2);
+      expect(stderr).toBe(`${sentence}\n`);
+      expect(stdout).toBe('');
+    });
+  }
+
+  it('a workload file that is not JSON', () => {
+    const path = file('broken.json', '[{"operation": "deduct",');
+    const { code, stderr } = lockstep('explore', 'points-deduct', '--strategy', 'naive', '--workload', path);
+    expect(code).toBe(2);
+    expect(stderr).toBe(`${path} is not a workload file: it is not valid JSON.\n`);
+  });
+
+  it('a workload file that is not a list of transactions', () => {
+    const path = file('object.json', '{"deduct": 300}');
+    const { code, stderr } = lockstep('explore', 'points-deduct', '--strategy', 'naive', '--workload', path);
+    expect(code).toBe(2);
+    expect(stderr).toBe(`${path} is not a workload file: expected a non-empty list of {"operation", "args"} (or an object with "transactions").\n`);
+  });
+
+  it('a workload file with a transaction without args', () => {
+    const path = file('noargs.json', '[{"operation": "deduct"}]');
+    const { code, stderr } = lockstep('explore', 'points-deduct', '--strategy', 'naive', '--workload', path);
+    expect(code).toBe(2);
+    expect(stderr).toBe(`${path} is not a workload file: transaction 1 must be an object with "operation" and "args".\n`);
+  });
+
+  it('a workload file naming an unknown operation', () => {
+    const path = file('unknown.json', JSON.stringify([{ operation: 'deduct', args: { user: 1, amount: 300 } }, { operation: 'steal', args: {} }]));
+    const { code, stderr } = lockstep('explore', 'points-deduct', '--strategy', 'naive', '--mode', 'exhaustive', '--workload', path);
+    expect(code).toBe(2);
+    expect(stderr).toBe(`${path}: transaction 2 runs unknown operation "steal"; points-deduct has deduct.\n`);
+  });
+});
