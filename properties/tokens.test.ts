@@ -9,7 +9,7 @@ describe('refresh-rotation', () => {
         expect(run.violation).toBeNull();
         const counts = resultCounts(run);
         expect(counts.ok).toBe(1);
-        // The others are refused: "invalid" from the application, or under repeatable read 40001 from PostgreSQL.
+        // The others are refused: "invalid" from the application, or under repeatable read and serializable 40001 from PostgreSQL.
         expect((counts.invalid ?? 0) + (counts['40001'] ?? 0)).toBe(4);
         if (isolation === 'read-committed') expect(counts.invalid).toBe(4);
         expect(run.trace.final.tokens.filter((t: any) => t.parent === 1)).toHaveLength(1);

@@ -14,7 +14,8 @@ import { describeTx, everyRequestAnswered, plural, withResult } from './invarian
  * Scenarios: `dirty-read`, `optimistic-conflict`, `deadlock-retry`.
  */
 
-const isolationLevels = ['read-committed', 'repeatable-read'] as const;
+const isolationLevels = ['read-committed', 'repeatable-read', 'serializable'] as const;
+const onSerializationFailure = [SqlState.serializationFailure];
 
 // ============================== dirty-read ==============================
 
@@ -80,12 +81,18 @@ export const dirtyRead = defineScenario({
     autocommit: {
       description: 'each statement commits on its own; the decline writes the balance back',
       programs: { decline: declineAutocommit, read: readBalance },
-      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'one-transaction': {
       description: 'the payment writes in a transaction and rolls it back',
       programs: { decline: declineOneTransaction, read: readBalance },
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
+    },
+    'serializable-retry': {
+      // The naive payment (autocommit) spans two transactions; retried here is the natural one-transaction payment.
+      description: 'the payment in one transaction and the read, each run again from the start on 40001 (meant for SERIALIZABLE)',
+      programs: { decline: retrying(declineOneTransaction, onSerializationFailure), read: retrying(readBalance, onSerializationFailure) },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
     },
   },
   invariants: [noDirtyRead],
@@ -165,12 +172,17 @@ export const optimisticConflict = defineScenario({
       description: 'read, write value + n and version + 1 without checking the version',
       programs: { edit: editNaive },
       // Under repeatable read the second writer gets 40001, which it does not handle.
-      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     optimistic: {
       description: 'UPDATE ... WHERE version = the version read; on no row (or 40001) read again and retry',
       programs: { edit: editOptimistic },
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
+    },
+    'serializable-retry': {
+      description: 'the naive edit, run again from the start on 40001 (meant for SERIALIZABLE)',
+      programs: { edit: retrying(editNaive, onSerializationFailure) },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'passes', serializable: 'passes' },
     },
   },
   invariants: [noLostEdit, everyRequestAnswered],
@@ -249,18 +261,23 @@ export const deadlockRetry = defineScenario({
     naive: {
       description: 'debit then credit, no retry: the deadlock victim (40P01) is lost',
       programs: { transfer: transferNaive },
-      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'deadlock-retry': {
       description: 'debit then credit; on 40P01 (or 40001) roll back and run the transfer again',
       programs: { transfer: retrying(transferNaive) },
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
     },
     'ordered-locks': {
       description: 'write the lower account id first, so the rows are always locked in one order',
       programs: { transfer: transferOrdered },
       // No deadlock, but under repeatable read the waiter gets 40001 on the row the winner changed.
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails', serializable: 'fails' },
+    },
+    'serializable-retry': {
+      description: 'debit then credit, run again from the start on 40001 only (meant for SERIALIZABLE): the deadlock victim (40P01) is still lost',
+      programs: { transfer: retrying(transferNaive, onSerializationFailure) },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails', serializable: 'fails' },
     },
   },
   invariants: [allTransfersApplied, everyRequestAnswered],

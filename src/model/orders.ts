@@ -1,6 +1,7 @@
 import * as fc from 'fast-check';
 import type { Tx } from './program.ts';
 import { retrying } from './retry.ts';
+import { SqlState } from './statement.ts';
 import { defineScenario, type Invariant, type Operation } from './scenario.ts';
 import { defineSchema, type DatabaseOf } from './schema.ts';
 import { everyRequestAnswered, plural, withResult } from './invariants.ts';
@@ -12,8 +13,9 @@ import { everyRequestAnswered, plural, withResult } from './invariants.ts';
  * `payment-confirm` (concurrent confirmations, the same payment twice among them).
  */
 
-const isolationLevels = ['read-committed', 'repeatable-read'] as const;
+const isolationLevels = ['read-committed', 'repeatable-read', 'serializable'] as const;
 const retryNote = 'retry on 40001 or 40P01';
+const onSerializationFailure = [SqlState.serializationFailure];
 
 // ============================== order-stock ==============================
 
@@ -96,23 +98,28 @@ export const orderStock = defineScenario({
     naive: {
       description: 'read the stock, decide in the application, write stock - 1',
       programs: { order: orderNaive },
-      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'for-update': {
       description: 'SELECT the product FOR UPDATE, then decide and write',
       programs: { order: orderForUpdate },
       // Under repeatable read the loser gets 40001 instead of its order.
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'atomic-update': {
       description: 'one UPDATE products SET stock = stock - 1 WHERE stock >= 1',
       programs: { order: orderAtomic },
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'atomic-update-retry': {
       description: `one conditional UPDATE; ${retryNote}`,
       programs: { order: retrying(orderAtomic) },
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
+    },
+    'serializable-retry': {
+      description: 'the naive order, run again from the start on 40001 (meant for SERIALIZABLE)',
+      programs: { order: retrying(orderNaive, onSerializationFailure) },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'passes', serializable: 'passes' },
     },
   },
   invariants: [neverOversold, everyRequestAnswered],
@@ -211,23 +218,28 @@ export const paymentConfirm = defineScenario({
     naive: {
       description: 'read the payment, check it is pending in the application, mark it confirmed and move stock and points',
       programs: { confirm: confirmNaive },
-      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'for-update': {
       description: 'SELECT the payment FOR UPDATE, then check and confirm',
       programs: { confirm: confirmForUpdate },
       // Under repeatable read two payments of one product race for its stock row: the loser gets 40001 and stays pending.
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'atomic-update': {
       description: "UPDATE payments SET status = 'confirmed' WHERE status = 'pending'; move stock and points only if a row changed",
       programs: { confirm: confirmAtomic },
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'atomic-update-retry': {
       description: `the conditional UPDATE of atomic-update; ${retryNote}`,
       programs: { confirm: retrying(confirmAtomic) },
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
+    },
+    'serializable-retry': {
+      description: 'the naive confirmation, run again from the start on 40001 (meant for SERIALIZABLE)',
+      programs: { confirm: retrying(confirmNaive, onSerializationFailure) },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'passes', serializable: 'passes' },
     },
   },
   invariants: [confirmedOnce, everyRequestAnswered],

@@ -1,6 +1,7 @@
 import * as fc from 'fast-check';
 import type { Tx } from './program.ts';
 import { retrying } from './retry.ts';
+import { SqlState } from './statement.ts';
 import { defineScenario, type Invariant, type Operation, type Strategy } from './scenario.ts';
 import { defineSchema, type DatabaseOf } from './schema.ts';
 import { describeTx, everyRequestAnswered, plural } from './invariants.ts';
@@ -190,18 +191,27 @@ const lotInvariants = [expiredLotsEmpty, lotsBalance, fifo, spendsMatchLedger];
 
 // --- strategies ---
 
-const isolationLevels = ['read-committed', 'repeatable-read'] as const;
+const isolationLevels = ['read-committed', 'repeatable-read', 'serializable'] as const;
 
 const naive: Strategy<LotsDb> = {
   description: 'read the live lots, compute the split in the application, write each lot\'s new remaining points',
   programs: { spend: spendNaive, expire: expireNaive },
-  expected: { 'read-committed': 'fails', 'repeatable-read': 'passes' },
+  expected: { 'read-committed': 'fails', 'repeatable-read': 'passes', serializable: 'passes' },
 };
 
 const forUpdate: Strategy<LotsDb> = {
   description: 'SELECT ... FOR UPDATE the live lots (soonest expiry first), then split and write',
   programs: { spend: spendForUpdate, expire: expireForUpdate },
-  expected: { 'read-committed': 'passes', 'repeatable-read': 'passes' },
+  expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
+};
+
+const onSerializationFailure = [SqlState.serializationFailure];
+
+/** Retrying on 40001 is safe wherever conflicts raise it; read committed raises none, so the naive read-modify-write loses updates there. */
+const serializableRetry: Strategy<LotsDb> = {
+  description: 'the naive spend and expiry job, run again from the start on 40001 (meant for SERIALIZABLE)',
+  programs: { spend: retrying(spendNaive, onSerializationFailure), expire: retrying(expireNaive, onSerializationFailure) },
+  expected: { 'read-committed': 'fails', 'repeatable-read': 'passes', serializable: 'passes' },
 };
 
 const lot = (id: number, original: number, expires: number): Lot => ({ id, owner, original, remaining: original, expires, expired: false });
@@ -213,7 +223,7 @@ export const pointsExpiryVsUse = defineScenario({
   seed: { lots: [lot(1, 500, 1), lot(2, 1000, 30)], ledger: [] },
   isolationLevels,
   operations: { spend: spendOperation(100, 6), expire: expireOperation([1]) },
-  strategies: { naive, 'for-update': forUpdate },
+  strategies: { naive, 'for-update': forUpdate, 'serializable-retry': serializableRetry },
   invariants: lotInvariants,
   transactions: { min: 2, max: 3 },
   canonical: [
@@ -230,7 +240,7 @@ export const pointsFifo = defineScenario({
   seed: { lots: [lot(1, 300, 10), lot(2, 300, 20), lot(3, 1000, 30)], ledger: [] },
   isolationLevels,
   operations: { spend: spendOperation(100, 5) },
-  strategies: { naive, 'for-update': forUpdate },
+  strategies: { naive, 'for-update': forUpdate, 'serializable-retry': serializableRetry },
   invariants: lotInvariants,
   transactions: { min: 2, max: 4 },
   canonical: Array.from({ length: 5 }, () => ({ operation: 'spend', args: { amount: 200 } })),
@@ -254,17 +264,18 @@ export const pointsHotLot = defineScenario({
   operations: { spend: spendOperation(100, 2) },
   strategies: {
     // Under repeatable read the loser of the race gets 40001 instead of falling through to the next lot.
-    naive: { ...naive, expected: { 'read-committed': 'fails', 'repeatable-read': 'fails' } },
+    naive: { ...naive, expected: { 'read-committed': 'fails', 'repeatable-read': 'fails', serializable: 'fails' } },
     'for-update': {
       ...forUpdate,
       // Under repeatable read the losers of the race for the hot lot get 40001 instead of falling through.
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'for-update-retry': {
       description: 'SELECT ... FOR UPDATE the live lots, split and write; retry the whole spend on 40001 or 40P01',
       programs: { spend: retrying(spendForUpdate) },
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
     },
+    'serializable-retry': serializableRetry,
   },
   invariants: [...lotInvariants, everySpendSucceeds, everyRequestAnswered],
   transactions: { min: 2, max: 4 },

@@ -1,5 +1,7 @@
 import * as fc from 'fast-check';
 import type { Tx } from './program.ts';
+import { retrying } from './retry.ts';
+import { SqlState } from './statement.ts';
 import { defineScenario, type Invariant, type Operation } from './scenario.ts';
 import { describeTx } from './invariants.ts';
 import { pointsSchema, type PointsDb } from './points.ts';
@@ -93,18 +95,23 @@ export const pointsReadDuringUpdate = defineScenario({
   title: 'balance 3000; balance reads while deductions of 300 run',
   schema: pointsSchema,
   seed: { accounts: [{ id: user, balance: opening }], history: [] },
-  isolationLevels: ['read-committed', 'repeatable-read'],
+  isolationLevels: ['read-committed', 'repeatable-read', 'serializable'],
   operations: { read: readOperation, deduct: deductOperation },
   strategies: {
     naive: {
       description: 'read the account, then the history, in two statements',
       programs: { read: readTwoStatements, deduct },
-      expected: { 'read-committed': 'fails', 'repeatable-read': 'passes' },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'passes', serializable: 'passes' },
     },
     'for-share': {
       description: 'SELECT ... FOR SHARE the account, then read the history (the read waits for, and holds off, deductions)',
       programs: { read: readForShare, deduct },
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
+    },
+    'serializable-retry': {
+      description: 'the naive read and deduction, run again from the start on 40001 (meant for SERIALIZABLE)',
+      programs: { read: retrying(readTwoStatements, [SqlState.serializationFailure]), deduct: retrying(deduct, [SqlState.serializationFailure]) },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'passes', serializable: 'passes' },
     },
   },
   invariants: [readsConsistent, balanceMatches],

@@ -14,7 +14,8 @@ import { describeTx, everyRequestAnswered, plural, withResult } from './invarian
  */
 
 const user = 1;
-const isolationLevels = ['read-committed', 'repeatable-read'] as const;
+const isolationLevels = ['read-committed', 'repeatable-read', 'serializable'] as const;
+const onSerializationFailure = [SqlState.serializationFailure];
 
 // ============================== welcome-gift ==============================
 
@@ -118,29 +119,35 @@ export const welcomeGift = defineScenario({
     naive: {
       description: 'look for a claim; if none, grant and insert the claim (the loser of the race gets 23505, not "already claimed")',
       programs: { claim: claimNaive },
-      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'for-update': {
       description: 'SELECT the account FOR UPDATE, then look for a claim',
       programs: { claim: claimForUpdate },
       // Under repeatable read the waiter's snapshot predates the winner's claim: it gets 40001 locking the updated account.
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'for-update-retry': {
       description: `SELECT the account FOR UPDATE, then look for a claim; ${giftRetry}`,
       programs: { claim: retrying(claimForUpdate) },
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
     },
     'unique-constraint': {
       description: 'insert the claim first; its primary key decides, 23505 means "already claimed"',
       programs: { claim: claimUnique },
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
     },
     'on-conflict': {
       description: 'INSERT the claim ... ON CONFLICT DO NOTHING; no row means "already claimed"',
       programs: { claim: claimOnConflict },
       // Under repeatable read PostgreSQL answers ON CONFLICT DO NOTHING with 40001 when the conflicting claim was committed after the snapshot.
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails', serializable: 'fails' },
+    },
+    'serializable-retry': {
+      description: 'the naive claim, run again from the start on 40001 (meant for SERIALIZABLE)',
+      programs: { claim: retrying(claimNaive, onSerializationFailure) },
+      // Under repeatable read too: the grant updates the account before inserting the claim, so the loser gets 40001 there and its retry sees the claim.
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'passes', serializable: 'passes' },
     },
   },
   invariants: [giftOnce],
@@ -225,23 +232,28 @@ export const rewardRedeem = defineScenario({
     naive: {
       description: 'read the quantity, decide in the application, write quantity - 1',
       programs: { redeem: redeemNaive },
-      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'for-update': {
       description: 'SELECT the inventory row FOR UPDATE, then decide and write',
       programs: { redeem: redeemForUpdate },
       // Under repeatable read the loser gets 40001 instead of redeeming one of the items left.
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'atomic-update': {
       description: 'one UPDATE inventory SET quantity = quantity - 1 WHERE quantity >= 1',
       programs: { redeem: redeemAtomic },
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'atomic-update-retry': {
       description: `one conditional UPDATE; ${redeemRetry}`,
       programs: { redeem: retrying(redeemAtomic) },
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
+    },
+    'serializable-retry': {
+      description: 'the naive redemption, run again from the start on 40001 (meant for SERIALIZABLE)',
+      programs: { redeem: retrying(redeemNaive, onSerializationFailure) },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'passes', serializable: 'passes' },
     },
   },
   invariants: [redeemedExactly, everyRequestAnswered],
@@ -330,12 +342,18 @@ export const rewardGrantQuery = defineScenario({
     autocommit: {
       description: 'the grant writes the reward, commits, then writes its items',
       programs: { grant: grantAutocommit, list: listRewards },
-      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'one-transaction': {
       description: 'the grant writes the reward and its items in one transaction',
       programs: { grant: grantOneTransaction, list: listRewards },
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
+    },
+    'serializable-retry': {
+      // The naive grant (autocommit) spans two transactions; retried here is the natural one-transaction grant.
+      description: 'the grant in one transaction and the list, each run again from the start on 40001 (meant for SERIALIZABLE)',
+      programs: { grant: retrying(grantOneTransaction, onSerializationFailure), list: retrying(listRewards, onSerializationFailure) },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
     },
   },
   invariants: [noHalfGrant],

@@ -13,7 +13,8 @@ import { describeTx, everyRequestAnswered, plural } from './invariants.ts';
  * Scenarios: `task-create`, `task-complete-delete`.
  */
 
-const isolationLevels = ['read-committed', 'repeatable-read'] as const;
+const isolationLevels = ['read-committed', 'repeatable-read', 'serializable'] as const;
+const onSerializationFailure = [SqlState.serializationFailure];
 
 // ============================== task-create ==============================
 
@@ -87,12 +88,19 @@ export const taskCreate = defineScenario({
     naive: {
       description: 'SELECT max(id), insert max + 1 (the loser gets a raw 23505)',
       programs: { create: createNaive },
-      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'unique-retry': {
       description: 'SELECT max(id), insert max + 1; on 23505 roll back and try again',
       programs: { create: createUniqueRetry },
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes' },
+      // Under serializable the loser's insert fails with 40001 (read/write dependencies on the max(id) it read), not 23505, and is not retried.
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'fails' },
+    },
+    'serializable-retry': {
+      description: 'the naive creation, run again from the start on 40001 (meant for SERIALIZABLE)',
+      programs: { create: retrying(createNaive, onSerializationFailure) },
+      // Under repeatable read the loser's insert gets 23505, which it does not retry.
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails', serializable: 'passes' },
     },
   },
   invariants: [distinctTasks, everyRequestAnswered],
@@ -199,18 +207,23 @@ export const taskCompleteDelete = defineScenario({
     naive: {
       description: 'read the task, check in the application, set the flag; for a Top3 task read the points and write points + 100',
       programs: { complete: completeNaive, delete: deleteNaive },
-      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'atomic-update': {
       description: 'UPDATE tasks SET done = true WHERE NOT done AND NOT deleted RETURNING (deleted likewise); points = points + 100',
       programs: { complete: completeAtomic, delete: deleteAtomic },
       // Under repeatable read a completion that races for the same task or the points gets 40001.
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'atomic-update-retry': {
       description: 'conditional UPDATEs as atomic-update; retry on 40001 or 40P01',
       programs: { complete: retrying(completeAtomic), delete: retrying(deleteAtomic) },
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
+    },
+    'serializable-retry': {
+      description: 'the naive completion and deletion, run again from the start on 40001 (meant for SERIALIZABLE)',
+      programs: { complete: retrying(completeNaive, onSerializationFailure), delete: retrying(deleteNaive, onSerializationFailure) },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'passes', serializable: 'passes' },
     },
   },
   invariants: [flagsAndAwards, everyRequestAnswered],

@@ -13,8 +13,9 @@ import { describeTx, everyRequestAnswered, plural, withResult } from './invarian
  * Scenarios: `refresh-rotation`, `login-issue`, `signup-unique`, `rate-limit`.
  */
 
-const isolationLevels = ['read-committed', 'repeatable-read'] as const;
+const isolationLevels = ['read-committed', 'repeatable-read', 'serializable'] as const;
 const retryNote = 'retry on 40001 or 40P01';
+const onSerializationFailure = [SqlState.serializationFailure];
 
 // ============================== refresh-rotation ==============================
 
@@ -89,17 +90,22 @@ export const refreshRotation = defineScenario({
     naive: {
       description: 'read the token, check the blacklist in the application, issue, then blacklist',
       programs: { refresh: refreshNaive },
-      expected: { 'read-committed': 'fails', 'repeatable-read': 'passes' },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'passes', serializable: 'passes' },
     },
     'for-update': {
       description: 'SELECT the token FOR UPDATE, then check, issue and blacklist',
       programs: { refresh: refreshForUpdate },
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
     },
     'atomic-update': {
       description: 'UPDATE tokens SET revoked = true WHERE id = ? AND NOT revoked; issue only if a row changed',
       programs: { refresh: refreshAtomic },
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
+    },
+    'serializable-retry': {
+      description: 'the naive refresh, run again from the start on 40001 (meant for SERIALIZABLE)',
+      programs: { refresh: retrying(refreshNaive, onSerializationFailure) },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'passes', serializable: 'passes' },
     },
   },
   invariants: [rotatedOnce],
@@ -179,18 +185,23 @@ export const loginIssue = defineScenario({
     naive: {
       description: 'read the session counter, write counter + 1 and number the token from it (two logins get the same token id: 23505)',
       programs: { login: loginNaive },
-      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'atomic-update': {
       description: 'UPDATE ... SET sessions = sessions + 1 RETURNING, number the token from the returned counter',
       programs: { login: loginAtomic },
       // Under repeatable read the second login of a user gets 40001 on the counter.
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'atomic-update-retry': {
       description: `UPDATE ... SET sessions = sessions + 1 RETURNING; ${retryNote}`,
       programs: { login: retrying(loginAtomic) },
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
+    },
+    'serializable-retry': {
+      description: 'the naive login, run again from the start on 40001 (meant for SERIALIZABLE)',
+      programs: { login: retrying(loginNaive, onSerializationFailure) },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'passes', serializable: 'passes' },
     },
   },
   invariants: [oneTokenPerLogin, everyRequestAnswered],
@@ -268,18 +279,24 @@ export const signupUnique = defineScenario({
     naive: {
       description: 'look the email up, insert if absent (the loser gets a raw 23505)',
       programs: { signup: signupNaive },
-      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'unique-constraint': {
       description: 'insert; the unique index decides and 23505 means "duplicate"',
       programs: { signup: signupUniqueConstraint },
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
     },
     'on-conflict': {
       description: 'INSERT ... ON CONFLICT DO NOTHING; no row means "duplicate"',
       programs: { signup: signupOnConflict },
       // Under repeatable read PostgreSQL answers ON CONFLICT DO NOTHING with 40001 when the conflicting row was committed after the snapshot.
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails', serializable: 'fails' },
+    },
+    'serializable-retry': {
+      description: 'the naive signup, run again from the start on 40001 (meant for SERIALIZABLE)',
+      programs: { signup: retrying(signupNaive, onSerializationFailure) },
+      // Under repeatable read the loser's insert gets 23505, which it does not retry; under serializable, 40001.
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails', serializable: 'passes' },
     },
   },
   invariants: [oneAccountPerEmail],
@@ -350,18 +367,23 @@ export const rateLimit = defineScenario({
     naive: {
       description: 'read the counter, compare in the application, write count + 1',
       programs: { attempt: attemptNaive },
-      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'atomic-update': {
       description: 'one UPDATE counters SET count = count + 1 WHERE count < limit',
       programs: { attempt: attemptAtomic },
       // Under repeatable read the loser gets 40001 instead of being counted.
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'atomic-update-retry': {
       description: `one conditional UPDATE; ${retryNote}`,
       programs: { attempt: retrying(attemptAtomic) },
-      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes' },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
+    },
+    'serializable-retry': {
+      description: 'the naive attempt, run again from the start on 40001 (meant for SERIALIZABLE)',
+      programs: { attempt: retrying(attemptNaive, onSerializationFailure) },
+      expected: { 'read-committed': 'fails', 'repeatable-read': 'passes', serializable: 'passes' },
     },
   },
   invariants: [exactlyLimitAllowed, everyRequestAnswered],

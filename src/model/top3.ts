@@ -1,6 +1,7 @@
 import * as fc from 'fast-check';
 import type { Tx } from './program.ts';
 import { retrying } from './retry.ts';
+import { SqlState } from './statement.ts';
 import { defineScenario, type Invariant, type Operation, type Strategy } from './scenario.ts';
 import { defineSchema, type DatabaseOf } from './schema.ts';
 import { everyRequestAnswered, plural, withResult } from './invariants.ts';
@@ -93,22 +94,27 @@ const strategies = (naiveUnderRepeatableRead: 'passes' | 'fails'): Record<string
   naive: {
     description: 'read the balance and the date\'s Top3, decide, write balance - 300 and the row',
     programs: { set: setNaive },
-    expected: { 'read-committed': 'fails', 'repeatable-read': naiveUnderRepeatableRead },
+    expected: { 'read-committed': 'fails', 'repeatable-read': naiveUnderRepeatableRead, serializable: 'fails' },
   },
   'for-update': {
     description: 'SELECT the account FOR UPDATE, then check the date and write',
     programs: { set: setForUpdate },
     // Under repeatable read the waiter gets 40001 on the account the winner updated.
-    expected: { 'read-committed': 'passes', 'repeatable-read': 'fails' },
+    expected: { 'read-committed': 'passes', 'repeatable-read': 'fails', serializable: 'fails' },
   },
   'for-update-retry': {
     description: `SELECT the account FOR UPDATE, then check the date and write; ${retryNote}`,
     programs: { set: retrying(setForUpdate) },
-    expected: { 'read-committed': 'passes', 'repeatable-read': 'passes' },
+    expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
+  },
+  'serializable-retry': {
+    description: 'the naive set, run again from the start on 40001 (meant for SERIALIZABLE)',
+    programs: { set: retrying(setNaive, [SqlState.serializationFailure]) },
+    expected: { 'read-committed': 'fails', 'repeatable-read': 'passes', serializable: 'passes' },
   },
 });
 
-const isolationLevels = ['read-committed', 'repeatable-read'] as const;
+const isolationLevels = ['read-committed', 'repeatable-read', 'serializable'] as const;
 
 export const top3SameDate = defineScenario({
   id: 'top3-same-date',
