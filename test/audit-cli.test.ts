@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisionPostgres, type Provisioned } from '../src/adapters/postgres/provision.ts';
+import { scenarios } from '../src/model/scenarios.ts';
 
 const bin = join(import.meta.dirname, '..', 'bin', 'lockstep.js');
 let server: Provisioned;
@@ -68,6 +69,47 @@ describe('lockstep audit --catalogue', () => {
     [['audit', '--catalogue', '--json', '--markdown'], 'Choose one of --json and --markdown.'],
   ])('bad input %j: one sentence, exit 2', (args, message) => {
     const { code, stdout, stderr } = lockstep([...args, '--db', 'postgres://nobody@127.0.0.1:1/none']);
+    expect(stderr).toBe(`${message}\n`);
+    expect(stdout).toBe('');
+    expect(code).toBe(2);
+  });
+});
+
+describe('lockstep audit (the matrix)', () => {
+  it('--replay: one row per strategy and level, with verdict, broken rule, anomaly, size and cost; PostgreSQL confirms every row', async () => {
+    const { code, stdout, stderr } = lockstep(['audit', '--scenario', 'points-deduct', '--isolation', 'read-committed', '--runs', '300', '--replay', '--json', '--db', server.url]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const { rows } = JSON.parse(stdout);
+    const verdicts = rows.map((r: any) => [r.strategy, r.status, r.invariant ?? null, r.anomaly ?? null, r.transactions ?? null, r.preemptions ?? null, r.postgres]);
+    expect(verdicts).toEqual([
+      ['naive', 'failed', 'balance-matches-successes', 'lost update', 2, 1, 'confirmed'],
+      ['for-update', 'passed', null, null, null, null, 'confirmed'],
+      ['atomic-update', 'passed', null, null, null, null, 'confirmed'],
+      ['serializable-retry', 'failed', 'balance-matches-successes', 'lost update', 2, 1, 'confirmed'],
+    ]);
+    const forUpdate = rows.find((r: any) => r.strategy === 'for-update');
+    expect(forUpdate.blocksPerRun).toBeGreaterThan(0);
+    expect(forUpdate.abortsPerRun).toBe(0);
+    expect(await leftovers()).toEqual({ connections: 0, schemas: 0 });
+  });
+
+  it('--markdown prints the same table for a README, with a summary line', () => {
+    const { code, stdout } = lockstep(['audit', '--scenario', 'points-add', '--isolation', 'repeatable-read', '--runs', '300', '--markdown']);
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n');
+    expect(lines[0]).toBe('| scenario | strategy | isolation | verdict | broken rule | anomaly | size | blocks/run | aborts/run | PostgreSQL |');
+    expect(lines[2]).toMatch(/^\| points-add \| naive \| repeatable-read \| failed \| every-operation-succeeds \| none \| 2 tx, 1 preemption \| \d+\.\d\d \| \d+\.\d\d \| - \|$/);
+    expect(lines.at(-1)).toBe('4 combinations: 1 passed, 3 failed.');
+  });
+
+  it.each([
+    [['audit', '--scenario', 'points-teleport'], `Unknown scenario "points-teleport"; choose one of ${scenarios.map((s) => s.id).join(', ')}.`],
+    [['audit', '--anomaly', 'G2'], '--anomaly needs --catalogue.'],
+    [['audit', '--catalogue', '--scenario', 'points-deduct'], '--scenario and --catalogue do not go together: the catalogue has its own workloads.'],
+    [['audit', '--runs', '0'], '--runs must be between 1 and 9007199254740991, not 0.'],
+  ])('bad input %j: one sentence, exit 2', (args, message) => {
+    const { code, stdout, stderr } = lockstep(args);
     expect(stderr).toBe(`${message}\n`);
     expect(stdout).toBe('');
     expect(code).toBe(2);
