@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blocked, commit, completed, engineAt, remove, rollback, select, update } from './fixture.ts';
+import { blocked, commit, completed, deadlockDetected, engineAt, failed, remove, rollback, select, update } from './fixture.ts';
 
 const forUpdate = select('accounts', { id: 1 }, { lock: 'update' });
 const forShare = select('accounts', { id: 1 }, { lock: 'share' });
@@ -124,5 +124,35 @@ describe('memory engine: row locks (read committed)', () => {
     expect(engine.step(1, commit)).toEqual([completed(1, []), completed(2, [{ id: 2, balance: 500 }])]);
     // Row 3 was never reached, so it is not locked.
     expect(engine.step(3, select('accounts', { id: 3 }, { lock: 'update' }))).toEqual([completed(3, [{ id: 3, balance: 800 }])]);
+  });
+
+  // Found by properties/random-programs.test.ts; the same steps on PostgreSQL 15 and 17 give exactly these events.
+  it('a FOR SHARE holder upgrading to an UPDATE does not queue behind other waiters: it goes first once the other holders end', () => {
+    const engine = engineAt('read-committed');
+    engine.step(2, forShare);
+    expect(engine.step(1, update('accounts', { id: 1 }, { balance: 100 }))).toEqual([blocked(1, [2])]);
+    expect(engine.step(3, forShare)).toEqual([completed(3, [{ id: 1, balance: 3000 }])]);
+    expect(engine.step(3, deduct300)).toEqual([blocked(3, [2])]);
+    expect(engine.step(2, commit)).toEqual([completed(2, []), completed(3, [{ id: 1, balance: 2700 }])]);
+    expect(engine.step(3, commit)).toEqual([completed(1, [{ id: 1, balance: 100 }]), completed(3, [])]);
+  });
+
+  it('a row lock waiter sleeps on one holder at a time: a share holder that joins later is no deadlock until the first ends', () => {
+    const engine = engineAt('read-committed');
+    engine.step(3, select('accounts', { id: 3 }, { lock: 'share' }));
+    expect(engine.step(2, select('accounts', { balance: { gte: 500 } }, { lock: 'update' }))).toEqual([blocked(2, [3])]);
+    expect(engine.step(1, select('accounts', { id: 3 }, { lock: 'share' }))).toEqual([completed(1, [{ id: 3, balance: 800 }])]);
+    // T2 sleeps on T3 only, so T1 waiting for T2 closes no cycle yet.
+    expect(engine.step(1, remove('accounts', { id: 2 }))).toEqual([blocked(1, [2])]);
+    // T3 ends: T2 now sleeps on T1, which closes the cycle; T1, waiting longer, is the victim.
+    expect(engine.step(3, commit)).toEqual([
+      failed(1, deadlockDetected),
+      completed(2, [
+        { id: 1, balance: 3000 },
+        { id: 2, balance: 500 },
+        { id: 3, balance: 800 },
+      ]),
+      completed(3, []),
+    ]);
   });
 });

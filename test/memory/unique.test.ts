@@ -99,4 +99,63 @@ describe('memory engine: unique indexes', () => {
     expect(engine.step(2, update('users', { id: 2 }, { email: carol.email }))).toEqual([blocked(2, [1])]);
     expect(engine.step(1, commit)).toEqual([completed(1, []), failed(2, duplicateKey('users_email_key'))]);
   });
+
+  // Found by properties/random-programs.test.ts. Each case below was run with
+  // the same steps on PostgreSQL 15 and 17 and gave exactly these events.
+  describe('index entries are made one index at a time, as PostgreSQL makes them', () => {
+    it('an INSERT waiting on its second unique index already holds its key in the first: a third inserter of that key waits for it', () => {
+      const engine = engineAt('read-committed');
+      const carol = { id: 2, email: 'carol@example.com' };
+      expect(engine.step(1, update('users', { id: 1 }, { email: bob.email }))).toEqual([completed(1, [{ id: 1, email: bob.email }])]);
+      expect(engine.step(2, insert('users', [bob]))).toEqual([blocked(2, [1])]);
+      expect(engine.step(3, insert('users', [carol]))).toEqual([blocked(3, [2])]);
+      expect(engine.step(1, commit)).toEqual([completed(1, []), failed(2, duplicateKey('users_email_key')), completed(3, [carol])]);
+      expect(engine.step(3, commit)).toEqual([completed(3, [])]);
+      expect(engine.tables().users).toEqual([{ id: 1, email: bob.email }, carol]);
+    });
+
+    it('every version of a row stays in the index: an older version with the key, replaced by a running transaction, is waited for', () => {
+      const engine = engineAt('read-committed');
+      engine.step(1, update('users', { id: 1 }, { email: bob.email }));
+      expect(engine.step(1, update('users', { id: 1 }, { email: 'carol@example.com' }))).toEqual([completed(1, [{ id: 1, email: 'carol@example.com' }])]);
+      expect(engine.step(2, insert('users', [{ id: 2, email: ann.email }]))).toEqual([blocked(2, [1])]);
+      expect(engine.step(1, commit)).toEqual([completed(1, []), completed(2, [{ id: 2, email: ann.email }])]);
+    });
+  });
+
+  describe('ON CONFLICT DO NOTHING', () => {
+    it('under repeatable read, a conflicting version committed after the snapshot fails with 40001 even when an older version of the row is visible', () => {
+      const engine = engineAt('repeatable-read');
+      engine.step(2, select('accounts', { id: 2 }));
+      engine.step(1, update('accounts', { id: 1 }, { balance: 2700 }));
+      engine.step(1, commit);
+      expect(engine.step(2, insert('accounts', [{ id: 1, balance: 5 }], 'nothing'))).toEqual([failed(2, concurrentUpdate)]);
+    });
+
+    it('under read committed, the same conflict skips the row', () => {
+      const engine = engineAt('read-committed');
+      engine.step(2, select('accounts', { id: 2 }));
+      engine.step(1, update('accounts', { id: 1 }, { balance: 2700 }));
+      engine.step(1, commit);
+      expect(engine.step(2, insert('accounts', [{ id: 1, balance: 5 }], 'nothing'))).toEqual([completed(2, [])]);
+    });
+
+    it('after a wait, only the index waited on (and those after it) is checked again: the row is skipped for its own key', () => {
+      const engine = engineAt('repeatable-read');
+      engine.step(1, update('users', { id: 1 }, { email: bob.email }));
+      expect(engine.step(2, insert('users', [{ id: 2, email: ann.email }], 'nothing'))).toEqual([blocked(2, [1])]);
+      engine.step(3, insert('users', [{ id: 2, email: 'dan@example.com' }]));
+      engine.step(3, commit);
+      expect(engine.step(1, rollback)).toEqual([completed(1, []), completed(2, [])]);
+    });
+
+    it('after a wait, a conflict in an earlier index makes the speculative insertion start over: 40001 under repeatable read', () => {
+      const engine = engineAt('repeatable-read');
+      engine.step(1, update('users', { id: 1 }, { email: bob.email }));
+      expect(engine.step(2, insert('users', [{ id: 2, email: ann.email }], 'nothing'))).toEqual([blocked(2, [1])]);
+      engine.step(3, insert('users', [{ id: 2, email: 'dan@example.com' }]));
+      engine.step(3, commit);
+      expect(engine.step(1, commit)).toEqual([completed(1, []), failed(2, concurrentUpdate)]);
+    });
+  });
 });

@@ -15,9 +15,9 @@ import {
   type Where,
 } from '../../model/statement.ts';
 import { newestVersion, sees, undoWrites, visibleVersion, type RowChain, type Version } from './mvcc.ts';
-import { leaveQueue, release, tryLock, type RowLockMode } from './row-lock.ts';
+import { conflictingHolders, leaveQueue, release, tryLock, upgrading, type RowLockMode } from './row-lock.ts';
 import { afterAbort, afterCommit, conflictIn, conflictOut, newSsiState, preCommit, SerializationFailure, ssiMessage, type SsiClock, type WriteTarget } from './ssi.ts';
-import { cycleThrough, reportedBlockers } from './wait-for-graph.ts';
+import { cycleThrough, reportedBlockers, waitsFor } from './wait-for-graph.ts';
 import { dependencyGraph, type DependencyGraph } from './dependency-graph.ts';
 import type { PendingStatement, Xact } from './xact.ts';
 
@@ -70,9 +70,17 @@ export class MemoryEngine {
   private woken: Xact[] = [];
   private raceGroups = 0;
   private waitClock = 0;
+  /** `waitClock` when the current step began. */
+  private stepStart = 0;
+  /** Waiters that began a new wait during the current step without being woken (see `releaseRow`). */
+  private rewaited: Xact[] = [];
+  /** The woken transactions the one now advancing in `settle` was picked ahead of. */
+  private jumpedAhead = new Set<Xact>();
   /** Every SERIALIZABLE transaction of the run, for SIREAD lock checks. */
   private serializable: Xact[] = [];
   private ssiClock: SsiClock = { last: 0 };
+  /** SIREAD locks taken in this run, for their order (see `SireadLock.seq`). */
+  private sireadSeq = 0;
   /** Every transaction of the run when `recordHistory` is on. */
   private recorded: Xact[] = [];
   /**
@@ -104,10 +112,14 @@ export class MemoryEngine {
     this.isolation = isolation;
     this.serializable = [];
     this.ssiClock = { last: 0 };
+    this.sireadSeq = 0;
     this.recorded = [];
     this.woken = [];
     this.events = [];
     this.waitClock = 0;
+    this.stepStart = 0;
+    this.rewaited = [];
+    this.jumpedAhead = new Set();
     this.raceGroups = 0;
     this.slots = [];
     this.races = [];
@@ -127,6 +139,7 @@ export class MemoryEngine {
   /** Runs one statement of `tx` and settles; see `Backend.step`. */
   step(tx: TxId, statement: Statement): Event[] {
     this.events = [];
+    this.stepStart = this.waitClock;
     const slot = this.slot(tx);
     if (statement.kind === 'commit' || statement.kind === 'rollback') {
       const xact = slot.xact;
@@ -211,6 +224,7 @@ export class MemoryEngine {
       wait: null,
       waitSince: 0,
       raceGroup: 0,
+      grantedOnWake: null,
       ssi: this.isolation === 'serializable' && tx !== 0 ? newSsiState() : null,
       observations: this.recordHistory && tx !== 0 ? { items: [], predicates: [] } : null,
     };
@@ -251,9 +265,8 @@ export class MemoryEngine {
         const failure = this.serializableRead(xact, table, statement.where, snapshot);
         if (failure) return failure;
       }
-    } else if (statement.kind === 'insert' && xact.ssi?.doomed) {
-      return serializationFailure;
     }
+    // A doomed insert fails at its heap write (`conflictIn`), not before: ON CONFLICT DO NOTHING may skip every row without one.
     return { statement, snapshot, candidates, next: 0, out: [] };
   }
 
@@ -276,13 +289,14 @@ export class MemoryEngine {
     for (const chain of table.rows) {
       const versions = chain.versions;
       if (versions.length === 0) continue;
-      if (index && !versions.some((v) => sameKey(key, where, v.data))) continue;
+      if (index && !versions.some((v) => (v.indexed === undefined || v.indexed > table.uniques.indexOf(index)) && sameKey(key, where, v.data))) continue;
       examined = true;
       let i = versions.length - 1;
       for (; i >= 0 && !sees(xact, snapshot, versions[i].xmin); i--) writers.push(versions[i].xmin);
       const seen = i >= 0 ? versions[i] : undefined;
       if (seen?.xmax && seen.xmax !== xact) writers.push(seen.xmax);
-      if (index && seen && !(seen.xmax && sees(xact, snapshot, seen.xmax)) && sameKey(key, where, seen.data)) tuples.add(chain);
+      // No SIREAD lock on a version the transaction wrote itself (PredicateLockTID skips those).
+      if (index && seen && seen.xmin !== xact && !(seen.xmax && sees(xact, snapshot, seen.xmax)) && sameKey(key, where, seen.data)) tuples.add(chain);
     }
     if (examined && xact.ssi!.doomed) return serializationFailure;
     try {
@@ -291,7 +305,8 @@ export class MemoryEngine {
       if (e instanceof SerializationFailure) return serializationFailure;
       throw e;
     }
-    xact.ssi!.reads.push(index ? { kind: 'index', table: table.name, index: index.join(), tuples } : { kind: 'relation', table: table.name });
+    const seq = ++this.sireadSeq;
+    xact.ssi!.reads.push(index ? { kind: 'index', table: table.name, index: index.join(), tuples, seq } : { kind: 'relation', table: table.name, seq });
     return null;
   }
 
@@ -303,7 +318,7 @@ export class MemoryEngine {
       xact.waitSince = ++this.waitClock;
       const cycle = cycleThrough(xact);
       if (cycle) {
-        this.fail(stepped ? xact : longestWaiting(cycle), { code: SqlState.deadlockDetected, message: messages.deadlock });
+        this.fail(stepped ? xact : this.deadlockVictim(cycle), { code: SqlState.deadlockDetected, message: messages.deadlock });
         if (!stepped) return;
       } else if (stepped) {
         this.events.push({ tx: xact.tx, kind: 'blocked', waitsFor: reportedBlockers(xact).map((x) => x.tx) });
@@ -320,6 +335,14 @@ export class MemoryEngine {
 
   private run(xact: Xact, p: PendingStatement): Progress {
     const s = p.statement;
+    if (p.writing) {
+      // Resume the index entries of the row written before the wait, then go on with the next row.
+      const { chain, version, old } = p.writing;
+      const entries = this.indexEntries(xact, p, this.table((s as InsertStatement | UpdateStatement).table), chain, version, old);
+      if (entries !== 'done') return entries;
+      p.out.push(version.data);
+      p.next++;
+    }
     switch (s.kind) {
       case 'select':
         return s.lock ? this.lockRows(xact, p, s, s.lock === 'update' ? 'exclusive' : 'share') : this.readRows(xact, p, s);
@@ -353,7 +376,7 @@ export class MemoryEngine {
         const seen = visibleVersion(chain, xact, p.snapshot);
         if (seen?.xmax && seen.xmax !== xact && seen.xmax.status === 'committed') return this.concurrentChange(chain, xact, s);
       }
-      if (!tryLock(chain, xact, mode)) {
+      if (!tryLock(chain, xact, mode) && !this.overtakes(xact, chain, mode)) {
         xact.wait = { kind: 'row', chain, mode };
         chain.queue.push(xact);
         return 'blocked';
@@ -365,19 +388,19 @@ export class MemoryEngine {
         if (xact.isolation !== 'read-committed') return this.concurrentChange(chain, xact, s);
         // READ COMMITTED: act on the newest committed version if it still matches.
         target = newest && matches(s.where, newest.data) ? newest : undefined;
-        if (!newest) this.wake(release(chain, xact, this.pickWaiter));
+        if (!newest) this.releaseRow(chain, xact);
       }
       if (target) xact.observations?.items.push({ table: s.table, chain, version: target });
       if (target && s.kind === 'update') {
         const data = applyChanges(s.set, target.data);
         if (outOfIntegerRange(data)) return { code: SqlState.numericOutOfRange, message: messages.integerOutOfRange };
-        const conflict = this.uniqueConflict(this.table(s.table), xact, data, chain, target.data);
-        if (conflict?.kind === 'wait') return this.waitFor(xact, conflict.xact);
-        if (conflict) return this.uniqueViolation(xact, this.table(s.table), chain, conflict);
-        if (xact.ssi && !this.serializableWrite(xact, { table: s.table, chain, heap: true, existing: true, indexes: changedIndexes(this.table(s.table), target.data, data) })) return serializationFailure;
+        if (xact.ssi && !this.serializableWrite(xact, { table: s.table, chain, heap: true, existing: true, indexes: [] })) return serializationFailure;
         target.xmax = xact;
-        chain.versions.push({ data, xmin: xact, xmax: null });
+        const version: Version = { data, xmin: xact, xmax: null };
+        chain.versions.push(version);
         xact.writes.push(chain);
+        const entries = this.indexEntries(xact, p, this.table(s.table), chain, version, target.data);
+        if (entries !== 'done') return entries;
         p.out.push(data);
       } else if (target && s.kind === 'delete') {
         if (xact.ssi && !this.serializableWrite(xact, { table: s.table, chain, heap: true, existing: true, indexes: [] })) return serializationFailure;
@@ -437,56 +460,114 @@ export class MemoryEngine {
     return 'blocked';
   }
 
+  /**
+   * Inserts row by row as PostgreSQL does: `ON CONFLICT DO NOTHING` first
+   * checks every unique index (waiting for an inserter still running, then
+   * skipping the row); then the heap insert (under SERIALIZABLE, the check
+   * against relation locks) and the index entries (`indexEntries`).
+   */
   private insertRows(xact: Xact, p: PendingStatement, s: InsertStatement): Progress {
     const table = this.table(s.table);
     while (p.next < s.rows.length) {
       const row = s.rows[p.next] as Row;
-      const conflict = this.uniqueConflict(table, xact, row);
-      if (conflict?.kind === 'wait') return this.waitFor(xact, conflict.xact);
-      p.next++;
-      if (conflict) {
-        if (s.onConflict !== 'nothing') return this.uniqueViolation(xact, table, conflict.chain, conflict);
-        // Under repeatable read, skipping a row the snapshot cannot see would hide a concurrent insert.
-        if (xact.isolation !== 'read-committed' && !visibleVersion(conflict.chain, xact, p.snapshot)) {
-          return { code: SqlState.serializationFailure, message: messages.concurrentUpdate };
+      if (s.onConflict === 'nothing') {
+        const conflict = this.arbiterConflict(xact, p, table, row);
+        if (conflict?.kind === 'wait') return this.waitFor(xact, conflict.xact);
+        if (conflict) {
+          p.next++;
+          // Under repeatable read, PostgreSQL skips the row only if its snapshot sees the conflicting version itself (not an older version of that row).
+          if (xact.isolation !== 'read-committed' && !sees(xact, p.snapshot, conflict.chain.versions[conflict.chain.versions.length - 1].xmin)) {
+            return { code: SqlState.serializationFailure, message: messages.concurrentUpdate };
+          }
+          continue;
         }
-        continue;
       }
       if (outOfIntegerRange(row)) return { code: SqlState.numericOutOfRange, message: messages.integerOutOfRange };
-      const chain: RowChain = { versions: [{ data: row, xmin: xact, xmax: null }], exclusive: null, shared: [], queue: [] };
-      if (xact.ssi && !this.serializableWrite(xact, { table: s.table, chain, heap: true, existing: false, indexes: table.uniques.map((u) => u.join()) })) return serializationFailure;
+      const version: Version = { data: row, xmin: xact, xmax: null };
+      const chain: RowChain = { versions: [version], exclusive: null, shared: [], queue: [] };
+      if (xact.ssi && !this.serializableWrite(xact, { table: s.table, chain, heap: true, existing: false, indexes: [] })) return serializationFailure;
       table.rows.push(chain);
       xact.writes.push(chain);
+      const entries = this.indexEntries(xact, p, table, chain, version);
+      if (entries !== 'done') return entries;
+      p.next++;
       p.out.push(row);
     }
     return 'done';
   }
 
   /**
-   * Checks `row` against every unique index as PostgreSQL does, with a dirty
+   * The pre-check of `ON CONFLICT DO NOTHING`, index by index. After a wait
+   * PostgreSQL re-checks only the index it waited on and those after it; if
+   * the row now conflicts in an earlier one, its speculative insertion finds
+   * that and the pre-check starts over from the first index.
+   */
+  private arbiterConflict(xact: Xact, p: PendingStatement, table: TableState, row: Row): UniqueConflict | null {
+    for (let from = p.arbiterFrom ?? 0; ; from = 0) {
+      for (let i = from; i < table.uniques.length; i++) {
+        const conflict = this.uniqueConflict(table, xact, row, undefined, undefined, [table.uniques[i]]);
+        p.arbiterFrom = conflict?.kind === 'wait' ? i : undefined;
+        if (conflict) return conflict;
+      }
+      if (from === 0) return null;
+    }
+  }
+
+  /**
+   * The index entries of a heap write, made as PostgreSQL makes them after
+   * the heap tuple: for each unique index in order (primary key first), the
+   * uniqueness check (a wait, or 23505), then under SERIALIZABLE the check of
+   * the index page against SIREAD locks. So a write fails with 40001 for an
+   * earlier index before a later index reports 23505. An update adds entries
+   * only when it changes an indexed column (otherwise it is a HOT update).
+   *
+   * The version is already in the heap, so a wait here leaves it in the
+   * indexes before the one waited on (`Version.indexed`), where other
+   * writers' uniqueness checks find it, and the statement resumes at that
+   * index (`PendingStatement.writing`).
+   */
+  private indexEntries(xact: Xact, p: PendingStatement, table: TableState, chain: RowChain, version: Version, old?: Row): 'done' | 'blocked' | DbError {
+    const row = version.data;
+    if (old && changedIndexes(table, old, row).length === 0) return 'done';
+    for (let i = version.indexed ?? 0; i < table.uniques.length; i++) {
+      const columns = table.uniques[i];
+      const conflict = this.uniqueConflict(table, xact, row, chain, old, [columns]);
+      if (conflict?.kind === 'wait') {
+        version.indexed = i;
+        p.writing = { chain, version, old };
+        return this.waitFor(xact, conflict.xact);
+      }
+      if (conflict) return this.uniqueViolation(xact, table, conflict.chain, conflict);
+      if (xact.ssi && !this.serializableWrite(xact, { table: table.name, chain, heap: false, existing: false, indexes: [columns.join()] })) return serializationFailure;
+    }
+    delete version.indexed;
+    p.writing = undefined;
+    return 'done';
+  }
+
+  /**
+   * Checks `row` against every unique index (or only `indexes`) as PostgreSQL does, with a dirty
    * snapshot: a live committed (or own) row with the same key is a violation;
    * a row inserted or deleted by a transaction still in progress must be
    * waited for. An update passes its own row and old values, so unchanged
-   * keys are not checked and its own row never conflicts.
+   * keys are not checked and its own row never conflicts. Every version of a
+   * row is in the index, so an older version with the key that a running
+   * transaction replaced is waited for too; a version not yet entered in an
+   * index (see `indexEntries`) is not found there.
    */
-  private uniqueConflict(table: TableState, xact: Xact, row: Row, own?: RowChain, old?: Row): UniqueConflict | null {
-    for (const columns of table.uniques) {
+  private uniqueConflict(table: TableState, xact: Xact, row: Row, own?: RowChain, old?: Row, indexes = table.uniques): UniqueConflict | null {
+    for (const columns of indexes) {
       if (old && columns.every((c) => old[c] === row[c])) continue;
+      const position = table.uniques.indexOf(columns);
       for (const chain of table.rows) {
-        const versions = chain.versions;
-        if (chain === own || versions.length === 0) continue;
-        const newest = versions[versions.length - 1];
-        if (sameValues(columns, newest.data, row)) {
-          if (newest.xmin !== xact && newest.xmin.status === 'active') return { kind: 'wait', xact: newest.xmin };
-          const deleter = newest.xmax;
-          if (deleter !== null) {
-            if (deleter === xact || deleter.status === 'committed') continue;
-            return { kind: 'wait', xact: deleter };
-          }
-          return { kind: 'violation', constraint: constraintName(table.name, table.schema, columns), columns, chain };
-        }
-        if (newest.xmin !== xact && newest.xmin.status === 'active' && versions.length > 1 && sameValues(columns, versions[versions.length - 2].data, row)) {
-          return { kind: 'wait', xact: newest.xmin };
+        if (chain === own) continue;
+        // Every version keeps its index entry until vacuum, oldest first: each one with the key is checked with a dirty snapshot.
+        for (const version of chain.versions) {
+          if ((version.indexed !== undefined && version.indexed <= position) || !sameValues(columns, version.data, row)) continue;
+          if (version.xmin !== xact && version.xmin.status === 'active') return { kind: 'wait', xact: version.xmin };
+          const deleter = version.xmax;
+          if (deleter === null) return { kind: 'violation', constraint: constraintName(table.name, table.schema, columns), columns, chain };
+          if (deleter !== xact && deleter.status === 'active') return { kind: 'wait', xact: deleter };
         }
       }
     }
@@ -539,10 +620,52 @@ export class MemoryEngine {
         const group = ++this.raceGroups;
         for (const waiter of chain.queue) waiter.raceGroup = group;
       }
-      this.wake(release(chain, xact, this.pickWaiter));
+      this.releaseRow(chain, xact);
     }
     xact.locks.length = 0;
     this.wake(xact.endWaiters.splice(0));
+  }
+
+  /**
+   * Releases `xact`'s lock on `chain` and wakes the waiters granted it. A
+   * waiter that becomes the head of the queue has just taken PostgreSQL's
+   * tuple lock from the one granted: it starts a new wait (and deadlock
+   * timer) on the row's holders, and so does a waiter whose holder ended
+   * while another holder remains. Their new waits may close a cycle, which
+   * `settle` checks once nothing else moves (`rewaited`).
+   */
+  private releaseRow(chain: RowChain, xact: Xact): void {
+    const head = chain.queue[0];
+    const sleepers = chain.queue.filter((w, i) => i === 0 || upgrading(chain, w));
+    const awaited = sleepers.map((w) => waitsFor(w)[0]);
+    this.wake(release(chain, xact, this.pickWaiter));
+    if (chain.queue.length > 0 && chain.queue[0] !== head) {
+      chain.queue[0].waitSince = ++this.waitClock;
+      this.rewaited.push(chain.queue[0]);
+    }
+    // A waiter whose holder ended while another still holds the row sleeps anew, on that one.
+    sleepers.forEach((w, i) => {
+      if (w.wait?.kind !== 'row' || w.wait.chain !== chain || w === chain.queue[0] && w !== head) return;
+      const next = waitsFor(w)[0];
+      if (next !== undefined && next !== awaited[i]) {
+        w.waitSince = ++this.waitClock;
+        this.rewaited.push(w);
+      }
+    });
+  }
+
+  /**
+   * The deadlock victim when a transaction released from a wait closes a
+   * cycle: PostgreSQL's choice stands (the statement is already running), the
+   * member whose deadlock timer fires first, the one that has waited longest.
+   * When every member began its current wait during this step, their timers
+   * started in an order left to timing: a race, which the resolver may decide
+   * otherwise.
+   */
+  private deadlockVictim(cycle: readonly Xact[]): Xact {
+    const victim = longestWaiting(cycle);
+    if (victim.waitSince <= this.stepStart) return victim;
+    return this.pickWaiter([...cycle].sort((a, b) => a.waitSince - b.waitSince));
   }
 
   /** Chooses among racing waiters: the resolver given to the engine, else first come first served. Every decision is logged in `races`. */
@@ -556,17 +679,65 @@ export class MemoryEngine {
 
   private wake(xacts: Xact[]): void {
     for (const x of xacts) {
+      if (x.wait?.kind === 'row') x.grantedOnWake = x.wait.chain;
       x.wait = null;
       this.woken.push(x);
     }
   }
 
-  /** Lets every woken statement go on, in the order the locks were granted, until nothing more moves. */
+  /**
+   * Transactions woken by the same commit or rollback run at once in
+   * PostgreSQL. A waiter granted a row lock has not taken it yet when it
+   * wakes: it must still come back and mark the row, and another woken
+   * transaction moving on through its scan may mark that row first. So when
+   * `xact`, running in this settle, finds a row held only by a waiter woken
+   * for that row who has not run yet, which of the two takes it is a race:
+   * first come, first served (the waiter keeps it) unless the resolver says
+   * otherwise. If `xact` overtakes, it gets the lock and the waiter queues
+   * again at the head of the row's queue.
+   */
+  private overtakes(xact: Xact, chain: RowChain, mode: RowLockMode): boolean {
+    const holders = conflictingHolders(chain, xact, mode);
+    if (holders.length !== 1 || holders[0].grantedOnWake !== chain) return false;
+    const waiter = holders[0];
+    // A waiter that `xact` was already picked ahead of in this settle has not come back for its row: `xact` takes it first.
+    if (!this.jumpedAhead.has(waiter) && this.pickWaiter([waiter, xact]) !== xact) return false;
+    const waiterMode: RowLockMode = chain.exclusive === waiter ? 'exclusive' : 'share';
+    if (chain.exclusive === waiter) chain.exclusive = null;
+    else chain.shared.splice(chain.shared.indexOf(waiter), 1);
+    waiter.locks.splice(waiter.locks.indexOf(chain), 1);
+    waiter.grantedOnWake = null;
+    waiter.wait = { kind: 'row', chain, mode: waiterMode };
+    chain.queue.unshift(waiter);
+    return tryLock(chain, xact, mode);
+  }
+
+  /**
+   * Lets every woken statement go on until nothing more moves: by default in
+   * the order they were woken (the order the locks were granted). Woken
+   * transactions run at once in PostgreSQL, so when several are ready, which
+   * goes first is a race (a unique-index waiter may re-check before a row
+   * lock waiter of the same committed transaction writes, or after): the
+   * resolver may pick another.
+   */
   private settle(): void {
-    while (this.woken.length > 0) {
-      const xact = this.woken.shift()!;
+    while (this.woken.length > 0 || this.rewaited.length > 0) {
+      if (this.woken.length === 0) {
+        // A transaction that began a new wait during the step and closes a wait-for cycle: a deadlock, found once its timer fires.
+        const waiter = this.rewaited.shift()!;
+        const cycle = waiter.status === 'active' && waiter.wait !== null ? cycleThrough(waiter) : null;
+        if (cycle) this.fail(this.deadlockVictim(cycle), { code: SqlState.deadlockDetected, message: messages.deadlock });
+        continue;
+      }
+      const ready = this.woken.filter((x) => x.status === 'active' && x.pending !== null && x.wait === null);
+      const xact = ready.length > 1 ? this.pickWaiter(ready) : this.woken[0];
+      // Transactions it was picked ahead of have not run yet: it may overtake them at the rows granted to them (see `overtakes`).
+      this.jumpedAhead = new Set(ready.slice(0, ready.indexOf(xact)));
+      this.woken.splice(this.woken.indexOf(xact), 1);
+      xact.grantedOnWake = null;
       if (xact.status === 'active' && xact.pending !== null && xact.wait === null) this.advance(xact, false);
     }
+    this.jumpedAhead = new Set();
   }
 }
 

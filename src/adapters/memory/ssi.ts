@@ -19,9 +19,13 @@ import type { Xact } from './xact.ts';
  * relation; an index scan locks the index's page (a small index has one leaf
  * page, so any new entry in it conflicts) and the heap tuples it fetched.
  */
-export type SireadLock =
+export type SireadLock = (
   | { readonly kind: 'relation'; readonly table: string }
-  | { readonly kind: 'index'; readonly table: string; readonly index: string; readonly tuples: ReadonlySet<RowChain> };
+  | { readonly kind: 'index'; readonly table: string; readonly index: string; readonly tuples: ReadonlySet<RowChain> }
+) & {
+  /** When it was taken, in the run's order of SIREAD locks: PostgreSQL lists a target's locks in that order. */
+  readonly seq: number;
+};
 
 /** What a write touches, for the writer-side check: the row, and the indexes that get a new entry. */
 export interface WriteTarget {
@@ -108,36 +112,69 @@ export function conflictOut(reader: Xact, writer: Xact): void {
 /**
  * The writer side (CheckForSerializableConflictIn): `writer` is writing
  * `target`; every concurrent serializable transaction holding a SIREAD lock
- * that covers it gets an edge to the writer. A transaction holding tuple
+ * that covers it gets an edge to the writer; a doomed writer fails at once
+ * (it throws a `SerializationFailure`). A transaction holding tuple
  * locks on more than two rows of a table holds its page instead (PostgreSQL's
  * max_pred_locks_per_page; a small table is one page). `others` are the
  * run's serializable transactions.
+ *
+ * The holders get their edges in PostgreSQL's order, which decides who a
+ * later COMMIT dooms: target by target (tuple, then page, then relation),
+ * and on each target in the order the locks were taken.
  */
 export function conflictIn(writer: Xact, target: WriteTarget, others: readonly Xact[]): void {
+  // A writer doomed by another transaction's check (for example while it waited) fails at its next write check.
+  if (ssi(writer).doomed) throw new SerializationFailure('Canceled on identification as a pivot, during conflict in checking.');
   if (target.heap) ssi(writer).didWrite = true;
+  const covering: { holder: Xact; order: number }[] = [];
   for (const holder of others) {
     if (holder === writer || holder.status === 'aborted') continue;
     const state = ssi(holder);
     if (state.doomed || state.reads.length === 0) continue;
     if (committed(holder) && holder.commitSeq <= writer.snapshot) continue;
     if (state.outConflicts.includes(writer)) continue;
-    if (!covers(state.reads, target)) continue;
-    flagConflict(holder, writer, writer);
+    const order = coveringLock(state.reads, target);
+    if (order !== undefined) covering.push({ holder, order });
   }
+  covering.sort((a, b) => a.order - b.order);
+  for (const { holder } of covering) flagConflict(holder, writer, writer);
 }
 
-function covers(reads: readonly SireadLock[], target: WriteTarget): boolean {
+const tupleTarget = 0;
+const pageTarget = 1;
+const relationTarget = 2;
+
+/**
+ * Where the lock covering `target` sits in PostgreSQL's order of checks
+ * (target class, then when the lock was taken), or undefined when none
+ * covers it. Tuple locks promoted to the page count as a page lock taken
+ * when the third tuple was locked.
+ */
+function coveringLock(reads: readonly SireadLock[], target: WriteTarget): number | undefined {
+  let best: number | undefined;
+  const consider = (targetClass: number, seq: number) => {
+    const order = targetClass * 2 ** 32 + seq;
+    if (best === undefined || order < best) best = order;
+  };
   const tuples = new Set<RowChain>();
+  let tupleSeq: number | undefined;
+  let promotedSeq: number | undefined;
   for (const lock of reads) {
     if (lock.table !== target.table) continue;
     if (lock.kind === 'relation') {
-      if (target.heap) return true;
+      if (target.heap) consider(relationTarget, lock.seq);
       continue;
     }
-    if (target.indexes.includes(lock.index)) return true;
+    if (target.indexes.includes(lock.index)) consider(pageTarget, lock.seq);
     for (const t of lock.tuples) tuples.add(t);
+    if (tupleSeq === undefined && lock.tuples.has(target.chain)) tupleSeq = lock.seq;
+    if (promotedSeq === undefined && tuples.size > 2) promotedSeq = lock.seq;
   }
-  return target.heap && target.existing && (tuples.has(target.chain) || tuples.size > 2);
+  if (target.heap && target.existing) {
+    if (promotedSeq !== undefined) consider(pageTarget, promotedSeq);
+    else if (tupleSeq !== undefined) consider(tupleTarget, tupleSeq);
+  }
+  return best;
 }
 
 /** Adds reader -rw-> writer after checking that it completes no dangerous structure (OnConflict_CheckForSerializationFailure). */

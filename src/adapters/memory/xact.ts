@@ -1,7 +1,7 @@
 import type { IsolationLevel, TxId } from '../backend.ts';
 import type { Statement } from '../../model/statement.ts';
 import type { Row } from '../../model/schema.ts';
-import type { RowChain } from './mvcc.ts';
+import type { RowChain, Version } from './mvcc.ts';
 import type { SsiState } from './ssi.ts';
 import type { Observations } from './dependency-graph.ts';
 
@@ -18,6 +18,10 @@ export interface PendingStatement {
   /** Index of the next candidate (or inserted row) to process: where a blocked statement resumes. */
   next: number;
   readonly out: Row[];
+  /** `ON CONFLICT DO NOTHING`: the unique index (position) whose pre-check of the row at `next` waits; the pre-check resumes there. */
+  arbiterFrom?: number;
+  /** The row version written at `next` whose unique-index entries are still being made (the statement waits between two of them). */
+  writing?: { readonly chain: RowChain; readonly version: Version; readonly old?: Row };
 }
 
 /** What a blocked transaction waits for. */
@@ -51,6 +55,8 @@ export interface Xact {
    * same number may be granted the lock in any order.
    */
   raceGroup: number;
+  /** The row whose lock a commit or rollback just granted it, until it runs again: another woken transaction may still overtake it there. */
+  grantedOnWake: RowChain | null;
   /** SSI bookkeeping; present only under SERIALIZABLE. */
   readonly ssi: SsiState | null;
   /** What it read, when the engine records a history for anomaly classification. */
