@@ -1,11 +1,20 @@
 import { conflictingHolders, upgrading } from './row-lock.ts';
 import type { Xact } from './xact.ts';
 
-/** The transactions `xact` is waiting for: holders of the row lock it wants, or the transaction whose end it awaits. */
+/**
+ * The transactions `xact` is waiting for, as PostgreSQL's deadlock detector
+ * sees it: a row lock waiter first in the queue (or upgrading its own share
+ * lock) sleeps on one holder at a time, the one that took the row first (it
+ * waits for the next only once that one ends); a waiter queued behind others
+ * waits for the row's holders; a unique-index waiter for the inserting
+ * transaction.
+ */
 export function waitsFor(xact: Xact): Xact[] {
   const wait = xact.wait;
   if (wait === null) return [];
-  return wait.kind === 'row' ? conflictingHolders(wait.chain, xact, wait.mode) : [wait.xact];
+  if (wait.kind === 'xact') return [wait.xact];
+  const holders = conflictingHolders(wait.chain, xact, wait.mode);
+  return wait.chain.queue.indexOf(xact) === 0 || upgrading(wait.chain, xact) ? holders.slice(0, 1) : holders;
 }
 
 /**
