@@ -1,9 +1,8 @@
 import * as fc from 'fast-check';
-import type { TxId } from '../src/adapters/backend.ts';
-import { MemoryEngine } from '../src/adapters/memory/engine.ts';
-import { createTx, StatementFailure, type OperationResult, type Tx, type TxGenerator } from '../src/model/program.ts';
-import { defineScenario, type Scenario, type SerialState, type Workload } from '../src/model/scenario.ts';
-import { defineSchema, type DatabaseOf, type Row, type Tables } from '../src/model/schema.ts';
+import { StatementFailure, type OperationResult, type Tx, type TxGenerator } from '../src/model/program.ts';
+import { runAlone } from '../src/model/run-alone.ts';
+import { defineScenario, type Scenario, type Workload } from '../src/model/scenario.ts';
+import { defineSchema, type DatabaseOf, type Row } from '../src/model/schema.ts';
 import { describeStatement, type Changes, type Statement, type Where } from '../src/model/statement.ts';
 
 /**
@@ -57,28 +56,6 @@ function* statementsProgram(tx: Tx<ItemsDb>, program: StatementProgram): TxGener
   return program.end === 'commit' ? yield* tx.commit(results) : yield* tx.rollback(results);
 }
 
-const serialEngine = new MemoryEngine(itemsKeySchema);
-
-/** The serial spec: the program run alone on the engine; null when a statement fails even alone. */
-function alone(state: SerialState<ItemsDb>, program: StatementProgram, { id }: { readonly id: TxId }): OperationResult {
-  serialEngine.reset(state as unknown as Tables, 'serializable');
-  const run = statementsProgram(createTx(id), program);
-  let next = run.next();
-  try {
-    while (!next.done) {
-      const [event] = serialEngine.step(id, next.value);
-      if (event.kind !== 'completed') throw new Error('a transaction running alone cannot block');
-      next = run.next(event.result);
-    }
-  } catch (e) {
-    if (!(e instanceof StatementFailure)) throw e;
-    serialEngine.abandon(id);
-    return null;
-  }
-  state.items.splice(0, state.items.length, ...(serialEngine.tables().items as ItemsDb['items'][]));
-  return next.value;
-}
-
 /** The scenario every statement workload runs in: one operation, `statements`, whose arguments are the program. */
 export const statementPrograms: Scenario = defineScenario({
   id: 'statement-programs',
@@ -86,7 +63,7 @@ export const statementPrograms: Scenario = defineScenario({
   schema: itemsKeySchema,
   seed,
   isolationLevels: ['read-committed', 'repeatable-read', 'serializable'],
-  operations: { statements: { args: fc.constant({ statements: [], end: 'commit' }), serial: alone } },
+  operations: { statements: { args: fc.constant({ statements: [], end: 'commit' }), serial: runAlone(itemsKeySchema, statementsProgram) } },
   strategies: {
     statements: {
       description: 'the statements as generated, stopping at the first error',

@@ -1,9 +1,9 @@
 import * as fc from 'fast-check';
 import type { TxId } from '../adapters/backend.ts';
-import { MemoryEngine } from '../adapters/memory/engine.ts';
-import { createTx, StatementFailure, type OperationResult, type Program, type Tx } from './program.ts';
-import { defineScenario, type RunOutcome, type Scenario, type SerialState, type TxOutcome } from './scenario.ts';
-import { defineSchema, type DatabaseOf, type Tables } from './schema.ts';
+import type { Program, Tx } from './program.ts';
+import { runAlone } from './run-alone.ts';
+import { defineScenario, type RunOutcome, type Scenario, type TxOutcome } from './scenario.ts';
+import { defineSchema, type DatabaseOf } from './schema.ts';
 
 /**
  * The anomaly catalogue: one small scenario per phenomenon of Adya's
@@ -74,7 +74,7 @@ function entry(input: {
       ],
     },
     isolationLevels: ['read-committed', 'repeatable-read', 'serializable'],
-    operations: Object.fromEntries(names.map((name, i) => [name, { args: fc.constant(null), serial: alone(input.transactions[i]) }])),
+    operations: Object.fromEntries(names.map((name, i) => [name, { args: fc.constant(null), serial: runAlone(itemsSchema, input.transactions[i]) }])),
     strategies: {
       'as-written': {
         description: 'the transactions of the classic test, unchanged',
@@ -285,34 +285,6 @@ function claim(id: number): Program<ItemsDb, null> {
     if (holders.length > 0) return yield* tx.rollback('taken');
     yield* tx.insert('items', { id, value: 30 });
     return yield* tx.commit('ok');
-  };
-}
-
-const serialEngine = new MemoryEngine(itemsSchema);
-
-/**
- * The serial spec of a catalogue transaction: the transaction itself, run
- * alone. The classic tests have no intent beyond their statements, so
- * running one alone on the engine is what it means when nothing interleaves.
- */
-function alone(program: Program<ItemsDb, null>): (state: SerialState<ItemsDb>, args: null, ctx: { readonly id: TxId }) => OperationResult {
-  return (state, _args, { id }) => {
-    serialEngine.reset(state as unknown as Tables, 'serializable');
-    const run = program(createTx(id), null);
-    let next = run.next();
-    try {
-      while (!next.done) {
-        const [event] = serialEngine.step(id, next.value);
-        if (event.kind !== 'completed') throw new Error('a transaction running alone cannot block');
-        next = run.next(event.result);
-      }
-    } catch (e) {
-      if (!(e instanceof StatementFailure)) throw e;
-      serialEngine.abandon(id);
-      return null;
-    }
-    state.items.splice(0, state.items.length, ...(serialEngine.tables().items as ItemsDb['items'][]));
-    return next.value;
   };
 }
 
