@@ -1,5 +1,4 @@
 import * as fc from 'fast-check';
-import type { TxId } from '../src/adapters/backend.ts';
 import { MemoryEngine } from '../src/adapters/memory/engine.ts';
 import { checkRun } from '../src/explorer/checks.ts';
 import { runWithDependencies } from '../src/explorer/dependency-run.ts';
@@ -8,6 +7,7 @@ import type { RunSpec } from '../src/explorer/runner.ts';
 import type { Tx } from '../src/model/program.ts';
 import { defineScenario, type Invariant } from '../src/model/scenario.ts';
 import { defineSchema, type DatabaseOf } from '../src/model/schema.ts';
+import { traceUnderScheduler } from './scheduler-run.ts';
 
 /**
  * A narrow race: refresh-token rotation in two transactions. The first
@@ -117,18 +117,7 @@ export async function fcSchedulerRunsToFailure(seed: number): Promise<number> {
   let found = 0;
   const property = fc.asyncProperty(fc.scheduler(), async (s) => {
     runs++;
-    const prefix: TxId[] = [];
-    for (;;) {
-      let runnableNow: readonly TxId[] = [];
-      const run = runWithDependencies(engine, spec, (runnable, _last, depth) => {
-        if (depth < prefix.length) return prefix[depth];
-        runnableNow = runnable;
-        return undefined;
-      });
-      if (run.trace) return checkRun(refreshWindow, run.trace) === null;
-      // Every runnable transaction awaits its next statement; the scheduler releases one of them.
-      prefix.push(await s.waitFor(Promise.race(runnableNow.map((t) => s.schedule(Promise.resolve(t), `T${t}`)))));
-    }
+    return checkRun(refreshWindow, await traceUnderScheduler(engine, spec, s)) === null;
   });
   const details = await fc.check(property, { seed, numRuns: 100_000, endOnFailure: true });
   if (details.failed) found = runs;

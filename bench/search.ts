@@ -1,14 +1,13 @@
 import * as fc from 'fast-check';
-import type { TxId } from '../src/adapters/backend.ts';
 import { MemoryEngine } from '../src/adapters/memory/engine.ts';
 import { checkRun } from '../src/explorer/checks.ts';
-import { runWithDependencies } from '../src/explorer/dependency-run.ts';
 import { exploreExhaustively } from '../src/explorer/exhaustive.ts';
 import { explore } from '../src/explorer/explore.ts';
 import { defaultWorkload } from '../src/explorer/fixed-workload.ts';
 import type { RunSpec } from '../src/explorer/runner.ts';
 import { pointsDeduct } from '../src/model/points.ts';
 import type { Workload } from '../src/model/scenario.ts';
+import { traceUnderScheduler } from './scheduler-run.ts';
 
 const deductSpec = (strategy: string, workload: Workload): RunSpec => ({ scenario: pointsDeduct, strategy: pointsDeduct.strategies[strategy], isolation: 'read-committed', workload });
 
@@ -55,22 +54,10 @@ export async function fcSchedulerShrinkQuality(seeds: number): Promise<number> {
   for (let seed = 1; seed <= seeds; seed++) {
     let last: { txs: number; preemptions: number } | undefined;
     const property = fc.asyncProperty(fc.array(tx, { minLength: 2, maxLength: 6 }), fc.scheduler(), async (workload, s) => {
-      const spec = deductSpec('naive', workload);
-      const prefix: TxId[] = [];
-      for (;;) {
-        let runnableNow: readonly TxId[] = [];
-        const run = runWithDependencies(engine, spec, (runnable, _last, depth) => {
-          if (depth < prefix.length) return prefix[depth];
-          runnableNow = runnable;
-          return undefined;
-        });
-        if (run.trace) {
-          const ok = checkRun(pointsDeduct, run.trace) === null;
-          if (!ok) last = { txs: workload.length, preemptions: run.trace.preemptions };
-          return ok;
-        }
-        prefix.push(await s.waitFor(Promise.race(runnableNow.map((t) => s.schedule(Promise.resolve(t), `T${t}`)))));
-      }
+      const trace = await traceUnderScheduler(engine, deductSpec('naive', workload), s);
+      const ok = checkRun(pointsDeduct, trace) === null;
+      if (!ok) last = { txs: workload.length, preemptions: trace.preemptions };
+      return ok;
     });
     await fc.check(property, { seed, numRuns: 10_000 });
     if (last && last.txs === 2 && last.preemptions === 1) minimal++;

@@ -1,11 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisionPostgres, type Provisioned } from '../src/adapters/postgres/provision.ts';
 import { scenarios } from '../src/model/scenarios.ts';
+import { runLockstep } from './lockstep-cli.ts';
 
-const bin = join(import.meta.dirname, '..', 'bin', 'lockstep.js');
 let server: Provisioned;
 
 beforeAll(async () => {
@@ -15,10 +13,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-function lockstep(args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const lockstep = (args: string[]) => runLockstep(args);
 
 async function leftovers(): Promise<{ connections: number; schemas: number }> {
   const client = new pg.Client({ connectionString: server.url });

@@ -1,18 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { scenarios } from '../src/model/scenarios.ts';
+import { runLockstep } from './lockstep-cli.ts';
 
-const bin = join(import.meta.dirname, '..', 'bin', 'lockstep.js');
 const dir = mkdtempSync(join(tmpdir(), 'lockstep-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function lockstep(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const lockstep = (...args: string[]) => runLockstep(args);
 
 describe('lockstep list', () => {
   it('--json lists scenarios with strategies and isolation levels', () => {

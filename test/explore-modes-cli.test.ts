@@ -1,17 +1,13 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runLockstep } from './lockstep-cli.ts';
 
-const bin = join(import.meta.dirname, '..', 'bin', 'lockstep.js');
 const dir = mkdtempSync(join(tmpdir(), 'lockstep-modes-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function lockstep(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const lockstep = (...args: string[]) => runLockstep(args);
 
 function file(name: string, text: string): string {
   const path = join(dir, name);

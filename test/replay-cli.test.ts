@@ -9,8 +9,8 @@ import { counterexampleJson } from '../src/explorer/counterexample.ts';
 import { explore } from '../src/explorer/explore.ts';
 import { pointsDeduct } from '../src/model/points.ts';
 import { scenarios } from '../src/model/scenarios.ts';
+import { bin, runLockstep } from './lockstep-cli.ts';
 
-const bin = join(import.meta.dirname, '..', 'bin', 'lockstep.js');
 const dir = mkdtempSync(join(tmpdir(), 'lockstep-replay-'));
 let server: Provisioned;
 let admin: pg.Client;
@@ -26,10 +26,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function lockstep(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const lockstep = runLockstep;
 
 /** Connections lockstep holds and schemas it created on the test server. */
 async function leftovers() {

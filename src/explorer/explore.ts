@@ -112,14 +112,8 @@ function exploreRandom(options: ExploreOptions): ExploreReport {
   });
   const started = performance.now();
   const details = fc.check(property, { seed: options.seed, numRuns: options.runs, endOnFailure: false });
-  const elapsedMs = performance.now() - started;
   const executed = details.failed ? details.numRuns : options.runs;
-  const stats: ExploreStats = {
-    runs: executed,
-    shrinks: details.numShrinks,
-    elapsedMs: Math.round(elapsedMs),
-    runsPerSecond: Math.round((executed / Math.max(elapsedMs, 1)) * 1000),
-  };
+  const stats: ExploreStats = { runs: executed, shrinks: details.numShrinks, ...timing(executed, started) };
   const base = { scenario: scenario.id, strategy: options.strategy, isolation, seed: options.seed, runs: options.runs, mode: 'random' as const };
   if (!details.failed) return { ...base, status: 'passed', stats };
   if (!details.counterexample) throw details.errorInstance;
@@ -171,10 +165,7 @@ function exploreSampled(options: ExploreOptions, mode: SearchMode): ExploreRepor
   const details = fc.check(property, { seed: options.seed, numRuns: options.runs, endOnFailure: true });
   const base = { scenario: scenario.id, strategy: options.strategy, isolation, seed: options.seed, runs: options.runs, mode };
   const executed = details.failed ? details.numRuns : options.runs;
-  const statsAfter = (shrinks: number): ExploreStats => {
-    const elapsedMs = performance.now() - started;
-    return { runs: executed, shrinks, elapsedMs: Math.round(elapsedMs), runsPerSecond: Math.round((executed / Math.max(elapsedMs, 1)) * 1000) };
-  };
+  const statsAfter = (shrinks: number): ExploreStats => ({ runs: executed, shrinks, ...timing(executed, started) });
   if (!details.failed) return { ...base, status: 'passed', stats: statsAfter(0) };
   if (!details.counterexample) throw details.errorInstance;
   const [workload, schedule] = details.counterexample;
@@ -220,12 +211,10 @@ function exploreAllSchedules(options: ExploreOptions): ExploreReport {
   const result = exploreExhaustively(engine, specFor(workload), { preemptionBound: options.preemptionBound });
   const base = { scenario: scenario.id, strategy: options.strategy, isolation, seed: options.seed, runs: options.runs, mode: 'exhaustive' as const };
   const statsAfter = (shrinks: number): ExploreStats => {
-    const elapsedMs = performance.now() - started;
     return {
       runs: result.schedules,
       shrinks,
-      elapsedMs: Math.round(elapsedMs),
-      runsPerSecond: Math.round((result.schedules / Math.max(elapsedMs, 1)) * 1000),
+      ...timing(result.schedules, started),
       schedules: result.schedules,
       traces: result.traces,
       naiveInterleavings: result.naiveInterleavings,
@@ -234,4 +223,10 @@ function exploreAllSchedules(options: ExploreOptions): ExploreReport {
   };
   if (!result.failure) return { ...base, status: 'passed', stats: statsAfter(0) };
   return failedReport(engine, scenario, specFor, base, { workload, choices: result.failure.choices }, options.seed, statsAfter);
+}
+
+/** Time since `started` and the rate of `runs` over it: statistics only, never an input to a decision. */
+function timing(runs: number, started: number): Pick<ExploreStats, 'elapsedMs' | 'runsPerSecond'> {
+  const elapsedMs = performance.now() - started;
+  return { elapsedMs: Math.round(elapsedMs), runsPerSecond: Math.round((runs / Math.max(elapsedMs, 1)) * 1000) };
 }

@@ -4,7 +4,7 @@ import { retrying } from './retry.ts';
 import { SqlState } from './statement.ts';
 import { defineScenario, type Invariant, type Operation } from './scenario.ts';
 import { describeTx } from './invariants.ts';
-import { pointsSchema, type PointsDb } from './points.ts';
+import { deduct as deductOperation, pointsSchema, type PointsDb } from './points.ts';
 
 /**
  * `points-read-during-update`: balance reads while deductions run, on the
@@ -45,16 +45,6 @@ function* readForShare(tx: Tx<PointsDb>, a: { user: number }) {
   return yield* tx.commit({ balance: acct?.balance ?? 0, spent: -history.reduce((s, r) => s + r.delta, 0) });
 }
 
-const deductOperation: Operation<PointsDb, { user: number; amount: number }> = {
-  args: fc.integer({ min: 1, max: 5 }).map((k) => ({ user, amount: k * 300 })),
-  serial(state, a, { id }) {
-    const acct = state.accounts.find((r) => r.id === a.user)!;
-    if (acct.balance < a.amount) return 'insufficient';
-    acct.balance -= a.amount;
-    state.history.push({ tx: id, account: a.user, delta: -a.amount });
-    return 'ok';
-  },
-};
 
 const readOperation: Operation<PointsDb, { user: number }> = {
   args: fc.constant({ user }),
@@ -96,7 +86,7 @@ export const pointsReadDuringUpdate = defineScenario({
   schema: pointsSchema,
   seed: { accounts: [{ id: user, balance: opening }], history: [] },
   isolationLevels: ['read-committed', 'repeatable-read', 'serializable'],
-  operations: { read: readOperation, deduct: deductOperation },
+  operations: { read: readOperation, deduct: deductOperation(300, 5) },
   strategies: {
     naive: {
       description: 'read the account, then the history, in two statements',

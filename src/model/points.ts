@@ -83,7 +83,8 @@ function* addAtomic(tx: Tx<PointsDb>, a: Amount) {
 
 // --- serial spec ---
 
-const deduct = (step: number, max: number): Operation<PointsDb, Amount> => ({
+/** Deductions of `step` × 1..`max` from user 1's account, and what one does alone. */
+export const deduct = (step: number, max: number): Operation<PointsDb, Amount> => ({
   args: fc.integer({ min: 1, max }).map((k) => ({ user, amount: k * step })),
   serial(state, a, { id }) {
     const acct = state.accounts.find((r) => r.id === a.user)!;

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,8 +6,8 @@ import { provisionPostgres, type Provisioned } from '../../src/adapters/postgres
 import { counterexampleJson } from '../../src/explorer/counterexample.ts';
 import { explore } from '../../src/explorer/explore.ts';
 import { pointsAdd, pointsDeduct } from '../../src/model/points.ts';
+import { runLockstep } from '../lockstep-cli.ts';
 
-const bin = join(import.meta.dirname, '..', '..', 'bin', 'lockstep.js');
 const dir = mkdtempSync(join(tmpdir(), 'lockstep-emit-'));
 let server: Provisioned;
 
@@ -20,10 +19,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function lockstep(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const lockstep = (...args: string[]) => runLockstep(args);
 
 /** Each step of the spec run: its name, whether it was reported waiting, and its SQLSTATE. */
 function specSteps(file: string) {

@@ -119,7 +119,7 @@ export class MemoryEngine {
     this.waitClock = 0;
     this.stepStart = 0;
     this.rewaited = [];
-    this.jumpedAhead = new Set();
+    this.jumpedAhead.clear();
     this.raceGroups = 0;
     this.slots = [];
     this.races = [];
@@ -729,15 +729,31 @@ export class MemoryEngine {
         if (cycle) this.fail(this.deadlockVictim(cycle), { code: SqlState.deadlockDetected, message: messages.deadlock });
         continue;
       }
-      const ready = this.woken.filter((x) => x.status === 'active' && x.pending !== null && x.wait === null);
-      const xact = ready.length > 1 ? this.pickWaiter(ready) : this.woken[0];
-      // Transactions it was picked ahead of have not run yet: it may overtake them at the rows granted to them (see `overtakes`).
-      this.jumpedAhead = new Set(ready.slice(0, ready.indexOf(xact)));
+      const xact = this.nextWoken();
       this.woken.splice(this.woken.indexOf(xact), 1);
       xact.grantedOnWake = null;
-      if (xact.status === 'active' && xact.pending !== null && xact.wait === null) this.advance(xact, false);
+      if (canGoOn(xact)) this.advance(xact, false);
     }
-    this.jumpedAhead = new Set();
+    if (this.jumpedAhead.size > 0) this.jumpedAhead.clear();
+  }
+
+  /**
+   * The woken transaction to go on next: the first woken, unless several can
+   * go on and the resolver picks another. Those it is picked ahead of have not
+   * run yet, so it may overtake them at the rows granted to them (`jumpedAhead`,
+   * see `overtakes`).
+   */
+  private nextWoken(): Xact {
+    if (this.jumpedAhead.size > 0) this.jumpedAhead.clear();
+    if (this.woken.length === 1) return this.woken[0];
+    const ready = this.woken.filter(canGoOn);
+    if (ready.length <= 1) return this.woken[0];
+    const xact = this.pickWaiter(ready);
+    for (const x of ready) {
+      if (x === xact) break;
+      this.jumpedAhead.add(x);
+    }
+    return xact;
   }
 }
 
@@ -765,6 +781,11 @@ export interface RaceDecision {
  */
 function longestWaiting(cycle: readonly Xact[]): Xact {
   return cycle.reduce((a, b) => (b.waitSince < a.waitSince ? b : a));
+}
+
+/** True when a woken transaction still has a statement to go on with. */
+function canGoOn(x: Xact): boolean {
+  return x.status === 'active' && x.pending !== null && x.wait === null;
 }
 
 /** PostgreSQL's integer columns hold 32 bits. */
