@@ -1,6 +1,3 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so `npx lockstep` works right after `npm install`.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/cli.ts');
+// The compiled CLI (`npm run build`, run by `npm install` through `prepare`).
+import '../dist/cli.js';

@@ -10,7 +10,7 @@ import { replay, type ReplayReport } from '../src/explorer/replay.ts';
 import { formatReplayReport } from '../src/explorer/replay-report.ts';
 import { releasedStatement, runOnEngine, type RunSpec, type Trace } from '../src/explorer/runner.ts';
 import { choiceSchedule } from '../src/explorer/schedule.ts';
-import { InputError } from '../src/input-error.ts';
+import { InputError } from '../src/errors.ts';
 import type { Row } from '../src/model/schema.ts';
 import { isComparison, SqlState, type Where } from '../src/model/statement.ts';
 import type { Workload } from '../src/model/scenario.ts';

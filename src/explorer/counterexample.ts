@@ -1,8 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { isolationLevels, type Event, type IsolationLevel, type TxId } from '../adapters/backend.ts';
-import { InputError } from '../input-error.ts';
-import { findScenario, scenarios } from '../model/scenarios.ts';
-import type { Workload, WorkloadTx } from '../model/scenario.ts';
+import { InputError } from '../errors.ts';
+import type { Scenario, Workload, WorkloadTx } from '../model/scenario.ts';
 import type { Row, Tables } from '../model/schema.ts';
 import { describeStatement, type Statement, type StatementResult } from '../model/statement.ts';
 import { classifyRun, type Anomaly } from './anomaly.ts';
@@ -25,7 +24,14 @@ export interface CounterexampleStep {
  * changes, plus the steps as they happened and the broken rule.
  */
 export interface Counterexample {
+  /** The scenario's id. */
   readonly scenario: string;
+  /**
+   * Where the scenario is defined, for a scenario that is not built in: a
+   * module path relative to the counterexample file's folder, which
+   * `lockstep replay` loads. Set by the CLI when it writes the file.
+   */
+  readonly scenarioFile?: string;
   readonly strategy: string;
   readonly isolation: IsolationLevel;
   /** The exploration seed that found it (informational: the schedule alone replays it). */
@@ -40,9 +46,17 @@ export interface Counterexample {
   readonly final: Tables;
 }
 
+/** The scenario each counterexample built or read in this process belongs to. */
+const scenarioOfCounterexample = new WeakMap<Counterexample, Scenario>();
+
+/** The scenario a counterexample was built from or read with, if this process built or read it. */
+export function scenarioOf(cx: Counterexample): Scenario | undefined {
+  return scenarioOfCounterexample.get(cx);
+}
+
 /** Builds the counterexample of a failing run. */
 export function buildCounterexample(input: {
-  scenario: string;
+  scenario: Scenario;
   strategy: string;
   isolation: IsolationLevel;
   seed?: number;
@@ -52,17 +66,14 @@ export function buildCounterexample(input: {
   /** Computed from the run when not given. */
   anomaly?: Anomaly | null;
 }): Counterexample {
-  const { trace } = input;
+  const { trace, scenario } = input;
   const schedule = trace.steps.map((s) => s.tx);
-  const scenario = findScenario(input.scenario);
   const anomaly =
     input.anomaly !== undefined
       ? input.anomaly
-      : scenario
-        ? classifyRun({ scenario, strategy: scenario.strategies[input.strategy], isolation: input.isolation, workload: input.workload }, schedule)
-        : null;
-  return {
-    scenario: input.scenario,
+      : classifyRun({ scenario, strategy: scenario.strategies[input.strategy], isolation: input.isolation, workload: input.workload }, schedule);
+  const cx: Counterexample = {
+    scenario: scenario.id,
     strategy: input.strategy,
     isolation: input.isolation,
     ...(input.seed !== undefined ? { seed: input.seed } : {}),
@@ -74,6 +85,8 @@ export function buildCounterexample(input: {
     anomaly,
     final: trace.final,
   };
+  scenarioOfCounterexample.set(cx, scenario);
+  return cx;
 }
 
 function describeStep(step: Step, trace: Trace): CounterexampleStep {
@@ -139,29 +152,21 @@ export function writeCounterexample(path: string, cx: Counterexample): void {
 }
 
 /**
- * Reads and checks a counterexample file. Anything malformed (not JSON,
+ * Reads and checks a counterexample file against the scenarios it may
+ * belong to (found by id among `scenarios`). Anything malformed (not JSON,
  * truncated, unknown scenario, strategy or isolation level, a schedule that
  * names no transaction of the workload) is an input error with one sentence.
+ *
+ * ```ts
+ * const cx = readCounterexample('cx.json', [giftOnce]);
+ * ```
  */
-export function readCounterexample(path: string): Counterexample {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new InputError(`Cannot read the counterexample file ${path}: ${fileProblem(e)}.`);
-  }
-  let data: any;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    throw new InputError(`${path} is not a counterexample file: it is not valid JSON (truncated or corrupted?).`);
-  }
-  const bad = (what: string) => new InputError(`${path} is not a valid counterexample file: ${what}.`);
-  if (typeof data !== 'object' || data === null || data.format !== fileTag) throw bad(`it lacks "format": "${fileTag}"`);
-  if (data.version !== 1) throw bad(`version ${JSON.stringify(data.version)} is not supported (expected 1)`);
-  const scenario = findScenario(data.scenario);
+export function readCounterexample(path: string, scenarios: readonly Scenario[], name = path): Counterexample {
+  const data = readCounterexampleJson(path, name);
+  const bad = (what: string) => new InputError(`${name} is not a valid counterexample file: ${what}.`);
+  const scenario = scenarios.find((s) => s.id === data.scenario);
   if (!scenario) throw bad(`unknown scenario ${JSON.stringify(data.scenario)} (known: ${scenarios.map((s) => s.id).join(', ')})`);
-  if (!(data.strategy in scenario.strategies)) {
+  if (!Object.hasOwn(scenario.strategies, data.strategy)) {
     throw bad(`scenario ${scenario.id} has no strategy ${JSON.stringify(data.strategy)} (known: ${Object.keys(scenario.strategies).join(', ')})`);
   }
   if (!isolationLevels.includes(data.isolation) || !scenario.isolationLevels.includes(data.isolation)) {
@@ -170,7 +175,7 @@ export function readCounterexample(path: string): Counterexample {
   if (!Array.isArray(data.transactions) || data.transactions.length === 0) throw bad('"transactions" must be a non-empty list');
   data.transactions.forEach((t: any, i: number) => {
     if (typeof t !== 'object' || t === null || t.id !== i + 1) throw bad(`transaction ${i + 1} must have "id": ${i + 1}`);
-    if (!(t.operation in scenario.operations)) {
+    if (!Object.hasOwn(scenario.operations, t.operation)) {
       throw bad(`transaction ${i + 1} runs unknown operation ${JSON.stringify(t.operation)} (known: ${Object.keys(scenario.operations).join(', ')})`);
     }
   });
@@ -178,7 +183,35 @@ export function readCounterexample(path: string): Counterexample {
   if (!Array.isArray(data.schedule) || !data.schedule.every((t: unknown) => Number.isInteger(t) && (t as number) >= 1 && (t as number) <= n)) {
     throw bad(`"schedule" must list transaction ids between 1 and ${n}`);
   }
-  return data as Counterexample;
+  const cx = data as Counterexample;
+  scenarioOfCounterexample.set(cx, scenario);
+  return cx;
+}
+
+/**
+ * The JSON of a counterexample file, checked only for its format tag and
+ * version: what the CLI reads first to learn which scenario (and scenario
+ * file) the counterexample needs.
+ */
+export function readCounterexampleJson(path: string, name = path): { readonly scenario: string; readonly scenarioFile?: string } & Record<string, any> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new InputError(`Cannot read the counterexample file ${name}: ${fileProblem(e)}.`);
+  }
+  let data: any;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new InputError(`${name} is not a counterexample file: it is not valid JSON (truncated or corrupted?).`);
+  }
+  const bad = (what: string) => new InputError(`${name} is not a valid counterexample file: ${what}.`);
+  if (typeof data !== 'object' || data === null || data.format !== fileTag) throw bad(`it lacks "format": "${fileTag}"`);
+  if (data.version !== 1) throw bad(`version ${JSON.stringify(data.version)} is not supported (expected 1)`);
+  if (typeof data.scenario !== 'string') throw bad('"scenario" must be a scenario id');
+  if (data.scenarioFile !== undefined && typeof data.scenarioFile !== 'string') throw bad('"scenarioFile" must be a path');
+  return data;
 }
 
 /** The workload a counterexample runs. */

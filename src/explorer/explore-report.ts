@@ -34,9 +34,12 @@ export function describeAnomaly(cx: Counterexample): string {
 }
 
 /** Human-readable report of an exploration, as `lockstep explore` prints it. */
-export function formatExploreReport(report: ExploreReport, options: { maxTransactions?: number; out?: string; search?: string } = {}): string {
+export function formatExploreReport(
+  report: ExploreReport,
+  options: { maxTransactions?: number; out?: string; search?: string; /** Replaces the whole rerun command (a test prints its own). */ rerun?: string } = {},
+): string {
   const head = `${report.scenario} · ${report.strategy} · ${report.isolation}`;
-  const rerun = rerunCommand(report, options.maxTransactions, options.search);
+  const rerun = options.rerun ?? rerunCommand(report, options.maxTransactions, options.search);
   if (report.status === 'passed') {
     return [
       `${head}: ${passedLine(report)}`,

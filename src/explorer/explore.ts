@@ -7,6 +7,7 @@ import { checkRun, type Violation } from './checks.ts';
 import { buildCounterexample, type Counterexample } from './counterexample.ts';
 import { runWithDependencies } from './dependency-run.ts';
 import { exploreExhaustively } from './exhaustive.ts';
+import { checkExploreOptions } from './explore-options.ts';
 import { defaultWorkload } from './fixed-workload.ts';
 import { pctArbitrary, pctChooser, type PctSchedule } from './pct.ts';
 import { runOnEngine, type RunSpec, type Trace } from './runner.ts';
@@ -94,6 +95,7 @@ export function checkedRun(engine: MemoryEngine, spec: RunSpec, choices: readonl
  * ```
  */
 export function explore(options: ExploreOptions): ExploreReport {
+  checkExploreOptions(options);
   const mode = options.mode ?? 'default';
   if (mode === 'exhaustive') return exploreAllSchedules(options);
   if (mode !== 'random' || options.workload) return exploreSampled(options, mode);
@@ -125,7 +127,7 @@ function exploreRandom(options: ExploreOptions): ExploreReport {
   const workload = minimal.workload;
   const { trace, violation } = minimal === found ? shrunk : checkedRun(engine, specFor(workload), minimal.choices);
   if (violation === null) throw details.errorInstance;
-  const counterexample = buildCounterexample({ ...base, workload, trace, violation });
+  const counterexample = buildCounterexample({ ...base, scenario, workload, trace, violation });
   return { ...base, status: 'failed', counterexample, stats };
 }
 
@@ -191,7 +193,7 @@ function failedReport(
   const shrinks = shrunk.shrinks + (failing === shrunk.failing ? 0 : 1);
   const { trace, violation } = checkedRun(engine, specFor(failing.workload), failing.choices);
   if (violation === null) throw new Error('the shrunk counterexample no longer fails');
-  const counterexample = buildCounterexample({ ...base, workload: failing.workload, trace, violation });
+  const counterexample = buildCounterexample({ ...base, scenario, workload: failing.workload, trace, violation });
   return { ...base, status: 'failed', counterexample, stats: statsAfter(shrinks) };
 }
 

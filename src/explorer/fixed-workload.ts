@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { InputError } from '../input-error.ts';
+import { InputError } from '../errors.ts';
 import type { Scenario, Workload, WorkloadTx } from '../model/scenario.ts';
 
 /**

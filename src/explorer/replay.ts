@@ -1,6 +1,6 @@
 import type { Backend, Event, TxId } from '../adapters/backend.ts';
 import { MemoryEngine } from '../adapters/memory/engine.ts';
-import { seedTables, type Fate } from '../model/scenario.ts';
+import { seedTables, type Fate, type Scenario } from '../model/scenario.ts';
 import type { Row, Tables } from '../model/schema.ts';
 import { describeStatement, type Statement, type StatementResult } from '../model/statement.ts';
 import { checkRun, type Violation } from './checks.ts';
@@ -8,7 +8,6 @@ import { describeEvent, describeReleased, type Counterexample, workloadOf } from
 import { runOnEngine, runWorkload, type RunSpec, type Step, type Trace } from './runner.ts';
 import { stepOrder } from './schedule.ts';
 import { sameTables } from './serializability.ts';
-import { findScenario } from '../model/scenarios.ts';
 
 /** How one transaction's statement stood after a step, on one side. */
 export interface StepSide {
@@ -199,9 +198,8 @@ function followRace(
   return null;
 }
 
-/** The run a counterexample describes. */
-export function specOf(cx: Counterexample): RunSpec {
-  const scenario = findScenario(cx.scenario)!;
+/** The run a counterexample of `scenario` describes. */
+export function runSpecOf(cx: Counterexample, scenario: Scenario): RunSpec {
   return { scenario, strategy: scenario.strategies[cx.strategy], isolation: cx.isolation, workload: workloadOf(cx) };
 }
 

@@ -1,5 +1,5 @@
 import type { TxId } from '../adapters/backend.ts';
-import { InputError } from '../input-error.ts';
+import { InputError } from '../errors.ts';
 
 /**
  * Decides which transaction takes the next step. `runnable` lists the

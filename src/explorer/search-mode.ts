@@ -1,4 +1,4 @@
-import { InputError } from '../input-error.ts';
+import { InputError } from '../errors.ts';
 
 /**
  * How `explore` searches schedules:

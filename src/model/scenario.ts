@@ -83,9 +83,32 @@ export interface Scenario<S extends Schema = Schema, Db = DatabaseOf<S>> {
   readonly canonical: Workload;
 }
 
-/** Declares a scenario with its schema's types checked throughout. */
+/** Marks the values `defineScenario` returned, across copies of lockstep (the CLI finds a module's scenarios by it). */
+const scenarioBrand = Symbol.for('lockstep.scenario');
+
+/**
+ * Declares a scenario with its schema's types checked throughout: every
+ * program's statements, seed rows, invariants and serial spec are typed
+ * against `DatabaseOf<schema>`, so a misspelt table or column does not
+ * compile.
+ *
+ * ```ts
+ * export const giftOnce = defineScenario({
+ *   id: 'gift-once', title: 'one welcome gift per user', schema, seed: { gifts: [] },
+ *   isolationLevels: ['read-committed'], operations: { claim }, strategies: { naive, unique },
+ *   invariants: [oneGiftPerUser], transactions: { min: 2, max: 3 },
+ *   canonical: [{ operation: 'claim', args: { user: 1 } }, { operation: 'claim', args: { user: 1 } }],
+ * });
+ * ```
+ */
 export function defineScenario<S extends Schema>(scenario: Scenario<S, DatabaseOf<S>>): Scenario {
+  Object.defineProperty(scenario, scenarioBrand, { value: true, enumerable: false });
   return scenario as unknown as Scenario;
+}
+
+/** True for a value `defineScenario` returned. */
+export function isScenario(value: unknown): value is Scenario {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[scenarioBrand] === true;
 }
 
 /** The seed as plain tables. */

@@ -9,7 +9,11 @@ import { loginIssue, rateLimit, refreshRotation, signupUnique } from './tokens.t
 import { top3DifferentDates, top3SameDate } from './top3.ts';
 import type { Scenario } from './scenario.ts';
 
-/** Every scenario lockstep knows, by id, in the order `lockstep list` shows them. */
+/**
+ * The built-in scenarios, from SCENARIOS.md, in the order `lockstep list`
+ * shows them: lockstep's examples and regression suite, written against the
+ * same public API a user has. Published as `lockstep/scenarios`.
+ */
 export const scenarios: readonly Scenario[] = [
   pointsDeduct,
   pointsAdd,
@@ -36,7 +40,7 @@ export const scenarios: readonly Scenario[] = [
   deadlockRetry,
 ];
 
-/** The scenario with this id, or undefined. */
-export function findScenario(id: string): Scenario | undefined {
-  return scenarios.find((s) => s.id === id);
-}
+export { deadlockRetry, dirtyRead, optimisticConflict, orderStock, paymentConfirm, pointsExpiryVsUse, pointsFifo, pointsHotLot, pointsReadDuringUpdate };
+export { pointsAdd, pointsDeduct, pointsMixed, rewardGrantQuery, rewardRedeem, welcomeGift, taskCompleteDelete, taskCreate };
+export { loginIssue, rateLimit, refreshRotation, signupUnique, top3DifferentDates, top3SameDate };
+export { catalogue, itemsSchema, type CatalogueEntry } from './catalogue.ts';

@@ -3,10 +3,10 @@ import { MemoryEngine } from '../adapters/memory/engine.ts';
 import { SqlCompiler } from '../adapters/postgres/sql-compiler.ts';
 import { ruleName } from '../explorer/checks.ts';
 import type { Counterexample } from '../explorer/counterexample.ts';
-import { specOf } from '../explorer/replay.ts';
+import { runSpecOf } from '../explorer/replay.ts';
 import { runOnEngine } from '../explorer/runner.ts';
 import { stepOrder } from '../explorer/schedule.ts';
-import { seedTables } from '../model/scenario.ts';
+import { seedTables, type Scenario } from '../model/scenario.ts';
 import type { Value } from '../model/schema.ts';
 import { SqlState } from '../model/statement.ts';
 
@@ -25,11 +25,11 @@ const placeholder = 'lockstep_spec';
  * same victim.
  *
  * ```ts
- * writeFileSync('cx.spec', counterexampleSpec(readCounterexample('cx.json')));
+ * writeFileSync('cx.spec', counterexampleSpec(cx, giftOnce));
  * ```
  */
-export function counterexampleSpec(cx: Counterexample): string {
-  const run = specOf(cx);
+export function counterexampleSpec(cx: Counterexample, scenario: Scenario): string {
+  const run = runSpecOf(cx, scenario);
   const schema = run.scenario.schema;
   const trace = runOnEngine(new MemoryEngine(schema), run, stepOrder(cx.schedule));
   const compiler = new SqlCompiler(schema, placeholder);

@@ -1,4 +1,4 @@
-import { InputError } from '../input-error.ts';
+import { InputError } from '../errors.ts';
 
 /**
  * A schedule spec in PostgreSQL's isolationtester format: global setup and

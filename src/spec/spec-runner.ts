@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { NoticeMessage } from 'pg-protocol/dist/messages.js';
 import { endClient } from '../adapters/postgres/postgres-backend.ts';
 import { CompletionSignal, pollUntilSettled } from '../adapters/postgres/settle.ts';
-import { InputError } from '../input-error.ts';
+import { InputError } from '../errors.ts';
 import type { Permutation } from './permutations.ts';
 import { stepsByName, type Blocker, type PermutationStep, type Spec, type SpecStep } from './spec-parser.ts';
 

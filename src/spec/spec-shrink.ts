@@ -1,4 +1,4 @@
-import { InputError } from '../input-error.ts';
+import { InputError } from '../errors.ts';
 import { fewerSwitches, sessionSwitches, type Permutation } from './permutations.ts';
 import type { PermutationRun } from './spec-runner.ts';
 

@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError } from '../../src/input-error.ts';
+import { InputError } from '../../src/errors.ts';
 import { provisionPostgres, redactUrl, type Provisioned } from '../../src/adapters/postgres/provision.ts';
 
 describe('redactUrl', () => {

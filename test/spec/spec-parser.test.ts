@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/input-error.ts';
+import { InputError } from '../../src/errors.ts';
 import { parseSpec } from '../../src/spec/spec-parser.ts';
 
 const parseError = (text: string) => {

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { InputError } from '../../input-error.ts';
+import { InputError } from '../../errors.ts';
 
 /** A PostgreSQL server lockstep can use, and how to let go of it. */
 export interface Provisioned {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { provisionPostgres } from '../adapters/postgres/provision.ts';
-import { parseInteger } from '../cli-options.ts';
-import { InputError } from '../input-error.ts';
+import { parseInteger } from './options.ts';
+import { InputError } from '../errors.ts';
 import { formatIsolationtesterPermutation, isolationtesterHeader } from '../spec/isolationtester-format.ts';
 import { samplePermutations, specPermutations, type Permutation } from '../spec/permutations.ts';
 import { specJson } from '../spec/spec-json.ts';
@@ -9,7 +9,8 @@ import { parseSpec, stepsByName, type Spec } from '../spec/spec-parser.ts';
 import { BlockedSessionError, SpecRunner, StepTimeoutError, type PermutationRun } from '../spec/spec-runner.ts';
 import { shrinkFailingCheck, type ShrinkResult } from '../spec/spec-shrink.ts';
 import { formatSpecTable } from '../spec/spec-table.ts';
-import { releaseOnInterrupt } from './postgres-target.ts';
+import { releaseOnAbort } from '../adapters/postgres/postgres-target.ts';
+import type { CommandIo } from './io.ts';
 
 /** Options of `lockstep spec`, as commander passes them. */
 export interface SpecCommandOptions {
@@ -32,7 +33,7 @@ export type SpecFormat = (typeof specFormats)[number];
  * `--check` held), 1 when a check failed, 2 on bad input or a step that never
  * completes.
  */
-export async function specCommand(file: string, options: SpecCommandOptions): Promise<number> {
+export async function specCommand(file: string, options: SpecCommandOptions, io: CommandIo): Promise<number> {
   const format = parseFormat(options);
   const seed = parseInteger('--seed', options.seed ?? '1', -(2 ** 31), 2 ** 31 - 1);
   const stepTimeoutMs = parseStepTimeout(options.stepTimeout ?? '10');
@@ -52,14 +53,14 @@ export async function specCommand(file: string, options: SpecCommandOptions): Pr
     await runner?.close();
     await server.stop();
   };
-  const unwatch = releaseOnInterrupt(release);
+  const unwatch = releaseOnAbort(io.signal, release);
   try {
     runner = await SpecRunner.connect(server.url, spec, { stepTimeoutMs, check: options.check });
     const active = runner;
     const runs: PermutationRun[] = [];
     const ran: Permutation[] = [];
     const skipped: string[][] = [];
-    if (format === 'isolationtester') process.stdout.write(isolationtesterHeader(spec.sessions.length));
+    if (format === 'isolationtester') io.stdout(isolationtesterHeader(spec.sessions.length));
     for (const p of permutations) {
       let run: PermutationRun;
       try {
@@ -74,19 +75,19 @@ export async function specCommand(file: string, options: SpecCommandOptions): Pr
       }
       runs.push(run);
       ran.push(p);
-      for (const w of run.warnings) process.stderr.write(`${w}\n`);
-      if (format === 'isolationtester') process.stdout.write(formatIsolationtesterPermutation(run, options.check !== undefined));
+      for (const w of run.warnings) io.stderr(`${w}\n`);
+      if (format === 'isolationtester') io.stdout(formatIsolationtesterPermutation(run, options.check !== undefined));
     }
     let shrunk: ShrinkResult | undefined;
     if (runs.some((r) => r.check === false)) {
       shrunk = await shrinkFailingCheck(runs, ran, (p: Permutation) => active.run(p), sessionOf);
     }
     const shrunkOrder = shrunk ? { order: shrunk.permutation.map((s) => s.step), switches: shrunk.switches } : undefined;
-    if (format === 'json') process.stdout.write(`${JSON.stringify(specJson(file, runs, shrunkOrder, skipped), null, 2)}\n`);
-    if (format === 'table') process.stdout.write(formatSpecTable(runs, { file, server: `PostgreSQL ${active.version}`, selection, shrunk, skipped }));
-    if (format === 'isolationtester' && skipped.length > 0) process.stderr.write(`${skippedSentence(skipped)}\n`);
+    if (format === 'json') io.stdout(`${JSON.stringify(specJson(file, runs, shrunkOrder, skipped), null, 2)}\n`);
+    if (format === 'table') io.stdout(formatSpecTable(runs, { file, server: `PostgreSQL ${active.version}`, selection, shrunk, skipped }));
+    if (format === 'isolationtester' && skipped.length > 0) io.stderr(`${skippedSentence(skipped)}\n`);
     if (format === 'isolationtester' && shrunk) {
-      process.stderr.write(`The check failed; fewest session switches that still fail (${shrunk.switches}): permutation ${shrunkOrder!.order.join(' ')}\n`);
+      io.stderr(`The check failed; fewest session switches that still fail (${shrunk.switches}): permutation ${shrunkOrder!.order.join(' ')}\n`);
     }
     return shrunk ? 1 : 0;
   } catch (e) {

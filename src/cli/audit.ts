@@ -2,17 +2,19 @@ import { isolationLevels, type IsolationLevel } from '../adapters/backend.ts';
 import { createPostgresBackend, type PostgresBackend } from '../adapters/postgres/postgres-backend.ts';
 import { provisionPostgres } from '../adapters/postgres/provision.ts';
 import { SqlCompiler } from '../adapters/postgres/sql-compiler.ts';
-import { parseInteger, parseScenario } from '../cli-options.ts';
+import { parseInteger } from './options.ts';
 import { auditStrategy, type AuditRow } from '../explorer/audit.ts';
 import { formatAudit, formatAuditMarkdown } from '../explorer/audit-report.ts';
 import { auditCatalogueEntry, type CatalogueRow } from '../explorer/catalogue-audit.ts';
 import { formatCatalogue, formatCatalogueMarkdown } from '../explorer/catalogue-report.ts';
-import { InputError } from '../input-error.ts';
+import { InputError } from '../errors.ts';
 import { catalogue, findCatalogueEntry, itemsSchema, type CatalogueEntry } from '../model/catalogue.ts';
-import { scenarios } from '../model/scenarios.ts';
-import { openPostgres, releaseOnInterrupt } from './postgres-target.ts';
+import { openPostgres, releaseOnAbort } from '../adapters/postgres/postgres-target.ts';
+import type { CommandIo } from './io.ts';
+import { ScenarioRegistry } from './registry.ts';
 
 export interface AuditCommandOptions {
+  readonly scenarios: readonly string[];
   readonly catalogue?: boolean;
   readonly anomaly?: string;
   readonly scenario?: string;
@@ -30,14 +32,16 @@ export interface AuditCommandOptions {
  * Exit 0 when every verdict is the one the scenario declares (and, with
  * `--replay`, PostgreSQL confirmed every replayed schedule), 1 otherwise.
  */
-export async function auditCommand(options: AuditCommandOptions): Promise<number> {
+export async function auditCommand(options: AuditCommandOptions, io: CommandIo): Promise<number> {
   if (options.catalogue) {
     if (options.scenario !== undefined) throw new InputError('--scenario and --catalogue do not go together: the catalogue has its own workloads.');
-    return auditCatalogueCommand(options);
+    if (options.scenarios.length > 0) throw new InputError('--scenarios and --catalogue do not go together: the catalogue has its own workloads.');
+    return auditCatalogueCommand(options, io);
   }
   if (options.anomaly !== undefined) throw new InputError('--anomaly needs --catalogue.');
   if (options.json && options.markdown) throw new InputError('Choose one of --json and --markdown.');
-  const chosen = options.scenario === undefined ? scenarios : [parseScenario(options.scenario)];
+  const registry = await ScenarioRegistry.load(options.scenarios, io.cwd);
+  const chosen = options.scenario === undefined ? registry.chosen : [registry.get(options.scenario)];
   const levels = selectLevels(options.isolation);
   const runs = parseInteger('--runs', options.runs, 1);
   const seed = parseInteger('--seed', options.seed, -(2 ** 31), 2 ** 31 - 1);
@@ -59,7 +63,7 @@ export async function auditCommand(options: AuditCommandOptions): Promise<number
         await server.stop();
       }
     };
-    const unwatch = releaseOnInterrupt(release);
+    const unwatch = releaseOnAbort(io.signal, release);
     try {
       database = `PostgreSQL ${server.version}`;
       for (const scenario of chosen) {
@@ -78,9 +82,9 @@ export async function auditCommand(options: AuditCommandOptions): Promise<number
       await release();
     }
   }
-  if (options.json) process.stdout.write(`${JSON.stringify({ rows: rows.map(({ counterexample: _, ...row }) => row) })}\n`);
-  else if (options.markdown) process.stdout.write(`${formatAuditMarkdown(rows, database)}\n`);
-  else process.stdout.write(`${formatAudit(rows, database)}\n`);
+  if (options.json) io.stdout(`${JSON.stringify({ rows: rows.map(({ counterexample: _, ...row }) => row) })}\n`);
+  else if (options.markdown) io.stdout(`${formatAuditMarkdown(rows, database)}\n`);
+  else io.stdout(`${formatAudit(rows, database)}\n`);
   const expected = rows.every((r) => r.expected === undefined || (r.expected === 'passes') === (r.status === 'passed'));
   return expected && rows.every((r) => r.postgres !== 'diverged') ? 0 : 1;
 }
@@ -91,11 +95,11 @@ export async function auditCommand(options: AuditCommandOptions): Promise<number
  * Exit 0 when they agree on every row and every replay matched the model, 1
  * otherwise.
  */
-export async function auditCatalogueCommand(options: AuditCommandOptions): Promise<number> {
+export async function auditCatalogueCommand(options: AuditCommandOptions, io: CommandIo): Promise<number> {
   if (options.json && options.markdown) throw new InputError('Choose one of --json and --markdown.');
   const entries = selectEntries(options.anomaly);
   const levels = selectLevels(options.isolation);
-  const target = await openPostgres(itemsSchema, options.db);
+  const target = await openPostgres(itemsSchema, { db: options.db, signal: io.signal });
   const rows: CatalogueRow[] = [];
   try {
     for (const entry of entries) {
@@ -105,9 +109,9 @@ export async function auditCatalogueCommand(options: AuditCommandOptions): Promi
     await target.release();
   }
   const database = target.backend.name;
-  if (options.json) process.stdout.write(`${JSON.stringify({ database, rows })}\n`);
-  else if (options.markdown) process.stdout.write(`${formatCatalogueMarkdown(rows, database)}\n`);
-  else process.stdout.write(`${formatCatalogue(rows, database)}\n`);
+  if (options.json) io.stdout(`${JSON.stringify({ database, rows })}\n`);
+  else if (options.markdown) io.stdout(`${formatCatalogueMarkdown(rows, database)}\n`);
+  else io.stdout(`${formatCatalogue(rows, database)}\n`);
   return rows.every((r) => r.model === r.postgres && r.conformance === 'confirmed') ? 0 : 1;
 }
 

@@ -1,5 +1,6 @@
-import { checkWritable, parseInteger, parseIsolation, parseScenario, parseStrategy } from '../cli-options.ts';
-import { InputError } from '../input-error.ts';
+import { relative, dirname, resolve } from 'node:path';
+import { checkWritable, parseInteger, parseIsolation, parseStrategy } from './options.ts';
+import { InputError } from '../errors.ts';
 import type { Scenario } from '../model/scenario.ts';
 import type { ExploreOptions } from '../explorer/explore.ts';
 import { readWorkloadFile } from '../explorer/fixed-workload.ts';
@@ -8,9 +9,14 @@ import { writeCounterexample } from '../explorer/counterexample.ts';
 import { explore } from '../explorer/explore.ts';
 import { formatExploreReport } from '../explorer/explore-report.ts';
 import { formatReplayReport } from '../explorer/replay-report.ts';
-import { replayOnPostgres } from './replay.ts';
+import { replayCounterexample } from '../explorer/replay-counterexample.ts';
+import type { Counterexample } from '../explorer/counterexample.ts';
+import type { CommandIo } from './io.ts';
+import { ScenarioRegistry } from './registry.ts';
+import type { LoadedScenario } from './scenario-files.ts';
 
 export interface ExploreCommandOptions {
+  readonly scenarios: readonly string[];
   readonly strategy?: string;
   readonly isolation: string;
   readonly runs: string;
@@ -32,8 +38,10 @@ export interface ExploreCommandOptions {
  * violation is found, 1 when one is (or, with `--replay`, when PostgreSQL
  * diverged from the model).
  */
-export async function exploreCommand(id: string, options: ExploreCommandOptions): Promise<number> {
-  const scenario = parseScenario(id);
+export async function exploreCommand(id: string, options: ExploreCommandOptions, io: CommandIo): Promise<number> {
+  const registry = await ScenarioRegistry.load(options.scenarios, io.cwd);
+  const scenario = registry.get(id);
+  const source = registry.sourceOf(scenario);
   const strategy = parseStrategy(scenario, options.strategy);
   const isolation = parseIsolation(scenario, options.isolation);
   const runs = parseInteger('--runs', options.runs, 1);
@@ -41,17 +49,17 @@ export async function exploreCommand(id: string, options: ExploreCommandOptions)
   const maxTransactions =
     options.maxTransactions === undefined ? undefined : parseInteger('--max-transactions', options.maxTransactions, scenario.transactions.min, 12);
   const out = options.out === undefined ? undefined : checkWritable(options.out);
-  const search = parseSearchOptions(scenario, options);
+  const search = parseSearchOptions(scenario, options, source);
   const report = explore({ scenario, strategy, isolation, runs, seed, maxTransactions, ...search.options });
   const cx = report.counterexample;
-  if (cx && out) writeCounterexample(out, cx);
-  const replayed = cx && options.replay ? await replayOnPostgres(cx, options.db) : undefined;
+  if (cx && out) writeCounterexample(out, withScenarioFile(cx, source, resolve(io.cwd, out)));
+  const replayed = cx && options.replay ? await replayCounterexample(cx, { db: options.db, scenario, signal: io.signal }) : undefined;
   if (options.json) {
-    process.stdout.write(`${JSON.stringify(replayed ? { ...report, replay: replayed } : report)}\n`);
+    io.stdout(`${JSON.stringify(replayed ? { ...report, replay: replayed } : report)}\n`);
   } else {
-    process.stdout.write(`${formatExploreReport(report, { maxTransactions, out, search: search.rerunArgs })}\n`);
-    if (replayed) process.stdout.write(`\n${formatReplayReport(replayed, cx!)}\n`);
-    else if (options.replay) process.stdout.write('Nothing to replay: no counterexample was found.\n');
+    io.stdout(`${formatExploreReport(report, { maxTransactions, out, search: search.rerunArgs })}\n`);
+    if (replayed) io.stdout(`\n${formatReplayReport(replayed, cx!)}\n`);
+    else if (options.replay) io.stdout('Nothing to replay: no counterexample was found.\n');
   }
   return report.status === 'passed' && (!replayed || replayed.status === 'confirmed') ? 0 : 1;
 }
@@ -60,7 +68,7 @@ export async function exploreCommand(id: string, options: ExploreCommandOptions)
  * Checks `--mode`, `--txs`, `--preemption-bound`, `--depth` and `--workload`:
  * options of another mode are refused rather than ignored.
  */
-function parseSearchOptions(scenario: Scenario, options: ExploreCommandOptions): { options: Partial<ExploreOptions>; rerunArgs: string } {
+function parseSearchOptions(scenario: Scenario, options: ExploreCommandOptions, source: LoadedScenario | undefined): { options: Partial<ExploreOptions>; rerunArgs: string } {
   const mode = parseSearchMode(options.mode);
   const only = (flag: string, value: string | undefined, wanted: string) => {
     if (value !== undefined && mode !== wanted) throw new InputError(`${flag} applies only to --mode ${wanted}.`);
@@ -75,10 +83,20 @@ function parseSearchOptions(scenario: Scenario, options: ExploreCommandOptions):
   const preemptionBound = options.preemptionBound === undefined ? undefined : parseInteger('--preemption-bound', options.preemptionBound, 0, 1000);
   const depth = options.depth === undefined ? undefined : parseInteger('--depth', options.depth, 1, 16);
   const workload = options.workload === undefined ? undefined : readWorkloadFile(options.workload, scenario);
-  let rerunArgs = mode === 'default' ? '' : ` --mode ${mode}`;
+  // A scenario from a --scenarios file needs the file again to rerun; one from lockstep.config is found again by itself.
+  let rerunArgs = source?.given !== undefined ? ` --scenarios ${source.given}` : '';
+  if (mode !== 'default') rerunArgs += ` --mode ${mode}`;
   if (transactions !== undefined) rerunArgs += ` --txs ${transactions}`;
   if (preemptionBound !== undefined) rerunArgs += ` --preemption-bound ${preemptionBound}`;
   if (depth !== undefined) rerunArgs += ` --depth ${depth}`;
   if (options.workload !== undefined) rerunArgs += ` --workload ${options.workload}`;
   return { options: { mode, transactions, preemptionBound, depth, workload }, rerunArgs };
+}
+
+/** The counterexample as written to `path`: with the module its scenario came from, relative to the file's folder, when it is not built in. */
+export function withScenarioFile(cx: Counterexample, source: LoadedScenario | undefined, path: string): Counterexample {
+  if (!source) return cx;
+  const { scenario, ...rest } = cx;
+  const file = relative(dirname(path), source.file);
+  return { scenario, scenarioFile: file.startsWith('.') ? file : `./${file}`, ...rest };
 }

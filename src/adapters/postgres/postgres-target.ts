@@ -1,0 +1,75 @@
+import type { Schema } from '../../model/schema.ts';
+import type { Statement } from '../../model/statement.ts';
+import { createPostgresBackend, type PostgresBackend } from './postgres-backend.ts';
+import { provisionPostgres } from './provision.ts';
+import { SqlCompiler } from './sql-compiler.ts';
+
+/** A backend on a PostgreSQL server for one scenario schema, and how to let go of both. */
+export interface PostgresTarget {
+  readonly backend: PostgresBackend;
+  /** The SQL a statement runs as, parameters shown after it. */
+  readonly sql: (statement: Statement) => string;
+  /** Drops the run schema, closes every connection and stops an embedded server. Idempotent. */
+  release(): Promise<void>;
+}
+
+/** Where PostgreSQL comes from, and when to give it up early. */
+export interface PostgresTargetOptions {
+  /** A PostgreSQL URL; else `DATABASE_URL`; else an embedded server. */
+  readonly db?: string;
+  /** When it aborts, everything opened is released at once (the caller's pending work then fails). */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Connects to PostgreSQL (`db`, else `DATABASE_URL`, else an embedded server)
+ * and creates a backend for `schema` in a schema of its own. Installs no
+ * process handlers: the caller releases it, or aborts `signal`.
+ *
+ * ```ts
+ * const target = await openPostgres(scenario.schema, { db: process.env.DATABASE_URL });
+ * try { await replay(target.backend, ...); } finally { await target.release(); }
+ * ```
+ */
+export async function openPostgres(schema: Schema, options: PostgresTargetOptions = {}): Promise<PostgresTarget> {
+  const server = await provisionPostgres({ url: options.db });
+  let backend: PostgresBackend;
+  try {
+    backend = await createPostgresBackend(server.url, schema);
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
+  const compiler = new SqlCompiler(schema, backend.schemaName);
+  let released: Promise<void> | undefined;
+  const onAbort = () => void release();
+  const release = () => {
+    released ??= (async () => {
+      options.signal?.removeEventListener('abort', onAbort);
+      try {
+        await backend.close();
+      } finally {
+        await server.stop();
+      }
+    })();
+    return released;
+  };
+  if (options.signal?.aborted) await release();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    backend,
+    sql: (statement) => {
+      const { sql, parameters } = compiler.statement(statement);
+      return parameters.length ? `${sql}  -- ${parameters.map((p, i) => `$${i + 1}=${JSON.stringify(p)}`).join(', ')}` : sql;
+    },
+    release,
+  };
+}
+
+/** Runs `release` when `signal` aborts; returns a function that stops watching. */
+export function releaseOnAbort(signal: AbortSignal | undefined, release: () => Promise<void>): () => void {
+  if (!signal) return () => {};
+  const onAbort = () => void release();
+  signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
+}

@@ -1,0 +1,37 @@
+import { accessSync, constants, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { IsolationLevel } from '../adapters/backend.ts';
+import { isolationOf, strategyOf } from '../explorer/explore-options.ts';
+import { InputError } from '../errors.ts';
+import type { Scenario } from '../model/scenario.ts';
+
+/** Checks of CLI arguments; each failure is an `InputError` naming the valid choices. */
+
+export function parseStrategy(scenario: Scenario, name: string | undefined): string {
+  if (name === undefined) throw new InputError(`Choose a strategy with --strategy; ${scenario.id} has ${Object.keys(scenario.strategies).join(', ')}.`);
+  strategyOf(scenario, name);
+  return name;
+}
+
+export function parseIsolation(scenario: Scenario, name: string): IsolationLevel {
+  return isolationOf(scenario, name);
+}
+
+export function parseInteger(option: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^-?\d+$/.test(value.trim())) throw new InputError(`${option} must be a whole number, not "${value}".`);
+  const n = Number(value);
+  if (n < min || n > max) throw new InputError(`${option} must be between ${min} and ${max}, not ${n}.`);
+  return n;
+}
+
+/** Fails early when `path` cannot be written, so an exploration is not wasted. */
+export function checkWritable(path: string): string {
+  const full = resolve(path);
+  try {
+    if (existsSync(full)) accessSync(full, constants.W_OK);
+    else accessSync(dirname(full), constants.W_OK);
+  } catch {
+    throw new InputError(`Cannot write to ${path}: the file or its folder is not writable or does not exist.`);
+  }
+  return path;
+}

@@ -1,0 +1,39 @@
+/**
+ * Errors a user can cause, each a value with one clear sentence. The CLI
+ * prints the sentence and exits with code 2, never a stack trace; anything
+ * else thrown inside lockstep is a bug and is reported with its stack.
+ *
+ * ```ts
+ * try { explore({ scenario, strategy: 'naiv', isolation: 'read-committed', runs: 100, seed: 1 }); }
+ * catch (e) { if (e instanceof LockstepError) console.error(e.message); }
+ * ```
+ */
+export class LockstepError extends Error {
+  /** The exit code the CLI gives this error. */
+  readonly exitCode: number = 2;
+  constructor(sentence: string, options?: { cause?: unknown }) {
+    super(sentence, options);
+    this.name = 'LockstepError';
+  }
+}
+
+/** Bad input: an unknown scenario, strategy or option, a malformed file, an unreachable server. */
+export class InputError extends LockstepError {
+  constructor(sentence: string, options?: { cause?: unknown }) {
+    super(sentence, options);
+    this.name = 'InputError';
+  }
+}
+
+/**
+ * A scenario that is not well defined: a statement on an unknown table or
+ * column, a seed row of the wrong type or with a duplicate key, an operation
+ * without a program in a strategy, a program that threw. Raised when a run
+ * starts, naming the scenario and the statement or row.
+ */
+export class DefinitionError extends LockstepError {
+  constructor(sentence: string, options?: { cause?: unknown }) {
+    super(sentence, options);
+    this.name = 'DefinitionError';
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * lockstep: finds and proves race conditions in database-backed business
+ * logic. Define a scenario (schema, seed rows, operations written once per
+ * strategy as transaction programs, invariants), `explore` its schedules on
+ * the model of PostgreSQL, and `replay` a counterexample on real PostgreSQL.
+ *
+ * ```ts
+ * import { explore, replay } from 'lockstep';
+ * const report = explore({ scenario: giftOnce, strategy: 'naive', isolation: 'read-committed', runs: 1000, seed: 1 });
+ * if (report.counterexample) console.log((await replay(report.counterexample)).status); // 'confirmed'
+ * ```
+ */
+
+// Defining a scenario
+export * as fc from 'fast-check';
+export { defineSchema, type ColumnType, type DatabaseOf, type Row, type RowOf, type Schema, type TableSchema, type Tables, type Value } from './model/schema.ts';
+export {
+  defineScenario,
+  isScenario,
+  type Fate,
+  type Invariant,
+  type Operation,
+  type RunOutcome,
+  type Scenario,
+  type SerialState,
+  type Strategy,
+  type TxOutcome,
+  type Verdict,
+  type Workload,
+  type WorkloadTx,
+} from './model/scenario.ts';
+export { isSqlState, StatementFailure, type OperationResult, type Program, type Tx, type TxGenerator } from './model/program.ts';
+export { SqlState, type Assignment, type Changes, type Condition, type DbError, type LockMode, type Statement, type StatementResult, type Where } from './model/statement.ts';
+export { retrying } from './model/retry.ts';
+export { runAlone } from './model/run-alone.ts';
+export { describeTx, everyRequestAnswered, plural, withResult } from './model/invariants.ts';
+export { isolationLevels, type IsolationLevel, type TxId } from './adapters/backend.ts';
+
+// Checking it
+export { explore, type ExploreOptions, type ExploreReport, type ExploreStats } from './explorer/explore.ts';
+export type { SearchMode } from './explorer/search-mode.ts';
+export type { Violation } from './explorer/checks.ts';
+export type { Anomaly, AnomalyClass } from './explorer/anomaly.ts';
+export { counterexampleJson, readCounterexample, writeCounterexample, type Counterexample, type CounterexampleStep } from './explorer/counterexample.ts';
+export { formatExploreReport } from './explorer/explore-report.ts';
+export { replayCounterexample as replay, type ReplayOptions } from './explorer/replay-counterexample.ts';
+export type { ReplayReport, ReplayStep, StepSide } from './explorer/replay.ts';
+export { formatReplayReport } from './explorer/replay-report.ts';
+export { counterexampleSpec } from './spec/emit-spec.ts';
+
+// Errors
+export { DefinitionError, InputError, LockstepError } from './errors.ts';
