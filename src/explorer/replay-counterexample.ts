@@ -1,6 +1,6 @@
 import { MemoryEngine } from '../adapters/memory/engine.ts';
 import { openPostgres } from '../adapters/postgres/postgres-target.ts';
-import { InputError, LockstepError } from '../errors.ts';
+import { DefinitionError, InputError, LockstepError } from '../errors.ts';
 import type { Scenario } from '../model/scenario.ts';
 import { checkRun } from './checks.ts';
 import { scenarioOf, type Counterexample } from './counterexample.ts';
@@ -63,8 +63,10 @@ export function checkOnModel(cx: Counterexample, scenario: Scenario): void {
     checkRun(scenario, trace);
     steps = trace.steps.length;
   } catch (e) {
-    if (e instanceof LockstepError) throw e;
-    throw new InputError(`The counterexample's workload does not run on the model (are the transactions' "args" right?): ${(e as Error).message}.`);
+    // A program that threw on these arguments (a DefinitionError caused by a TypeError, say): the file's arguments are the suspects.
+    const thrown = e instanceof DefinitionError && e.cause instanceof Error && !(e.cause instanceof LockstepError) ? e.cause : e;
+    if (thrown instanceof LockstepError) throw thrown;
+    throw new InputError(`The counterexample's workload does not run on the model (are the transactions' "args" right?): ${(thrown as Error).message.replace(/\.$/, '')}.`);
   }
   if (steps !== cx.schedule.length) {
     throw new InputError(`The schedule lists ${cx.schedule.length} steps but the workload finishes after ${steps}.`);
