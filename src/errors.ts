@@ -14,7 +14,18 @@ export class LockstepError extends Error {
   constructor(sentence: string, options?: { cause?: unknown }) {
     super(sentence, options);
     this.name = 'LockstepError';
+    for (let cls: Function = new.target; cls !== Error; cls = Object.getPrototypeOf(cls)) Object.defineProperty(this, brandOf(cls), { value: true });
   }
+
+  /** `instanceof` holds across copies of lockstep (a scenario file may import another copy than the CLI's). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brandOf(this)] === true;
+  }
+}
+
+/** One registered symbol per class name, marking every instance of it and of its subclasses. */
+function brandOf(cls: Function): symbol {
+  return Symbol.for(`lockstep.${cls.name}`);
 }
 
 /** Bad input: an unknown scenario, strategy or option, a malformed file, an unreachable server. */

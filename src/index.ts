@@ -48,5 +48,8 @@ export type { ReplayReport, ReplayStep, StepSide } from './explorer/replay.ts';
 export { formatReplayReport } from './explorer/replay-report.ts';
 export { counterexampleSpec } from './spec/emit-spec.ts';
 
+// The CLI's configuration file
+export { defineConfig, type LockstepConfig } from './config.ts';
+
 // Errors
 export { DefinitionError, InputError, LockstepError } from './errors.ts';

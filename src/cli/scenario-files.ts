@@ -1,5 +1,6 @@
-import { existsSync, statSync } from 'node:fs';
-import { extname, relative, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InputError } from '../errors.ts';
 import { isScenario, type Scenario } from '../model/scenario.ts';
@@ -29,7 +30,7 @@ export async function loadScenarioFile(path: string, cwd: string, given?: string
   try {
     module = typeScriptExtensions.has(extname(file)) ? await importTypeScript(file) : await import(pathToFileURL(file).href);
   } catch (e) {
-    throw new InputError(`Cannot load scenarios from ${shown}: ${await loadProblem(e, file, cwd)}.`, { cause: e });
+    throw new InputError(`Cannot load scenarios from ${shown}: ${await loadProblem(e, file, shown)}.`, { cause: e });
   }
   const found = new Map<Scenario, string>();
   for (const [name, value] of Object.entries(module)) if (isScenario(value) && !found.has(value)) found.set(value, name);
@@ -43,22 +44,24 @@ async function importTypeScript(file: string): Promise<Record<string, unknown>> 
 }
 
 /** Why a module did not load, in words: with the file, line and column of a syntax error. */
-async function loadProblem(e: unknown, file: string, cwd: string): Promise<string> {
+async function loadProblem(e: unknown, file: string, shown: string): Promise<string> {
   const message = e instanceof Error ? e.message : String(e);
-  // esbuild (through tsx): "Transform failed with 1 error:\n/abs/file.ts:2:17: ERROR: Unexpected ";""
-  const located = /^(\/[^\n]*?):(\d+):(\d+): ERROR: (.*)$/m.exec(message);
-  if (located) return `syntax error at ${relative(cwd, located[1]) || located[1]}:${located[2]}:${located[3]}: ${located[4].replace(/\.$/, '')}`;
-  if (e instanceof SyntaxError && !typeScriptExtensions.has(extname(file))) {
-    // Node does not say where a syntax error of an ES module is; esbuild does.
-    try {
-      await importTypeScript(file);
-    } catch (again) {
-      const where = /^(\/[^\n]*?):(\d+):(\d+): ERROR: (.*)$/m.exec(again instanceof Error ? again.message : '');
-      if (where) return `syntax error at ${relative(cwd, where[1]) || where[1]}:${where[2]}:${where[3]}: ${where[4].replace(/\.$/, '')}`;
-    }
-    return `syntax error: ${message.replace(/\.$/, '')}`;
-  }
+  const where = locateSyntaxError(file);
+  if (where) return `syntax error at ${shown}:${where.line}:${where.column}: ${where.text.replace(/\.$/, '')}`;
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ERR_MODULE_NOT_FOUND') return message.split('\n')[0].replace(/\.$/, '');
   return `${e instanceof Error ? `${e.name}: ` : ''}${message.split('\n')[0].replace(/\.$/, '')}`;
+}
+
+/** Where esbuild (tsx's compiler, installed with it) finds the first syntax error of a module; Node does not say for ES modules. */
+function locateSyntaxError(file: string): { line: number; column: number; text: string } | undefined {
+  try {
+    const require = createRequire(createRequire(import.meta.url).resolve('tsx/package.json'));
+    const esbuild = require('esbuild') as typeof import('esbuild');
+    esbuild.transformSync(readFileSync(file, 'utf8'), { loader: typeScriptExtensions.has(extname(file)) ? 'ts' : 'js', format: 'esm', sourcefile: file });
+  } catch (e) {
+    const first = (e as { errors?: { text: string; location: { line: number; column: number } | null }[] }).errors?.[0];
+    if (first?.location) return { line: first.location.line, column: first.location.column + 1, text: first.text };
+  }
+  return undefined;
 }

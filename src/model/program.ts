@@ -27,10 +27,21 @@ export type TxGenerator<R> = Generator<Statement, R, StatementResult>;
 /** What an operation reports to its caller, compared with the serial spec's answer. */
 export type OperationResult = string | number | boolean | null | { readonly [key: string]: OperationResult } | readonly OperationResult[];
 
-/** A failed statement, thrown inside the program so it can catch it (for example to retry on 40001). */
+const statementFailureBrand = Symbol.for('lockstep.StatementFailure');
+
+/**
+ * A failed statement, thrown inside the program so it can catch it (for
+ * example to retry on 40001). `instanceof` holds across copies of lockstep
+ * (a scenario file loaded by the CLI may import another copy than the CLI's).
+ */
 export class StatementFailure extends Error {
   constructor(readonly error: DbError) {
     super(`${error.code}: ${error.message}`);
+    Object.defineProperty(this, statementFailureBrand, { value: true });
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[statementFailureBrand] === true;
   }
 }
 
