@@ -1,3 +1,4 @@
+import { cliStart } from './cli-start.ts';
 import { fcSchedulerRunsPerSecond, lockstepRunsPerSecond, memoryOverRuns } from './exploration.ts';
 import { fcSchedulerRunsToFailure, lockstepRunsToFailure, median, uniformFailureRate } from './narrow-race.ts';
 import { exhaustiveDeduct, exhaustiveSchedulesPerSecond, fcSchedulerShrinkQuality, lockstepShrinkQuality } from './search.ts';
@@ -8,6 +9,10 @@ import { exhaustiveDeduct, exhaustiveSchedulesPerSecond, fcSchedulerShrinkQualit
  */
 const rows: [string, string, string][] = [];
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+const start = cliStart();
+rows.push(['CLI start: node bin/lockstep.js list (median of 15)', `${start.list.toFixed(3)} s`, `target <= 0.3 s; node -e 0 takes ${start.node.toFixed(3)} s in the same run`]);
+rows.push(['CLI start: node bin/lockstep.js --help (median of 15)', `${start.help.toFixed(3)} s`, `${(start.help / start.node).toFixed(1)}x node -e 0`]);
 
 const random = lockstepRunsPerSecond(4, 200_000);
 rows.push(['random exploration, points-deduct for-update, 2-4 txs', `${fmt(random)} runs/s`, 'target >= 50,000 runs/s on one core']);

