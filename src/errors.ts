@@ -48,3 +48,9 @@ export class DefinitionError extends LockstepError {
     this.name = 'DefinitionError';
   }
 }
+
+/** A thrown value in words, for a sentence: `TypeError: Cannot read properties of undefined (reading 'x')`. */
+export function thrownName(e: unknown): string {
+  const text = e instanceof Error ? `${e.name}: ${e.message.split('\n')[0]}` : String(e);
+  return text.replace(/\.$/, '');
+}

@@ -9,6 +9,7 @@ import {
   defineScenario,
   defineSchema,
   explore,
+  DefinitionError,
   fc,
   InputError,
   readCounterexample,
@@ -128,5 +129,16 @@ describe('the public entry point on a scenario defined in a test file', () => {
       new InputError('Pass the scenario of the counterexample (seat-booking) as { scenario }: it was not built or read in this process.'),
     );
     expect(() => readCounterexample(join(dir, 'missing.json'), [seatBooking])).toThrow(`Cannot read the counterexample file ${join(dir, 'missing.json')}: no such file.`);
+  });
+
+  it("a throwing invariant or serial spec is the scenario's error, named, not lockstep's", () => {
+    const broken = defineScenario({
+      ...seatBooking,
+      id: 'seat-booking-broken',
+      invariants: [{ name: 'reads-too-far', check: ({ final }) => (final.seats[3] as { taken: number }).taken.toString() }],
+    } as typeof seatBooking);
+    expect(() => explore({ scenario: broken, strategy: 'conditional', isolation: 'read-committed', runs: 10, seed: 1 })).toThrow(
+      new DefinitionError("Scenario seat-booking-broken: invariant reads-too-far threw TypeError: Cannot read properties of undefined (reading 'taken')."),
+    );
   });
 });

@@ -1,4 +1,5 @@
 import type { TxId } from '../adapters/backend.ts';
+import { DefinitionError, thrownName } from '../errors.ts';
 import type { Scenario } from '../model/scenario.ts';
 import type { Trace } from './runner.ts';
 import { findSerialOrder } from './serializability.ts';
@@ -20,7 +21,12 @@ export function ruleName(v: Violation): string {
 export function checkRun(scenario: Scenario, trace: Trace): Violation | null {
   const run = { initial: scenario.seed, final: trace.final as any, outcomes: trace.outcomes };
   for (const invariant of scenario.invariants) {
-    const message = invariant.check(run);
+    let message: string | null;
+    try {
+      message = invariant.check(run);
+    } catch (e) {
+      throw new DefinitionError(`Scenario ${scenario.id}: invariant ${invariant.name} threw ${thrownName(e)}.`, { cause: e });
+    }
     if (message !== null) return { kind: 'invariant', invariant: invariant.name, message };
   }
   if (findSerialOrder(scenario, trace.outcomes, trace.final, finishOrder(trace)) === null) {

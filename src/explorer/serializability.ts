@@ -1,4 +1,5 @@
 import type { TxId } from '../adapters/backend.ts';
+import { DefinitionError, LockstepError, thrownName } from '../errors.ts';
 import type { OperationResult } from '../model/program.ts';
 import { seedTables, type Scenario, type SerialState, type TxOutcome } from '../model/scenario.ts';
 import { canonicalTables, sameValues, type Tables } from '../model/schema.ts';
@@ -34,7 +35,13 @@ export function findSerialOrder(scenario: Scenario, outcomes: readonly TxOutcome
 /** Runs one transaction's operation under the serial spec; null when it would report another result. */
 function applySerially(scenario: Scenario, state: Tables, o: TxOutcome): Tables | null {
   const next = cloneTables(state);
-  const result = scenario.operations[o.operation].serial(next as SerialState<any>, o.args, { id: o.id });
+  let result: OperationResult;
+  try {
+    result = scenario.operations[o.operation].serial(next as SerialState<any>, o.args, { id: o.id });
+  } catch (e) {
+    if (e instanceof LockstepError) throw e;
+    throw new DefinitionError(`Scenario ${scenario.id}: the serial spec of operation ${o.operation} threw ${thrownName(e)} on ${JSON.stringify(o.args)}.`, { cause: e });
+  }
   return sameResult(result, o.result!) ? next : null;
 }
 
