@@ -29,7 +29,7 @@ import { propertySeed } from './seed.ts';
  * - an UPDATE over a `value` predicate (a sequential scan, possibly several
  *   rows) that waits for a row lock: PostgreSQL locks the rows in heap
  *   order, the model in primary-key order, so who else blocks differs
- *   (README, "Not modelled yet");
+ *   (docs/model.md, "Not modelled yet");
  * - under serializable, a write released by another transaction's abort
  *   (ROLLBACK, or an error): PostgreSQL releases the aborting transaction's
  *   row and transaction locks before its SIREAD locks, so the released write

@@ -47,6 +47,7 @@ export { replayCounterexample as replay, type ReplayOptions } from './explorer/r
 export type { ReplayReport, ReplayStep, StepSide } from './explorer/replay.ts';
 export { formatReplayReport } from './explorer/replay-report.ts';
 export { counterexampleSpec } from './spec/emit-spec.ts';
+export { startPostgres, type PostgresServer } from './adapters/postgres/start-postgres.ts';
 
 // The CLI's configuration file
 export { defineConfig, type LockstepConfig } from './config.ts';

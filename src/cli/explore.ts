@@ -1,4 +1,4 @@
-import { relative, dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { checkWritable, parseInteger, parseIsolation, parseStrategy } from './options.ts';
 import { InputError } from '../errors.ts';
 import type { Scenario } from '../model/scenario.ts';
@@ -10,7 +10,6 @@ import { explore } from '../explorer/explore.ts';
 import { formatExploreReport } from '../explorer/explore-report.ts';
 import { formatReplayReport } from '../explorer/replay-report.ts';
 import { replayCounterexample } from '../explorer/replay-counterexample.ts';
-import type { Counterexample } from '../explorer/counterexample.ts';
 import type { CommandIo } from './io.ts';
 import { ScenarioRegistry } from './registry.ts';
 import type { LoadedScenario } from './scenario-files.ts';
@@ -52,7 +51,7 @@ export async function exploreCommand(id: string, options: ExploreCommandOptions,
   const search = parseSearchOptions(scenario, options, source);
   const report = explore({ scenario, strategy, isolation, runs, seed, maxTransactions, ...search.options });
   const cx = report.counterexample;
-  if (cx && out) writeCounterexample(out, withScenarioFile(cx, source, resolve(io.cwd, out)));
+  if (cx && out) writeCounterexample(resolve(io.cwd, out), cx, { scenarioFile: source?.file });
   const replayed = cx && options.replay ? await replayCounterexample(cx, { db: options.db, scenario, signal: io.signal }) : undefined;
   if (options.json) {
     io.stdout(`${JSON.stringify(replayed ? { ...report, replay: replayed } : report)}\n`);
@@ -93,10 +92,3 @@ function parseSearchOptions(scenario: Scenario, options: ExploreCommandOptions, 
   return { options: { mode, transactions, preemptionBound, depth, workload }, rerunArgs };
 }
 
-/** The counterexample as written to `path`: with the module its scenario came from, relative to the file's folder, when it is not built in. */
-export function withScenarioFile(cx: Counterexample, source: LoadedScenario | undefined, path: string): Counterexample {
-  if (!source) return cx;
-  const { scenario, ...rest } = cx;
-  const file = relative(dirname(path), source.file);
-  return { scenario, scenarioFile: file.startsWith('.') ? file : `./${file}`, ...rest };
-}

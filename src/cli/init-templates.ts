@@ -72,7 +72,7 @@ export const creditsSpend = defineScenario({
 
 export const testTemplate = `import { describe } from 'vitest';
 import { verdictSuite } from 'lockstep/vitest';
-import { creditsSpend } from './credits.ts';
+import { creditsSpend } from './credits.js';
 
 // One test per strategy and isolation level: naive must be caught, atomic-update must be race-free.
 describe('credits-spend', () => {

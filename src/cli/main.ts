@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { LockstepError } from '../errors.ts';
 import type { AuditCommandOptions } from './audit.ts';
@@ -27,7 +28,8 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     .description('Finds and proves race conditions in database-backed business logic.')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (text, write) => write(`${oneSentence(text)}\n`) })
-    .showSuggestionAfterError(false);
+    .showSuggestionAfterError(false)
+    .version(packageVersion(), '-V, --version', 'print the version');
 
   program
     .command('list')
@@ -157,4 +159,9 @@ function isEnvironmentFailure(e: unknown): boolean {
 function firstLine(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
   return (message.split('\n')[0] ?? '').replace(/\.?$/, '.');
+}
+
+/** lockstep's version, from its package.json (two folders up from both src/cli and dist/cli). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
 import { isolationLevels, type Event, type IsolationLevel, type TxId } from '../adapters/backend.ts';
 import { InputError } from '../errors.ts';
 import type { Scenario, Workload, WorkloadTx } from '../model/scenario.ts';
@@ -142,13 +143,30 @@ export function counterexampleJson(cx: Counterexample): string {
   return `${JSON.stringify({ format: fileTag, version: 1, ...cx }, null, 2)}\n`;
 }
 
-/** Writes a counterexample file; an unwritable path is an input error. */
-export function writeCounterexample(path: string, cx: Counterexample): void {
+/**
+ * Writes a counterexample file; an unwritable path is an input error. Give
+ * `scenarioFile` (the module that defines the scenario) for a scenario that is
+ * not built in: it is stored relative to the file's folder, so `lockstep
+ * replay cx.json` finds the scenario again.
+ *
+ * ```ts
+ * writeCounterexample('cx.json', report.counterexample!, { scenarioFile: './races/gift.ts' });
+ * ```
+ */
+export function writeCounterexample(path: string, cx: Counterexample, options: { scenarioFile?: string } = {}): void {
+  const { scenario, scenarioFile: _, ...rest } = cx;
+  const stored = options.scenarioFile === undefined ? cx : { scenario, scenarioFile: relativeModulePath(dirname(resolve(path)), resolve(options.scenarioFile)), ...rest };
   try {
-    writeFileSync(path, counterexampleJson(cx));
+    writeFileSync(path, counterexampleJson(stored));
   } catch (e) {
     throw new InputError(`Cannot write the counterexample to ${path}: ${fileProblem(e)}.`);
   }
+}
+
+/** `./races/gift.ts` or `../races/gift.ts`: a path an import could take. */
+function relativeModulePath(from: string, to: string): string {
+  const path = relative(from, to);
+  return path.startsWith('.') ? path : `./${path}`;
 }
 
 /**
