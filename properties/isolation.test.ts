@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deadlockRetry, dirtyRead, optimisticConflict } from '../src/model/isolation.ts';
-import { explore } from '../src/explorer/explore.ts';
+import { expectRace } from '../src/vitest.ts';
 import { passing, randomRuns, resultCounts, runInOrder } from './runs.ts';
 import { propertySeed } from './seed.ts';
 
@@ -45,7 +45,11 @@ describe('optimistic-conflict', () => {
 
 describe('deadlock-retry', () => {
   it('naive: two transfers locking the accounts in opposite orders deadlock, and PostgreSQL\'s victim (40P01) is lost', () => {
-    const cx = explore({ scenario: deadlockRetry, strategy: 'naive', isolation: 'read-committed', runs: 2000, seed: propertySeed }).counterexample!;
+    const report = expectRace(
+      { scenario: deadlockRetry, strategy: 'naive', isolation: 'read-committed', runs: 2000, seed: propertySeed },
+      { rule: 'every-transfer-applied', preemptions: 1 },
+    );
+    const cx = report.counterexample!;
     expect(cx.transactions.map((t) => (t.args as any).from).sort()).toEqual([1, 2]);
     const { trace } = runInOrder(deadlockRetry, 'naive', 'read-committed', cx.transactions, cx.schedule);
     expect(trace.outcomes.map((o) => o.error?.code ?? o.fate).sort()).toEqual(['40P01', 'committed']);

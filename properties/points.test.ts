@@ -2,9 +2,10 @@ import { fc } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { MemoryEngine } from '../src/adapters/memory/engine.ts';
 import { scheduleArbitrary } from '../src/explorer/arbitraries.ts';
-import { checkedRun, explore } from '../src/explorer/explore.ts';
+import { checkedRun } from '../src/explorer/explore.ts';
+import { explore, type Scenario } from '../src/index.ts';
 import { pointsAdd, pointsDeduct, pointsMixed } from '../src/model/points.ts';
-import type { Scenario } from '../src/model/scenario.ts';
+import { expectRace } from '../src/vitest.ts';
 import { propertySeed } from './seed.ts';
 
 const balance = (tables: any) => tables.accounts[0].balance as number;
@@ -19,7 +20,10 @@ function canonicalRuns(scenario: Scenario, strategy: string, runs: number) {
 
 describe('points-deduct', () => {
   it('naive: a lost update, shrunk to T1 reading, T2 running to commit, then T1 writing', () => {
-    const report = explore({ scenario: pointsDeduct, strategy: 'naive', isolation: 'read-committed', runs: 2000, seed: propertySeed });
+    const report = expectRace(
+      { scenario: pointsDeduct, strategy: 'naive', isolation: 'read-committed', runs: 2000, seed: propertySeed },
+      { rule: 'balance-matches-successes', anomaly: 'lost update', transactions: 2, preemptions: 1 },
+    );
     const cx = report.counterexample!;
     expect(cx.transactions).toEqual([
       { id: 1, operation: 'deduct', args: { user: 1, amount: 300 } },

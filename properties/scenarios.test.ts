@@ -1,9 +1,6 @@
-import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { MemoryEngine } from '../src/adapters/memory/engine.ts';
-import { scheduleArbitrary, workloadArbitrary } from '../src/explorer/arbitraries.ts';
-import { checkedRun, explore } from '../src/explorer/explore.ts';
 import { scenarios } from '../src/model/scenarios.ts';
+import { expectRace, expectRaceFree } from '../src/vitest.ts';
 import { propertySeed, runsFactor } from './seed.ts';
 
 /**
@@ -28,7 +25,8 @@ const shrinksAbove2 = new Set([
  * For every scenario, strategy and isolation level: an unsafe strategy is
  * caught and shrinks to the smallest counterexample (2 transactions, 1
  * preemption); a safe one passes 2,000 random workloads and schedules, and
- * random schedules of the scenario's own numbers (SCENARIOS.md).
+ * random schedules of the scenario's own numbers (SCENARIOS.md). Each check
+ * is one `lockstep/vitest` assertion, so a failure prints the counterexample.
  */
 for (const scenario of scenarios) {
   describe(scenario.id, () => {
@@ -40,46 +38,32 @@ for (const scenario of scenarios) {
 
     for (const [name, strategy] of Object.entries(scenario.strategies)) {
       for (const isolation of scenario.isolationLevels) {
-        const spec = (workload: any) => ({ scenario, strategy, isolation, workload });
+        const race = { scenario, strategy: name, isolation, seed: propertySeed };
+        const n = scenario.canonical.length;
         if (strategy.expected[isolation] === 'fails') {
-          const title = shrinksAbove2.has(`${scenario.id} ${name} ${isolation}`)
+          const above2 = shrinksAbove2.has(`${scenario.id} ${name} ${isolation}`);
+          const title = above2
             ? 'is caught, shrunk to at most 2 preemptions (the 2-transaction, 1-preemption case is in its domain suite)'
             : 'is caught, minimal: 2 transactions, 1 preemption';
           it(`${name} under ${isolation} ${title}`, () => {
-            const report = explore({ scenario, strategy: name, isolation, runs: 2000 * runsFactor, seed: propertySeed });
-            expect(report.status).toBe('failed');
-            if (shrinksAbove2.has(`${scenario.id} ${name} ${isolation}`)) {
-              expect(report.counterexample!.transactions.length).toBeLessThanOrEqual(scenario.transactions.max);
-              expect(report.counterexample!.preemptions).toBeLessThanOrEqual(2);
+            if (above2) {
+              const cx = expectRace({ ...race, runs: 2000 * runsFactor }).counterexample!;
+              expect(cx.transactions.length).toBeLessThanOrEqual(scenario.transactions.max);
+              expect(cx.preemptions).toBeLessThanOrEqual(2);
             } else {
-              expect(report.counterexample!.transactions).toHaveLength(2);
-              expect(report.counterexample!.preemptions).toBe(1);
+              expectRace({ ...race, runs: 2000 * runsFactor }, { transactions: 2, preemptions: 1 });
             }
           });
           it(`${name} under ${isolation} is caught on the scenario's own workload`, () => {
-            const engine = new MemoryEngine(scenario.schema);
-            const n = scenario.canonical.length;
-            const failing = fc.sample(scheduleArbitrary(n, n * 8), { numRuns: 200, seed: propertySeed }).find(
-              (choices) => checkedRun(engine, spec(scenario.canonical), choices).violation !== null,
-            );
-            expect(failing).toBeDefined();
+            expectRace({ ...race, workload: scenario.canonical, mode: 'random', runs: 200 });
           });
         } else {
-          const engine = new MemoryEngine(scenario.schema);
-          const max = scenario.transactions.max;
-          test.prop([workloadArbitrary(scenario), scheduleArbitrary(max, max * 8)], { numRuns: 2000 * runsFactor, seed: propertySeed })(
-            `${name} under ${isolation} passes 2,000 random runs`,
-            (workload, choices) => {
-              expect(checkedRun(engine, spec(workload), choices).violation).toBeNull();
-            },
-          );
-          const n = scenario.canonical.length;
-          test.prop([scheduleArbitrary(n, n * 8)], { numRuns: 300 * runsFactor, seed: propertySeed })(
-            `${name} under ${isolation} passes the scenario's own workload (${n} transactions)`,
-            (choices) => {
-              expect(checkedRun(engine, spec(scenario.canonical), choices).violation).toBeNull();
-            },
-          );
+          it(`${name} under ${isolation} passes 2,000 random runs`, () => {
+            expectRaceFree({ ...race, mode: 'random', runs: 2000 * runsFactor });
+          });
+          it(`${name} under ${isolation} passes the scenario's own workload (${n} transactions)`, () => {
+            expectRaceFree({ ...race, workload: scenario.canonical, mode: 'random', runs: 300 * runsFactor });
+          });
         }
       }
     }
