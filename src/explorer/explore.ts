@@ -1,6 +1,7 @@
 import * as fc from 'fast-check';
 import type { IsolationLevel } from '../adapters/backend.ts';
 import { MemoryEngine } from '../adapters/memory/engine.ts';
+import { DefinitionError } from '../errors.ts';
 import type { Scenario, Workload } from '../model/scenario.ts';
 import { scheduleArbitrary, workloadArbitrary } from './arbitraries.ts';
 import { checkRun, type Violation } from './checks.ts';
@@ -8,6 +9,7 @@ import { buildCounterexample, type Counterexample } from './counterexample.ts';
 import { runWithDependencies } from './dependency-run.ts';
 import { exploreExhaustively } from './exhaustive.ts';
 import { checkExploreOptions } from './explore-options.ts';
+import { checkSerialSpec } from './serial-spec-check.ts';
 import { defaultWorkload } from './fixed-workload.ts';
 import { pctArbitrary, pctChooser, type PctSchedule } from './pct.ts';
 import { runOnEngine, type RunSpec, type Trace } from './runner.ts';
@@ -96,6 +98,7 @@ export function checkedRun(engine: MemoryEngine, spec: RunSpec, choices: readonl
  */
 export function explore(options: ExploreOptions): ExploreReport {
   checkExploreOptions(options);
+  checkSerialSpec(options.scenario, options.strategy);
   const mode = options.mode ?? 'default';
   if (mode === 'exhaustive') return exploreAllSchedules(options);
   if (mode !== 'random' || options.workload) return exploreSampled(options, mode);
@@ -109,11 +112,13 @@ function exploreRandom(options: ExploreOptions): ExploreReport {
   const maxTransactions = options.maxTransactions ?? scenario.transactions.max;
   const engine = new MemoryEngine(scenario.schema);
   const specFor = (workload: Workload): RunSpec => ({ scenario, strategy, isolation, workload });
-  const property = fc.property(workloadArbitrary(scenario, maxTransactions), scheduleArbitrary(maxTransactions, maxTransactions * 8), (workload, choices) => {
+  const guard = definitionGuard();
+  const property = fc.property(workloadArbitrary(scenario, maxTransactions), scheduleArbitrary(maxTransactions, maxTransactions * 8), guard.wrap((workload, choices) => {
     return checkedRun(engine, specFor(workload), choices).violation === null;
-  });
+  }));
   const started = performance.now();
   const details = fc.check(property, { seed: options.seed, numRuns: options.runs, endOnFailure: false });
+  guard.rethrow();
   const executed = details.failed ? details.numRuns : options.runs;
   const stats: ExploreStats = { runs: executed, shrinks: details.numShrinks, ...timing(executed, started) };
   const base = { scenario: scenario.id, strategy: options.strategy, isolation, seed: options.seed, runs: options.runs, mode: 'random' as const };
@@ -159,12 +164,14 @@ function exploreSampled(options: ExploreOptions, mode: SearchMode): ExploreRepor
   const schedules: fc.Arbitrary<DrawnSchedule> =
     mode === 'pct' ? pct : mode === 'random' ? randomChoices : fc.oneof({ arbitrary: pct, weight: 3 }, { arbitrary: randomChoices, weight: 1 });
   const workloads = options.workload ? fc.constant(options.workload) : workloadArbitrary(scenario, maxTransactions);
-  const property = fc.property(workloads, schedules, (workload, schedule) => {
+  const guard = definitionGuard();
+  const property = fc.property(workloads, schedules, guard.wrap((workload, schedule) => {
     const trace = runOnEngine(engine, specFor(workload), chooserFor(workload, schedule));
     return checkRun(scenario, trace) === null;
-  });
+  }));
   const started = performance.now();
   const details = fc.check(property, { seed: options.seed, numRuns: options.runs, endOnFailure: true });
+  guard.rethrow();
   const base = { scenario: scenario.id, strategy: options.strategy, isolation, seed: options.seed, runs: options.runs, mode };
   const executed = details.failed ? details.numRuns : options.runs;
   const statsAfter = (shrinks: number): ExploreStats => ({ runs: executed, shrinks, ...timing(executed, started) });
@@ -225,6 +232,31 @@ function exploreAllSchedules(options: ExploreOptions): ExploreReport {
   };
   if (!result.failure) return { ...base, status: 'passed', stats: statsAfter(0) };
   return failedReport(engine, scenario, specFor, base, { workload, choices: result.failure.choices }, options.seed, statsAfter);
+}
+
+/**
+ * Remembers the first `DefinitionError` a property throws and passes every
+ * later run without running it, so fast-check neither shrinks a scenario that
+ * is not well defined nor explores it further; `rethrow` after `fc.check`.
+ */
+function definitionGuard() {
+  let error: DefinitionError | undefined;
+  return {
+    wrap<A, B>(predicate: (a: A, b: B) => boolean): (a: A, b: B) => boolean {
+      return (a, b) => {
+        if (error) return true;
+        try {
+          return predicate(a, b);
+        } catch (e) {
+          if (e instanceof DefinitionError) error = e;
+          throw e;
+        }
+      };
+    },
+    rethrow(): void {
+      if (error) throw error;
+    },
+  };
 }
 
 /** Time since `started` and the rate of `runs` over it: statistics only, never an input to a decision. */
