@@ -1,5 +1,7 @@
 import type { Backend, Event, IsolationLevel, TxId } from '../adapters/backend.ts';
 import type { MemoryEngine } from '../adapters/memory/engine.ts';
+import { DefinitionError, thrownName } from '../errors.ts';
+import { checkStatement, programOrigin } from '../model/check-statement.ts';
 import { createTx, StatementFailure, type OperationResult, type TxGenerator } from '../model/program.ts';
 import { seedTables, type Fate, type Scenario, type Strategy, type TxOutcome, type Workload } from '../model/scenario.ts';
 import type { Tables } from '../model/schema.ts';
@@ -77,12 +79,12 @@ class WorkloadRun {
   private preemptions = 0;
 
   constructor(
-    spec: RunSpec,
+    private readonly spec: RunSpec,
     private readonly chooser: Chooser,
   ) {
     this.txs = spec.workload.map((w, i) => {
+      if (!Object.hasOwn(spec.strategy.programs, w.operation)) throw new Error(`strategy has no program for operation ${w.operation}`);
       const program = spec.strategy.programs[w.operation];
-      if (!program) throw new Error(`strategy has no program for operation ${w.operation}`);
       const id = i + 1;
       return {
         id,
@@ -168,7 +170,7 @@ class WorkloadRun {
     try {
       next = result === undefined ? t.program.next() : t.program.next(result);
     } catch (e) {
-      if (!(e instanceof StatementFailure)) throw e;
+      if (!(e instanceof StatementFailure)) throw this.programThrew(t, e);
       t.done = true;
       t.pending = null;
       t.fate = 'aborted';
@@ -187,11 +189,18 @@ class WorkloadRun {
       return;
     }
     const s = next.value;
+    checkStatement(this.spec.scenario, this.spec.strategy, t.operation, t.id, s);
     t.pending = s;
     if (s.kind !== 'commit' && s.kind !== 'rollback' && !t.open) {
       t.open = true;
       t.attempts++;
     }
+  }
+
+  /** A program that threw something other than a failed statement has a bug: a `DefinitionError` naming it, with the error as its cause. */
+  private programThrew(t: TxRun, e: unknown): DefinitionError {
+    const { scenario, strategy } = this.spec;
+    return new DefinitionError(`${programOrigin(scenario, strategy, t.operation, t.id)} threw ${thrownName(e)}.`, { cause: e });
   }
 }
 

@@ -1,0 +1,254 @@
+import type { TxId } from '../adapters/backend.ts';
+import { DefinitionError } from '../errors.ts';
+import type { Scenario, Strategy } from './scenario.ts';
+import type { ColumnType, Schema } from './schema.ts';
+import { describeStatement, type Statement } from './statement.ts';
+
+/** PostgreSQL's `integer` range. */
+const int4Min = -2147483648;
+const int4Max = 2147483647;
+
+/** One table's columns, for checking statements quickly. */
+interface TableColumns {
+  readonly name: string;
+  readonly types: ReadonlyMap<string, ColumnType>;
+  /** Column names in schema order. */
+  readonly names: readonly string[];
+}
+
+const tablesBySchema = new WeakMap<Schema, ReadonlyMap<string, TableColumns>>();
+/** The last schema looked up and its tables: exploration checks one schema's statements millions of times in a row. */
+let lastSchema: Schema | undefined;
+let lastTables: ReadonlyMap<string, TableColumns> | undefined;
+
+/** The schema's tables as maps (a `Map` has no inherited names like `toString`), cached per schema object. */
+function tablesOf(schema: Schema): ReadonlyMap<string, TableColumns> {
+  if (schema === lastSchema) return lastTables!;
+  let tables = tablesBySchema.get(schema);
+  if (tables === undefined) {
+    const built = new Map<string, TableColumns>();
+    for (const name of Object.keys(schema)) {
+      const columns = schema[name].columns;
+      const names = Object.keys(columns);
+      built.set(name, { name, types: new Map(names.map((c) => [c, columns[c]])), names });
+    }
+    tablesBySchema.set(schema, (tables = built));
+  }
+  lastSchema = schema;
+  lastTables = tables;
+  return tables;
+}
+
+/**
+ * Throws a `DefinitionError` unless `statement`, yielded by the program of
+ * `operation` under `strategy` as transaction `tx`, is a statement of the
+ * language on the scenario's schema with values of its columns' types. A
+ * misspelt table or column, or a value of the wrong type, would otherwise be
+ * a statement that silently matches no rows in the model (TypeScript catches
+ * these at compile time, but tests run untyped). The runner calls this for
+ * every statement of every explored run, so it is one pass over the
+ * statement's own keys against per-table column maps cached by schema.
+ *
+ * ```ts
+ * checkStatement(giftOnce, 'naive', 'claim', 1, { kind: 'select', table: 'gift', where: { user: 1 } });
+ * // DefinitionError: Scenario gift-once, strategy naive, operation claim (T1): select gift where user=1 names unknown table "gift"; the tables are gifts.
+ * ```
+ */
+export function checkStatement(scenario: Scenario, strategy: Strategy | string, operation: string, tx: TxId, statement: unknown): void {
+  if (typeof statement === 'object' && statement !== null) {
+    const kind = (statement as { kind?: unknown }).kind;
+    if (kind === 'commit' || kind === 'rollback') return;
+    if (kind === 'select' || kind === 'update' || kind === 'insert' || kind === 'delete') {
+      const problem = statementProblem(tablesOf(scenario.schema), statement as DataStatement);
+      if (problem === null) return;
+      const [text, rest] = problem instanceof Malformed ? [show(statement), problem.text] : [describeSafely(statement as Statement), problem];
+      throw new DefinitionError(`${programOrigin(scenario, strategy, operation, tx)}: ${text} ${rest}`);
+    }
+  }
+  throw new DefinitionError(`${programOrigin(scenario, strategy, operation, tx)} yielded ${notAStatement(statement)}`);
+}
+
+/** `Scenario gift-once, strategy naive, operation claim (T1)`: which program did something, for error sentences. */
+export function programOrigin(scenario: Scenario, strategy: Strategy | string, operation: string, tx: TxId): string {
+  return `Scenario ${scenario.id}, strategy ${strategyName(scenario, strategy)}, operation ${operation} (T${tx})`;
+}
+
+/** The key of `strategy` in the scenario's strategies (only looked up on error paths). */
+function strategyName(scenario: Scenario, strategy: Strategy | string): string {
+  if (typeof strategy === 'string') return strategy;
+  return Object.keys(scenario.strategies).find((name) => scenario.strategies[name] === strategy) ?? '(unnamed)';
+}
+
+type DataStatement = Exclude<Statement, { kind: 'commit' | 'rollback' }>;
+
+/** A problem with a statement too malformed for `describeStatement` to render faithfully: the sentence shows the statement as written. */
+class Malformed {
+  constructor(readonly text: string) {}
+}
+
+/** The end of an error sentence, or null when there is nothing wrong. */
+type Problem = string | Malformed | null;
+
+/** What is wrong with a select, update, insert or delete, as the end of a sentence; null when nothing is. */
+function statementProblem(tables: ReadonlyMap<string, TableColumns>, s: DataStatement): Problem {
+  const table = tables.get(s.table);
+  if (table === undefined) return `names unknown table ${show(s.table)}; the tables are ${[...tables.keys()].join(', ')}.`;
+  switch (s.kind) {
+    case 'select':
+      return whereProblem(table, s.where) ?? selectOptionsProblem(table, s);
+    case 'update':
+      return whereProblem(table, s.where) ?? setProblem(table, s.set);
+    case 'delete':
+      return whereProblem(table, s.where);
+    case 'insert':
+      return rowsProblem(table, s.rows) ?? (s.onConflict === undefined || s.onConflict === 'nothing' ? null : `has onConflict ${show(s.onConflict)}; the only choice is nothing.`);
+  }
+}
+
+function whereProblem(table: TableColumns, where: unknown): Problem {
+  if (typeof where !== 'object' || where === null) return new Malformed(`has where clause ${show(where)}; a where clause is an object ({} for every row).`);
+  for (const column in where) {
+    const type = table.types.get(column);
+    if (type === undefined) return unknownColumn(table, column, 'its where clause');
+    const c = (where as Record<string, unknown>)[column];
+    if (typeof c === 'object' && c !== null) {
+      let op: string | undefined;
+      let ops = 0;
+      for (const key in c) {
+        op = key;
+        ops++;
+      }
+      if (ops !== 1 || !comparisons.has(op!)) return new Malformed(`compares ${column} with ${show(c)}; a comparison is one of { gte: v }, { gt: v }, { lte: v }, { lt: v }, { ne: v }.`);
+      const v = (c as Record<string, unknown>)[op!];
+      if (!fits(type, v, true)) return `compares ${column} with ${show(v)}, but column ${column} is ${typeText(type, v, true)}.`;
+    } else if (!fits(type, c, true)) {
+      return `compares ${column} with ${show(c)}, but column ${column} is ${typeText(type, c, true)}.`;
+    }
+  }
+  return null;
+}
+
+const comparisons: ReadonlySet<string> = new Set(['gte', 'gt', 'lte', 'lt', 'ne']);
+
+function setProblem(table: TableColumns, set: unknown): Problem {
+  if (typeof set !== 'object' || set === null) return new Malformed(`has set list ${show(set)}; a set list is an object of column values.`);
+  for (const column in set) {
+    const type = table.types.get(column);
+    if (type === undefined) return unknownColumn(table, column, 'its set list');
+    const a = (set as Record<string, unknown>)[column];
+    if (typeof a === 'object' && a !== null) {
+      let keys = 0;
+      let onlyAdd = true;
+      for (const key in a) {
+        keys++;
+        if (key !== 'add') onlyAdd = false;
+      }
+      if (keys !== 1 || !onlyAdd) return new Malformed(`sets ${column} to ${show(a)}; a new value is a constant or { add: n }.`);
+      if (type !== 'int') return `adds to ${column}, but column ${column} is ${typeText(type, undefined, false)}; only an int column takes { add: n }.`;
+      const n = (a as { add: unknown }).add;
+      if (!fits('int', n, true)) return `adds ${show(n)} to ${column}, but an increment is a whole number from ${int4Min} to ${int4Max}.`;
+    } else if (!fits(type, a, false)) {
+      return `sets ${column} to ${show(a)}, but column ${column} is ${typeText(type, a, false)}.`;
+    }
+  }
+  return null;
+}
+
+function rowsProblem(table: TableColumns, rows: unknown): Problem {
+  if (!Array.isArray(rows)) return new Malformed(`has rows ${show(rows)}; an insert's rows are an array.`);
+  for (let i = 0; i < rows.length; i++) {
+    const row: unknown = rows[i];
+    if (typeof row !== 'object' || row === null) return new Malformed(`has row ${i + 1} ${show(row)}, which is not a row object.`);
+    let count = 0;
+    for (const column in row) {
+      const type = table.types.get(column);
+      if (type === undefined) return unknownColumn(table, column, `row ${i + 1}`);
+      const v = (row as Record<string, unknown>)[column];
+      if (!fits(type, v, false)) return `gives ${column} the value ${show(v)} in row ${i + 1}, but column ${column} is ${typeText(type, v, false)}.`;
+      count++;
+    }
+    if (count !== table.names.length) {
+      const missing = table.names.find((c) => !Object.hasOwn(row, c));
+      return `gives row ${i + 1} no value for column ${missing}; every row of ${table.name} needs ${table.names.join(', ')}.`;
+    }
+  }
+  return null;
+}
+
+function selectOptionsProblem(table: TableColumns, s: { readonly orderBy?: unknown; readonly limit?: unknown; readonly lock?: unknown }): Problem {
+  const { orderBy, limit, lock } = s;
+  if (orderBy !== undefined) {
+    if (!Array.isArray(orderBy)) return new Malformed(`has orderBy ${show(orderBy)}; orderBy is a list of [column, 'asc' | 'desc'].`);
+    for (const entry of orderBy as unknown[]) {
+      if (!Array.isArray(entry) || entry.length !== 2) return new Malformed(`orders by ${show(entry)}; an ordering is [column, 'asc' | 'desc'].`);
+      const [column, direction] = entry as [unknown, unknown];
+      if (typeof column !== 'string' || !table.types.has(column)) return unknownColumn(table, column, 'its order by');
+      if (direction !== 'asc' && direction !== 'desc') return new Malformed(`orders by ${column} ${show(direction)}; a direction is asc or desc.`);
+    }
+  }
+  if (limit !== undefined && !(Number.isSafeInteger(limit) && (limit as number) >= 0)) return `has limit ${show(limit)}; a limit is a whole number of at least 0.`;
+  if (lock !== undefined && lock !== 'update' && lock !== 'share') return `has lock ${show(lock)}; a lock is update or share.`;
+  return null;
+}
+
+function unknownColumn(table: TableColumns, column: unknown, place: string): string {
+  return `names unknown column ${show(column)} in ${place}; the columns of ${table.name} are ${table.names.join(', ')}.`;
+}
+
+/**
+ * True when `v` is a value of a column of `type`: an int is a safe whole
+ * number (within PostgreSQL's 32 bits when `int4`, as a compared value or
+ * increment must be; a stored value outside them is the database's 22003), a
+ * text a string, a bool a boolean.
+ */
+export function fits(type: ColumnType, v: unknown, int4: boolean): boolean {
+  switch (type) {
+    case 'int':
+      // int4 is exactly int32, and `v | 0` keeps exactly the int32 numbers (the common case, so it goes first).
+      return typeof v === 'number' && ((v | 0) === v || (!int4 && Number.isSafeInteger(v)));
+    case 'text':
+      return typeof v === 'string';
+    case 'bool':
+      return typeof v === 'boolean';
+  }
+}
+
+/** How an error sentence names a column type, given the misfit value: `an int`, or for a number that is not one, `an int, a whole number from ...`. */
+export function typeText(type: ColumnType, v: unknown, int4: boolean): string {
+  if (type === 'int' && typeof v === 'number') return `an int, a whole number${int4 ? ` from ${int4Min} to ${int4Max}` : ''}`;
+  return type === 'int' ? 'an int' : type === 'text' ? 'a text' : 'a bool';
+}
+
+/** A value as an error sentence shows it: strings quoted, everything else as written in code. */
+export function show(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'function') return 'a function';
+  if (typeof v === 'object' && v !== null) {
+    try {
+      const json = JSON.stringify(v);
+      if (json !== undefined) return json;
+    } catch {
+      // a cycle or a throwing toJSON: fall through
+    }
+    return Object.prototype.toString.call(v);
+  }
+  return String(v);
+}
+
+/** `describeStatement`, or the raw value for a statement too malformed to describe. */
+function describeSafely(s: Statement): string {
+  try {
+    return describeStatement(s);
+  } catch {
+    return show(s);
+  }
+}
+
+function notAStatement(value: unknown): string {
+  if (typeof value === 'object' && value !== null) {
+    if (typeof (value as { next?: unknown }).next === 'function') return 'a generator instead of a statement; write yield* tx.select(...), with a star, to run a statement.';
+    if ((value as { kind?: unknown }).kind !== undefined) return `a statement of unknown kind ${show((value as { kind: unknown }).kind)}; the kinds are select, update, insert, delete, commit, rollback.`;
+  }
+  return `${show(value)}, which is not a statement; yield* the statements of tx (tx.select, tx.update, ...).`;
+}
