@@ -8,6 +8,7 @@ import { checkRun, type Violation } from './checks.ts';
 import { buildCounterexample, type Counterexample } from './counterexample.ts';
 import { runWithDependencies } from './dependency-run.ts';
 import { exploreExhaustively } from './exhaustive.ts';
+import { checkScenario } from '../model/check-scenario.ts';
 import { checkExploreOptions } from './explore-options.ts';
 import { checkSerialSpec } from './serial-spec-check.ts';
 import { defaultWorkload } from './fixed-workload.ts';
@@ -97,6 +98,7 @@ export function checkedRun(engine: MemoryEngine, spec: RunSpec, choices: readonl
  * ```
  */
 export function explore(options: ExploreOptions): ExploreReport {
+  checkScenario(options.scenario);
   checkExploreOptions(options);
   checkSerialSpec(options.scenario, options.strategy);
   const mode = options.mode ?? 'default';

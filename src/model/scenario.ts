@@ -111,6 +111,20 @@ export function isScenario(value: unknown): value is Scenario {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[scenarioBrand] === true;
 }
 
+/**
+ * The same strategies with only the programs of `operations`: for strategies
+ * written once and shared by scenarios that run different operations.
+ *
+ * ```ts
+ * strategies: forOperations(ledgerStrategies, ['deduct']),
+ * ```
+ */
+export function forOperations<Db>(strategies: { readonly [name: string]: Strategy<Db> }, operations: readonly string[]): Record<string, Strategy<Db>> {
+  return Object.fromEntries(
+    Object.entries(strategies).map(([name, s]) => [name, { ...s, programs: Object.fromEntries(operations.map((o) => [o, s.programs[o]])) }]),
+  );
+}
+
 /** The seed as plain tables. */
 export function seedTables(scenario: Scenario): Tables {
   return scenario.seed as Tables;
