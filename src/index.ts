@@ -16,6 +16,7 @@ export * as fc from 'fast-check';
 export { defineSchema, type ColumnType, type DatabaseOf, type Row, type RowOf, type Schema, type TableSchema, type Tables, type Value } from './model/schema.ts';
 export {
   defineScenario,
+  forOperations,
   isScenario,
   type Fate,
   type Invariant,

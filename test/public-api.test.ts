@@ -131,6 +131,23 @@ describe('the public entry point on a scenario defined in a test file', () => {
     expect(() => readCounterexample(join(dir, 'missing.json'), [seatBooking])).toThrow(`Cannot read the counterexample file ${join(dir, 'missing.json')}: no such file.`);
   });
 
+  it('a program that returns with its transaction open is named', () => {
+    function* forgetsToCommit(tx: Tx<Db>, a: { seat: number; guest: number }) {
+      yield* tx.update('seats', { id: a.seat, taken: 0 }, { taken: a.guest });
+      return 'booked';
+    }
+    const open = defineScenario({
+      ...seatBooking,
+      id: 'seat-booking-open',
+      strategies: { forgetful: { description: 'no commit', programs: { book: forgetsToCommit }, expected: {} } },
+    } as typeof seatBooking);
+    expect(() => explore({ scenario: open, strategy: 'forgetful', isolation: 'read-committed', runs: 10, seed: 1 })).toThrow(
+      new DefinitionError(
+        'Scenario seat-booking-open, strategy forgetful, operation book (T1) returned without commit or rollback; end every transaction with yield* tx.commit(result) or yield* tx.rollback(result).',
+      ),
+    );
+  });
+
   it("a throwing invariant or serial spec is the scenario's error, named, not lockstep's", () => {
     const broken = defineScenario({
       ...seatBooking,

@@ -83,9 +83,9 @@ class WorkloadRun {
     private readonly chooser: Chooser,
   ) {
     this.txs = spec.workload.map((w, i) => {
-      if (!Object.hasOwn(spec.strategy.programs, w.operation)) throw new Error(`strategy has no program for operation ${w.operation}`);
-      const program = spec.strategy.programs[w.operation];
       const id = i + 1;
+      if (!Object.hasOwn(spec.strategy.programs, w.operation)) throw new DefinitionError(`${programOrigin(spec.scenario, spec.strategy, w.operation, id)}: the strategy has no program for this operation.`);
+      const program = spec.strategy.programs[w.operation];
       return {
         id,
         operation: w.operation,
@@ -185,7 +185,7 @@ class WorkloadRun {
       t.done = true;
       t.pending = null;
       t.result = next.value;
-      if (t.open) throw new Error(`T${t.id} (${t.operation}) returned without commit or rollback`);
+      if (t.open) throw new DefinitionError(`${programOrigin(this.spec.scenario, this.spec.strategy, t.operation, t.id)} returned without commit or rollback; end every transaction with yield* tx.commit(result) or yield* tx.rollback(result).`);
       return;
     }
     const s = next.value;
