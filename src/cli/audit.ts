@@ -5,6 +5,8 @@ import { SqlCompiler } from '../adapters/postgres/sql-compiler.ts';
 import { parseInteger } from './options.ts';
 import { auditStrategy, type AuditRow } from '../explorer/audit.ts';
 import { formatAudit, formatAuditMarkdown } from '../explorer/audit-report.ts';
+import { renderAuditHtml } from '../reports/audit-html.ts';
+import { checkReportFiles, writeReportFile } from '../reports/report-files.ts';
 import { auditCatalogueEntry, type CatalogueRow } from '../explorer/catalogue-audit.ts';
 import { formatCatalogue, formatCatalogueMarkdown } from '../explorer/catalogue-report.ts';
 import { InputError } from '../errors.ts';
@@ -25,6 +27,7 @@ export interface AuditCommandOptions {
   readonly json?: boolean;
   readonly markdown?: boolean;
   readonly db?: string;
+  readonly report?: string;
 }
 
 /**
@@ -45,6 +48,7 @@ export async function auditCommand(options: AuditCommandOptions, io: CommandIo):
   const levels = selectLevels(options.isolation);
   const runs = parseInteger('--runs', options.runs, 1);
   const seed = parseInteger('--seed', options.seed, -(2 ** 31), 2 ** 31 - 1);
+  const reportFiles = checkReportFiles({ report: options.report }, io.cwd);
   const work = chosen.flatMap((scenario) =>
     Object.keys(scenario.strategies).flatMap((strategy) => levels.filter((l) => scenario.isolationLevels.includes(l)).map((isolation) => ({ scenario, strategy, isolation }))),
   );
@@ -85,6 +89,7 @@ export async function auditCommand(options: AuditCommandOptions, io: CommandIo):
   if (options.json) io.stdout(`${JSON.stringify({ rows: rows.map(({ counterexample: _, ...row }) => row) })}\n`);
   else if (options.markdown) io.stdout(`${formatAuditMarkdown(rows, database)}\n`);
   else io.stdout(`${formatAudit(rows, database)}\n`);
+  if (reportFiles.html) writeReportFile(reportFiles.html, renderAuditHtml(rows, chosen, { database, runs, seed }));
   const expected = rows.every((r) => r.expected === undefined || (r.expected === 'passes') === (r.status === 'passed'));
   return expected && rows.every((r) => r.postgres !== 'diverged') ? 0 : 1;
 }

@@ -7,7 +7,9 @@ import { readWorkloadFile } from '../explorer/fixed-workload.ts';
 import { parseSearchMode } from '../explorer/search-mode.ts';
 import { writeCounterexample } from '../explorer/counterexample.ts';
 import { explore } from '../explorer/explore.ts';
-import { formatExploreReport } from '../explorer/explore-report.ts';
+import { formatExploreReport, rerunCommand } from '../explorer/explore-report.ts';
+import { exploreMarkdown, replayMarkdown } from '../reports/markdown.ts';
+import { checkReportFiles, writeExploreReports } from '../reports/report-files.ts';
 import { formatReplayReport } from '../explorer/replay-report.ts';
 import { replayCounterexample } from '../explorer/replay-counterexample.ts';
 import type { CommandIo } from './io.ts';
@@ -30,6 +32,9 @@ export interface ExploreCommandOptions {
   readonly preemptionBound?: string;
   readonly workload?: string;
   readonly depth?: string;
+  readonly markdown?: boolean;
+  readonly report?: string;
+  readonly svg?: string;
 }
 
 /**
@@ -48,13 +53,20 @@ export async function exploreCommand(id: string, options: ExploreCommandOptions,
   const maxTransactions =
     options.maxTransactions === undefined ? undefined : parseInteger('--max-transactions', options.maxTransactions, scenario.transactions.min, 12);
   const out = options.out === undefined ? undefined : checkWritable(options.out);
+  if (options.json && options.markdown) throw new InputError('Choose one of --json and --markdown.');
+  const reportFiles = checkReportFiles(options, io.cwd);
   const search = parseSearchOptions(scenario, options, source);
   const report = explore({ scenario, strategy, isolation, runs, seed, maxTransactions, ...search.options });
   const cx = report.counterexample;
   if (cx && out) writeCounterexample(resolve(io.cwd, out), cx, { scenarioFile: source?.file });
   const replayed = cx && options.replay ? await replayCounterexample(cx, { db: options.db, scenario, signal: io.signal }) : undefined;
+  const rerun = rerunCommand(report, maxTransactions, search.rerunArgs);
+  writeExploreReports(reportFiles, report, scenario, rerun, io);
   if (options.json) {
     io.stdout(`${JSON.stringify(replayed ? { ...report, replay: replayed } : report)}\n`);
+  } else if (options.markdown) {
+    io.stdout(exploreMarkdown(report, scenario, { rerun }));
+    if (replayed) io.stdout(`\n${replayMarkdown(replayed, cx!)}`);
   } else {
     io.stdout(`${formatExploreReport(report, { maxTransactions, out, search: search.rerunArgs })}\n`);
     if (replayed) io.stdout(`\n${formatReplayReport(replayed, cx!)}\n`);

@@ -59,6 +59,9 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     .option('--replay', 'replay the minimal counterexample on PostgreSQL and compare')
     .option('--db <url>', 'PostgreSQL to replay on (default: DATABASE_URL, else an embedded server)')
     .option('--json', 'print one JSON object')
+    .option('--markdown', 'print a Markdown summary (for a CI job summary)')
+    .option('--report <file>', 'write an HTML report (self-contained: opens from disk)')
+    .option('--svg <file>', 'write the counterexample as a standalone SVG: swimlanes and dependency cycle')
     .action(async (id: string, options: ExploreCommandOptions) => {
       const { exploreCommand } = await import('./explore.ts');
       exitCode = await exploreCommand(id, options, io);
@@ -71,6 +74,9 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     .option('--db <url>', 'PostgreSQL to use (default: DATABASE_URL, else an embedded server)')
     .option('--json', 'print one JSON object')
     .option('--emit-spec <file>', 'also write the counterexample as an isolationtester spec file')
+    .option('--markdown', 'print a Markdown summary (for a CI job summary)')
+    .option('--report <file>', 'write an HTML report (self-contained: opens from disk)')
+    .option('--svg <file>', 'write the replay as a standalone SVG')
     .action(async (file: string, options: ReplayCommandOptions) => {
       const { replayCommand } = await import('./replay.ts');
       exitCode = await replayCommand(file, options, io);
@@ -89,6 +95,7 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     .option('--anomaly <name>', 'with --catalogue: only this anomaly')
     .option('--json', 'print one JSON object')
     .option('--markdown', 'print a Markdown table')
+    .option('--report <file>', 'write an HTML report: the matrix, each failing cell linked to its counterexample')
     .option('--db <url>', 'PostgreSQL to use (default: DATABASE_URL, else an embedded server)')
     .action(async (options: AuditCommandOptions) => {
       const { auditCommand } = await import('./audit.ts');

@@ -4,6 +4,8 @@ import { InputError } from '../errors.ts';
 import { readCounterexample, readCounterexampleJson, type Counterexample } from '../explorer/counterexample.ts';
 import { checkOnModel, replayCounterexample } from '../explorer/replay-counterexample.ts';
 import { formatReplayReport } from '../explorer/replay-report.ts';
+import { replayMarkdown } from '../reports/markdown.ts';
+import { checkReportFiles, writeReplayReports } from '../reports/report-files.ts';
 import type { Scenario } from '../model/scenario.ts';
 import { counterexampleSpec } from '../spec/emit-spec.ts';
 import type { CommandIo } from './io.ts';
@@ -16,14 +18,22 @@ export interface ReplayCommandOptions {
   readonly db?: string;
   readonly json?: boolean;
   readonly emitSpec?: string;
+  readonly markdown?: boolean;
+  readonly report?: string;
+  readonly svg?: string;
 }
 
 /** `lockstep replay <file> [--scenarios FILE] [--db URL] [--json] [--emit-spec FILE]`: exit 0 confirmed, 1 diverged. */
 export async function replayCommand(file: string, options: ReplayCommandOptions, io: CommandIo): Promise<number> {
+  if (options.json && options.markdown) throw new InputError('Choose one of --json and --markdown.');
+  const reportFiles = checkReportFiles(options, io.cwd);
   const { cx, scenario } = await readWithScenario(file, options.scenarios, io.cwd);
   if (options.emitSpec !== undefined) writeSpecFile(options.emitSpec, cx, scenario);
   const report = await replayCounterexample(cx, { db: options.db, scenario, signal: io.signal });
-  io.stdout(options.json ? `${JSON.stringify(report)}\n` : `${formatReplayReport(report, cx)}\n`);
+  const rerun = `npx lockstep replay ${file}${options.scenarios.map((s) => ` --scenarios ${s}`).join('')}`;
+  writeReplayReports(reportFiles, report, cx, scenario, rerun);
+  if (options.markdown) io.stdout(replayMarkdown(report, cx, { rerun }));
+  else io.stdout(options.json ? `${JSON.stringify(report)}\n` : `${formatReplayReport(report, cx)}\n`);
   return report.status === 'confirmed' ? 0 : 1;
 }
 

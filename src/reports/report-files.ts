@@ -1,0 +1,51 @@
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { checkWritable } from '../cli/options.ts';
+import type { CommandIo } from '../cli/io.ts';
+import { InputError } from '../errors.ts';
+import type { Counterexample } from '../explorer/counterexample.ts';
+import type { ExploreReport } from '../explorer/explore.ts';
+import type { ReplayReport } from '../explorer/replay.ts';
+import type { Scenario } from '../model/scenario.ts';
+import { renderExploreHtml } from './counterexample-html.ts';
+import { renderCounterexampleSvg } from './counterexample-svg.ts';
+import { renderReplayHtml } from './replay-html.ts';
+import { renderReplaySvg } from './replay-svg.ts';
+
+/** The report files a command was asked to write (`--report FILE.html`, `--svg FILE`), checked for writability before any work. */
+export interface ReportFiles {
+  readonly html?: string;
+  readonly svg?: string;
+}
+
+/** Checks `--report` and `--svg` before a command does its work, so a long run is not wasted on an unwritable path. */
+export function checkReportFiles(options: { readonly report?: string; readonly svg?: string }, cwd: string): ReportFiles {
+  const at = (path: string) => checkWritable(resolve(cwd, path));
+  if (options.report !== undefined && options.svg !== undefined && resolve(cwd, options.report) === resolve(cwd, options.svg)) {
+    throw new InputError('--report and --svg name the same file; give each its own.');
+  }
+  return { ...(options.report !== undefined ? { html: at(options.report) } : {}), ...(options.svg !== undefined ? { svg: at(options.svg) } : {}) };
+}
+
+/** Writes a report; a failure is an input error naming the file. */
+export function writeReportFile(path: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (e) {
+    throw new InputError(`Cannot write the report to ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
+  }
+}
+
+/** `explore --report/--svg`: the exploration's page, and its counterexample's drawing (none when it passed: said on stderr). */
+export function writeExploreReports(files: ReportFiles, report: ExploreReport, scenario: Scenario, rerun: string, io: Pick<CommandIo, 'stderr'>): void {
+  if (files.html) writeReportFile(files.html, renderExploreHtml(report, scenario, { rerun }));
+  if (!files.svg) return;
+  if (report.counterexample) writeReportFile(files.svg, renderCounterexampleSvg(report.counterexample, scenario));
+  else io.stderr(`No counterexample to draw: ${files.svg} was not written.\n`);
+}
+
+/** `replay --report/--svg`: the replay's page and drawing. */
+export function writeReplayReports(files: ReportFiles, report: ReplayReport, cx: Counterexample, scenario: Scenario, rerun: string): void {
+  if (files.html) writeReportFile(files.html, renderReplayHtml(report, cx, scenario, { rerun }));
+  if (files.svg) writeReportFile(files.svg, renderReplaySvg(report, cx));
+}
