@@ -1,10 +1,37 @@
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+/** The files that take most of a run, longest first. */
+const longFiles = ['properties/conformance.test.ts', 'properties/scenarios.test.ts'];
+
+/**
+ * vitest orders files by the durations it recorded last time, else by size,
+ * which on a fresh checkout (CI) starts the longest file, a small one, near
+ * the end. These start first.
+ */
+class LongFilesFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (file: TestSpecification) => {
+      const i = longFiles.findIndex((long) => file.moduleId.endsWith(`/${long}`));
+      return i === -1 ? longFiles.length : i;
+    };
+    return (await super.sort(files)).sort((a, b) => rank(a) - rank(b));
+  }
+}
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'properties/**/*.test.ts'],
     // Type tests (`*.test-d.ts`): what must and must not compile, checked by tsc as part of `npm test`.
     typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
+    // One PostgreSQL server for the run (DATABASE_URL, else an embedded one), and a database of its own for each test file.
+    globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['test/database-per-file.ts'],
+    // Test files in child processes (runLockstep changes folder for a call, which worker threads cannot), two at a time
+    // (vitest's default on 2 cores is one): properties/conformance.test.ts takes most of a run on one, the rest runs on the other.
+    pool: 'forks',
+    maxWorkers: 2,
+    sequence: { sequencer: LongFilesFirst },
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },

@@ -7,6 +7,7 @@ import { runLockstep } from './lockstep-cli.ts';
 let server: Provisioned;
 
 beforeAll(async () => {
+  // The test run's PostgreSQL (DATABASE_URL, test/global-setup.ts): this file's own database on it.
   server = await provisionPostgres();
 });
 afterAll(async () => {
@@ -19,7 +20,7 @@ async function leftovers(): Promise<{ connections: number; schemas: number }> {
   const client = new pg.Client({ connectionString: server.url });
   await client.connect();
   try {
-    const connections = await client.query(`select count(*)::int as n from pg_stat_activity where application_name = 'lockstep'`);
+    const connections = await client.query(`select count(*)::int as n from pg_stat_activity where application_name = 'lockstep' and datname = current_database()`);
     const schemas = await client.query(`select count(*)::int as n from pg_namespace where nspname like 'lockstep\\_%'`);
     return { connections: connections.rows[0].n, schemas: schemas.rows[0].n };
   } finally {
@@ -29,7 +30,7 @@ async function leftovers(): Promise<{ connections: number; schemas: number }> {
 
 describe('lockstep audit --catalogue', () => {
   it('prints one row per anomaly and level, model beside PostgreSQL, exits 0 when they agree, and leaves nothing behind', async () => {
-    const { code, stdout, stderr } = lockstep(['audit', '--catalogue', '--anomaly', 'g2-item', '--db', server.url]);
+    const { code, stdout, stderr } = await lockstep(['audit', '--catalogue', '--anomaly', 'g2-item', '--db', server.url]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const lines = stdout.split('\n');
@@ -43,8 +44,8 @@ describe('lockstep audit --catalogue', () => {
     expect(await leftovers()).toEqual({ connections: 0, schemas: 0 });
   });
 
-  it('--json gives rows of anomaly, isolation, model, postgres and witness', () => {
-    const { code, stdout } = lockstep(['audit', '--catalogue', '--anomaly', 'P4', '--isolation', 'read-committed', '--json', '--db', server.url]);
+  it('--json gives rows of anomaly, isolation, model, postgres and witness', async () => {
+    const { code, stdout } = await lockstep(['audit', '--catalogue', '--anomaly', 'P4', '--isolation', 'read-committed', '--json', '--db', server.url]);
     expect(code).toBe(0);
     const report = JSON.parse(stdout);
     expect(report.rows).toHaveLength(1);
@@ -62,8 +63,8 @@ describe('lockstep audit --catalogue', () => {
     [['audit', '--catalogue', '--anomaly', 'G9'], 'Unknown anomaly "G9"; the catalogue has G0, G1a, G1b, G1c, OTV, PMP, P4, G-single, G2-item, G2.'],
     [['audit', '--catalogue', '--isolation', 'snapshot'], 'Unknown isolation level "snapshot"; choose one of read-committed, repeatable-read, serializable.'],
     [['audit', '--catalogue', '--json', '--markdown'], 'Choose one of --json and --markdown.'],
-  ])('bad input %j: one sentence, exit 2', (args, message) => {
-    const { code, stdout, stderr } = lockstep([...args, '--db', 'postgres://nobody@127.0.0.1:1/none']);
+  ])('bad input %j: one sentence, exit 2', async (args, message) => {
+    const { code, stdout, stderr } = await lockstep([...args, '--db', 'postgres://nobody@127.0.0.1:1/none']);
     expect(stderr).toBe(`${message}\n`);
     expect(stdout).toBe('');
     expect(code).toBe(2);
@@ -72,7 +73,7 @@ describe('lockstep audit --catalogue', () => {
 
 describe('lockstep audit (the matrix)', () => {
   it('--replay: one row per strategy and level, with verdict, broken rule, anomaly, size and cost; PostgreSQL confirms every row', async () => {
-    const { code, stdout, stderr } = lockstep(['audit', '--scenario', 'points-deduct', '--isolation', 'read-committed', '--runs', '300', '--replay', '--json', '--db', server.url]);
+    const { code, stdout, stderr } = await lockstep(['audit', '--scenario', 'points-deduct', '--isolation', 'read-committed', '--runs', '300', '--replay', '--json', '--db', server.url]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const { rows } = JSON.parse(stdout);
@@ -89,8 +90,8 @@ describe('lockstep audit (the matrix)', () => {
     expect(await leftovers()).toEqual({ connections: 0, schemas: 0 });
   });
 
-  it('--markdown prints the same table for a README, with a summary line', () => {
-    const { code, stdout } = lockstep(['audit', '--scenario', 'points-add', '--isolation', 'repeatable-read', '--runs', '300', '--markdown']);
+  it('--markdown prints the same table for a README, with a summary line', async () => {
+    const { code, stdout } = await lockstep(['audit', '--scenario', 'points-add', '--isolation', 'repeatable-read', '--runs', '300', '--markdown']);
     expect(code).toBe(0);
     const lines = stdout.trim().split('\n');
     expect(lines[0]).toBe('| scenario | strategy | isolation | verdict | broken rule | anomaly | size | blocks/run | aborts/run | PostgreSQL |');
@@ -103,8 +104,8 @@ describe('lockstep audit (the matrix)', () => {
     [['audit', '--anomaly', 'G2'], '--anomaly needs --catalogue.'],
     [['audit', '--catalogue', '--scenario', 'points-deduct'], '--scenario and --catalogue do not go together: the catalogue has its own workloads.'],
     [['audit', '--runs', '0'], '--runs must be between 1 and 9007199254740991, not 0.'],
-  ])('bad input %j: one sentence, exit 2', (args, message) => {
-    const { code, stdout, stderr } = lockstep(args);
+  ])('bad input %j: one sentence, exit 2', async (args, message) => {
+    const { code, stdout, stderr } = await lockstep(args);
     expect(stderr).toBe(`${message}\n`);
     expect(stdout).toBe('');
     expect(code).toBe(2);

@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { scenarios } from '../src/model/scenarios.ts';
-import { runLockstep } from './lockstep-cli.ts';
+import { bin, runLockstep, spawnLockstep } from './lockstep-cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockstep-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -11,8 +12,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const lockstep = (...args: string[]) => runLockstep(args);
 
 describe('lockstep list', () => {
-  it('--json lists scenarios with strategies and isolation levels', () => {
-    const { code, stdout } = lockstep('list', '--json');
+  it('--json lists scenarios with strategies and isolation levels', async () => {
+    const { code, stdout } = await lockstep('list', '--json');
     expect(code).toBe(0);
     const rows = JSON.parse(stdout);
     expect(rows.map((r: any) => r.scenario)).toEqual(expect.arrayContaining(['points-deduct', 'points-add', 'points-mixed']));
@@ -25,8 +26,8 @@ describe('lockstep list', () => {
 });
 
 describe('lockstep explore', () => {
-  it('finds the lost update, prints the interleaving, the rule and the rerun command, exits 1', () => {
-    const { code, stdout } = lockstep('explore', 'points-deduct', '--strategy', 'naive', '--runs', '500', '--seed', '3');
+  it('finds the lost update, prints the interleaving, the rule and the rerun command, exits 1', async () => {
+    const { code, stdout } = await lockstep('explore', 'points-deduct', '--strategy', 'naive', '--runs', '500', '--seed', '3');
     expect(code).toBe(1);
     expect(stdout).toContain('points-deduct · naive · read-committed: FAILED');
     expect(stdout).toContain('Workload (2 transactions, 1 preemption):');
@@ -37,16 +38,16 @@ describe('lockstep explore', () => {
     expect(stdout).toContain('Rerun: npx lockstep explore points-deduct --strategy naive --isolation read-committed --runs 500 --seed 3');
   });
 
-  it('passes a safe strategy and exits 0', () => {
-    const { code, stdout } = lockstep('explore', 'points-deduct', '--strategy', 'for-update', '--runs', '300');
+  it('passes a safe strategy and exits 0', async () => {
+    const { code, stdout } = await lockstep('explore', 'points-deduct', '--strategy', 'for-update', '--runs', '300');
     expect(code).toBe(0);
     expect(stdout).toContain('points-deduct · for-update · read-committed: passed 300 random runs (seed 1), no violation found.');
   });
 
-  it('--json is byte-identical for the same arguments, apart from stats', () => {
+  it('--json is byte-identical for the same arguments, apart from stats', async () => {
     const args = ['explore', 'points-mixed', '--strategy', 'naive', '--runs', '2000', '--seed', '11', '--json'];
-    const a = JSON.parse(lockstep(...args).stdout);
-    const b = JSON.parse(lockstep(...args).stdout);
+    const a = JSON.parse((await lockstep(...args)).stdout);
+    const b = JSON.parse((await lockstep(...args)).stdout);
     expect(a.stats.runs).toBeGreaterThan(0);
     delete a.stats;
     delete b.stats;
@@ -55,9 +56,9 @@ describe('lockstep explore', () => {
     expect(Object.keys(a.counterexample)).toEqual(expect.arrayContaining(['transactions', 'schedule', 'preemptions', 'steps', 'violation']));
   });
 
-  it('--out writes a counterexample file holding the workload and the explicit step order', () => {
+  it('--out writes a counterexample file holding the workload and the explicit step order', async () => {
     const file = join(dir, 'cx.json');
-    const { code, stdout } = lockstep('explore', 'points-add', '--strategy', 'naive', '--runs', '500', '--out', file);
+    const { code, stdout } = await lockstep('explore', 'points-add', '--strategy', 'naive', '--runs', '500', '--out', file);
     expect(code).toBe(1);
     expect(stdout).toContain(`Counterexample written to ${file}; replay it with: npx lockstep replay ${file}`);
     const cx = JSON.parse(readFileSync(file, 'utf8'));
@@ -80,11 +81,31 @@ describe('bad input: one sentence, exit 2', () => {
     [['explore', 'points-deduct', '--frobnicate'], "Unknown option '--frobnicate'."],
   ];
   for (const [args, sentence] of cases) {
-    it(args.slice(1).join(' '), () => {
-      const { code, stdout, stderr } = lockstep(...args);
+    it(args.slice(1).join(' '), async () => {
+      const { code, stdout, stderr } = await lockstep(...args);
       expect(code).toBe(2);
       expect(stderr).toBe(`${sentence}\n`);
       expect(stdout).toBe('');
     });
   }
+});
+
+// The tests above run `main` in this process; these run the executable, for what only a process does.
+describe('the lockstep executable', () => {
+  it('node bin/lockstep.js list runs the compiled CLI: exit 0 and what main prints', async () => {
+    const { code, stdout, stderr } = spawnLockstep(['list']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toBe((await lockstep('list')).stdout);
+  });
+
+  it('lockstep list | head -2 ends quietly when the reader goes away: no EPIPE stack, exit 0', async () => {
+    // The status checked is lockstep's (a pipeline's is head's); three times, as head may leave before or after lockstep's last write.
+    const script = 'for i in 1 2 3; do { "$0" "$1" list; echo $? > "$2"; } | head -2; s=$(cat "$2"); [ "$s" = 0 ] || exit "$s"; done';
+    const r = spawnSync('sh', ['-c', script, process.execPath, bin, join(dir, 'list-status')], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const firstTwoLines = (await lockstep('list')).stdout.split('\n').slice(0, 2).join('\n');
+    expect(r.stdout).toBe(`${firstTwoLines}\n`.repeat(3));
+  });
 });

@@ -16,8 +16,8 @@ function file(name: string, text: string): string {
 }
 
 describe('lockstep explore --mode exhaustive', () => {
-  it('proves a safe strategy for the default workload and prints the reduction', () => {
-    const { code, stdout } = lockstep('explore', 'points-deduct', '--strategy', 'for-update', '--mode', 'exhaustive', '--txs', '3');
+  it('proves a safe strategy for the default workload and prints the reduction', async () => {
+    const { code, stdout } = await lockstep('explore', 'points-deduct', '--strategy', 'for-update', '--mode', 'exhaustive', '--txs', '3');
     expect(code).toBe(0);
     expect(stdout).toContain(
       'points-deduct · for-update · read-committed: passed exhaustive search: 72 schedules, 72 distinct traces (132 interleavings without reduction); no schedule of this workload breaks a rule.',
@@ -25,46 +25,46 @@ describe('lockstep explore --mode exhaustive', () => {
     expect(stdout).toContain('Rerun: npx lockstep explore points-deduct --strategy for-update --isolation read-committed --runs 10000 --seed 1 --mode exhaustive --txs 3');
   });
 
-  it('--json stats carry schedules, traces and naive interleavings', () => {
-    const { code, stdout } = lockstep('explore', 'points-deduct', '--strategy', 'atomic-update', '--mode', 'exhaustive', '--txs', '2', '--json');
+  it('--json stats carry schedules, traces and naive interleavings', async () => {
+    const { code, stdout } = await lockstep('explore', 'points-deduct', '--strategy', 'atomic-update', '--mode', 'exhaustive', '--txs', '2', '--json');
     expect(code).toBe(0);
     const report = JSON.parse(stdout);
     expect(report).toMatchObject({ mode: 'exhaustive', status: 'passed', stats: { schedules: 4, traces: 4, naiveInterleavings: 6, complete: true } });
   });
 
-  it('finds the lost update and shrinks it like random search, exit 1', () => {
-    const { code, stdout } = lockstep('explore', 'points-deduct', '--strategy', 'naive', '--mode', 'exhaustive', '--txs', '4');
+  it('finds the lost update and shrinks it like random search, exit 1', async () => {
+    const { code, stdout } = await lockstep('explore', 'points-deduct', '--strategy', 'naive', '--mode', 'exhaustive', '--txs', '4');
     expect(code).toBe(1);
     expect(stdout).toMatch(/points-deduct · naive · read-committed: FAILED after \d+ schedules? \(exhaustive search\)/);
     expect(stdout).toContain('Workload (2 transactions, 1 preemption):');
     expect(stdout).toContain('an update was lost.');
   });
 
-  it('--preemption-bound 0 is a bounded search, said so', () => {
-    const { code, stdout } = lockstep('explore', 'points-deduct', '--strategy', 'for-update', '--mode', 'exhaustive', '--preemption-bound', '0');
+  it('--preemption-bound 0 is a bounded search, said so', async () => {
+    const { code, stdout } = await lockstep('explore', 'points-deduct', '--strategy', 'for-update', '--mode', 'exhaustive', '--preemption-bound', '0');
     expect(code).toBe(0);
     expect(stdout).toContain('passed bounded search: ');
     expect(stdout).toContain('(not a proof: schedules beyond the bound were cut).');
   });
 
-  it('--workload explores the workload in the file', () => {
+  it('--workload explores the workload in the file', async () => {
     const w = file('w.json', JSON.stringify([{ operation: 'deduct', args: { user: 1, amount: 300 } }, { operation: 'deduct', args: { user: 1, amount: 600 } }]));
-    const { code, stdout } = lockstep('explore', 'points-deduct', '--strategy', 'for-update', '--mode', 'exhaustive', '--workload', w, '--json');
+    const { code, stdout } = await lockstep('explore', 'points-deduct', '--strategy', 'for-update', '--mode', 'exhaustive', '--workload', w, '--json');
     expect(code).toBe(0);
     expect(JSON.parse(stdout).stats).toMatchObject({ schedules: 6, traces: 6, naiveInterleavings: 8 });
   });
 });
 
 describe('lockstep explore --mode pct and default', () => {
-  it('pct finds and shrinks the lost update; the rerun command names the mode and depth', () => {
-    const { code, stdout } = lockstep('explore', 'points-deduct', '--strategy', 'naive', '--mode', 'pct', '--depth', '3', '--runs', '200', '--seed', '5');
+  it('pct finds and shrinks the lost update; the rerun command names the mode and depth', async () => {
+    const { code, stdout } = await lockstep('explore', 'points-deduct', '--strategy', 'naive', '--mode', 'pct', '--depth', '3', '--runs', '200', '--seed', '5');
     expect(code).toBe(1);
     expect(stdout).toContain('Workload (2 transactions, 1 preemption):');
     expect(stdout).toContain('Rerun: npx lockstep explore points-deduct --strategy naive --isolation read-committed --runs 200 --seed 5 --mode pct --depth 3');
   });
 
-  it('pct passes a safe strategy', () => {
-    const { code, stdout } = lockstep('explore', 'points-deduct', '--strategy', 'for-update', '--mode', 'pct', '--runs', '200');
+  it('pct passes a safe strategy', async () => {
+    const { code, stdout } = await lockstep('explore', 'points-deduct', '--strategy', 'for-update', '--mode', 'pct', '--runs', '200');
     expect(code).toBe(0);
     expect(stdout).toContain('points-deduct · for-update · read-committed: passed 200 PCT runs (seed 1), no violation found.');
   });
@@ -88,38 +88,38 @@ describe('bad search options: one sentence, exit 2', () => {
     [['--max-transactions', '3', '--workload', missing], 'Give either --max-transactions or --workload, not both.'],
   ];
   for (const [args, sentence] of cases) {
-    it(args.join(' '), () => {
-      const { code, stdout, stderr } = lockstep('explore', 'points-deduct', '--strategy', 'naive', ...args);
+    it(args.join(' '), async () => {
+      const { code, stdout, stderr } = await lockstep('explore', 'points-deduct', '--strategy', 'naive', ...args);
       expect(code).toBe(2);
       expect(stderr).toBe(`${sentence}\n`);
       expect(stdout).toBe('');
     });
   }
 
-  it('a workload file that is not JSON', () => {
+  it('a workload file that is not JSON', async () => {
     const path = file('broken.json', '[{"operation": "deduct",');
-    const { code, stderr } = lockstep('explore', 'points-deduct', '--strategy', 'naive', '--workload', path);
+    const { code, stderr } = await lockstep('explore', 'points-deduct', '--strategy', 'naive', '--workload', path);
     expect(code).toBe(2);
     expect(stderr).toBe(`${path} is not a workload file: it is not valid JSON.\n`);
   });
 
-  it('a workload file that is not a list of transactions', () => {
+  it('a workload file that is not a list of transactions', async () => {
     const path = file('object.json', '{"deduct": 300}');
-    const { code, stderr } = lockstep('explore', 'points-deduct', '--strategy', 'naive', '--workload', path);
+    const { code, stderr } = await lockstep('explore', 'points-deduct', '--strategy', 'naive', '--workload', path);
     expect(code).toBe(2);
     expect(stderr).toBe(`${path} is not a workload file: expected a non-empty list of {"operation", "args"} (or an object with "transactions").\n`);
   });
 
-  it('a workload file with a transaction without args', () => {
+  it('a workload file with a transaction without args', async () => {
     const path = file('noargs.json', '[{"operation": "deduct"}]');
-    const { code, stderr } = lockstep('explore', 'points-deduct', '--strategy', 'naive', '--workload', path);
+    const { code, stderr } = await lockstep('explore', 'points-deduct', '--strategy', 'naive', '--workload', path);
     expect(code).toBe(2);
     expect(stderr).toBe(`${path} is not a workload file: transaction 1 must be an object with "operation" and "args".\n`);
   });
 
-  it('a workload file naming an unknown operation', () => {
+  it('a workload file naming an unknown operation', async () => {
     const path = file('unknown.json', JSON.stringify([{ operation: 'deduct', args: { user: 1, amount: 300 } }, { operation: 'steal', args: {} }]));
-    const { code, stderr } = lockstep('explore', 'points-deduct', '--strategy', 'naive', '--mode', 'exhaustive', '--workload', path);
+    const { code, stderr } = await lockstep('explore', 'points-deduct', '--strategy', 'naive', '--mode', 'exhaustive', '--workload', path);
     expect(code).toBe(2);
     expect(stderr).toBe(`${path}: transaction 2 runs unknown operation "steal"; points-deduct has deduct.\n`);
   });

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -9,13 +9,14 @@ import { counterexampleJson } from '../src/explorer/counterexample.ts';
 import { explore } from '../src/explorer/explore.ts';
 import { pointsDeduct } from '../src/model/points.ts';
 import { scenarios } from '../src/model/scenarios.ts';
-import { bin, runLockstep } from './lockstep-cli.ts';
+import { bin, runLockstep, spawnLockstep } from './lockstep-cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockstep-replay-'));
 let server: Provisioned;
 let admin: pg.Client;
 
 beforeAll(async () => {
+  // The test run's PostgreSQL (DATABASE_URL, test/global-setup.ts): this file's own database on it.
   server = await provisionPostgres();
   admin = new pg.Client({ connectionString: server.url, application_name: 'lockstep-test-admin' });
   await admin.connect();
@@ -30,7 +31,7 @@ const lockstep = runLockstep;
 
 /** Connections lockstep holds and schemas it created on the test server. */
 async function leftovers() {
-  const connections = await admin.query("select count(*)::int as n from pg_stat_activity where application_name = 'lockstep'");
+  const connections = await admin.query("select count(*)::int as n from pg_stat_activity where application_name = 'lockstep' and datname = current_database()");
   const schemas = await admin.query("select count(*)::int as n from pg_namespace where nspname like 'lockstep\\_%'");
   return { connections: connections.rows[0].n as number, schemas: schemas.rows[0].n as number };
 }
@@ -45,7 +46,7 @@ function lostUpdateFile(): string {
 describe('lockstep replay', () => {
   it('confirms the lost update on PostgreSQL step by step, exits 0 and leaves nothing behind', async () => {
     const file = lostUpdateFile();
-    const { code, stdout } = lockstep(['replay', file, '--db', server.url]);
+    const { code, stdout } = await lockstep(['replay', file, '--db', server.url]);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^Replay on PostgreSQL \d+\.\d+ · points-deduct · naive · read-committed · 2 transactions, 8 steps/);
     expect(stdout).toContain('Final state: the same in the model and on PostgreSQL');
@@ -53,8 +54,8 @@ describe('lockstep replay', () => {
     expect(await leftovers()).toEqual({ connections: 0, schemas: 0 });
   });
 
-  it('--json reports every step with the model and PostgreSQL side by side', () => {
-    const { code, stdout } = lockstep(['replay', lostUpdateFile(), '--db', server.url, '--json']);
+  it('--json reports every step with the model and PostgreSQL side by side', async () => {
+    const { code, stdout } = await lockstep(['replay', lostUpdateFile(), '--db', server.url, '--json']);
     expect(code).toBe(0);
     const report = JSON.parse(stdout);
     expect(report).toMatchObject({ status: 'confirmed', violationReproduced: true, finalState: { match: true } });
@@ -66,13 +67,22 @@ describe('lockstep replay', () => {
   });
 
   it('uses an embedded server when neither --db nor DATABASE_URL is given, and stops it', () => {
-    const postgresProcesses = () => spawnSync('pgrep', ['-c', '-x', 'postgres'], { encoding: 'utf8' }).stdout.trim();
-    const before = postgresProcesses();
-    const { code, stdout } = lockstep(['replay', lostUpdateFile()], { DATABASE_URL: '' });
-    expect(code).toBe(0);
-    expect(stdout).toMatch(/^Replay on PostgreSQL 17\.\d+ /);
-    expect(stdout).toContain('CONFIRMED');
-    expect(postgresProcesses()).toBe(before);
+    // A process of its own, with a temp folder of its own (open to the postgres user the server runs as under root):
+    // the servers counted are those with their data folder in it, whatever else runs on this machine.
+    const tmp = mkdtempSync(join(tmpdir(), 'lockstep-embedded-'));
+    chmodSync(tmp, 0o1777);
+    const postgresProcesses = () => spawnSync('pgrep', ['-c', '-f', ` -D ${tmp}/`], { encoding: 'utf8' }).stdout.trim();
+    try {
+      const before = postgresProcesses();
+      const { code, stdout } = spawnLockstep(['replay', lostUpdateFile()], { env: { DATABASE_URL: '', TMPDIR: tmp } });
+      expect(code).toBe(0);
+      expect(stdout).toMatch(/^Replay on PostgreSQL 17\.\d+ /);
+      expect(stdout).toContain('CONFIRMED');
+      expect(postgresProcesses()).toBe(before);
+      expect(readdirSync(tmp)).toEqual([]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it('Ctrl-C while PostgreSQL keeps it waiting exits 130 and leaves no schema and no connection', async () => {
@@ -86,7 +96,7 @@ describe('lockstep replay', () => {
     let waiting = 0;
     for (let i = 0; i < 500 && waiting === 0; i++) {
       await new Promise((r) => setTimeout(r, 20));
-      const r = await admin.query("select count(*)::int as n from pg_stat_activity where application_name = 'lockstep' and wait_event_type = 'Lock'");
+      const r = await admin.query("select count(*)::int as n from pg_stat_activity where application_name = 'lockstep' and wait_event_type = 'Lock' and datname = current_database()");
       waiting = r.rows[0].n;
     }
     expect(waiting).toBe(1);
@@ -103,16 +113,16 @@ describe('lockstep replay: bad input, one sentence, exit 2, nothing left behind'
   it('a truncated file', async () => {
     const file = join(dir, 'truncated.json');
     writeFileSync(file, counterexampleJson(explore({ scenario: pointsDeduct, strategy: 'naive', isolation: 'read-committed', runs: 100, seed: 1 }).counterexample!).slice(0, 200));
-    const { code, stderr } = lockstep(['replay', file, '--db', server.url]);
+    const { code, stderr } = await lockstep(['replay', file, '--db', server.url]);
     expect(code).toBe(2);
     expect(stderr).toBe(`${file} is not a counterexample file: it is not valid JSON (truncated or corrupted?).\n`);
   });
 
-  it('an unknown scenario', () => {
+  it('an unknown scenario', async () => {
     const file = join(dir, 'unknown.json');
     const cx = JSON.parse(counterexampleJson(explore({ scenario: pointsDeduct, strategy: 'naive', isolation: 'read-committed', runs: 100, seed: 1 }).counterexample!));
     writeFileSync(file, JSON.stringify({ ...cx, scenario: 'points-teleport' }));
-    const { code, stderr } = lockstep(['replay', file, '--db', server.url]);
+    const { code, stderr } = await lockstep(['replay', file, '--db', server.url]);
     expect(code).toBe(2);
     expect(stderr).toBe(`${file} is not a valid counterexample file: unknown scenario "points-teleport" (known: ${scenarios.map((s) => s.id).join(', ')}).\n`);
   });
@@ -121,33 +131,33 @@ describe('lockstep replay: bad input, one sentence, exit 2, nothing left behind'
     const file = join(dir, 'bad-schedule.json');
     const cx = JSON.parse(counterexampleJson(explore({ scenario: pointsDeduct, strategy: 'naive', isolation: 'read-committed', runs: 100, seed: 1 }).counterexample!));
     writeFileSync(file, JSON.stringify({ ...cx, schedule: [1, 1, 1, 1, 1, 2, 2, 2, 2, 2] }));
-    const { code, stderr } = lockstep(['replay', file, '--db', server.url]);
+    const { code, stderr } = await lockstep(['replay', file, '--db', server.url]);
     expect(code).toBe(2);
     expect(stderr).toBe('Step 5 of the schedule runs T1, which cannot take a step then (runnable: T2).\n');
     expect(await leftovers()).toEqual({ connections: 0, schemas: 0 });
   });
 
-  it('a schedule with steps left over after every transaction finished', () => {
+  it('a schedule with steps left over after every transaction finished', async () => {
     const file = join(dir, 'long-schedule.json');
     const cx = JSON.parse(counterexampleJson(explore({ scenario: pointsDeduct, strategy: 'naive', isolation: 'read-committed', runs: 100, seed: 1 }).counterexample!));
     writeFileSync(file, JSON.stringify({ ...cx, schedule: [...cx.schedule, 1] }));
-    const { code, stderr } = lockstep(['replay', file, '--db', server.url]);
+    const { code, stderr } = await lockstep(['replay', file, '--db', server.url]);
     expect(code).toBe(2);
     expect(stderr).toBe('The schedule lists 9 steps but the workload finishes after 8.\n');
   });
 
-  it('a transaction without its arguments', () => {
+  it('a transaction without its arguments', async () => {
     const file = join(dir, 'no-args.json');
     const cx = JSON.parse(counterexampleJson(explore({ scenario: pointsDeduct, strategy: 'naive', isolation: 'read-committed', runs: 100, seed: 1 }).counterexample!));
     delete cx.transactions[0].args;
     writeFileSync(file, JSON.stringify(cx));
-    const { code, stderr } = lockstep(['replay', file, '--db', server.url]);
+    const { code, stderr } = await lockstep(['replay', file, '--db', server.url]);
     expect(code).toBe(2);
     expect(stderr).toBe(`The counterexample's workload does not run on the model (are the transactions' "args" right?): Cannot read properties of undefined (reading 'user').\n`);
   });
 
-  it('an unreachable --db, password masked', () => {
-    const { code, stderr } = lockstep(['replay', lostUpdateFile(), '--db', 'postgres://alice:s3cret@127.0.0.1:1/db']);
+  it('an unreachable --db, password masked', async () => {
+    const { code, stderr } = await lockstep(['replay', lostUpdateFile(), '--db', 'postgres://alice:s3cret@127.0.0.1:1/db']);
     expect(code).toBe(2);
     expect(stderr).toBe('Cannot use the PostgreSQL server at postgres://alice:***@127.0.0.1:1/db (from --db): connect ECONNREFUSED 127.0.0.1:1.\n');
   });

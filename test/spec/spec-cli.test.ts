@@ -5,14 +5,15 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisionPostgres, type Provisioned } from '../../src/adapters/postgres/provision.ts';
+import { bin, runLockstep } from '../lockstep-cli.ts';
 
-const bin = join(import.meta.dirname, '..', '..', 'bin', 'lockstep.js');
 const specs = join(import.meta.dirname, 'specs');
 const dir = mkdtempSync(join(tmpdir(), 'lockstep-spec-'));
 let server: Provisioned;
 let admin: pg.Client;
 
 beforeAll(async () => {
+  // The test run's PostgreSQL (DATABASE_URL, test/global-setup.ts): this file's own database on it.
   server = await provisionPostgres();
   admin = new pg.Client({ connectionString: server.url, application_name: 'lockstep-test-admin' });
   await admin.connect();
@@ -23,20 +24,12 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function lockstep(args: string[], cwd = specs): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** `lockstep` run in this process, in the folder of the spec files. */
+const lockstep = (args: string[]) => runLockstep(args, { cwd: specs });
 
 /** Connections lockstep holds and schemas it created on the test server. */
 async function leftovers() {
-  const connections = await admin.query("select count(*)::int as n from pg_stat_activity where application_name = 'lockstep'");
+  const connections = await admin.query("select count(*)::int as n from pg_stat_activity where application_name = 'lockstep' and datname = current_database()");
   const schemas = await admin.query("select count(*)::int as n from pg_namespace where nspname like 'lockstep\\_%'");
   return { connections: connections.rows[0].n as number, schemas: schemas.rows[0].n as number };
 }
