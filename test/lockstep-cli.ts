@@ -26,18 +26,14 @@ export interface LockstepOptions {
  * print, without starting a process.
  *
  * The extra environment is set on `process.env` for the call and restored
- * after. With `cwd`, the process also changes folder for the call: some
- * commands still open the paths they are given relative to the process's
- * folder rather than `io.cwd`. Calls must not overlap (a file's tests run
- * one at a time).
+ * after; `cwd` is the folder the command reads relative paths from. Calls
+ * must not overlap (a file's tests run one at a time).
  */
 export async function runLockstep(args: readonly string[], options: LockstepOptions = {}): Promise<LockstepResult> {
   let stdout = '';
   let stderr = '';
-  const folder = process.cwd();
-  const cwd = options.cwd ?? folder;
+  const cwd = options.cwd ?? process.cwd();
   const restoreEnv = setEnv(options.env ?? {});
-  if (cwd !== folder) process.chdir(cwd);
   try {
     const code = await main(args, {
       stdout: (text) => void (stdout += text),
@@ -47,7 +43,6 @@ export async function runLockstep(args: readonly string[], options: LockstepOpti
     });
     return { code, stdout, stderr };
   } finally {
-    if (cwd !== folder) process.chdir(folder);
     restoreEnv();
   }
 }

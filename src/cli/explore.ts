@@ -52,10 +52,10 @@ export async function exploreCommand(id: string, options: ExploreCommandOptions,
   const seed = parseInteger('--seed', options.seed, -(2 ** 31), 2 ** 31 - 1);
   const maxTransactions =
     options.maxTransactions === undefined ? undefined : parseInteger('--max-transactions', options.maxTransactions, scenario.transactions.min, 12);
-  const out = options.out === undefined ? undefined : checkWritable(options.out);
+  const out = options.out === undefined ? undefined : checkWritable(options.out, io.cwd);
   if (options.json && options.markdown) throw new InputError('Choose one of --json and --markdown.');
   const reportFiles = checkReportFiles(options, io.cwd);
-  const search = parseSearchOptions(scenario, options, source);
+  const search = parseSearchOptions(scenario, options, source, io.cwd);
   const report = explore({ scenario, strategy, isolation, runs, seed, maxTransactions, ...search.options });
   const cx = report.counterexample;
   if (cx && out) writeCounterexample(resolve(io.cwd, out), cx, { scenarioFile: source?.file });
@@ -79,7 +79,7 @@ export async function exploreCommand(id: string, options: ExploreCommandOptions,
  * Checks `--mode`, `--txs`, `--preemption-bound`, `--depth` and `--workload`:
  * options of another mode are refused rather than ignored.
  */
-function parseSearchOptions(scenario: Scenario, options: ExploreCommandOptions, source: LoadedScenario | undefined): { options: Partial<ExploreOptions>; rerunArgs: string } {
+function parseSearchOptions(scenario: Scenario, options: ExploreCommandOptions, source: LoadedScenario | undefined, cwd: string): { options: Partial<ExploreOptions>; rerunArgs: string } {
   const mode = parseSearchMode(options.mode);
   const only = (flag: string, value: string | undefined, wanted: string) => {
     if (value !== undefined && mode !== wanted) throw new InputError(`${flag} applies only to --mode ${wanted}.`);
@@ -93,7 +93,7 @@ function parseSearchOptions(scenario: Scenario, options: ExploreCommandOptions, 
   const transactions = options.txs === undefined ? undefined : parseInteger('--txs', options.txs, 1, 8);
   const preemptionBound = options.preemptionBound === undefined ? undefined : parseInteger('--preemption-bound', options.preemptionBound, 0, 1000);
   const depth = options.depth === undefined ? undefined : parseInteger('--depth', options.depth, 1, 16);
-  const workload = options.workload === undefined ? undefined : readWorkloadFile(options.workload, scenario);
+  const workload = options.workload === undefined ? undefined : readWorkloadFile(options.workload, scenario, cwd);
   // A scenario from a --scenarios file needs the file again to rerun; one from lockstep.config is found again by itself.
   let rerunArgs = source?.given !== undefined ? ` --scenarios ${source.given}` : '';
   if (mode !== 'default') rerunArgs += ` --mode ${mode}`;

@@ -25,8 +25,8 @@ export function parseInteger(option: string, value: string, min: number, max = N
 }
 
 /** Fails early when `path` cannot be written, so an exploration is not wasted. */
-export function checkWritable(path: string): string {
-  const full = resolve(path);
+export function checkWritable(path: string, cwd: string): string {
+  const full = resolve(cwd, path);
   try {
     if (existsSync(full)) accessSync(full, constants.W_OK);
     else accessSync(dirname(full), constants.W_OK);

@@ -28,7 +28,7 @@ export async function replayCommand(file: string, options: ReplayCommandOptions,
   if (options.json && options.markdown) throw new InputError('Choose one of --json and --markdown.');
   const reportFiles = checkReportFiles(options, io.cwd);
   const { cx, scenario } = await readWithScenario(file, options.scenarios, io.cwd);
-  if (options.emitSpec !== undefined) writeSpecFile(options.emitSpec, cx, scenario);
+  if (options.emitSpec !== undefined) writeSpecFile(options.emitSpec, cx, scenario, io.cwd);
   const report = await replayCounterexample(cx, { db: options.db, scenario, signal: io.signal });
   const rerun = `npx lockstep replay ${file}${options.scenarios.map((s) => ` --scenarios ${s}`).join('')}`;
   writeReplayReports(reportFiles, report, cx, scenario, rerun);
@@ -64,10 +64,10 @@ async function readWithScenario(file: string, scenarioFiles: readonly string[], 
 }
 
 /** `--emit-spec FILE`: the counterexample as an isolationtester spec file, written before the replay. */
-function writeSpecFile(path: string, cx: Counterexample, scenario: Scenario): void {
+function writeSpecFile(path: string, cx: Counterexample, scenario: Scenario, cwd: string): void {
   checkOnModel(cx, scenario);
   try {
-    writeFileSync(path, counterexampleSpec(cx, scenario));
+    writeFileSync(resolve(cwd, path), counterexampleSpec(cx, scenario));
   } catch (e) {
     throw new InputError(`Cannot write the spec to ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'its folder does not exist' : (e as Error).message}.`);
   }

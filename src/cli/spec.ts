@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { provisionPostgres } from '../adapters/postgres/provision.ts';
 import { parseInteger } from './options.ts';
 import { InputError } from '../errors.ts';
@@ -38,7 +39,7 @@ export async function specCommand(file: string, options: SpecCommandOptions, io:
   const seed = parseInteger('--seed', options.seed ?? '1', -(2 ** 31), 2 ** 31 - 1);
   const stepTimeoutMs = parseStepTimeout(options.stepTimeout ?? '10');
   if (options.check !== undefined && options.check.trim() === '') throw new InputError('--check needs a SQL query returning one boolean.');
-  const spec = readSpec(file);
+  const spec = readSpec(file, io.cwd);
   const sample = options.permutations ?? 'all';
   if (sample !== 'all' && !/^\d+$/.test(sample.trim())) throw new InputError(`--permutations must be "all" or a whole number, not "${sample}".`);
   const sampled = sample === 'all' ? undefined : samplePermutations(spec, parseInteger('--permutations', sample, 1), seed);
@@ -123,10 +124,10 @@ function parseStepTimeout(value: string): number {
   return Math.round(seconds * 1000);
 }
 
-function readSpec(file: string): Spec {
+function readSpec(file: string, cwd: string): Spec {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileSync(resolve(cwd, file), 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(`Cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message}.`);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { InputError } from '../errors.ts';
 import type { Scenario, Workload, WorkloadTx } from '../model/scenario.ts';
 
@@ -33,10 +34,10 @@ export function defaultWorkload(scenario: Scenario, n: number): Workload {
  * works too). Anything malformed, or an operation the scenario does not have,
  * is an input error with one sentence.
  */
-export function readWorkloadFile(path: string, scenario: Scenario): Workload {
+export function readWorkloadFile(path: string, scenario: Scenario, cwd = '.'): Workload {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readFileSync(resolve(cwd, path), 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (code ?? (e as Error).message);
