@@ -27,7 +27,7 @@ export default defineConfig({
     // One PostgreSQL server for the run (DATABASE_URL, else an embedded one), and a database of its own for each test file.
     globalSetup: ['test/global-setup.ts'],
     setupFiles: ['test/database-per-file.ts'],
-    // Test files in child processes (runLockstep changes folder for a call, which worker threads cannot), two at a time
+    // Test files in child processes, two at a time
     // (vitest's default on 2 cores is one): properties/conformance.test.ts takes most of a run on one, the rest runs on the other.
     pool: 'forks',
     maxWorkers: 2,
