@@ -37,9 +37,14 @@ export function counterexampleLanes(cx: Counterexample, history: RunHistory, cyc
   const waits: LaneWait[] = [];
   /** The box of each transaction at each row. */
   const at = new Map<string, string>();
-  const firstOfAttempt = new Set<number>();
+  /** The first statement of each database transaction after a transaction's first: a new transaction after a commit, else a retry. */
+  const firstOfAttempt = new Map<number, string>();
   history.statements.forEach((s, i) => {
-    if (s.attempt > 1 && !history.statements.slice(0, i).some((o) => o.tx === s.tx && o.attempt === s.attempt)) firstOfAttempt.add(i);
+    const earlier = history.statements.slice(0, i).filter((o) => o.tx === s.tx);
+    if (s.attempt === 1 || earlier.some((o) => o.attempt === s.attempt)) return;
+    const last = earlier[earlier.length - 1];
+    const committed = last?.statement.kind === 'commit' && last.result !== undefined && !last.result.error;
+    firstOfAttempt.set(i, committed ? `transaction ${s.attempt}` : `retry: attempt ${s.attempt}`);
   });
   const push = (box: LaneBox, tx: number) => {
     boxes.push(box);
@@ -72,7 +77,7 @@ export function counterexampleLanes(cx: Counterexample, history: RunHistory, cyc
         ...(mark ? { mark } : {}),
         ...(code ? { code } : {}),
         ...(emphasis ? { emphasis } : {}),
-        ...(firstOfAttempt.has(step.statement) ? { tag: `attempt ${own.attempt}` } : {}),
+        ...(firstOfAttempt.has(step.statement) ? { tag: firstOfAttempt.get(step.statement)! } : {}),
         title: `Step ${row + 1}, T${own.tx}: ${lines.map((l) => l.text).join('; ')}`,
       },
       own.tx,

@@ -49,7 +49,8 @@ function errorLine(t: PlacedText): string {
   const w = textWidth(code, 'mono', t.size) + 6;
   return [
     `<rect x="${num(t.x - 3)}" y="${num(t.y - t.size + 1)}" width="${num(w)}" height="${num(t.size + 3)}" rx="3" class="ls-code-badge"/>`,
-    `<text x="${num(t.x)}" y="${num(t.y)}" font-size="${t.size}" class="ls-t-error"><tspan class="ls-mono ls-code">${code}</tspan>${escapeXml(t.text.slice(5))}</text>`,
+    `<text x="${num(t.x)}" y="${num(t.y)}" font-size="${t.size}" class="ls-mono ls-code">${code}</text>`,
+    `<text x="${num(t.x + w + 2)}" y="${num(t.y)}" font-size="${t.size}" class="ls-t-error">${escapeXml(t.text.slice(6))}</text>`,
   ].join('');
 }
 
