@@ -35,7 +35,7 @@ export { SqlState, type Assignment, type Changes, type Condition, type DbError, 
 export { retrying } from './model/retry.ts';
 export { runAlone } from './model/run-alone.ts';
 export { describeTx, everyRequestAnswered, plural, withResult } from './model/invariants.ts';
-export { isolationLevels, type IsolationLevel, type TxId } from './adapters/backend.ts';
+export { isolationLevels, type IsolationLevel, type TxId } from './model/transaction.ts';
 
 // Checking it
 export { explore, type ExploreOptions, type ExploreReport, type ExploreStats } from './explorer/explore.ts';
@@ -49,6 +49,27 @@ export type { ReplayReport, ReplayStep, StepSide } from './explorer/replay.ts';
 export { formatReplayReport } from './explorer/replay-report.ts';
 export { counterexampleSpec } from './spec/emit-spec.ts';
 export { startPostgres, type PostgresServer } from './adapters/postgres/start-postgres.ts';
+
+// Load on real PostgreSQL
+/**
+ * `stress(options)`: runs a scenario's programs under real concurrency on
+ * PostgreSQL (a `pg` pool shared by logical clients, each transaction a real
+ * BEGIN ... COMMIT) and reports latency percentiles from each transaction's
+ * intended start, outcomes by result and SQLSTATE, thresholds, and the
+ * scenario's invariants over the final tables.
+ *
+ * ```ts
+ * import { stress } from 'lockstep';
+ * const report = await stress({ scenario: pointsDeduct, strategy: 'atomic-update', profile: 'points-scale', thresholds: ['p95<500ms'] });
+ * report.status; // 'passed': 500 deductions of 1,000 from 500,000 all succeeded and left 0
+ * ```
+ */
+export { stress, type RuleResult, type StressOptions, type StressReport, type ThresholdResult } from './stress/stress.ts';
+export { stressProfiles, type StressProfile } from './stress/profiles.ts';
+export { formatStressReport } from './stress/stress-report-text.ts';
+export type { StressWorkload } from './stress/workload-source.ts';
+export type { OperationReport, ErrorCount } from './stress/operation-stats.ts';
+export type { LatencySummary } from './stress/latency-histogram.ts';
 
 // The CLI's configuration file
 export { defineConfig, type LockstepConfig } from './config.ts';

@@ -1,13 +1,8 @@
 import type { Tables } from '../model/schema.ts';
 import type { Statement, StatementResult } from '../model/statement.ts';
+import type { IsolationLevel, TxId } from '../model/transaction.ts';
 
-/** Isolation levels, named as lockstep's CLI names them. */
-export type IsolationLevel = 'read-committed' | 'repeatable-read' | 'serializable';
-
-export const isolationLevels: readonly IsolationLevel[] = ['read-committed', 'repeatable-read', 'serializable'];
-
-/** Workload transaction number: 1, 2, ... */
-export type TxId = number;
+export { isolationLevels, type IsolationLevel, type TxId } from '../model/transaction.ts';
 
 /**
  * How one transaction's statement stands once a step has settled: it

@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import type { TxId } from '../adapters/backend.ts';
+import type { TxId } from './transaction.ts';
 import type { Program, Tx } from './program.ts';
 import { runAlone } from './run-alone.ts';
 import { defineScenario, type RunOutcome, type Scenario, type TxOutcome } from './scenario.ts';

@@ -1,4 +1,4 @@
-import { isolationLevels } from '../adapters/backend.ts';
+import { isolationLevels } from './transaction.ts';
 import { DefinitionError } from '../errors.ts';
 import { fits, show, typeText } from './check-statement.ts';
 import type { Scenario } from './scenario.ts';

@@ -1,4 +1,4 @@
-import type { TxId } from '../adapters/backend.ts';
+import type { TxId } from './transaction.ts';
 import { DefinitionError } from '../errors.ts';
 import type { Scenario, Strategy } from './scenario.ts';
 import type { ColumnType, Schema } from './schema.ts';

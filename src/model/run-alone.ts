@@ -1,4 +1,4 @@
-import type { TxId } from '../adapters/backend.ts';
+import type { TxId } from './transaction.ts';
 import { MemoryEngine } from '../adapters/memory/engine.ts';
 import { createTx, StatementFailure, type OperationResult, type Program } from './program.ts';
 import type { SerialState } from './scenario.ts';

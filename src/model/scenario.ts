@@ -1,5 +1,5 @@
 import type * as fc from 'fast-check';
-import type { IsolationLevel, TxId } from '../adapters/backend.ts';
+import type { IsolationLevel, TxId } from './transaction.ts';
 import type { DbError } from './statement.ts';
 import type { DatabaseOf, Schema, Tables } from './schema.ts';
 import type { OperationResult, Program } from './program.ts';
