@@ -1,6 +1,6 @@
 import * as fc from 'fast-check';
 import { StatementFailure, type OperationResult, type Tx, type TxGenerator } from '../src/model/program.ts';
-import { runAlone } from '../src/model/run-alone.ts';
+import { runAlone } from '../src/explorer/run-alone.ts';
 import { defineScenario, type Scenario, type Workload } from '../src/model/scenario.ts';
 import { defineSchema, type DatabaseOf, type Row } from '../src/model/schema.ts';
 import { describeStatement, type Changes, type Statement, type Where } from '../src/model/statement.ts';

@@ -33,7 +33,7 @@ export {
 export { isSqlState, StatementFailure, type OperationResult, type Program, type Tx, type TxGenerator } from './model/program.ts';
 export { SqlState, type Assignment, type Changes, type Condition, type DbError, type LockMode, type Statement, type StatementResult, type Where } from './model/statement.ts';
 export { retrying } from './model/retry.ts';
-export { runAlone } from './model/run-alone.ts';
+export { runAlone } from './explorer/run-alone.ts';
 export { describeTx, everyRequestAnswered, plural, withResult } from './model/invariants.ts';
 export { isolationLevels, type IsolationLevel, type TxId } from './model/transaction.ts';
 

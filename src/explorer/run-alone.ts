@@ -1,8 +1,8 @@
-import type { TxId } from './transaction.ts';
+import type { TxId } from '../model/transaction.ts';
 import { MemoryEngine } from '../adapters/memory/engine.ts';
-import { createTx, StatementFailure, type OperationResult, type Program } from './program.ts';
-import type { SerialState } from './scenario.ts';
-import type { Schema, Tables } from './schema.ts';
+import { createTx, StatementFailure, type OperationResult, type Program } from '../model/program.ts';
+import type { SerialState } from '../model/scenario.ts';
+import type { Schema, Tables } from '../model/schema.ts';
 
 /**
  * A serial spec that runs the transaction's own program alone on a memory

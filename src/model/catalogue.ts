@@ -1,7 +1,7 @@
 import * as fc from 'fast-check';
 import type { TxId } from './transaction.ts';
 import type { Program, Tx } from './program.ts';
-import { runAlone } from './run-alone.ts';
+import { runAlone } from '../explorer/run-alone.ts';
 import { defineScenario, type RunOutcome, type Scenario, type TxOutcome } from './scenario.ts';
 import { defineSchema, type DatabaseOf } from './schema.ts';
 
