@@ -47,7 +47,7 @@ export { formatExploreReport } from './explorer/explore-report.ts';
 export { replayCounterexample as replay, type ReplayOptions } from './explorer/replay-counterexample.ts';
 export type { ReplayReport, ReplayStep, StepSide } from './explorer/replay.ts';
 export { formatReplayReport } from './explorer/replay-report.ts';
-export { counterexampleSpec } from './spec/emit-spec.ts';
+export { counterexampleSpec } from './explorer/counterexample-spec.ts';
 export { startPostgres, type PostgresServer } from './adapters/postgres/start-postgres.ts';
 
 // Load on real PostgreSQL

@@ -7,7 +7,7 @@ import { formatReplayReport } from '../explorer/replay-report.ts';
 import { replayMarkdown } from '../reports/markdown.ts';
 import { checkReportFiles, writeReplayReports } from '../reports/report-files.ts';
 import type { Scenario } from '../model/scenario.ts';
-import { counterexampleSpec } from '../spec/emit-spec.ts';
+import { counterexampleSpec } from '../explorer/counterexample-spec.ts';
 import type { CommandIo } from './io.ts';
 import { ScenarioRegistry } from './registry.ts';
 import { loadScenarioFile } from './scenario-files.ts';

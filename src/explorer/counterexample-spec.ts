@@ -1,11 +1,11 @@
 import type { TxId } from '../adapters/backend.ts';
 import { MemoryEngine } from '../adapters/memory/engine.ts';
 import { SqlCompiler } from '../adapters/postgres/sql-compiler.ts';
-import { ruleName } from '../explorer/checks.ts';
-import type { Counterexample } from '../explorer/counterexample.ts';
-import { runSpecOf } from '../explorer/replay.ts';
-import { runOnEngine } from '../explorer/runner.ts';
-import { stepOrder } from '../explorer/schedule.ts';
+import { ruleName } from './checks.ts';
+import type { Counterexample } from './counterexample.ts';
+import { runSpecOf } from './replay.ts';
+import { runOnEngine } from './runner.ts';
+import { stepOrder } from './schedule.ts';
 import { seedTables, type Scenario } from '../model/scenario.ts';
 import type { Value } from '../model/schema.ts';
 import { SqlState } from '../model/statement.ts';
