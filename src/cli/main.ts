@@ -6,6 +6,7 @@ import type { ExploreCommandOptions } from './explore.ts';
 import type { CommandIo } from './io.ts';
 import type { ReplayCommandOptions } from './replay.ts';
 import type { SpecCommandOptions } from './spec.ts';
+import type { StressCommandOptions } from './stress.ts';
 
 /** Exit code of a bug inside lockstep (EX_SOFTWARE), printed with its stack. */
 export const internalErrorExitCode = 70;
@@ -115,6 +116,31 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     .action(async (file: string, options: SpecCommandOptions) => {
       const { specCommand } = await import('./spec.ts');
       exitCode = await specCommand(file, options, io);
+    });
+
+  program
+    .command('stress [scenario]')
+    .description("run a scenario's programs under load on PostgreSQL: latency, outcomes by SQLSTATE, thresholds, and its rules over the final tables")
+    .option(...scenariosOption, collect, [])
+    .option('--strategy <name>', 'locking strategy to run')
+    .option('--isolation <level>', 'isolation level (default read-committed)')
+    .option('--profile <name>', 'a load profile: mixed, sustained, burst, scale, points-scale, logins (names its scenario)')
+    .option('--clients <n>', 'logical clients running transactions at once (default 10)')
+    .option('--pool <n>', 'connections of the pool the clients share (default 10)')
+    .option('--duration <time>', 'start transactions for this long (60s, 500ms, 2m)')
+    .option('--transactions <n>', 'run this many transactions (default 1000)')
+    .option('--rate <r>', 'open model: transactions arrive at r per second (needs --duration)')
+    .option('--burst <n>', 'open model: n transactions arrive at once, then --idle')
+    .option('--idle <time>', 'with --burst: the pause between bursts (default 5s)')
+    .option('--workload <kind>', "generated (from the scenario's arbitraries, the default) or canonical (its canonical workload, repeated)")
+    .option('--threshold <expr>', 'k6-style pass criterion: p95<500ms, rate(40001)<0.05, invariants==0 (repeatable)', collect, [])
+    .option('--seed <s>', 'seed of the generated workload (default 1)')
+    .option('--acquire-timeout <time>', 'longest wait for a pooled connection (default 5s)')
+    .option('--json', 'print one JSON object')
+    .option('--db <url>', 'PostgreSQL to use (default: DATABASE_URL, else an embedded server)')
+    .action(async (id: string | undefined, options: StressCommandOptions) => {
+      const { stressCommand } = await import('./stress.ts');
+      exitCode = await stressCommand(id, options, io);
     });
 
   program
