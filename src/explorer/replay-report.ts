@@ -33,10 +33,13 @@ export function formatReplayReport(report: ReplayReport, cx: Pick<Counterexample
   }
   for (const race of report.racesFollowed) {
     const others = race.candidates.filter((t) => t !== race.chosen).map((t) => `T${t}`).join(', ');
-    lines.push(`Race at step ${race.step}: PostgreSQL let T${race.chosen} lock the row before ${others} (waiters racing for a replaced row version; the model allows any order and followed).`);
+    lines.push(`Race at step ${race.step}: PostgreSQL let T${race.chosen} go before ${others} (an order PostgreSQL leaves to timing; the model allows either and followed).`);
   }
   if (report.attempts > 1) {
     lines.push(`Attempts: ${report.attempts} (an earlier attempt met a lock race whose outcome left the schedule unable to go on).`);
+  }
+  if (report.reorderedFrom !== undefined) {
+    lines.push(`Reordered from step ${report.reorderedFrom}: after PostgreSQL's outcome of a race the stored schedule could not go on, so each step went to the first transaction of the rest of the schedule that could run.`);
   }
   lines.push('');
   if (report.status === 'confirmed') {

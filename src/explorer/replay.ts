@@ -6,7 +6,7 @@ import { describeStatement, type Statement, type StatementResult } from '../mode
 import { checkRun, type Violation } from './checks.ts';
 import { describeEvent, describeReleased, type Counterexample, workloadOf } from './counterexample.ts';
 import { runOnEngine, runWorkload, type RunSpec, type Step, type Trace } from './runner.ts';
-import { stepOrder } from './schedule.ts';
+import { stepOrder, type Chooser } from './schedule.ts';
 import { sameTables } from './serializability.ts';
 
 /** How one transaction's statement stood after a step, on one side. */
@@ -46,9 +46,22 @@ export interface ReplayReport {
   readonly firstDivergence?: number;
   /** Races among waiters that PostgreSQL resolved otherwise than first come, first served, and the model followed. */
   readonly racesFollowed: readonly RaceFollowed[];
-  /** Set when even the last attempt met a race whose outcome left the schedule unable to go on. */
+  /**
+   * Set when PostgreSQL's outcome of a race left the stored schedule unable
+   * to go on in every attempt but the last, and the last attempt, following
+   * PostgreSQL's choice, ran the rest of the schedule in its intended order
+   * from this step (1-based) on: each step went to the first transaction of
+   * the rest of the schedule that could run.
+   */
+  readonly reorderedFrom?: number;
+  /**
+   * Set when even the last attempt met a race whose outcome left the
+   * schedule unable to go on. The last attempt reorders the rest of the
+   * schedule instead (`reorderedFrom`), so a replay of this version never
+   * sets it.
+   */
   readonly raced?: RaceFollowed;
-  /** Attempts made: an attempt is repeated when PostgreSQL's outcome of a race leaves the schedule unable to go on. */
+  /** Attempts made: an attempt is repeated when PostgreSQL's outcome of a race leaves the schedule unable to go on, up to `maxAttempts`; the last one reorders. */
   readonly attempts: number;
   readonly modelViolation: Violation | null;
   readonly postgresViolation: Violation | null;
@@ -76,30 +89,80 @@ export interface RaceFollowed {
  * be the same schedule).
  *
  * Where PostgreSQL's outcome depends on timing and the model allows several
- * (which of several waiters racing for a row lock goes first), a step that
- * differs only by that choice is not a divergence: the model is run again
- * taking PostgreSQL's choice, and the replay goes on.
+ * (which of several waiters racing for a row lock goes first, which of the
+ * transactions woken together goes on first, the deadlock victim), a step
+ * that differs only by those choices is not a divergence: the model is run
+ * again taking PostgreSQL's choices, and the replay goes on. When with that
+ * choice the next stored step belongs to a transaction still waiting, the
+ * attempt is repeated (PostgreSQL may choose otherwise), up to
+ * `maxAttempts`; the last attempt follows PostgreSQL's choice and runs the
+ * rest of the schedule in its intended order (`reorderedFrom`), so every
+ * outcome the model allows is followed to the end.
  */
-export async function replay(backend: Backend, spec: RunSpec, schedule: readonly TxId[], sql: SqlRenderer, maxAttempts = 12): Promise<ReplayReport> {
+export async function replay(backend: Backend, spec: RunSpec, schedule: readonly TxId[], sql: SqlRenderer, maxAttempts = 4): Promise<ReplayReport> {
   const started = performance.now();
+  // The model's run of the stored schedule, first: a schedule that does not fit the workload is the input's fault (an InputError).
+  runOnEngine(new MemoryEngine(spec.scenario.schema), spec, stepOrder(schedule));
   for (let attempt = 1; ; attempt++) {
-    const report = await replayOnce(backend, spec, schedule, sql);
-    if (!report.raced || attempt === maxAttempts) return { ...report, attempts: attempt, elapsedMs: Math.round(performance.now() - started) };
+    const last = attempt >= maxAttempts;
+    const report = await replayOnce(backend, spec, schedule, sql, last);
+    if (!report.raced || last) return { ...report, attempts: attempt, elapsedMs: Math.round(performance.now() - started) };
   }
 }
 
 /**
- * One attempt. `raced` is set when PostgreSQL resolved a race among waiters
- * in a way the model allows but that leaves the rest of the schedule unable
- * to run (the next scheduled transaction is still waiting): the attempt says
- * nothing about conformance and `replay` tries again.
+ * The stored step order of a replay. A step whose transaction cannot run
+ * (PostgreSQL resolved a race otherwise, and the transaction the schedule
+ * names next is still waiting) ends the run early, or with `reorder` goes to
+ * the first transaction of the rest of the schedule that can run (the
+ * schedule as intended, see `intendedOrder`); `reorderedFrom` is the first
+ * step that did not go as stored.
  */
-async function replayOnce(backend: Backend, spec: RunSpec, schedule: readonly TxId[], sql: SqlRenderer): Promise<Omit<ReplayReport, 'attempts' | 'elapsedMs'> & { raced?: RaceFollowed }> {
+class ReplayOrder implements Chooser {
+  private readonly remaining: TxId[];
+  private steps = 0;
+  reorderedFrom: number | undefined;
+
+  constructor(
+    order: readonly TxId[],
+    readonly reorder: boolean,
+  ) {
+    this.remaining = [...order];
+  }
+
+  choose(runnable: readonly TxId[]): TxId | undefined {
+    this.steps++;
+    const i = this.remaining.findIndex((tx) => runnable.includes(tx));
+    if (i !== 0) {
+      this.reorderedFrom ??= this.steps;
+      if (!this.reorder) return undefined;
+      if (i < 0) return runnable[0];
+    }
+    return this.remaining.splice(i, 1)[0];
+  }
+}
+
+/**
+ * One attempt. `raced` is set when PostgreSQL resolved a race in a way the
+ * model allows but that leaves the rest of the stored schedule unable to run
+ * (the next scheduled transaction is still waiting): the attempt says
+ * nothing about conformance and `replay` tries again. With `reorder` the
+ * rest of the schedule runs in its intended order instead.
+ */
+async function replayOnce(
+  backend: Backend,
+  spec: RunSpec,
+  schedule: readonly TxId[],
+  sql: SqlRenderer,
+  reorder: boolean,
+): Promise<Omit<ReplayReport, 'attempts' | 'elapsedMs'> & { raced?: RaceFollowed }> {
   const resolutions = new Map<number, TxId>();
   const engine = new MemoryEngine(spec.scenario.schema, (ordinal) => resolutions.get(ordinal));
-  let model = runOnEngine(engine, spec, stepOrder(schedule));
+  const order = () => new ReplayOrder(schedule, reorder);
+  let model = runOnEngine(engine, spec, order());
   await backend.reset(seedTables(spec.scenario), spec.isolation);
-  const run = runWorkload(spec, stepOrder(schedule));
+  const pgOrder = order();
+  const run = runWorkload(spec, pgOrder);
   const pgSteps: Step[] = [];
   const followed: RaceFollowed[] = [];
   let diverged: number | undefined;
@@ -115,14 +178,14 @@ async function replayOnce(backend: Backend, spec: RunSpec, schedule: readonly Tx
     const events = await backend.step(call.tx, call.statement, model.steps[k]?.events);
     pgSteps.push({ tx: call.tx, statement: call.statement, events });
     if (!stepMatches(model.steps[k], pgSteps[k])) {
-      const resynced = followRace(engine, spec, schedule, resolutions, pgSteps);
-      if (resynced === null || resynced.complete === false) {
+      const resynced = followRaces(engine, spec, order, resolutions, pgSteps);
+      if (resynced === null || !resynced.complete) {
         diverged = k + 1;
-        if (resynced) raced = { step: k + 1, ...resynced.race };
+        if (resynced) raced = { step: k + 1, ...resynced.races[0] };
         break;
       }
       model = resynced.trace;
-      followed.push({ step: k + 1, ...resynced.race });
+      for (const race of resynced.races) followed.push({ step: k + 1, ...race });
     }
     r = run.next(events);
   }
@@ -158,6 +221,7 @@ async function replayOnce(backend: Backend, spec: RunSpec, schedule: readonly Tx
     finalState: { match: finalMatch, model: model.final, postgres: postgresFinal },
     ...(diverged !== undefined ? { firstDivergence: diverged } : {}),
     racesFollowed: followed,
+    ...(diverged === undefined && pgOrder.reorderedFrom !== undefined ? { reorderedFrom: pgOrder.reorderedFrom } : {}),
     ...(raced ? { raced } : {}),
     modelViolation,
     postgresViolation,
@@ -168,34 +232,55 @@ function stepMatches(model: Step | undefined, postgres: Step): boolean {
   return model !== undefined && model.tx === postgres.tx && sameEvents(model.events, postgres.events);
 }
 
+/** Index of the first PostgreSQL step the model's trace does not match, or the number of steps when it matches them all. */
+function matchedSteps(trace: Trace, pgSteps: readonly Step[]): number {
+  let i = 0;
+  while (i < pgSteps.length && stepMatches(trace.steps[i], pgSteps[i])) i++;
+  return i;
+}
+
+/** Most races the model changes at once to match one PostgreSQL step (two waiters released by one commit may each go otherwise). */
+const maxRacesAtOnce = 3;
+
 /**
- * After a step differs, looks for a race the model decided first come, first
- * served whose other outcome PostgreSQL took: for each race and each other
- * candidate, runs the model again with that choice and keeps it if the model
- * then agrees with every PostgreSQL step so far. `complete` is false when,
- * with that choice, the rest of the schedule cannot run.
+ * After a step differs, looks for races the model decided first come, first
+ * served whose other outcomes PostgreSQL took: runs the model again with
+ * another choice for one race, and keeps it if the model then agrees with
+ * every PostgreSQL step so far; if it agrees up to the differing step but
+ * not on it, tries another choice for a later race of that run as well, up
+ * to `maxRacesAtOnce` races. `complete` is false when, with those choices,
+ * the rest of the stored schedule cannot run (see `ReplayOrder`).
  */
-function followRace(
+function followRaces(
   engine: MemoryEngine,
   spec: RunSpec,
-  schedule: readonly TxId[],
+  order: () => ReplayOrder,
   resolutions: Map<number, TxId>,
   pgSteps: readonly Step[],
-): { trace: Trace; complete: boolean; race: { candidates: readonly TxId[]; chosen: TxId } } | null {
-  const races = engine.races.filter((race) => !resolutions.has(race.ordinal));
-  for (const race of races) {
-    for (const candidate of race.candidates) {
-      if (candidate === race.chosen) continue;
-      resolutions.set(race.ordinal, candidate);
-      const trace = runOnEngine(engine, spec, stepOrder(schedule, { prefix: true }));
-      if (pgSteps.every((pg, i) => stepMatches(trace.steps[i], pg))) {
-        return { trace, complete: trace.steps.length === schedule.length, race: { candidates: race.candidates, chosen: candidate } };
+): { trace: Trace; complete: boolean; races: { candidates: readonly TxId[]; chosen: TxId }[] } | null {
+  const search = (after: number, depth: number): { trace: Trace; complete: boolean; races: { candidates: readonly TxId[]; chosen: TxId }[] } | null => {
+    const races = engine.races.filter((race) => race.ordinal > after && !resolutions.has(race.ordinal));
+    for (const race of races) {
+      for (const candidate of race.candidates) {
+        if (candidate === race.chosen) continue;
+        resolutions.set(race.ordinal, candidate);
+        const chooser = order();
+        const trace = runOnEngine(engine, spec, chooser);
+        const matched = matchedSteps(trace, pgSteps);
+        const followed = { candidates: race.candidates, chosen: candidate };
+        if (matched === pgSteps.length) return { trace, complete: chooser.reorderedFrom === undefined || chooser.reorder, races: [followed] };
+        if (depth > 1 && matched === pgSteps.length - 1) {
+          const deeper = search(race.ordinal, depth - 1);
+          if (deeper) return { ...deeper, races: [followed, ...deeper.races] };
+        }
+        resolutions.delete(race.ordinal);
       }
-      resolutions.delete(race.ordinal);
     }
-  }
-  runOnEngine(engine, spec, stepOrder(schedule));
-  return null;
+    return null;
+  };
+  const found = search(-1, maxRacesAtOnce);
+  if (found === null) runOnEngine(engine, spec, order());
+  return found;
 }
 
 /** The run a counterexample of `scenario` describes. */

@@ -15,9 +15,9 @@ import {
   type Where,
 } from '../../model/statement.ts';
 import { newestVersion, sees, undoWrites, visibleVersion, type RowChain, type Version } from './mvcc.ts';
-import { conflictingHolders, leaveQueue, release, tryLock, upgrading, type RowLockMode } from './row-lock.ts';
+import { conflictingHolders, firstConflictingHolder, leaveQueue, modeOf, queuedVersion, release, sleeping, tryLock, upgrading, type RowLockMode } from './row-lock.ts';
 import { afterAbort, afterCommit, conflictIn, conflictOut, newSsiState, preCommit, SerializationFailure, ssiMessage, type SsiClock, type WriteTarget } from './ssi.ts';
-import { cycleThrough, reportedBlockers, waitsFor } from './wait-for-graph.ts';
+import { cycleThrough, reportedBlockers } from './wait-for-graph.ts';
 import { dependencyGraph, type DependencyGraph } from './dependency-graph.ts';
 import type { PendingStatement, Xact } from './xact.ts';
 
@@ -68,7 +68,6 @@ export class MemoryEngine {
   private readonly seedXact: Xact;
   private events: Event[] = [];
   private woken: Xact[] = [];
-  private raceGroups = 0;
   private waitClock = 0;
   /** `waitClock` when the current step began. */
   private stepStart = 0;
@@ -120,7 +119,6 @@ export class MemoryEngine {
     this.stepStart = 0;
     this.rewaited = [];
     this.jumpedAhead.clear();
-    this.raceGroups = 0;
     this.slots = [];
     this.races = [];
     this.commitSeq = 0;
@@ -223,7 +221,9 @@ export class MemoryEngine {
       pending: null,
       wait: null,
       waitSince: 0,
-      raceGroup: 0,
+      queuedAt: null,
+      walksFrom: null,
+      awaited: null,
       grantedOnWake: null,
       ssi: this.isolation === 'serializable' && tx !== 0 ? newSsiState() : null,
       observations: this.recordHistory && tx !== 0 ? { items: [], predicates: [] } : null,
@@ -378,6 +378,10 @@ export class MemoryEngine {
       }
       if (!tryLock(chain, xact, mode) && !this.overtakes(xact, chain, mode)) {
         xact.wait = { kind: 'row', chain, mode };
+        // A share holder upgrading its lock takes no tuple lock (see `upgrading`).
+        const at = upgrading(chain, xact) ? null : queuedVersion(visibleVersion(chain, xact, p.snapshot), newestVersion(chain, xact));
+        xact.queuedAt = at;
+        xact.walksFrom = s.kind === 'select' && at !== null ? at.xmax : null;
         chain.queue.push(xact);
         return 'blocked';
       }
@@ -607,51 +611,38 @@ export class MemoryEngine {
     this.end(xact);
   }
 
-  /**
-   * Releases the row locks of a finished transaction and wakes whoever waited
-   * for it. When a committed transaction replaced a row's version, its waiters
-   * all hurry to the new version in PostgreSQL and any of them may lock it
-   * first (the head of the queue only has a head start), so they become one
-   * race group.
-   */
+  /** Releases the row locks of a finished transaction and wakes whoever waited for it (see `row-lock.ts` for who gets a row). */
   private end(xact: Xact): void {
-    for (const chain of xact.locks) {
-      if (xact.status === 'committed' && chain.queue.length > 1 && replacedVersion(chain, xact)) {
-        const group = ++this.raceGroups;
-        for (const waiter of chain.queue) waiter.raceGroup = group;
-      }
-      this.releaseRow(chain, xact);
-    }
+    for (const chain of xact.locks) this.releaseRow(chain, xact);
     xact.locks.length = 0;
-    this.wake(xact.endWaiters.splice(0));
+    if (xact.endWaiters.length > 0) this.wake(xact.endWaiters.splice(0));
   }
 
   /**
    * Releases `xact`'s lock on `chain` and wakes the waiters granted it. A
-   * waiter that becomes the head of the queue has just taken PostgreSQL's
-   * tuple lock from the one granted: it starts a new wait (and deadlock
-   * timer) on the row's holders, and so does a waiter whose holder ended
-   * while another holder remains. Their new waits may close a cycle, which
-   * `settle` checks once nothing else moves (`rewaited`).
+   * waiter that now sleeps on a holder of the row, and did not before or
+   * slept on another (it has just taken PostgreSQL's tuple lock from the
+   * one granted, its holder ended while another holder remains, it lost a
+   * race to the winner), starts a new wait and deadlock timer. Those new
+   * waits may close a cycle, which `settle` checks once nothing else moves
+   * (`rewaited`).
    */
   private releaseRow(chain: RowChain, xact: Xact): void {
-    const head = chain.queue[0];
-    const sleepers = chain.queue.filter((w, i) => i === 0 || upgrading(chain, w));
-    const awaited = sleepers.map((w) => waitsFor(w)[0]);
-    this.wake(release(chain, xact, this.pickWaiter));
-    if (chain.queue.length > 0 && chain.queue[0] !== head) {
-      chain.queue[0].waitSince = ++this.waitClock;
-      this.rewaited.push(chain.queue[0]);
+    const queue = chain.queue;
+    if (queue.length === 0) {
+      release(chain, xact, this.wakeOne);
+      return;
     }
-    // A waiter whose holder ended while another still holds the row sleeps anew, on that one.
-    sleepers.forEach((w, i) => {
-      if (w.wait?.kind !== 'row' || w.wait.chain !== chain || w === chain.queue[0] && w !== head) return;
-      const next = waitsFor(w)[0];
-      if (next !== undefined && next !== awaited[i]) {
+    for (const w of queue) w.awaited = sleeping(chain, w) ? firstConflictingHolder(chain, w, modeOf(w)) : null;
+    release(chain, xact, this.wakeOne, this.pickWaiter);
+    for (const w of queue) {
+      if (!sleeping(chain, w)) continue;
+      const holder = firstConflictingHolder(chain, w, modeOf(w));
+      if (holder !== null && holder !== w.awaited) {
         w.waitSince = ++this.waitClock;
         this.rewaited.push(w);
       }
-    });
+    }
   }
 
   /**
@@ -678,12 +669,14 @@ export class MemoryEngine {
   };
 
   private wake(xacts: Xact[]): void {
-    for (const x of xacts) {
-      if (x.wait?.kind === 'row') x.grantedOnWake = x.wait.chain;
-      x.wait = null;
-      this.woken.push(x);
-    }
+    for (const x of xacts) this.wakeOne(x);
   }
+
+  private readonly wakeOne = (x: Xact): void => {
+    if (x.wait?.kind === 'row') x.grantedOnWake = x.wait.chain;
+    x.wait = null;
+    this.woken.push(x);
+  };
 
   /**
    * Transactions woken by the same commit or rollback run at once in
@@ -795,10 +788,6 @@ function outOfIntegerRange(row: Row): boolean {
     if (typeof v === 'number' && (v > 2147483647 || v < -2147483648)) return true;
   }
   return false;
-}
-
-function replacedVersion(chain: RowChain, xact: Xact): boolean {
-  return chain.versions.some((v) => v.xmin === xact || v.xmax === xact);
 }
 
 type UniqueConflict =

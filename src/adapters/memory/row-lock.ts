@@ -1,14 +1,71 @@
-import type { RowChain } from './mvcc.ts';
+import type { RowChain, Version } from './mvcc.ts';
 import type { Xact } from './xact.ts';
 
 /** Row lock strength: `share` for FOR SHARE, `exclusive` for FOR UPDATE, UPDATE and DELETE. */
 export type RowLockMode = 'share' | 'exclusive';
+
+/*
+ * Who gets a row lock when several transactions wait for it, as PostgreSQL's
+ * heapam.c decides (checked on PostgreSQL 15 and 17 with three to five
+ * waiters, see test/memory/row-queues.test.ts):
+ *
+ * - A statement that finds a row version locked by a conflicting
+ *   transaction first takes the heavyweight lock on that version's tuple
+ *   (heap_lock_tuple and heap_update: "Acquire tuple lock to establish our
+ *   priority for the tuple", LockTuple), then sleeps on the holder's
+ *   transaction (XactLockTableWait). Later arrivals queue for the tuple
+ *   lock, first come first served. FOR SHARE tuple locks are compatible
+ *   with each other, so several share waiters may hold one at once.
+ * - When the holder ends, only the transactions sleeping on it wake: the
+ *   tuple lock holder(s), and statements that sleep on it without a tuple
+ *   lock (below). If only one wakes, it gets the row: a queue behind a
+ *   transaction that only locked the row, or behind one that rolled back,
+ *   moves strictly in order. When several wake, they race: any of them may
+ *   lock the row first. A tuple lock holder that loses keeps its tuple lock
+ *   ("If we are forced to start over below, we keep the tuple lock") and
+ *   sleeps on the winner; it lets the next in line have the tuple lock only
+ *   once it has locked the row.
+ * - When the holder committed an UPDATE or DELETE of the version, each
+ *   waiter in turn gets TM_Updated, lets go of the old version's tuple lock
+ *   and follows the update chain to the new version on its own
+ *   (heapam_tuple_lock, TUPLE_LOCK_FLAG_FIND_LAST_VERSION): they all race.
+ *   One that finds the new version being replaced by a transaction still
+ *   running sleeps on that transaction without any tuple lock ("If tuple is
+ *   being updated by other transaction then we have to wait for its
+ *   commit/abort", XLTW_FetchUpdated); one that finds it only locked takes
+ *   the new version's tuple lock. The exception: a SELECT ... FOR UPDATE /
+ *   FOR SHARE that went to sleep when the holder had already replaced the
+ *   version (not just locked it) walks the update chain while it still
+ *   holds the old version's tuple lock (heap_lock_updated_tuple: "we don't
+ *   acquire heavyweight tuple locks on the tuples we walk when we have to
+ *   wait"), so those queued behind it stay queued and it goes first; its
+ *   walk gives up (TM_Updated) once the version it walks to is replaced by a
+ *   committed transaction in turn.
+ *
+ * The model keeps, for each waiter, the version whose tuple lock it holds or
+ * queues for (`Xact.queuedAt`), or null for one that sleeps on the holder
+ * without one, and for a locking SELECT the holder it may walk the chain
+ * from (`Xact.walksFrom`). Where PostgreSQL's outcome depends on timing (a
+ * chain follower's place after a race: asleep on the winner, or queued for
+ * the new version's tuple lock; what a tuple lock holder that lost a race
+ * saw when it went back to sleep), the model takes the most permissive: the
+ * follower keeps racing (null), the loser is no longer taken to walk the
+ * chain.
+ */
 
 /** Transactions whose row lock on `chain` conflicts with `xact` taking it in `mode`. */
 export function conflictingHolders(chain: RowChain, xact: Xact, mode: RowLockMode): Xact[] {
   if (chain.exclusive !== null) return chain.exclusive === xact ? [] : [chain.exclusive];
   if (mode === 'share') return [];
   return chain.shared.filter((x) => x !== xact);
+}
+
+/** The first of `conflictingHolders` (the one a waiter sleeps on), without allocating; null when none. */
+export function firstConflictingHolder(chain: RowChain, xact: Xact, mode: RowLockMode): Xact | null {
+  if (chain.exclusive !== null) return chain.exclusive === xact ? null : chain.exclusive;
+  if (mode === 'share') return null;
+  for (const x of chain.shared) if (x !== xact) return x;
+  return null;
 }
 
 /** True when `xact` already holds a lock on `chain` at least as strong as `mode`. */
@@ -19,11 +76,12 @@ export function holds(chain: RowChain, xact: Xact, mode: RowLockMode): boolean {
 /**
  * Takes the row lock if no other holder conflicts. A lock compatible with the
  * current holders is granted at once, even past queued waiters, as PostgreSQL
- * does for tuple locks. Returns false when the caller must wait.
+ * does for row locks (it takes no tuple lock when it need not sleep).
+ * Returns false when the caller must wait.
  */
 export function tryLock(chain: RowChain, xact: Xact, mode: RowLockMode): boolean {
   if (holds(chain, xact, mode)) return true;
-  if (conflictingHolders(chain, xact, mode).length > 0) return false;
+  if (firstConflictingHolder(chain, xact, mode) !== null) return false;
   grant(chain, xact, mode);
   return true;
 }
@@ -57,50 +115,138 @@ export function upgrading(chain: RowChain, waiter: Xact): boolean {
   return chain.shared.includes(waiter);
 }
 
+/** The row lock mode a waiter asks for. */
+export function modeOf(waiter: Xact): RowLockMode {
+  return waiter.wait?.kind === 'row' ? waiter.wait.mode : 'exclusive';
+}
+
+/** The version was replaced or deleted by a committed transaction. */
+function superseded(version: Version): boolean {
+  return version.xmax !== null && version.xmax.status === 'committed';
+}
+
 /**
- * Drops `xact`'s lock on `chain` and grants the lock to waiters: first a
- * share holder waiting to upgrade (see `upgrading`) once no other holder is
- * left, then the head of the queue, first come first served, as long as they
- * are compatible. When the head belongs to a race group, any member of the
- * group may come first: `pick` chooses. Returns the transactions granted the
- * lock, in grant order.
+ * True when `waiter`, queued at the replaced version `at`, walks the update
+ * chain holding `at`'s tuple lock: a locking SELECT that went to sleep on
+ * the transaction that replaced `at` (`Xact.walksFrom`), whose new version
+ * is the newest. Its walk starts at that new version (heap_lock_updated_tuple
+ * from the t_ctid it read); had that version been replaced again by a
+ * committed transaction, the walk gives up (test_lockmode_for_conflict:
+ * TM_Updated) and the waiter lets go of the tuple lock like an UPDATE.
  */
-export function release(chain: RowChain, xact: Xact, pick: PickWaiter = firstCome): Xact[] {
+function walks(chain: RowChain, waiter: Xact, at: Version): boolean {
+  if (waiter.walksFrom === null || waiter.walksFrom !== at.xmax) return false;
+  const versions = chain.versions;
+  for (let i = versions.indexOf(at) + 1; i < versions.length; i++) {
+    if (versions[i].xmin === at.xmax) return !superseded(versions[i]);
+  }
+  return false;
+}
+
+/**
+ * True when `waiter` holds the tuple lock of the version it queues at: no
+ * transaction queued at that version before it asks for a conflicting tuple
+ * lock (FOR SHARE tuple locks are compatible with each other).
+ */
+function holdsTupleLock(chain: RowChain, waiter: Xact): boolean {
+  const at = waiter.queuedAt;
+  const share = modeOf(waiter) === 'share';
+  for (const x of chain.queue) {
+    if (x === waiter) return true;
+    if (x.queuedAt === at && !(share && modeOf(x) === 'share')) return false;
+  }
+  return true;
+}
+
+/**
+ * True when `waiter` sleeps on a holder of the row (and wakes when it ends):
+ * it holds its version's tuple lock, or needs none (a chain follower, or a
+ * share holder upgrading); false when it queues for a tuple lock.
+ */
+export function sleeping(chain: RowChain, waiter: Xact): boolean {
+  return waiter.queuedAt === null || upgrading(chain, waiter) || holdsTupleLock(chain, waiter);
+}
+
+/**
+ * After a committed transaction replaced the version some waiters queue at,
+ * each in turn gets the tuple lock and finds TM_Updated: it lets go of the
+ * tuple lock and follows the update chain on its own (it races from now on,
+ * `queuedAt` null), unless it walks the chain holding the tuple lock
+ * (`walks`); then those queued behind it at that version stay queued.
+ */
+function followUpdateChains(chain: RowChain): void {
+  const queue = chain.queue;
+  for (let i = 0; i < queue.length; i++) {
+    const w = queue[i];
+    const at = w.queuedAt;
+    if (at === null || !superseded(at)) continue;
+    let behindWalker = false;
+    for (let j = 0; j < i && !behindWalker; j++) behindWalker = queue[j].queuedAt === at;
+    if (!behindWalker && !walks(chain, w, at)) w.queuedAt = null;
+  }
+}
+
+/**
+ * Drops `xact`'s lock on `chain` and grants the lock to waiters, as
+ * PostgreSQL does (see the rule at the top of this file): first a share
+ * holder waiting to upgrade (see `upgrading`) once no other holder is left;
+ * then the waiters that were sleeping on the holders (`sleeping`) and no
+ * longer conflict with any. One alone gets the row; several race and `pick`
+ * chooses, except that share lockers compatible with each other all get it.
+ * A waiter that gets the row lets the next in its tuple lock queue go on,
+ * which gets the row too if compatible. `wake` is called for each waiter
+ * granted the lock, in grant order.
+ */
+export function release(chain: RowChain, xact: Xact, wake: (granted: Xact) => void, pick: PickWaiter = firstCome): void {
   if (chain.exclusive === xact) chain.exclusive = null;
   const i = chain.shared.indexOf(xact);
   if (i >= 0) chain.shared.splice(i, 1);
-  const granted: Xact[] = [];
-  const upgrader = chain.queue.find((w) => upgrading(chain, w) && conflictingHolders(chain, w, modeOf(w)).length === 0);
-  if (upgrader) {
-    chain.queue.splice(chain.queue.indexOf(upgrader), 1);
-    upgrader.raceGroup = 0;
-    grant(chain, upgrader, modeOf(upgrader));
-    return [upgrader];
-  }
-  while (chain.queue.length > 0) {
-    const head = chain.queue[0];
-    let waiter = head;
-    if (head.raceGroup === 0) {
-      if (conflictingHolders(chain, head, modeOf(head)).length > 0) break;
-    } else {
-      const free = chain.queue.filter((w) => w.raceGroup === head.raceGroup && conflictingHolders(chain, w, modeOf(w)).length === 0);
-      if (free.length === 0) break;
-      waiter = free.length === 1 ? free[0] : pick(free);
+  const queue = chain.queue;
+  if (queue.length === 0) return;
+  for (const w of queue) {
+    if (upgrading(chain, w) && firstConflictingHolder(chain, w, modeOf(w)) === null) {
+      take(chain, w, wake);
+      return;
     }
-    chain.queue.splice(chain.queue.indexOf(waiter), 1);
-    waiter.raceGroup = 0;
-    grant(chain, waiter, modeOf(waiter));
-    granted.push(waiter);
   }
-  return granted;
+  for (;;) {
+    followUpdateChains(chain);
+    let first: Xact | null = null;
+    let free = 0;
+    let exclusive = false;
+    for (const w of queue) {
+      if (!sleeping(chain, w) || firstConflictingHolder(chain, w, modeOf(w)) !== null) continue;
+      first ??= w;
+      free++;
+      exclusive ||= modeOf(w) === 'exclusive';
+    }
+    if (first === null) return;
+    // Share lockers that wake together all get the row whatever their order; with an exclusive one among them, which locks first is a race.
+    take(chain, free > 1 && exclusive ? pick(queue.filter((w) => sleeping(chain, w) && firstConflictingHolder(chain, w, modeOf(w)) === null)) : first, wake);
+  }
 }
 
-function modeOf(waiter: Xact): RowLockMode {
-  return waiter.wait?.kind === 'row' ? waiter.wait.mode : 'exclusive';
+function take(chain: RowChain, waiter: Xact, wake: (granted: Xact) => void): void {
+  chain.queue.splice(chain.queue.indexOf(waiter), 1);
+  grant(chain, waiter, modeOf(waiter));
+  wake(waiter);
 }
 
 /** Removes a waiter from the queue (its transaction was aborted while waiting). */
 export function leaveQueue(chain: RowChain, xact: Xact): void {
   const i = chain.queue.indexOf(xact);
   if (i >= 0) chain.queue.splice(i, 1);
+}
+
+/**
+ * The version whose tuple lock `xact` takes when it must wait for `chain`,
+ * having seen `seen` (its snapshot's version): that one, unless a committed
+ * transaction replaced it since; then the statement follows the update chain
+ * to the newest version, and sleeps on its holder without a tuple lock if
+ * that holder is replacing it (null), or takes the newest version's tuple
+ * lock if it only locked it.
+ */
+export function queuedVersion(seen: Version | undefined, newest: Version | undefined): Version | null {
+  if (newest === undefined || seen === newest) return seen ?? null;
+  return newest.xmax !== null ? null : newest;
 }

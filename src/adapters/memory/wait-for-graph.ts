@@ -1,37 +1,45 @@
-import { conflictingHolders, upgrading } from './row-lock.ts';
+import { conflictingHolders, modeOf, sleeping } from './row-lock.ts';
 import type { Xact } from './xact.ts';
 
 /**
  * The transactions `xact` is waiting for, as PostgreSQL's deadlock detector
- * sees it: a row lock waiter first in the queue (or upgrading its own share
- * lock) sleeps on one holder at a time, the one that took the row first (it
- * waits for the next only once that one ends); a waiter queued behind others
- * waits for the row's holders; a unique-index waiter for the inserting
- * transaction.
+ * sees it: a row lock waiter that sleeps on the row's holders (it holds its
+ * tuple lock, needs none, or upgrades its own share lock) sleeps on one
+ * holder at a time, the one that took the row first (it waits for the next
+ * only once that one ends); a waiter queued for a tuple lock waits for the
+ * row's holders; a unique-index waiter for the inserting transaction.
  */
 export function waitsFor(xact: Xact): Xact[] {
   const wait = xact.wait;
   if (wait === null) return [];
   if (wait.kind === 'xact') return [wait.xact];
   const holders = conflictingHolders(wait.chain, xact, wait.mode);
-  return wait.chain.queue.indexOf(xact) === 0 || upgrading(wait.chain, xact) ? holders.slice(0, 1) : holders;
+  return sleeping(wait.chain, xact) ? holders.slice(0, 1) : holders;
 }
 
 /**
  * The transactions PostgreSQL's `pg_blocking_pids` names for a waiter: a row
- * lock waiter queued behind others waits for the first of them (it holds the
- * tuple lock) and those ahead of it, unless it upgrades its own share lock
- * (it skips the tuple lock); the first waiter waits for one holder at
- * a time (PostgreSQL sleeps on each locker in turn); a unique-index waiter
- * waits for the inserting transaction.
+ * lock waiter queued for a tuple lock waits for the transactions queued at
+ * that version before it that hold or want a conflicting tuple lock; one
+ * that sleeps on the row's holders waits for one holder at a time
+ * (PostgreSQL sleeps on each locker in turn); a unique-index waiter waits
+ * for the inserting transaction.
  */
 export function reportedBlockers(xact: Xact): Xact[] {
   const wait = xact.wait;
   if (wait === null) return [];
   if (wait.kind === 'xact') return [wait.xact];
-  const position = wait.chain.queue.indexOf(xact);
-  if (position > 0 && !upgrading(wait.chain, xact)) return wait.chain.queue.slice(0, position);
-  return conflictingHolders(wait.chain, xact, wait.mode).slice(0, 1);
+  const chain = wait.chain;
+  if (!sleeping(chain, xact)) {
+    const share = wait.mode === 'share';
+    const ahead: Xact[] = [];
+    for (const x of chain.queue) {
+      if (x === xact) break;
+      if (x.queuedAt === xact.queuedAt && !(share && modeOf(x) === 'share')) ahead.push(x);
+    }
+    return ahead;
+  }
+  return conflictingHolders(chain, xact, wait.mode).slice(0, 1);
 }
 
 /**

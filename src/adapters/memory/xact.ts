@@ -50,11 +50,22 @@ export interface Xact {
   /** When the current wait began, on the engine's wait clock (a counter, never wall time). */
   waitSince: number;
   /**
-   * Non-zero while this transaction waits in a row queue among others whose
-   * order PostgreSQL leaves to a race (see `RaceResolver`); waiters with the
-   * same number may be granted the lock in any order.
+   * While it waits for a row lock: the row version whose heavyweight tuple
+   * lock it holds or queues for (PostgreSQL's LockTuple, taken before it
+   * sleeps on the holder's transaction), or null when it sleeps on the holder
+   * without one, as a statement that followed the row's update chain to a
+   * version being replaced does (see `row-lock.ts`).
    */
-  raceGroup: number;
+  queuedAt: Version | null;
+  /**
+   * For a locking SELECT that went to sleep on a holder that had replaced
+   * (not just locked) the version it queues at: that holder. Once it
+   * commits, PostgreSQL walks the update chain holding the tuple lock
+   * (heap_lock_updated_tuple), so the waiters behind keep their order.
+   */
+  walksFrom: Xact | null;
+  /** Scratch for `MemoryEngine.releaseRow`: the holder it slept on before a release, null if it queued for a tuple lock. */
+  awaited: Xact | null;
   /** The row whose lock a commit or rollback just granted it, until it runs again: another woken transaction may still overtake it there. */
   grantedOnWake: RowChain | null;
   /** SSI bookkeeping; present only under SERIALIZABLE. */
