@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
-import { parseSpec } from '../../src/spec/spec-parser.ts';
+import { parseSpec } from '../../src/isolationtester/spec-parser.ts';
 
 const parseError = (text: string) => {
   try {

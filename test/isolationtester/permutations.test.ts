@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { formatResultSet } from '../../src/spec/isolationtester-format.ts';
-import { allInterleavings, fewerSwitches, interleavingCount, samplePermutations, sessionSwitches } from '../../src/spec/permutations.ts';
-import { parseSpec, stepsByName } from '../../src/spec/spec-parser.ts';
+import { formatResultSet } from '../../src/isolationtester/isolationtester-format.ts';
+import { allInterleavings, fewerSwitches, interleavingCount, samplePermutations, sessionSwitches } from '../../src/isolationtester/permutations.ts';
+import { parseSpec, stepsByName } from '../../src/isolationtester/spec-parser.ts';
 
 const spec = parseSpec('session a\nstep a1 {x}\nstep a2 {x}\nsession b\nstep b1 {x}\nstep b2 {x}\nsession c\nstep c1 {x}\n');
 const sessionOf = (step: string) => stepsByName(spec).get(step)!.session;
