@@ -8,6 +8,7 @@ import { cycleSvgBody } from './cycle-svg.ts';
 import { htmlPage } from './html-page.ts';
 import type { LaneLayout } from './lane-layout.ts';
 import { drawingDefs, lanesSvgBody } from './lanes-svg.ts';
+import { legendSvgBody } from './legend-svg.ts';
 import { escapeXml } from './markup.ts';
 import { tablesHtml, uncommittedHtml } from './state-tables.ts';
 
@@ -17,9 +18,13 @@ export interface HtmlReportOptions {
   readonly rerun?: string;
 }
 
-/** The lanes as an inline `<svg>`. */
+/** The lanes as an inline `<svg>`, and their legend below. */
 export function lanesSvgElement(layout: LaneLayout, label: string): string {
-  return `<svg xmlns="http://www.w3.org/2000/svg" class="ls-lanes" width="${layout.width}" height="${layout.height}" viewBox="0 0 ${layout.width} ${layout.height}" role="img" aria-label="${escapeXml(label)}">\n${lanesSvgBody(layout)}\n</svg>`;
+  const legend = legendSvgBody(layout, layout.width);
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="ls-lanes" width="${layout.width}" height="${layout.height}" viewBox="0 0 ${layout.width} ${layout.height}" role="img" aria-label="${escapeXml(label)}">\n${lanesSvgBody(layout)}\n</svg>`,
+    legend.height ? `<svg xmlns="http://www.w3.org/2000/svg" class="ls-legend-svg" width="${layout.width}" height="${legend.height}" viewBox="0 0 ${layout.width} ${legend.height}" aria-label="legend">${legend.body}</svg>` : '',
+  ].join('\n');
 }
 
 function cycleSvgElement(view: CounterexampleView): string {

@@ -77,7 +77,7 @@ export interface LaneLayout {
 const margin = 12;
 const gutter = 58;
 const header = 50;
-const laneGap = 84;
+const laneGap = 96;
 const inset = 8;
 const padX = 10;
 const padY = 7;
@@ -204,7 +204,8 @@ function connectors(diagram: LaneDiagram, byId: Map<string, PlacedBox>, laneX: (
   for (const e of diagram.edges) {
     const from = byId.get(e.from)!;
     const to = byId.get(e.to)!;
-    wanted.push({ kind: e.kind, from, to, text: e.kind, title: `${e.label}: T${diagram.lanes[from.lane].tx} -${e.kind}-> T${diagram.lanes[to.lane].tx}` });
+    const text = textWidth(e.label, 'sans', 10.5) + 10 <= laneGap - 6 ? e.label : e.kind;
+    wanted.push({ kind: e.kind, from, to, text, title: `${e.label}: T${diagram.lanes[from.lane].tx} -${e.kind}-> T${diagram.lanes[to.lane].tx}` });
   }
   // Ports: each box side shares its height among the arrows that touch it, ordered by where they go.
   const ports = new Map<string, { w: Wanted; end: 'from' | 'to'; other: number }[]>();

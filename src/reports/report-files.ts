@@ -20,7 +20,7 @@ export interface ReportFiles {
 
 /** Checks `--report` and `--svg` before a command does its work, so a long run is not wasted on an unwritable path. */
 export function checkReportFiles(options: { readonly report?: string; readonly svg?: string }, cwd: string): ReportFiles {
-  const at = (path: string) => checkWritable(resolve(cwd, path));
+  const at = (path: string) => resolve(cwd, checkWritable(path, cwd));
   if (options.report !== undefined && options.svg !== undefined && resolve(cwd, options.report) === resolve(cwd, options.svg)) {
     throw new InputError('--report and --svg name the same file; give each its own.');
   }
