@@ -1,7 +1,7 @@
 import * as fc from 'fast-check';
 import { isolationLevels, type Backend, type IsolationLevel, type TxId } from '../adapters/backend.ts';
 import { MemoryEngine } from '../adapters/memory/engine.ts';
-import type { CatalogueEntry } from '../model/catalogue.ts';
+import type { Scenario } from '../model/scenario.ts';
 import { classifyRun, type Anomaly } from './anomaly.ts';
 import { scheduleArbitrary } from './arbitraries.ts';
 import { replay, type ReplayReport, type SqlRenderer } from './replay.ts';
@@ -17,6 +17,16 @@ export interface Witness {
   readonly preemptions: number;
   /** The anomaly class of the run's dependency graph. */
   readonly anomaly: Anomaly | null;
+}
+
+/** One anomaly of the catalogue: the classic interleaving that shows it, on a scenario of its own. */
+export interface CatalogueEntry {
+  /** The anomaly's name: `G0`, `G1a`, ..., `P4`, `G-single`, `G2-item`, `G2`. */
+  readonly anomaly: string;
+  readonly title: string;
+  readonly scenario: Scenario;
+  /** Transaction of each step of the classic interleaving, in order. */
+  readonly intended: readonly TxId[];
 }
 
 /** One row of the catalogue table: an anomaly under one isolation level, in the model and on PostgreSQL. */

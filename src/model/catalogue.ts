@@ -1,9 +1,12 @@
 import * as fc from 'fast-check';
 import type { TxId } from './transaction.ts';
 import type { Program, Tx } from './program.ts';
+import type { CatalogueEntry } from '../explorer/catalogue-audit.ts';
 import { runAlone } from '../explorer/run-alone.ts';
-import { defineScenario, type RunOutcome, type Scenario, type TxOutcome } from './scenario.ts';
+import { defineScenario, type RunOutcome, type TxOutcome } from './scenario.ts';
 import { defineSchema, type DatabaseOf } from './schema.ts';
+
+export type { CatalogueEntry } from '../explorer/catalogue-audit.ts';
 
 /**
  * The anomaly catalogue: one small scenario per phenomenon of Adya's
@@ -23,16 +26,6 @@ export const itemsSchema = defineSchema({
 });
 
 type ItemsDb = DatabaseOf<typeof itemsSchema>;
-
-/** One anomaly of the catalogue. */
-export interface CatalogueEntry {
-  /** The anomaly's name: `G0`, `G1a`, ..., `P4`, `G-single`, `G2-item`, `G2`. */
-  readonly anomaly: string;
-  readonly title: string;
-  readonly scenario: Scenario;
-  /** Transaction of each step of the classic interleaving, in order. */
-  readonly intended: readonly TxId[];
-}
 
 const x = 1;
 const y = 2;
