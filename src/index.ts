@@ -50,6 +50,13 @@ export { formatReplayReport } from './explorer/replay-report.ts';
 export { counterexampleSpec } from './explorer/counterexample-spec.ts';
 export { startPostgres, type PostgresServer } from './adapters/postgres/start-postgres.ts';
 
+// Reports people look at: self-contained HTML, standalone SVG, Markdown summaries
+export { renderCounterexampleHtml, renderExploreHtml, type HtmlReportOptions } from './reports/counterexample-html.ts';
+export { renderCounterexampleSvg } from './reports/counterexample-svg.ts';
+export { renderReplayHtml } from './reports/replay-html.ts';
+export { renderReplaySvg } from './reports/replay-svg.ts';
+export { counterexampleMarkdown, exploreMarkdown, replayMarkdown } from './reports/markdown.ts';
+
 // Load on real PostgreSQL
 /**
  * `stress(options)`: runs a scenario's programs under real concurrency on

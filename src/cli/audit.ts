@@ -6,6 +6,7 @@ import { parseInteger } from './options.ts';
 import { auditStrategy, type AuditRow } from '../explorer/audit.ts';
 import { formatAudit, formatAuditMarkdown } from '../explorer/audit-report.ts';
 import { renderAuditHtml } from '../reports/audit-html.ts';
+import { renderCatalogueHtml } from '../reports/catalogue-html.ts';
 import { checkReportFiles, writeReportFile } from '../reports/report-files.ts';
 import { auditCatalogueEntry, type CatalogueRow } from '../explorer/catalogue-audit.ts';
 import { formatCatalogue, formatCatalogueMarkdown } from '../explorer/catalogue-report.ts';
@@ -104,6 +105,7 @@ export async function auditCatalogueCommand(options: AuditCommandOptions, io: Co
   if (options.json && options.markdown) throw new InputError('Choose one of --json and --markdown.');
   const entries = selectEntries(options.anomaly);
   const levels = selectLevels(options.isolation);
+  const reportFiles = checkReportFiles({ report: options.report }, io.cwd);
   const target = await openPostgres(itemsSchema, { db: options.db, signal: io.signal });
   const rows: CatalogueRow[] = [];
   try {
@@ -117,6 +119,7 @@ export async function auditCatalogueCommand(options: AuditCommandOptions, io: Co
   if (options.json) io.stdout(`${JSON.stringify({ database, rows })}\n`);
   else if (options.markdown) io.stdout(`${formatCatalogueMarkdown(rows, database)}\n`);
   else io.stdout(`${formatCatalogue(rows, database)}\n`);
+  if (reportFiles.html) writeReportFile(reportFiles.html, renderCatalogueHtml(rows, entries, database));
   return rows.every((r) => r.model === r.postgres && r.conformance === 'confirmed') ? 0 : 1;
 }
 

@@ -2,7 +2,7 @@ import type { Counterexample } from '../explorer/counterexample.ts';
 import type { Statement, StatementResult } from '../model/statement.ts';
 import type { DamageStep } from './damage-step.ts';
 import type { StepDependency } from './dependency-steps.ts';
-import { rowLines, type LaneBox, type LaneDiagram, type LaneEdge, type LaneLine, type LaneWait, type BoxMark } from './lanes.ts';
+import { operationCaption, rowLines, type BoxMark, type LaneBox, type LaneDiagram, type LaneEdge, type LaneLine, type LaneWait } from './lanes.ts';
 import type { RunHistory, StatementRun } from './step-history.ts';
 
 /** What a statement's result says, as box lines and a mark. */
@@ -31,7 +31,7 @@ export function resultLines(statement: Statement, result: StatementResult): { li
  * edges between the statements that made them, and the damage step.
  */
 export function counterexampleLanes(cx: Counterexample, history: RunHistory, cycle: readonly StepDependency[], damage: DamageStep | null, idPrefix: string): LaneDiagram {
-  const lanes = cx.transactions.map((t) => ({ tx: t.id, caption: `${t.operation} ${JSON.stringify(t.args)}` }));
+  const lanes = cx.transactions.map((t) => ({ tx: t.id, caption: operationCaption(t.operation, t.args) }));
   const laneOf = (tx: number) => lanes.findIndex((l) => l.tx === tx);
   const boxes: LaneBox[] = [];
   const waits: LaneWait[] = [];

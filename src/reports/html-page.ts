@@ -23,8 +23,8 @@ a { color: var(--ls-ww); }
 .ls-cycle-box { display: flex; gap: 20px; align-items: center; flex-wrap: wrap; margin: 8px 0; }
 .ls-cycle-box ol { margin: 0; padding-left: 20px; max-width: 70ch; }
 .ls-note { color: var(--ls-muted); font-size: 13px; max-width: 90ch; }
-.ls-figure { display: flex; gap: 20px; align-items: flex-start; }
-.ls-lanes-scroll { overflow-x: auto; flex: 0 1 auto; }
+.ls-figure { display: flex; flex-wrap: wrap; gap: 20px; align-items: flex-start; }
+.ls-lanes-scroll { overflow-x: auto; flex: 0 0 auto; max-width: 100%; }
 .ls-lanes-scroll svg { display: block; }
 .ls-state-panel { position: sticky; top: 12px; flex: 1 1 280px; min-width: 260px; max-width: 420px; border: 1px solid var(--ls-lane-edge); border-radius: 8px; padding: 10px 12px; background: var(--ls-lane); }
 .ls-state-panel h3 { margin-top: 0; }
@@ -44,6 +44,7 @@ a { color: var(--ls-ww); }
 .ls-cell-failed { background: color-mix(in srgb, var(--ls-error) 14%, transparent); }
 .ls-cell-unexpected { outline: 3px double var(--ls-error); outline-offset: -4px; }
 .ls-cell small { display: block; color: var(--ls-muted); }
+.ls-matrix th small { display: block; font-weight: normal; color: var(--ls-muted); max-width: 28ch; }
 .ls-cx { border-top: 1px solid var(--ls-lane-edge); margin-top: 24px; }
 .ls-ok { color: var(--ls-commit); font-weight: 700; }
 .ls-bad { color: var(--ls-error); font-weight: 700; }

@@ -84,6 +84,11 @@ export interface LaneEdge {
   readonly label: string;
 }
 
+/** What a transaction runs, as its lane's caption: `deduct {"user":1,"amount":300}`, or the operation alone when it takes no arguments. */
+export function operationCaption(operation: string, args: unknown): string {
+  return args === null || args === undefined ? operation : `${operation} ${JSON.stringify(args)}`;
+}
+
 /** A row in words: `id=1 balance=3000`. */
 export function formatRow(row: Row): string {
   return Object.entries(row)

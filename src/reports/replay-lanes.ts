@@ -1,7 +1,7 @@
 import type { TxId } from '../adapters/backend.ts';
 import type { Counterexample } from '../explorer/counterexample.ts';
 import type { ReplayReport, ReplayStep, StepSide } from '../explorer/replay.ts';
-import type { BoxMark, LaneBox, LaneDiagram, LaneLine, LaneRow, LaneWait } from './lanes.ts';
+import { operationCaption, type BoxMark, type LaneBox, type LaneDiagram, type LaneLine, type LaneRow, type LaneWait } from './lanes.ts';
 
 const errorCode = /^error ([0-9A-Z]{5})/;
 
@@ -32,7 +32,7 @@ const blockers = (outcome: string): TxId[] => (outcome.startsWith('blocked') ? [
  * step banded, and the steps where PostgreSQL settled a race noted.
  */
 export function replayLanes(report: ReplayReport, cx: Pick<Counterexample, 'transactions'>, idPrefix: string): LaneDiagram {
-  const lanes = cx.transactions.map((t) => ({ tx: t.id, caption: `${t.operation} ${JSON.stringify(t.args)}` }));
+  const lanes = cx.transactions.map((t) => ({ tx: t.id, caption: operationCaption(t.operation, t.args) }));
   const laneOf = (tx: TxId) => lanes.findIndex((l) => l.tx === tx);
   const boxes: LaneBox[] = [];
   const waits: LaneWait[] = [];

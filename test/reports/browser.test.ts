@@ -138,4 +138,20 @@ describe('the other reports', () => {
     expect(await overflowingText(page)).toEqual([]);
     expect(problems).toEqual([]);
   });
+
+  it('audit --catalogue --report: the anomalies by isolation level, a possible one linking to its witness', async () => {
+    const { code } = await runLockstep(['audit', '--catalogue', '--anomaly', 'G2', '--report', file('catalogue.html')]);
+    expect(code).toBe(0);
+    const { page, problems } = await openReport(browser.context, file('catalogue.html'));
+    expect(await page.locator('table.ls-matrix td.ls-cell').count()).toBe(3);
+    expect(await page.locator('td.ls-cell a').count()).toBe(2);
+    const witness = page.locator('#witness-g2-read-committed');
+    expect(await witness.locator('.ls-cycle-box li').allTextContents()).toEqual([
+      'T1\'s "select items where value=30" at step 1 did not see items(4), which T2 inserted at step 3, so T1 -rw-> T2.',
+      'T2\'s "select items where value=30" at step 2 did not see items(3), which T1 inserted at step 5, so T2 -rw-> T1.',
+    ]);
+    expect(await overflowingText(page)).toEqual([]);
+    await page.screenshot({ path: join(screenshots, 'catalogue-g2.png'), fullPage: true });
+    expect(problems).toEqual([]);
+  });
 });
