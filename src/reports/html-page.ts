@@ -26,7 +26,7 @@ a { color: var(--ls-ww); }
 .ls-figure { display: flex; flex-wrap: wrap; gap: 20px; align-items: flex-start; }
 .ls-lanes-scroll { overflow-x: auto; flex: 0 0 auto; max-width: 100%; }
 .ls-lanes-scroll svg { display: block; }
-.ls-state-panel { position: sticky; top: 12px; flex: 1 1 280px; min-width: 260px; max-width: 420px; border: 1px solid var(--ls-lane-edge); border-radius: 8px; padding: 10px 12px; background: var(--ls-lane); }
+.ls-state-panel { box-sizing: border-box; position: sticky; top: 12px; flex: 1 1 250px; min-width: 250px; max-width: 420px; border: 1px solid var(--ls-lane-edge); border-radius: 8px; padding: 10px 12px; background: var(--ls-lane); }
 .ls-state-panel h3 { margin-top: 0; }
 .ls-table { border-collapse: collapse; margin: 4px 0 12px; font-size: 13px; }
 .ls-table caption { text-align: left; font-weight: 700; padding-bottom: 2px; }
