@@ -61,7 +61,7 @@ export async function exploreCommand(id: string, options: ExploreCommandOptions,
   if (cx && out) writeCounterexample(resolve(io.cwd, out), cx, { scenarioFile: source?.file });
   const replayed = cx && options.replay ? await replayCounterexample(cx, { db: options.db, scenario, signal: io.signal }) : undefined;
   const rerun = rerunCommand(report, maxTransactions, search.rerunArgs);
-  writeExploreReports(reportFiles, report, scenario, rerun, io);
+  writeExploreReports(reportFiles, report, scenario, rerun, io, replayed);
   if (options.json) {
     io.stdout(`${JSON.stringify(replayed ? { ...report, replay: replayed } : report)}\n`);
   } else if (options.markdown) {

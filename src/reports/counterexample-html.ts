@@ -1,14 +1,15 @@
 import { ruleName } from '../explorer/checks.ts';
 import type { Counterexample } from '../explorer/counterexample.ts';
 import type { ExploreReport } from '../explorer/explore.ts';
+import type { ReplayReport } from '../explorer/replay.ts';
 import { rerunCommand } from '../explorer/explore-report.ts';
 import type { Scenario } from '../model/scenario.ts';
 import { cycleEdges, cycleMeaning, viewCounterexample, type CounterexampleView } from './counterexample-view.ts';
 import { cycleSvgBody } from './cycle-svg.ts';
 import { htmlPage } from './html-page.ts';
-import type { LaneLayout } from './lane-layout.ts';
-import { drawingDefs, lanesSvgBody } from './lanes-svg.ts';
-import { legendSvgBody } from './legend-svg.ts';
+import { replaySection } from './replay-html.ts';
+import { drawingDefs } from './lanes-svg.ts';
+import { lanesSvgElement } from './lanes-html.ts';
 import { escapeXml } from './markup.ts';
 import { tablesHtml, uncommittedHtml } from './state-tables.ts';
 
@@ -18,13 +19,10 @@ export interface HtmlReportOptions {
   readonly rerun?: string;
 }
 
-/** The lanes as an inline `<svg>`, and their legend below. */
-export function lanesSvgElement(layout: LaneLayout, label: string): string {
-  const legend = legendSvgBody(layout, layout.width);
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" class="ls-lanes" width="${layout.width}" height="${layout.height}" viewBox="0 0 ${layout.width} ${layout.height}" role="img" aria-label="${escapeXml(label)}">\n${lanesSvgBody(layout)}\n</svg>`,
-    legend.height ? `<svg xmlns="http://www.w3.org/2000/svg" class="ls-legend-svg" width="${layout.width}" height="${legend.height}" viewBox="0 0 ${layout.width} ${legend.height}" aria-label="legend">${legend.body}</svg>` : '',
-  ].join('\n');
+/** Options of an exploration's page. */
+export interface ExploreHtmlOptions extends HtmlReportOptions {
+  /** The replay of its counterexample on PostgreSQL (`explore --replay`), shown after it. */
+  readonly replay?: ReplayReport;
 }
 
 function cycleSvgElement(view: CounterexampleView): string {
@@ -122,11 +120,12 @@ export function renderCounterexampleHtml(cx: Counterexample, scenario: Scenario,
 }
 
 /**
- * An exploration as an HTML page: its counterexample when it failed, or
- * what was searched when it passed. The statistics (timings) are left out,
- * so the same exploration gives the same bytes.
+ * An exploration as an HTML page: its counterexample when it failed (and
+ * its replay on PostgreSQL, given one), or what was searched when it
+ * passed. The statistics and timings are left out, so the same exploration
+ * gives the same bytes.
  */
-export function renderExploreHtml(report: ExploreReport, scenario: Scenario, options: HtmlReportOptions = {}): string {
+export function renderExploreHtml(report: ExploreReport, scenario: Scenario, options: ExploreHtmlOptions = {}): string {
   const title = `${report.scenario} · ${report.strategy} · ${report.isolation}`;
   const rerun = options.rerun ?? rerunCommand(report);
   const verdict = `<span class="ls-verdict ls-verdict-${report.status}">${report.status === 'failed' ? 'FAILED' : 'PASSED'}</span>`;
@@ -137,6 +136,11 @@ export function renderExploreHtml(report: ExploreReport, scenario: Scenario, opt
     return htmlPage({ title: `lockstep: ${title}`, body, data });
   }
   const view = viewCounterexample(report.counterexample, scenario);
-  const body = [`<h1>${escapeXml(title)} ${verdict}</h1>`, `<p class="ls-sub">${escapeXml(searched)}; the counterexample is shrunk to the smallest found.</p>`, counterexampleSection(view, { rerun })].join('\n');
-  return htmlPage({ title: `lockstep: ${title}`, body, data });
+  const parts = [`<h1>${escapeXml(title)} ${verdict}</h1>`, `<p class="ls-sub">${escapeXml(searched)}; the counterexample is shrunk to the smallest found.</p>`, counterexampleSection(view, { rerun })];
+  if (options.replay) {
+    const status = options.replay.status === 'confirmed' ? 'CONFIRMED' : 'DIVERGED';
+    parts.push(`<h2>Replay on ${escapeXml(options.replay.database.version)} <span class="ls-verdict ls-verdict-${options.replay.status}">${status}</span></h2>`, replaySection(options.replay, report.counterexample, scenario));
+  }
+  const { elapsedMs: _elapsed, ...replay } = options.replay ?? { elapsedMs: 0 };
+  return htmlPage({ title: `lockstep: ${title}`, body: parts.join('\n'), data: options.replay ? { ...data, replay } : data });
 }

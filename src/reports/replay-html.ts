@@ -2,7 +2,8 @@ import { ruleName } from '../explorer/checks.ts';
 import type { Counterexample } from '../explorer/counterexample.ts';
 import type { ReplayReport } from '../explorer/replay.ts';
 import type { Scenario } from '../model/scenario.ts';
-import { lanesSvgElement, type HtmlReportOptions } from './counterexample-html.ts';
+import type { HtmlReportOptions } from './counterexample-html.ts';
+import { lanesSvgElement } from './lanes-html.ts';
 import { htmlPage } from './html-page.ts';
 import { layoutLanes } from './lane-layout.ts';
 import { escapeXml } from './markup.ts';
@@ -51,7 +52,16 @@ export function raceSentences(report: ReplayReport): string[] {
 export function renderReplayHtml(report: ReplayReport, cx: Counterexample, scenario: Scenario, options: HtmlReportOptions = {}): string {
   const title = `Replay on ${report.database.version} · ${cx.scenario} · ${cx.strategy} · ${cx.isolation}`;
   const status = report.status === 'confirmed' ? 'CONFIRMED' : 'DIVERGED';
-  const parts: string[] = [`<h1>${escapeXml(title)} <span class="ls-verdict ls-verdict-${report.status}">${status}</span></h1>`, `<p class="ls-sub">${escapeXml(replayVerdict(report))}</p>`];
+  const parts = [`<h1>${escapeXml(title)} <span class="ls-verdict ls-verdict-${report.status}">${status}</span></h1>`, replaySection(report, cx, scenario)];
+  if (options.rerun) parts.push('<h3>Rerun</h3>', `<pre>${escapeXml(options.rerun)}</pre>`);
+  const { elapsedMs: _, ...data } = report;
+  return htmlPage({ title: `lockstep: ${title}`, body: parts.join('\n'), data });
+}
+
+/** A replay's verdict, rule, races, lanes, fates and final tables, as a part of a page. */
+export function replaySection(report: ReplayReport, cx: Counterexample, scenario: Scenario): string {
+  const title = `Replay on ${report.database.version} · ${cx.scenario} · ${cx.strategy} · ${cx.isolation}`;
+  const parts: string[] = [`<p class="ls-sub">${escapeXml(replayVerdict(report))}</p>`];
   const v = report.modelViolation ?? cx.violation;
   const reproduced = report.violationReproduced ? 'PostgreSQL broke it too.' : report.postgresViolation ? `PostgreSQL broke ${ruleName(report.postgresViolation)} instead.` : 'PostgreSQL did not break it.';
   parts.push(`<div class="ls-rule"><strong>The model predicted: ${escapeXml(ruleName(v))}</strong>${escapeXml(v.message)} ${escapeXml(reproduced)}</div>`);
@@ -61,7 +71,7 @@ export function renderReplayHtml(report: ReplayReport, cx: Counterexample, scena
     '<h3>Which races PostgreSQL took</h3>',
     races.length ? `<ul>${races.map((r) => `<li>${escapeXml(r)}</li>`).join('')}</ul>` : '<p>None: no step depended on an order PostgreSQL leaves to timing, or PostgreSQL took the order the model took first.</p>',
   );
-  const layout = layoutLanes(replayLanes(report, cx, 'ls-'));
+  const layout = layoutLanes(replayLanes(report, cx, 'ls-replay-'));
   parts.push(
     `<section class="ls-cx"><h3>Step by step: ${cx.transactions.length} transactions, ${report.steps.length} of ${cx.schedule.length} steps replayed</h3>`,
     `<div class="ls-figure"><div class="ls-lanes-scroll">${lanesSvgElement(layout, `${title} step by step`)}</div></div></section>`,
@@ -75,7 +85,5 @@ export function renderReplayHtml(report: ReplayReport, cx: Counterexample, scena
   parts.push(`<h3>Final tables: ${escapeXml(verdict)}</h3>`, '<div class="ls-figure">', `<div><h3>Model</h3>${tablesHtml(scenario.schema, finalState.model)}</div>`);
   if (finalState.postgres !== null) parts.push(`<div><h3>PostgreSQL</h3>${tablesHtml(scenario.schema, finalState.postgres, finalState.match ? undefined : finalState.model)}</div>`);
   parts.push('</div>');
-  if (options.rerun) parts.push('<h3>Rerun</h3>', `<pre>${escapeXml(options.rerun)}</pre>`);
-  const { elapsedMs: _, ...data } = report;
-  return htmlPage({ title: `lockstep: ${title}`, body: parts.join('\n'), data });
+  return parts.join('\n');
 }

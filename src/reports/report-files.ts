@@ -36,9 +36,9 @@ export function writeReportFile(path: string, text: string): void {
   }
 }
 
-/** `explore --report/--svg`: the exploration's page, and its counterexample's drawing (none when it passed: said on stderr). */
-export function writeExploreReports(files: ReportFiles, report: ExploreReport, scenario: Scenario, rerun: string, io: Pick<CommandIo, 'stderr'>): void {
-  if (files.html) writeReportFile(files.html, renderExploreHtml(report, scenario, { rerun }));
+/** `explore --report/--svg`: the exploration's page (with its replay, given one), and its counterexample's drawing (none when it passed: said on stderr). */
+export function writeExploreReports(files: ReportFiles, report: ExploreReport, scenario: Scenario, rerun: string, io: Pick<CommandIo, 'stderr'>, replay?: ReplayReport): void {
+  if (files.html) writeReportFile(files.html, renderExploreHtml(report, scenario, { rerun, ...(replay ? { replay } : {}) }));
   if (!files.svg) return;
   if (report.counterexample) writeReportFile(files.svg, renderCounterexampleSvg(report.counterexample, scenario));
   else io.stderr(`No counterexample to draw: ${files.svg} was not written.\n`);

@@ -84,8 +84,12 @@ describe('explore --report: the points-deduct naive lost update', () => {
 });
 
 describe('the other reports', () => {
-  it('replay --report: the lanes with the model and PostgreSQL per step, each ✓', async () => {
-    expect((await runLockstep(['explore', 'points-deduct', '--strategy', 'naive', '--out', file('cx.json')])).code).toBe(1);
+  it('replay --report (and explore --replay --report): the lanes with the model and PostgreSQL per step, each ✓', async () => {
+    expect((await runLockstep(['explore', 'points-deduct', '--strategy', 'naive', '--out', file('cx.json'), '--replay', '--report', file('explore-replay.html')])).code).toBe(1);
+    const both = await openReport(browser.context, file('explore-replay.html'));
+    expect(await both.page.locator('svg.ls-lanes').count()).toBe(2);
+    expect(await both.page.locator('h2 .ls-verdict').textContent()).toBe('CONFIRMED');
+    expect(both.problems).toEqual([]);
     const { code } = await runLockstep(['replay', file('cx.json'), '--report', file('replay.html'), '--svg', file('replay.svg')]);
     expect(code).toBe(0);
     const { page, problems } = await openReport(browser.context, file('replay.html'));

@@ -30,7 +30,7 @@ export async function launchChromium(): Promise<{ context: BrowserContext; close
   };
 }
 
-/** A page that records what a person would call broken: console errors, uncaught exceptions, and any request that leaves the disk. */
+/** A page that records what a person would call broken: console errors, uncaught exceptions, any request that leaves the disk, and an id defined twice (an arrowhead or a link that may point at the wrong drawing). */
 export async function openReport(context: BrowserContext, file: string): Promise<{ page: Page; problems: string[] }> {
   const page = await context.newPage();
   const problems: string[] = [];
@@ -43,6 +43,13 @@ export async function openReport(context: BrowserContext, file: string): Promise
   });
   await page.goto(`file://${file}`);
   await page.waitForLoadState('load');
+  const duplicates = await page.evaluate(() => {
+    const seen = new Set<string>();
+    const twice = new Set<string>();
+    for (const e of Array.from(document.querySelectorAll('[id]'))) (seen.has(e.id) ? twice : seen).add(e.id);
+    return [...twice];
+  });
+  if (duplicates.length) problems.push(`ids defined more than once: ${duplicates.slice(0, 5).join(', ')}`);
   return { page, problems };
 }
 
