@@ -138,6 +138,7 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     .option('--acquire-timeout <time>', 'longest wait for a pooled connection (default 5s)')
     .option('--json', 'print one JSON object')
     .option('--db <url>', 'PostgreSQL to use (default: DATABASE_URL, else an embedded server)')
+    .option('--report <file>', 'write an HTML report: thresholds, rules, latency by operation, the run over time')
     .action(async (id: string | undefined, options: StressCommandOptions) => {
       const { stressCommand } = await import('./stress.ts');
       exitCode = await stressCommand(id, options, io);

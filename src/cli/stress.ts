@@ -3,6 +3,8 @@ import { parseDuration } from '../stress/duration.ts';
 import { stressProfile } from '../stress/profiles.ts';
 import { stress, type StressOptions } from '../stress/stress.ts';
 import { formatStressReport } from '../stress/stress-report-text.ts';
+import { checkReportFiles, writeReportFile } from '../reports/report-files.ts';
+import { renderStressHtml } from '../reports/stress-html.ts';
 import type { CommandIo } from './io.ts';
 import { parseInteger, parseIsolation, parseStrategy } from './options.ts';
 import { ScenarioRegistry } from './registry.ts';
@@ -26,6 +28,7 @@ export interface StressCommandOptions {
   readonly acquireTimeout?: string;
   readonly json?: boolean;
   readonly db?: string;
+  readonly report?: string;
 }
 
 /**
@@ -49,6 +52,7 @@ export async function stressCommand(id: string | undefined, options: StressComma
   if (options.workload !== undefined && options.workload !== 'generated' && options.workload !== 'canonical') {
     throw new InputError(`--workload must be generated or canonical, not "${options.workload}".`);
   }
+  const reportFiles = checkReportFiles({ report: options.report }, io.cwd);
   const stressOptions: StressOptions = {
     scenario,
     strategy,
@@ -78,6 +82,7 @@ export async function stressCommand(id: string | undefined, options: StressComma
     throw e;
   }
   io.stdout(options.json ? `${JSON.stringify(report)}\n` : `${formatStressReport(report)}\n`);
+  if (reportFiles.html) writeReportFile(reportFiles.html, renderStressHtml(report));
   return report.status === 'passed' ? 0 : 1;
 }
 

@@ -76,6 +76,7 @@ export const drawingCss = `
 .ls-head-ww { fill: var(--ls-ww); } .ls-head-wr { fill: var(--ls-wr); } .ls-head-rw { fill: var(--ls-rw); }
 .ls-head-wait { fill: var(--ls-wait); } .ls-head-release { fill: var(--ls-muted); }
 .ls-pill { fill: var(--ls-bg); stroke-width: 1.2; }
+.ls-grid { stroke: var(--ls-lane-edge); stroke-width: 1; }
 .ls-pill-ww { stroke: var(--ls-ww); } .ls-pill-wr { stroke: var(--ls-wr); } .ls-pill-rw { stroke: var(--ls-rw); }
 .ls-pill-wait { stroke: var(--ls-wait); } .ls-pill-release { stroke: var(--ls-muted); }
 .ls-pill-text { font-size: 10.5px; }

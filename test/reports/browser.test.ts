@@ -143,6 +143,17 @@ describe('the other reports', () => {
     expect(problems).toEqual([]);
   });
 
+  it('stress --report: thresholds, rules, latency by operation, the run over time', async () => {
+    const { code } = await runLockstep(['stress', 'points-deduct', '--strategy', 'atomic-update', '--transactions', '200', '--threshold', 'p95<5000ms', '--report', file('stress.html')]);
+    expect(code).toBe(0);
+    const { page, problems } = await openReport(browser.context, file('stress.html'));
+    expect(await page.locator('h1 .ls-verdict').textContent()).toBe('PASSED');
+    expect(await page.locator('svg.ls-timeline rect.ls-icon-commit').count()).toBeGreaterThan(0);
+    expect(await page.getByText('balance-matches-successes').count()).toBe(1);
+    await page.screenshot({ path: join(screenshots, 'stress-points-deduct.png'), fullPage: true });
+    expect(problems).toEqual([]);
+  });
+
   it('audit --catalogue --report: the anomalies by isolation level, a possible one linking to its witness', async () => {
     const { code } = await runLockstep(['audit', '--catalogue', '--anomaly', 'G2', '--report', file('catalogue.html')]);
     expect(code).toBe(0);
