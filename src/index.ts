@@ -51,11 +51,12 @@ export { counterexampleSpec } from './explorer/counterexample-spec.ts';
 export { startPostgres, type PostgresServer } from './adapters/postgres/start-postgres.ts';
 
 // Reports people look at: self-contained HTML, standalone SVG, Markdown summaries
-export { renderCounterexampleHtml, renderExploreHtml, type HtmlReportOptions } from './reports/counterexample-html.ts';
+export { renderCounterexampleHtml, renderExploreHtml, type ExploreHtmlOptions, type HtmlReportOptions } from './reports/counterexample-html.ts';
 export { renderCounterexampleSvg } from './reports/counterexample-svg.ts';
 export { renderReplayHtml } from './reports/replay-html.ts';
 export { renderReplaySvg } from './reports/replay-svg.ts';
 export { counterexampleMarkdown, exploreMarkdown, replayMarkdown } from './reports/markdown.ts';
+export { renderStressHtml } from './reports/stress-html.ts';
 
 // Load on real PostgreSQL
 /**

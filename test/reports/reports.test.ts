@@ -92,3 +92,14 @@ describe('Markdown summary', () => {
     await expect(exploreMarkdown(report, pointsDeduct)).toMatchFileSnapshot('golden/points-deduct-naive.md');
   });
 });
+
+describe('the public API', () => {
+  it('exports the renderers from lockstep', async () => {
+    const api = await import('../../src/index.ts');
+    const { cx, scenario } = known['points-deduct-lost-update']();
+    expect(api.renderCounterexampleSvg(cx, scenario)).toMatch(/^<svg /);
+    expect(api.renderCounterexampleHtml(cx, scenario)).toMatch(/^<!DOCTYPE html>/);
+    expect(api.counterexampleMarkdown(cx, scenario)).toContain('**Violated balance-matches-successes**');
+    expect([api.renderExploreHtml, api.renderReplayHtml, api.renderReplaySvg, api.exploreMarkdown, api.replayMarkdown, api.renderStressHtml].every((f) => typeof f === 'function')).toBe(true);
+  });
+});
