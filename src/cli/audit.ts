@@ -7,7 +7,7 @@ import { auditStrategy, type AuditRow } from '../explorer/audit.ts';
 import { formatAudit, formatAuditMarkdown } from '../explorer/audit-report.ts';
 import { renderAuditHtml } from '../reports/audit-html.ts';
 import { renderCatalogueHtml } from '../reports/catalogue-html.ts';
-import { checkReportFiles, writeReportFile } from '../reports/report-files.ts';
+import { checkReportFiles, writeReportFile } from './report-files.ts';
 import { auditCatalogueEntry, type CatalogueRow } from '../explorer/catalogue-audit.ts';
 import { formatCatalogue, formatCatalogueMarkdown } from '../explorer/catalogue-report.ts';
 import { InputError } from '../errors.ts';

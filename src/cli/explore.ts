@@ -9,7 +9,7 @@ import { writeCounterexample } from '../explorer/counterexample.ts';
 import { explore } from '../explorer/explore.ts';
 import { formatExploreReport, rerunCommand } from '../explorer/explore-report.ts';
 import { exploreMarkdown, replayMarkdown } from '../reports/markdown.ts';
-import { checkReportFiles, writeExploreReports } from '../reports/report-files.ts';
+import { checkReportFiles, writeExploreReports } from './report-files.ts';
 import { formatReplayReport } from '../explorer/replay-report.ts';
 import { replayCounterexample } from '../explorer/replay-counterexample.ts';
 import type { CommandIo } from './io.ts';

@@ -5,7 +5,7 @@ import { readCounterexample, readCounterexampleJson, type Counterexample } from 
 import { checkOnModel, replayCounterexample } from '../explorer/replay-counterexample.ts';
 import { formatReplayReport } from '../explorer/replay-report.ts';
 import { replayMarkdown } from '../reports/markdown.ts';
-import { checkReportFiles, writeReplayReports } from '../reports/report-files.ts';
+import { checkReportFiles, writeReplayReports } from './report-files.ts';
 import type { Scenario } from '../model/scenario.ts';
 import { counterexampleSpec } from '../explorer/counterexample-spec.ts';
 import type { CommandIo } from './io.ts';

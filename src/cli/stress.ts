@@ -3,7 +3,7 @@ import { parseDuration } from '../stress/duration.ts';
 import { stressProfile } from '../stress/profiles.ts';
 import { stress, type StressOptions } from '../stress/stress.ts';
 import { formatStressReport } from '../stress/stress-report-text.ts';
-import { checkReportFiles, writeReportFile } from '../reports/report-files.ts';
+import { checkReportFiles, writeReportFile } from './report-files.ts';
 import { renderStressHtml } from '../reports/stress-html.ts';
 import type { CommandIo } from './io.ts';
 import { parseInteger, parseIsolation, parseStrategy } from './options.ts';

@@ -1,16 +1,16 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { checkWritable } from '../cli/options.ts';
-import type { CommandIo } from '../cli/io.ts';
+import { checkWritable } from './options.ts';
+import type { CommandIo } from './io.ts';
 import { InputError } from '../errors.ts';
 import type { Counterexample } from '../explorer/counterexample.ts';
 import type { ExploreReport } from '../explorer/explore.ts';
 import type { ReplayReport } from '../explorer/replay.ts';
 import type { Scenario } from '../model/scenario.ts';
-import { renderExploreHtml } from './counterexample-html.ts';
-import { renderCounterexampleSvg } from './counterexample-svg.ts';
-import { renderReplayHtml } from './replay-html.ts';
-import { renderReplaySvg } from './replay-svg.ts';
+import { renderExploreHtml } from '../reports/counterexample-html.ts';
+import { renderCounterexampleSvg } from '../reports/counterexample-svg.ts';
+import { renderReplayHtml } from '../reports/replay-html.ts';
+import { renderReplaySvg } from '../reports/replay-svg.ts';
 
 /** The report files a command was asked to write (`--report FILE.html`, `--svg FILE`), checked for writability before any work. */
 export interface ReportFiles {
