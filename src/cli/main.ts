@@ -136,6 +136,7 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     .option('--threshold <expr>', 'k6-style pass criterion: p95<500ms, rate(40001)<0.05, invariants==0 (repeatable)', collect, [])
     .option('--seed <s>', 'seed of the generated workload (default 1)')
     .option('--acquire-timeout <time>', 'longest wait for a pooled connection (default 5s)')
+    .option('--protocol <p>', 'extended (values apart, as node-postgres sends them; the default) or simple (values written into the SQL, as pgbench)')
     .option('--json', 'print one JSON object')
     .option('--db <url>', 'PostgreSQL to use (default: DATABASE_URL, else an embedded server)')
     .option('--report <file>', 'write an HTML report: thresholds, rules, latency by operation, the run over time')

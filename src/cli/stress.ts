@@ -26,6 +26,7 @@ export interface StressCommandOptions {
   readonly threshold: readonly string[];
   readonly seed?: string;
   readonly acquireTimeout?: string;
+  readonly protocol?: string;
   readonly json?: boolean;
   readonly db?: string;
   readonly report?: string;
@@ -53,6 +54,9 @@ export async function stressCommand(id: string | undefined, options: StressComma
     throw new InputError(`--workload must be generated or canonical, not "${options.workload}".`);
   }
   const reportFiles = checkReportFiles({ report: options.report }, io.cwd);
+  if (options.protocol !== undefined && options.protocol !== 'extended' && options.protocol !== 'simple') {
+    throw new InputError(`--protocol must be extended or simple, not "${options.protocol}".`);
+  }
   const stressOptions: StressOptions = {
     scenario,
     strategy,
@@ -68,6 +72,7 @@ export async function stressCommand(id: string | undefined, options: StressComma
     thresholds: options.threshold,
     seed: optionalInteger('--seed', options.seed, -(2 ** 31), 2 ** 31 - 1),
     acquireTimeoutMs: options.acquireTimeout === undefined ? undefined : parseDuration('--acquire-timeout', options.acquireTimeout),
+    protocol: options.protocol as 'extended' | 'simple' | undefined,
     db: options.db,
     signal: io.signal,
   };

@@ -7,6 +7,8 @@ import { createTx, StatementFailure, type OperationResult, type Program, type Tx
 import type { Fate, TxOutcome, WorkloadTx } from '../model/scenario.ts';
 import { compareBy, type Row, type Schema } from '../model/schema.ts';
 import type { DbError, Statement, StatementResult } from '../model/statement.ts';
+import { withLiterals } from './literal-sql.ts';
+import type { StatementCache } from './statement-cache.ts';
 
 /** Outcome keys that are not a SQLSTATE or a program's result. */
 export const poolTimeout = 'pool-timeout';
@@ -31,11 +33,15 @@ export interface PooledRun {
 export interface PooledRunContext {
   readonly pool: pg.Pool;
   readonly compiler: SqlCompiler;
+  /** The compiler's statements, compiled once per shape. */
+  readonly statements: StatementCache;
   readonly schema: Schema;
   readonly isolation: IsolationLevel;
   readonly programs: { readonly [operation: string]: Program };
   /** For messages: `Scenario points-deduct, strategy naive`. */
   readonly origin: string;
+  /** `extended`: parameters apart (as node-postgres sends a query with values); `simple`: values written into the SQL, one message per statement (as pgbench). */
+  readonly protocol: 'extended' | 'simple';
 }
 
 /**
@@ -111,13 +117,13 @@ class ProgramRun {
         if (!(e instanceof StatementFailure)) throw this.programThrew(e);
         this.fate = 'aborted';
         this.error = e.error;
-        if (this.open) await this.query('rollback', [], undefined);
+        if (this.open) await this.query('rollback', undefined, undefined);
         return;
       }
       if (next.done) {
         this.result = next.value;
         if (this.open) {
-          await this.query('rollback', [], undefined);
+          await this.query('rollback', undefined, undefined);
           throw new DefinitionError(`${this.context.origin}, operation ${this.tx.operation} (T${this.id}) returned without commit or rollback.`);
         }
         return;
@@ -135,7 +141,7 @@ class ProgramRun {
   private async execute(statement: Statement): Promise<StatementResult> {
     if (statement.kind === 'commit' || statement.kind === 'rollback') {
       let result: StatementResult = { rows: [] };
-      if (this.open) result = await this.query(statement.kind, [], statement);
+      if (this.open) result = await this.query(statement.kind, undefined, statement);
       this.fate = statement.kind === 'commit' && !this.failed && result.error === undefined ? 'committed' : 'rolled-back';
       this.open = false;
       this.failed = false;
@@ -144,16 +150,17 @@ class ProgramRun {
     if (!this.open) {
       this.open = true;
       this.attempts++;
-      const begun = await this.query(this.context.compiler.begin(this.context.isolation), [], undefined);
+      const begun = await this.query(this.context.compiler.begin(this.context.isolation), undefined, undefined);
       if (begun.error !== undefined) return begun;
     }
-    const compiled = this.context.compiler.statement(statement);
-    const result = await this.query(compiled.sql, compiled.parameters as unknown[], statement);
+    const compiled = this.context.statements.compile(statement);
+    const result =
+      this.context.protocol === 'simple' ? await this.query(withLiterals(compiled), undefined, statement) : await this.query(compiled.sql, compiled.parameters as unknown[], statement);
     if (result.error !== undefined) this.failed = true;
     return result;
   }
 
-  private async query(text: string, values: unknown[], statement: Statement | undefined): Promise<StatementResult> {
+  private async query(text: string, values: unknown[] | undefined, statement: Statement | undefined): Promise<StatementResult> {
     const sent = performance.now();
     try {
       const answer = await this.client.query({ text, values });

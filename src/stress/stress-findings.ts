@@ -57,6 +57,7 @@ export function stressFindings(
     ...(plan.burst !== undefined ? { burst: plan.burst } : {}),
     workload: plan.workloadKind,
     seed: plan.seed,
+    protocol: plan.protocol,
     transactions: load.total.count,
     ...(plan.durationMs !== undefined ? { durationMs: plan.durationMs } : {}),
     elapsedMs: Math.round(load.elapsedMs),

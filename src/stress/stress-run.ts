@@ -5,8 +5,10 @@ import pg from 'pg';
 import { provisionPostgres, type Provisioned } from '../adapters/postgres/provision.ts';
 import { SqlCompiler } from '../adapters/postgres/sql-compiler.ts';
 import { InputError } from '../errors.ts';
+import { literalsSafe } from './literal-sql.ts';
 import { driveLoad } from './load-driver.ts';
 import { readServer, ResourceMonitor } from './resource-monitor.ts';
+import { StatementCache } from './statement-cache.ts';
 import { stressFindings } from './stress-findings.ts';
 import type { StressPlan, StressReport } from './stress.ts';
 import { workloadSource } from './workload-source.ts';
@@ -24,6 +26,9 @@ const safetyTimeoutMs = 60_000;
 export async function runStress(plan: StressPlan): Promise<StressReport> {
   const transactionAt = workloadSource(plan.scenario, plan.workload, plan.seed);
   const strategy = plan.scenario.strategies[plan.strategy];
+  if (plan.protocol === 'simple' && !literalsSafe(Object.entries(plan.scenario.schema).flatMap(([table, t]) => [table, ...Object.keys(t.columns)]))) {
+    throw new InputError(`Scenario ${plan.scenario.id} has a table or column name with "$", which the simple protocol cannot write literals around; use the extended protocol.`);
+  }
   const resources = new RunResources(plan);
   try {
     const server = await resources.provision();
@@ -39,7 +44,7 @@ export async function runStress(plan: StressPlan): Promise<StressReport> {
     try {
       load = await driveLoad(
         plan,
-        { pool, compiler, schema: plan.scenario.schema, isolation: plan.isolation, programs: strategy.programs, origin: `Scenario ${plan.scenario.id}, strategy ${plan.strategy}` },
+        { pool, compiler, statements: new StatementCache(compiler), schema: plan.scenario.schema, isolation: plan.isolation, programs: strategy.programs, origin: `Scenario ${plan.scenario.id}, strategy ${plan.strategy}`, protocol: plan.protocol },
         transactionAt,
         () => resources.aborted,
       );

@@ -40,6 +40,13 @@ export interface StressOptions {
   readonly seed?: number;
   /** Longest a transaction waits for a pooled connection before it fails as `pool-timeout` (default 5000 ms). */
   readonly acquireTimeoutMs?: number;
+  /**
+   * How statements travel: `extended` (the default) sends the SQL and its
+   * values apart, as node-postgres does for a query with values; `simple`
+   * writes the values into the SQL as literals and sends one message per
+   * statement, as pgbench does by default.
+   */
+  readonly protocol?: 'extended' | 'simple';
   /** A PostgreSQL URL; else `DATABASE_URL`; else an embedded server started for this run. */
   readonly db?: string;
   /** Aborting it stops the run at once: connections are ended, the run schema dropped, an embedded server stopped, and the promise rejects. */
@@ -76,6 +83,7 @@ export interface StressReport {
   readonly burst?: { readonly size: number; readonly idleMs: number };
   readonly workload: 'generated' | 'canonical' | 'profile' | 'given';
   readonly seed: number;
+  readonly protocol: 'extended' | 'simple';
   /** Transactions run. */
   readonly transactions: number;
   readonly durationMs?: number;
@@ -125,6 +133,7 @@ export interface StressPlan {
   readonly invariants: readonly Invariant[];
   readonly seed: number;
   readonly acquireTimeoutMs: number;
+  readonly protocol: 'extended' | 'simple';
   readonly db?: string;
   readonly signal?: AbortSignal;
 }
@@ -185,6 +194,7 @@ export function planStress(options: StressOptions): StressPlan {
   const sized = options.transactions !== undefined || options.durationMs !== undefined;
   const transactions = sized ? options.transactions : (profile?.transactions ?? (profile?.durationMs === undefined ? 1000 : undefined));
   const durationMs = sized ? options.durationMs : profile?.durationMs;
+  if (options.protocol !== undefined && options.protocol !== 'extended' && options.protocol !== 'simple') throw new InputError(`protocol must be extended or simple, not ${JSON.stringify(options.protocol)}.`);
   if (options.rate !== undefined && options.burst !== undefined) throw new InputError('Give either rate or burst, not both.');
   const burst = options.rate !== undefined ? undefined : (options.burst ?? profile?.burst);
   if (options.rate !== undefined && durationMs === undefined) throw new InputError('rate needs durationMs: an open model runs for a time, not for a number of transactions.');
@@ -209,6 +219,7 @@ export function planStress(options: StressOptions): StressPlan {
     invariants: [...scenario.invariants, ...(profile?.invariants ?? [])],
     seed: options.seed ?? 1,
     acquireTimeoutMs: options.acquireTimeoutMs ?? 5000,
+    protocol: options.protocol ?? 'extended',
     db: options.db,
     signal: options.signal,
   };
