@@ -61,6 +61,24 @@ if (process.env.LOCKSTEP_BENCH_POSTGRES !== '0') {
   } catch (e) {
     rows.push(['PostgreSQL benchmarks', 'not run', (e as Error).message.split('\n')[0]]);
   }
+  try {
+    const { measureStressAgainstPgbench } = await import('./stress.ts');
+    const bench = await measureStressAgainstPgbench();
+    for (const c of bench.comparisons) {
+      rows.push([
+        `stress vs pgbench: atomic deduction, ${c.label}, ${c.clients} clients`,
+        `${fmt(c.lockstepTps)} vs ${fmt(c.pgbenchTps)} tps (${c.ratio.toFixed(2)})`,
+        `target >= 0.7; plain node-postgres ${fmt(c.nodePostgresTps)} tps (lockstep ${c.ratioToNodePostgres.toFixed(2)} of it); medians of 3 turns of ${c.seconds} s, synchronous_commit ${bench.synchronousCommit}, ${bench.cores} cores shared`,
+      ]);
+    }
+    rows.push([
+      'stress: lockstep time per operation over pgbench (1 client)',
+      `${bench.overheadPerOperationMs.toFixed(3)} ms`,
+      `over plain node-postgres ${bench.overheadOverNodePostgresMs.toFixed(3)} ms; client time holding the connection ${bench.comparisons[0].lockstepClientMs.toFixed(3)} ms/op`,
+    ]);
+  } catch (e) {
+    rows.push(['stress vs pgbench', 'not run', (e as Error).message.split('\n')[0]]);
+  }
 }
 
 const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
