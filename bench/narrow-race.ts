@@ -1,9 +1,9 @@
 import * as fc from 'fast-check';
 import { MemoryEngine } from '../src/adapters/memory/engine.ts';
-import { checkRun } from '../src/explorer/checks.ts';
+import { checkRun } from '../src/explorer/violation.ts';
 import { runWithDependencies } from '../src/explorer/dependency-run.ts';
 import { explore } from '../src/explorer/explore.ts';
-import type { RunSpec } from '../src/explorer/runner.ts';
+import type { RunPlan } from '../src/explorer/runner.ts';
 import type { Tx } from '../src/model/program.ts';
 import { defineScenario, type Invariant } from '../src/model/scenario.ts';
 import { defineSchema, type DatabaseOf } from '../src/model/schema.ts';
@@ -84,7 +84,7 @@ export const refreshWindow = defineScenario({
   ],
 });
 
-const spec: RunSpec = { scenario: refreshWindow, strategy: refreshWindow.strategies['two-step'], isolation: 'read-committed', workload: refreshWindow.canonical };
+const spec: RunPlan = { scenario: refreshWindow, strategy: refreshWindow.strategies['two-step'], isolation: 'read-committed', workload: refreshWindow.canonical };
 
 /** Share of failing runs when every step picks a runnable transaction uniformly at random (seeded). */
 export function uniformFailureRate(runs: number, seed: number): number {

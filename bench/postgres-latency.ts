@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { createPostgresBackend } from '../src/adapters/postgres/postgres-backend.ts';
 import { provisionPostgres } from '../src/adapters/postgres/provision.ts';
-import { runOnBackend, type RunSpec } from '../src/explorer/runner.ts';
+import { runOnBackend, type RunPlan } from '../src/explorer/runner.ts';
 import { choiceSchedule } from '../src/explorer/schedule.ts';
 import { pointsDeduct } from '../src/model/points.ts';
 import type { Tables } from '../src/model/schema.ts';
@@ -43,7 +43,7 @@ export async function measurePostgresLatency(options: { blocks?: number; replays
     }
     samples.sort((a, b) => a - b);
 
-    const spec: RunSpec = {
+    const spec: RunPlan = {
       scenario: pointsDeduct,
       strategy: pointsDeduct.strategies.naive,
       isolation: 'read-committed',

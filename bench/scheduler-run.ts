@@ -2,7 +2,7 @@ import type * as fc from 'fast-check';
 import type { TxId } from '../src/adapters/backend.ts';
 import type { MemoryEngine } from '../src/adapters/memory/engine.ts';
 import { runWithDependencies } from '../src/explorer/dependency-run.ts';
-import type { RunSpec, Trace } from '../src/explorer/runner.ts';
+import type { RunPlan, Trace } from '../src/explorer/runner.ts';
 
 /**
  * Runs `spec` on `engine` with fast-check's scheduler choosing every step:
@@ -11,7 +11,7 @@ import type { RunSpec, Trace } from '../src/explorer/runner.ts';
  * the start with the choices so far after each release (the engine is
  * synchronous), so the scheduler sees exactly lockstep's runnable sets.
  */
-export async function traceUnderScheduler(engine: MemoryEngine, spec: RunSpec, s: fc.Scheduler): Promise<Trace> {
+export async function traceUnderScheduler(engine: MemoryEngine, spec: RunPlan, s: fc.Scheduler): Promise<Trace> {
   const prefix: TxId[] = [];
   for (;;) {
     let runnableNow: readonly TxId[] = [];

@@ -1,15 +1,15 @@
 import * as fc from 'fast-check';
 import { MemoryEngine } from '../src/adapters/memory/engine.ts';
-import { checkRun } from '../src/explorer/checks.ts';
+import { checkRun } from '../src/explorer/violation.ts';
 import { exploreExhaustively } from '../src/explorer/exhaustive.ts';
 import { explore } from '../src/explorer/explore.ts';
-import { defaultWorkload } from '../src/explorer/fixed-workload.ts';
-import type { RunSpec } from '../src/explorer/runner.ts';
+import { defaultWorkload } from '../src/explorer/workloads.ts';
+import type { RunPlan } from '../src/explorer/runner.ts';
 import { pointsDeduct } from '../src/model/points.ts';
 import type { Workload } from '../src/model/scenario.ts';
 import { traceUnderScheduler } from './scheduler-run.ts';
 
-const deductSpec = (strategy: string, workload: Workload): RunSpec => ({ scenario: pointsDeduct, strategy: pointsDeduct.strategies[strategy], isolation: 'read-committed', workload });
+const deductSpec = (strategy: string, workload: Workload): RunPlan => ({ scenario: pointsDeduct, strategy: pointsDeduct.strategies[strategy], isolation: 'read-committed', workload });
 
 /** Schedules per second of exhaustive search on the two-transaction read-modify-write race (points-deduct naive, every trace, not stopping at the violation). */
 export function exhaustiveSchedulesPerSecond(repeats: number): number {

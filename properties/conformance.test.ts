@@ -6,7 +6,7 @@ import { provisionPostgres, type Provisioned } from '../src/adapters/postgres/pr
 import { SqlCompiler } from '../src/adapters/postgres/sql-compiler.ts';
 import { scheduleArbitrary, workloadArbitrary } from '../src/explorer/arbitraries.ts';
 import { explore } from '../src/explorer/explore.ts';
-import { replay, runSpecOf, type ReplayReport } from '../src/explorer/replay.ts';
+import { replay, runPlanOf, type ReplayReport } from '../src/explorer/replay.ts';
 import { runOnEngine } from '../src/explorer/runner.ts';
 import { choiceSchedule } from '../src/explorer/schedule.ts';
 import type { Scenario } from '../src/model/scenario.ts';
@@ -72,7 +72,7 @@ for (const scenario of scenarios) {
           it(`${name} under ${isolation}: the shrunk counterexample replays on PostgreSQL as confirmed`, async () => {
             const cx = explore({ scenario, strategy: name, isolation, runs: 2000, seed: propertySeed }).counterexample!;
             const compiler = new SqlCompiler(scenario.schema, backend.schemaName);
-            const report = await replay(backend, runSpecOf(cx, scenario), cx.schedule, (s) => compiler.statement(s).sql);
+            const report = await replay(backend, runPlanOf(cx, scenario), cx.schedule, (s) => compiler.statement(s).sql);
             if (report.status !== 'confirmed') expect.fail(`${scenario.id} ${name} ${isolation} counterexample ${JSON.stringify(cx.transactions)} schedule ${JSON.stringify(cx.schedule)} diverged: ${divergence(report)}`);
             expect(report.violationReproduced).toBe(true);
           });

@@ -1,4 +1,4 @@
-import { releasedStatement, type RunSpec, type Trace } from '../src/explorer/runner.ts';
+import { releasedStatement, type RunPlan, type Trace } from '../src/explorer/runner.ts';
 import type { Row } from '../src/model/schema.ts';
 import { isComparison, SqlState, type Where } from '../src/model/statement.ts';
 
@@ -9,7 +9,7 @@ import { isComparison, SqlState, type Where } from '../src/model/statement.ts';
  * for the soak (bench/soak.ts). `onConflictSkipReads` is true on PostgreSQL
  * before 17.
  */
-export function knownGap(spec: RunSpec, trace: Trace, onConflictSkipReads: boolean): string | null {
+export function knownGap(spec: RunPlan, trace: Trace, onConflictSkipReads: boolean): string | null {
   const deadKeys = uncommittedKeys(trace);
   const failsLater = (tx: number) => trace.outcomes.some((o) => o.id === tx && o.error?.code === SqlState.serializationFailure);
   for (const step of trace.steps) {

@@ -8,7 +8,7 @@ import { SqlCompiler } from '../src/adapters/postgres/sql-compiler.ts';
 import { scheduleArbitrary } from '../src/explorer/arbitraries.ts';
 import { replay, type ReplayReport } from '../src/explorer/replay.ts';
 import { formatReplayReport } from '../src/explorer/replay-report.ts';
-import { releasedStatement, runOnEngine, type RunSpec, type Trace } from '../src/explorer/runner.ts';
+import { releasedStatement, runOnEngine, type RunPlan, type Trace } from '../src/explorer/runner.ts';
 import { choiceSchedule } from '../src/explorer/schedule.ts';
 import { InputError } from '../src/errors.ts';
 import type { Row } from '../src/model/schema.ts';
@@ -67,7 +67,7 @@ afterAll(async () => {
 });
 
 /** Why a run falls in a documented model gap, or null when the replay must match. */
-function knownGap(spec: RunSpec, trace: Trace): string | null {
+function knownGap(spec: RunPlan, trace: Trace): string | null {
   const deadKeys = uncommittedKeys(trace);
   const failsLater = (tx: number) => trace.outcomes.some((o) => o.id === tx && o.error?.code === SqlState.serializationFailure);
   for (const step of trace.steps) {
@@ -126,7 +126,7 @@ function uncommittedKeys(trace: Trace): Set<string> {
  * model allows, the stored schedule ended before the workload did (replay
  * reports it as an input error about the schedule).
  */
-async function replayOrRaced(spec: RunSpec, schedule: readonly number[]): Promise<ReplayReport | 'raced'> {
+async function replayOrRaced(spec: RunPlan, schedule: readonly number[]): Promise<ReplayReport | 'raced'> {
   try {
     return await replay(backend, spec, schedule, (s) => compiler.statement(s).sql);
   } catch (e) {
@@ -135,7 +135,7 @@ async function replayOrRaced(spec: RunSpec, schedule: readonly number[]): Promis
   }
 }
 
-function failure(spec: RunSpec, workload: Workload, schedule: readonly number[], report: ReplayReport): string {
+function failure(spec: RunPlan, workload: Workload, schedule: readonly number[], report: ReplayReport): string {
   return [
     `${spec.isolation}: the replay diverged.`,
     'Workload:',
@@ -160,7 +160,7 @@ describe('conformance on random statement programs', () => {
       let inconclusive = 0;
       await fc.assert(
         fc.asyncProperty(statementWorkloadArbitrary(), scheduleArbitrary(3, 24), async (workload, choices) => {
-          const spec: RunSpec = { scenario: statementPrograms, strategy: statementPrograms.strategies.statements, isolation, workload };
+          const spec: RunPlan = { scenario: statementPrograms, strategy: statementPrograms.strategies.statements, isolation, workload };
           const trace = runOnEngine(engine, spec, choiceSchedule(choices));
           const gap = knownGap(spec, trace) !== null;
           if (gap) skipped++;

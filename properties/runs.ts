@@ -2,7 +2,7 @@ import { fc } from '@fast-check/vitest';
 import type { IsolationLevel } from '../src/adapters/backend.ts';
 import { MemoryEngine } from '../src/adapters/memory/engine.ts';
 import { scheduleArbitrary } from '../src/explorer/arbitraries.ts';
-import { checkRun } from '../src/explorer/checks.ts';
+import { checkRun } from '../src/explorer/violation.ts';
 import { checkedRun, type CheckedRun } from '../src/explorer/explore.ts';
 import { runOnEngine } from '../src/explorer/runner.ts';
 import { stepOrder } from '../src/explorer/schedule.ts';

@@ -40,7 +40,7 @@ export { isolationLevels, type IsolationLevel, type TxId } from './model/transac
 // Checking it
 export { explore, type ExploreOptions, type ExploreReport, type ExploreStats } from './explorer/explore.ts';
 export type { SearchMode } from './explorer/search-mode.ts';
-export type { Violation } from './explorer/checks.ts';
+export type { Violation } from './explorer/violation.ts';
 export type { Anomaly, AnomalyClass } from './explorer/anomaly.ts';
 export { counterexampleJson, readCounterexample, writeCounterexample, type Counterexample, type CounterexampleStep } from './explorer/counterexample.ts';
 export { formatExploreReport } from './explorer/explore-report.ts';

@@ -20,7 +20,7 @@ import { InputError } from './errors.ts';
 import type { AnomalyClass } from './explorer/anomaly.ts';
 import { explore, type ExploreOptions, type ExploreReport } from './explorer/explore.ts';
 import { formatExploreReport } from './explorer/explore-report.ts';
-import { ruleName } from './explorer/checks.ts';
+import { ruleName } from './explorer/violation.ts';
 import type { SearchMode } from './explorer/search-mode.ts';
 import type { Scenario } from './model/scenario.ts';
 

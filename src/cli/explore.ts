@@ -3,7 +3,7 @@ import { checkWritable, parseInteger, parseIsolation, parseStrategy } from './op
 import { InputError } from '../errors.ts';
 import type { Scenario } from '../model/scenario.ts';
 import type { ExploreOptions } from '../explorer/explore.ts';
-import { readWorkloadFile } from '../explorer/fixed-workload.ts';
+import { readWorkloadFile } from '../explorer/workloads.ts';
 import { parseSearchMode } from '../explorer/search-mode.ts';
 import { writeCounterexample } from '../explorer/counterexample.ts';
 import { explore } from '../explorer/explore.ts';

@@ -1,7 +1,7 @@
 import type { TxId } from '../adapters/backend.ts';
 import type { Dependency, DependencyGraph } from '../adapters/memory/dependency-graph.ts';
 import { MemoryEngine } from '../adapters/memory/engine.ts';
-import { runOnEngine, type RunSpec } from './runner.ts';
+import { runOnEngine, type RunPlan } from './runner.ts';
 import { stepOrder } from './schedule.ts';
 
 /**
@@ -61,7 +61,7 @@ export function classifyGraph(graph: DependencyGraph): Anomaly | null {
 }
 
 /** Runs a schedule again on a recording engine and classifies its dependency graph. */
-export function classifyRun(spec: RunSpec, schedule: readonly TxId[]): Anomaly | null {
+export function classifyRun(spec: RunPlan, schedule: readonly TxId[]): Anomaly | null {
   const engine = new MemoryEngine(spec.scenario.schema);
   engine.recordHistory = true;
   runOnEngine(engine, spec, stepOrder(schedule));

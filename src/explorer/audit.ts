@@ -5,11 +5,11 @@ import type { Scenario } from '../model/scenario.ts';
 import { SqlState } from '../model/statement.ts';
 import type { AnomalyClass } from './anomaly.ts';
 import { scheduleArbitrary, workloadArbitrary } from './arbitraries.ts';
-import { ruleName } from './checks.ts';
+import { ruleName } from './violation.ts';
 import type { Counterexample } from './counterexample.ts';
 import { explore } from './explore.ts';
 import { replay, type SqlRenderer } from './replay.ts';
-import { runOnEngine, type RunSpec, type Trace } from './runner.ts';
+import { runOnEngine, type RunPlan, type Trace } from './runner.ts';
 import { choiceSchedule } from './schedule.ts';
 
 /** One row of the audit matrix: a scenario's strategy under one isolation level. */
@@ -55,13 +55,13 @@ export async function auditStrategy(
   postgres?: { readonly backend: Backend; readonly sql: SqlRenderer },
 ): Promise<AuditRow> {
   const report = explore({ scenario, strategy, isolation, runs: options.runs, seed: options.seed });
-  const spec = (workload: RunSpec['workload']): RunSpec => ({ scenario, strategy: scenario.strategies[strategy], isolation, workload });
+  const spec = (workload: RunPlan['workload']): RunPlan => ({ scenario, strategy: scenario.strategies[strategy], isolation, workload });
   const engine = new MemoryEngine(scenario.schema);
   const max = scenario.transactions.max;
   const samples = fc.sample(fc.tuple(workloadArbitrary(scenario), scheduleArbitrary(max, max * 8)), { numRuns: options.costSamples ?? 200, seed: options.seed });
   let blocks = 0;
   let aborts = 0;
-  const traces: { spec: RunSpec; trace: Trace }[] = [];
+  const traces: { spec: RunPlan; trace: Trace }[] = [];
   for (const [workload, choices] of samples) {
     const trace = runOnEngine(engine, spec(workload), choiceSchedule(choices));
     blocks += countBlocks(trace);

@@ -5,7 +5,7 @@ import type { Scenario } from '../model/scenario.ts';
 import { classifyRun, type Anomaly } from './anomaly.ts';
 import { scheduleArbitrary } from './arbitraries.ts';
 import { replay, type ReplayReport, type SqlRenderer } from './replay.ts';
-import { runOnEngine, type RunSpec, type Trace } from './runner.ts';
+import { runOnEngine, type RunPlan, type Trace } from './runner.ts';
 import { choiceSchedule, intendedOrder } from './schedule.ts';
 
 /** Whether a level lets the anomaly happen. */
@@ -48,7 +48,7 @@ export interface CatalogueRow {
 /** Runs the model's side: every schedule the search reaches, the classic interleaving among them. */
 export function modelAllowance(entry: CatalogueEntry, isolation: IsolationLevel, seed = 1): { model: Allowance; witness?: Witness; intended: Trace } {
   const { scenario } = entry;
-  const spec: RunSpec = { scenario, strategy: scenario.strategies['as-written'], isolation, workload: scenario.canonical };
+  const spec: RunPlan = { scenario, strategy: scenario.strategies['as-written'], isolation, workload: scenario.canonical };
   const engine = new MemoryEngine(scenario.schema);
   const shows = (trace: Trace) => observed(entry, trace);
   const intended = runOnEngine(engine, spec, intendedOrder(entry.intended));
@@ -86,7 +86,7 @@ export async function auditCatalogueEntry(entry: CatalogueEntry, levels: readonl
   const witnesses = [...found.values()].flatMap((f) => (f.witness ? [f.witness.schedule] : []));
   const rows: CatalogueRow[] = [];
   for (const isolation of levels) {
-    const spec: RunSpec = { scenario, strategy: scenario.strategies['as-written'], isolation, workload: scenario.canonical };
+    const spec: RunPlan = { scenario, strategy: scenario.strategies['as-written'], isolation, workload: scenario.canonical };
     const { model, witness, intended } = found.get(isolation)!;
     const engine = new MemoryEngine(scenario.schema);
     const orders = [witness?.schedule, intended.steps.map((s) => s.tx), ...witnesses.map((w) => runOnEngine(engine, spec, intendedOrder(w)).steps.map((s) => s.tx))];

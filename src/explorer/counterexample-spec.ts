@@ -1,9 +1,9 @@
 import type { TxId } from '../adapters/backend.ts';
 import { MemoryEngine } from '../adapters/memory/engine.ts';
 import { SqlCompiler } from '../adapters/postgres/sql-compiler.ts';
-import { ruleName } from './checks.ts';
+import { ruleName } from './violation.ts';
 import type { Counterexample } from './counterexample.ts';
-import { runSpecOf } from './replay.ts';
+import { runPlanOf } from './replay.ts';
 import { runOnEngine } from './runner.ts';
 import { stepOrder } from './schedule.ts';
 import { seedTables, type Scenario } from '../model/scenario.ts';
@@ -29,7 +29,7 @@ const placeholder = 'lockstep_spec';
  * ```
  */
 export function counterexampleSpec(cx: Counterexample, scenario: Scenario): string {
-  const run = runSpecOf(cx, scenario);
+  const run = runPlanOf(cx, scenario);
   const schema = run.scenario.schema;
   const trace = runOnEngine(new MemoryEngine(schema), run, stepOrder(cx.schedule));
   const compiler = new SqlCompiler(schema, placeholder);

@@ -6,7 +6,7 @@ import type { Scenario, Workload, WorkloadTx } from '../model/scenario.ts';
 import type { Row, Tables } from '../model/schema.ts';
 import { describeStatement, type Statement, type StatementResult } from '../model/statement.ts';
 import { classifyRun, type Anomaly } from './anomaly.ts';
-import type { Violation } from './checks.ts';
+import type { Violation } from './violation.ts';
 import { releasedStatement, type Step, type Trace } from './runner.ts';
 
 /** One step of a counterexample, as people and files read it. */

@@ -2,7 +2,7 @@ import type { Event, TxId } from '../adapters/backend.ts';
 import type { MemoryEngine } from '../adapters/memory/engine.ts';
 import { seedTables } from '../model/scenario.ts';
 import { Footprint, FootprintTracker } from './footprint.ts';
-import { runWorkload, type RunSpec, type Trace } from './runner.ts';
+import { runWorkload, type RunPlan, type Trace } from './runner.ts';
 
 /**
  * One step of a run as partial-order reduction sees it: the transaction that
@@ -43,7 +43,7 @@ export interface DependencyRun {
  */
 export function runWithDependencies(
   engine: MemoryEngine,
-  spec: RunSpec,
+  spec: RunPlan,
   choose: StepChooser,
   onStep?: (step: DependencyStep, index: number, steps: readonly DependencyStep[]) => void,
 ): DependencyRun {

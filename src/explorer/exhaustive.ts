@@ -1,8 +1,8 @@
 import type { TxId } from '../adapters/backend.ts';
 import type { MemoryEngine } from '../adapters/memory/engine.ts';
-import { checkRun, type Violation } from './checks.ts';
+import { checkRun, type Violation } from './violation.ts';
 import { canonicalOrder, dependent, HappensBefore, runWithDependencies, type DependencyStep } from './dependency-run.ts';
-import type { RunSpec, Trace } from './runner.ts';
+import type { RunPlan, Trace } from './runner.ts';
 
 /** Limits of an exhaustive search. */
 export interface ExhaustiveOptions {
@@ -64,7 +64,7 @@ interface Node {
  * the first schedules are serial and preemptions are added only where a race
  * asks for them.
  */
-export function exploreExhaustively(engine: MemoryEngine, spec: RunSpec, options: ExhaustiveOptions = {}): ExhaustiveResult {
+export function exploreExhaustively(engine: MemoryEngine, spec: RunPlan, options: ExhaustiveOptions = {}): ExhaustiveResult {
   const bound = options.preemptionBound ?? Infinity;
   const stopOnViolation = options.stopOnViolation ?? true;
   const stack: Node[] = [];
@@ -234,7 +234,7 @@ export function equivalentOrders(steps: readonly DependencyStep[], hb: HappensBe
 }
 
 /** Every schedule of a workload, without reduction; `onRun` sees each finished run. For checking the reduction on small workloads. */
-export function enumerateInterleavings(engine: MemoryEngine, spec: RunSpec, onRun: (trace: Trace) => void): number {
+export function enumerateInterleavings(engine: MemoryEngine, spec: RunPlan, onRun: (trace: Trace) => void): number {
   const points: { runnable: readonly TxId[]; index: number }[] = [];
   let runs = 0;
   for (;;) {

@@ -1,4 +1,4 @@
-import { ruleName } from './checks.ts';
+import { ruleName } from './violation.ts';
 import type { Counterexample } from './counterexample.ts';
 import type { ExploreReport } from './explore.ts';
 import { interleavingTable } from './interleaving-table.ts';

@@ -4,16 +4,16 @@ import { MemoryEngine } from '../adapters/memory/engine.ts';
 import { DefinitionError } from '../errors.ts';
 import type { Scenario, Workload } from '../model/scenario.ts';
 import { scheduleArbitrary, workloadArbitrary } from './arbitraries.ts';
-import { checkRun, type Violation } from './checks.ts';
+import { checkRun, type Violation } from './violation.ts';
 import { buildCounterexample, type Counterexample } from './counterexample.ts';
 import { runWithDependencies } from './dependency-run.ts';
 import { exploreExhaustively } from './exhaustive.ts';
 import { checkScenario } from '../model/check-scenario.ts';
 import { checkExploreOptions } from './explore-options.ts';
 import { checkSerialSpec } from './serial-spec-check.ts';
-import { defaultWorkload } from './fixed-workload.ts';
+import { defaultWorkload } from './workloads.ts';
 import { pctArbitrary, pctChooser, type PctSchedule } from './pct.ts';
-import { runOnEngine, type RunSpec, type Trace } from './runner.ts';
+import { runOnEngine, type RunPlan, type Trace } from './runner.ts';
 import { choiceSchedule, type Chooser } from './schedule.ts';
 import { defaultPctDepth, type SearchMode } from './search-mode.ts';
 import { minimizeWithSearch, shrinkFailingCase } from './shrink.ts';
@@ -77,7 +77,7 @@ export interface CheckedRun {
 }
 
 /** Runs one workload under one choice schedule on `engine` and checks it. */
-export function checkedRun(engine: MemoryEngine, spec: RunSpec, choices: readonly number[]): CheckedRun {
+export function checkedRun(engine: MemoryEngine, spec: RunPlan, choices: readonly number[]): CheckedRun {
   const trace = runOnEngine(engine, spec, choiceSchedule(choices));
   return { trace, violation: checkRun(spec.scenario, trace) };
 }
@@ -113,10 +113,10 @@ function exploreRandom(options: ExploreOptions): ExploreReport {
   const strategy = scenario.strategies[options.strategy];
   const maxTransactions = options.maxTransactions ?? scenario.transactions.max;
   const engine = new MemoryEngine(scenario.schema);
-  const specFor = (workload: Workload): RunSpec => ({ scenario, strategy, isolation, workload });
+  const planFor = (workload: Workload): RunPlan => ({ scenario, strategy, isolation, workload });
   const guard = definitionGuard();
   const property = fc.property(workloadArbitrary(scenario, maxTransactions), scheduleArbitrary(maxTransactions, maxTransactions * 8), guard.wrap((workload, choices) => {
-    return checkedRun(engine, specFor(workload), choices).violation === null;
+    return checkedRun(engine, planFor(workload), choices).violation === null;
   }));
   const started = performance.now();
   const details = fc.check(property, { seed: options.seed, numRuns: options.runs, endOnFailure: false });
@@ -127,12 +127,12 @@ function exploreRandom(options: ExploreOptions): ExploreReport {
   if (!details.failed) return { ...base, status: 'passed', stats };
   if (!details.counterexample) throw details.errorInstance;
   const [shrunkWorkload, shrunkChoices] = details.counterexample;
-  const shrunk = checkedRun(engine, specFor(shrunkWorkload), shrunkChoices);
+  const shrunk = checkedRun(engine, planFor(shrunkWorkload), shrunkChoices);
   if (shrunk.violation === null) throw details.errorInstance;
   const found = { workload: shrunkWorkload, choices: shrunkChoices };
-  const minimal = minimizeWithSearch(engine, scenario, specFor, found, shrunk.trace.preemptions);
+  const minimal = minimizeWithSearch(engine, scenario, planFor, found, shrunk.trace.preemptions);
   const workload = minimal.workload;
-  const { trace, violation } = minimal === found ? shrunk : checkedRun(engine, specFor(workload), minimal.choices);
+  const { trace, violation } = minimal === found ? shrunk : checkedRun(engine, planFor(workload), minimal.choices);
   if (violation === null) throw details.errorInstance;
   const counterexample = buildCounterexample({ ...base, scenario, workload, trace, violation });
   return { ...base, status: 'failed', counterexample, stats };
@@ -153,10 +153,10 @@ function exploreSampled(options: ExploreOptions, mode: SearchMode): ExploreRepor
   const maxTransactions = options.workload?.length ?? options.maxTransactions ?? scenario.transactions.max;
   const depth = options.depth ?? defaultPctDepth;
   const engine = new MemoryEngine(scenario.schema);
-  const specFor = (workload: Workload): RunSpec => ({ scenario, strategy, isolation, workload });
+  const planFor = (workload: Workload): RunPlan => ({ scenario, strategy, isolation, workload });
   // PCT spreads its change points over the run's length: from a serial run of the fixed workload, else of the scenario's own two transactions, per transaction.
   const sample = options.workload ?? defaultWorkload(scenario, 2);
-  const stepsPerTx = runOnEngine(engine, specFor(sample), choiceSchedule([])).steps.length / Math.max(sample.length, 1);
+  const stepsPerTx = runOnEngine(engine, planFor(sample), choiceSchedule([])).steps.length / Math.max(sample.length, 1);
   const chooserFor = (workload: Workload, schedule: DrawnSchedule): Chooser => {
     if (schedule.kind === 'choices') return choiceSchedule(schedule.choices);
     return pctChooser(schedule.pct, depth, Math.max(1, Math.round(stepsPerTx * workload.length)));
@@ -168,7 +168,7 @@ function exploreSampled(options: ExploreOptions, mode: SearchMode): ExploreRepor
   const workloads = options.workload ? fc.constant(options.workload) : workloadArbitrary(scenario, maxTransactions);
   const guard = definitionGuard();
   const property = fc.property(workloads, schedules, guard.wrap((workload, schedule) => {
-    const trace = runOnEngine(engine, specFor(workload), chooserFor(workload, schedule));
+    const trace = runOnEngine(engine, planFor(workload), chooserFor(workload, schedule));
     return checkRun(scenario, trace) === null;
   }));
   const started = performance.now();
@@ -181,26 +181,26 @@ function exploreSampled(options: ExploreOptions, mode: SearchMode): ExploreRepor
   if (!details.counterexample) throw details.errorInstance;
   const [workload, schedule] = details.counterexample;
   const chooser = chooserFor(workload, schedule);
-  const { choices } = runWithDependencies(engine, specFor(workload), (runnable, last) => chooser.choose(runnable, last));
-  return failedReport(engine, scenario, specFor, base, { workload, choices }, options.seed, statsAfter);
+  const { choices } = runWithDependencies(engine, planFor(workload), (runnable, last) => chooser.choose(runnable, last));
+  return failedReport(engine, scenario, planFor, base, { workload, choices }, options.seed, statsAfter);
 }
 
 /** Shrinks a failing case found by a search other than random and builds the failed report. */
 function failedReport(
   engine: MemoryEngine,
   scenario: Scenario,
-  specFor: (workload: Workload) => RunSpec,
+  planFor: (workload: Workload) => RunPlan,
   base: Omit<ExploreReport, 'status' | 'stats' | 'counterexample'>,
   found: { workload: Workload; choices: readonly number[] },
   seed: number,
   statsAfter: (shrinks: number) => ExploreStats,
 ): ExploreReport {
-  const fails = (workload: Workload, choices: readonly number[]) => checkedRun(engine, specFor(workload), choices).violation !== null;
+  const fails = (workload: Workload, choices: readonly number[]) => checkedRun(engine, planFor(workload), choices).violation !== null;
   const shrunk = shrinkFailingCase(scenario, found, fails, seed);
-  const preemptions = checkedRun(engine, specFor(shrunk.failing.workload), shrunk.failing.choices).trace.preemptions;
-  const failing = minimizeWithSearch(engine, scenario, specFor, shrunk.failing, preemptions);
+  const preemptions = checkedRun(engine, planFor(shrunk.failing.workload), shrunk.failing.choices).trace.preemptions;
+  const failing = minimizeWithSearch(engine, scenario, planFor, shrunk.failing, preemptions);
   const shrinks = shrunk.shrinks + (failing === shrunk.failing ? 0 : 1);
-  const { trace, violation } = checkedRun(engine, specFor(failing.workload), failing.choices);
+  const { trace, violation } = checkedRun(engine, planFor(failing.workload), failing.choices);
   if (violation === null) throw new Error('the shrunk counterexample no longer fails');
   const counterexample = buildCounterexample({ ...base, scenario, workload: failing.workload, trace, violation });
   return { ...base, status: 'failed', counterexample, stats: statsAfter(shrinks) };
@@ -216,10 +216,10 @@ function exploreAllSchedules(options: ExploreOptions): ExploreReport {
   const { scenario, isolation } = options;
   const strategy = scenario.strategies[options.strategy];
   const engine = new MemoryEngine(scenario.schema);
-  const specFor = (workload: Workload): RunSpec => ({ scenario, strategy, isolation, workload });
+  const planFor = (workload: Workload): RunPlan => ({ scenario, strategy, isolation, workload });
   const workload = options.workload ?? defaultWorkload(scenario, options.transactions ?? Math.min(3, scenario.transactions.max));
   const started = performance.now();
-  const result = exploreExhaustively(engine, specFor(workload), { preemptionBound: options.preemptionBound });
+  const result = exploreExhaustively(engine, planFor(workload), { preemptionBound: options.preemptionBound });
   const base = { scenario: scenario.id, strategy: options.strategy, isolation, seed: options.seed, runs: options.runs, mode: 'exhaustive' as const };
   const statsAfter = (shrinks: number): ExploreStats => {
     return {
@@ -233,7 +233,7 @@ function exploreAllSchedules(options: ExploreOptions): ExploreReport {
     };
   };
   if (!result.failure) return { ...base, status: 'passed', stats: statsAfter(0) };
-  return failedReport(engine, scenario, specFor, base, { workload, choices: result.failure.choices }, options.seed, statsAfter);
+  return failedReport(engine, scenario, planFor, base, { workload, choices: result.failure.choices }, options.seed, statsAfter);
 }
 
 /**

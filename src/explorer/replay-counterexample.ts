@@ -2,9 +2,9 @@ import { MemoryEngine } from '../adapters/memory/engine.ts';
 import { DefinitionError, InputError, LockstepError } from '../errors.ts';
 import { checkScenario } from '../model/check-scenario.ts';
 import type { Scenario } from '../model/scenario.ts';
-import { checkRun } from './checks.ts';
+import { checkRun } from './violation.ts';
 import { scenarioOf, type Counterexample } from './counterexample.ts';
-import { replay, runSpecOf, type ReplayReport } from './replay.ts';
+import { replay, runPlanOf, type ReplayReport } from './replay.ts';
 import { runOnEngine } from './runner.ts';
 import { stepOrder } from './schedule.ts';
 
@@ -39,7 +39,7 @@ export async function replayCounterexample(cx: Counterexample, options: ReplayOp
   const { openPostgres } = await import('../adapters/postgres/postgres-target.ts');
   const target = await openPostgres(scenario.schema, { db: options.db, signal: options.signal });
   try {
-    return await replay(target.backend, runSpecOf(cx, scenario), cx.schedule, target.sql);
+    return await replay(target.backend, runPlanOf(cx, scenario), cx.schedule, target.sql);
   } finally {
     await target.release();
   }
@@ -59,7 +59,7 @@ export function scenarioFor(cx: Counterexample, given: Scenario | undefined): Sc
  * workload, is bad input.
  */
 export function checkOnModel(cx: Counterexample, scenario: Scenario): void {
-  const spec = runSpecOf(cx, scenario);
+  const spec = runPlanOf(cx, scenario);
   let steps: number;
   try {
     const trace = runOnEngine(new MemoryEngine(scenario.schema), spec, stepOrder(cx.schedule));

@@ -1,6 +1,6 @@
 import type { Counterexample } from './counterexample.ts';
 import type { ReplayReport, StepSide } from './replay.ts';
-import { ruleName } from './checks.ts';
+import { ruleName } from './violation.ts';
 import { textTable } from './text-table.ts';
 
 

@@ -3,9 +3,9 @@ import { MemoryEngine } from '../adapters/memory/engine.ts';
 import { seedTables, type Fate, type Scenario } from '../model/scenario.ts';
 import type { Row, Tables } from '../model/schema.ts';
 import { describeStatement, type Statement, type StatementResult } from '../model/statement.ts';
-import { checkRun, type Violation } from './checks.ts';
+import { checkRun, type Violation } from './violation.ts';
 import { describeEvent, describeReleased, type Counterexample, workloadOf } from './counterexample.ts';
-import { runOnEngine, runWorkload, type RunSpec, type Step, type Trace } from './runner.ts';
+import { runOnEngine, runWorkload, type RunPlan, type Step, type Trace } from './runner.ts';
 import { stepOrder, type Chooser } from './schedule.ts';
 import { sameTables } from './serializability.ts';
 
@@ -99,7 +99,7 @@ export interface RaceFollowed {
  * rest of the schedule in its intended order (`reorderedFrom`), so every
  * outcome the model allows is followed to the end.
  */
-export async function replay(backend: Backend, spec: RunSpec, schedule: readonly TxId[], sql: SqlRenderer, maxAttempts = 4): Promise<ReplayReport> {
+export async function replay(backend: Backend, spec: RunPlan, schedule: readonly TxId[], sql: SqlRenderer, maxAttempts = 4): Promise<ReplayReport> {
   const started = performance.now();
   // The model's run of the stored schedule, first: a schedule that does not fit the workload is the input's fault (an InputError).
   runOnEngine(new MemoryEngine(spec.scenario.schema), spec, stepOrder(schedule));
@@ -151,7 +151,7 @@ class ReplayOrder implements Chooser {
  */
 async function replayOnce(
   backend: Backend,
-  spec: RunSpec,
+  spec: RunPlan,
   schedule: readonly TxId[],
   sql: SqlRenderer,
   reorder: boolean,
@@ -253,7 +253,7 @@ const maxRacesAtOnce = 3;
  */
 function followRaces(
   engine: MemoryEngine,
-  spec: RunSpec,
+  spec: RunPlan,
   order: () => ReplayOrder,
   resolutions: Map<number, TxId>,
   pgSteps: readonly Step[],
@@ -284,7 +284,7 @@ function followRaces(
 }
 
 /** The run a counterexample of `scenario` describes. */
-export function runSpecOf(cx: Counterexample, scenario: Scenario): RunSpec {
+export function runPlanOf(cx: Counterexample, scenario: Scenario): RunPlan {
   return { scenario, strategy: scenario.strategies[cx.strategy], isolation: cx.isolation, workload: workloadOf(cx) };
 }
 

@@ -9,7 +9,7 @@ import type { DbError, Statement, StatementResult } from '../model/statement.ts'
 import type { Chooser } from './schedule.ts';
 
 /** What to run: a scenario's workload under one strategy and isolation level. */
-export interface RunSpec {
+export interface RunPlan {
   readonly scenario: Scenario;
   readonly strategy: Strategy;
   readonly isolation: IsolationLevel;
@@ -68,7 +68,7 @@ interface TxRun {
  * Runs a workload as a generator of backend calls, so the same logic drives
  * the synchronous memory engine (fast exploration) and PostgreSQL (replay).
  */
-export function runWorkload(spec: RunSpec, chooser: Chooser): Generator<BackendCall, Omit<Trace, 'final'>, readonly Event[]> {
+export function runWorkload(spec: RunPlan, chooser: Chooser): Generator<BackendCall, Omit<Trace, 'final'>, readonly Event[]> {
   return new WorkloadRun(spec, chooser).calls();
 }
 
@@ -79,7 +79,7 @@ class WorkloadRun {
   private preemptions = 0;
 
   constructor(
-    private readonly spec: RunSpec,
+    private readonly spec: RunPlan,
     private readonly chooser: Chooser,
   ) {
     this.txs = spec.workload.map((w, i) => {
@@ -205,7 +205,7 @@ class WorkloadRun {
 }
 
 /** Runs a workload on the memory engine, synchronously. */
-export function runOnEngine(engine: MemoryEngine, spec: RunSpec, chooser: Chooser): Trace {
+export function runOnEngine(engine: MemoryEngine, spec: RunPlan, chooser: Chooser): Trace {
   engine.reset(seedTables(spec.scenario), spec.isolation);
   const run = runWorkload(spec, chooser);
   let r = run.next();
@@ -218,7 +218,7 @@ export function runOnEngine(engine: MemoryEngine, spec: RunSpec, chooser: Choose
 }
 
 /** Runs a workload on any backend (PostgreSQL for replay), one awaited step at a time. */
-export async function runOnBackend(backend: Backend, spec: RunSpec, chooser: Chooser): Promise<Trace> {
+export async function runOnBackend(backend: Backend, spec: RunPlan, chooser: Chooser): Promise<Trace> {
   await backend.reset(seedTables(spec.scenario), spec.isolation);
   const run = runWorkload(spec, chooser);
   let r = run.next();

@@ -2,7 +2,7 @@ import * as fc from 'fast-check';
 import type { MemoryEngine } from '../adapters/memory/engine.ts';
 import type { Scenario, Workload, WorkloadTx } from '../model/scenario.ts';
 import { exploreExhaustively } from './exhaustive.ts';
-import type { RunSpec } from './runner.ts';
+import type { RunPlan } from './runner.ts';
 
 /** A failing run as fast-check shrinks it: the workload and a choice list (see `choiceSchedule`). */
 export interface FailingCase {
@@ -18,7 +18,7 @@ export interface FailingCase {
  * which removes preemptions. `fails` reruns a case on the model.
  *
  * ```ts
- * const minimal = shrinkFailingCase(pointsDeduct, found, (w, c) => checkedRun(engine, specFor(w), c).violation !== null, 1);
+ * const minimal = shrinkFailingCase(pointsDeduct, found, (w, c) => checkedRun(engine, planFor(w), c).violation !== null, 1);
  * ```
  */
 export function shrinkFailingCase(
@@ -64,13 +64,13 @@ const minimizeBudget = 5_000;
 export function minimizeWithSearch(
   engine: MemoryEngine,
   scenario: Scenario,
-  specFor: (workload: Workload) => RunSpec,
+  planFor: (workload: Workload) => RunPlan,
   failing: FailingCase,
   preemptions: number,
 ): FailingCase {
   if (failing.workload.length <= scenario.transactions.min && preemptions <= 1) return failing;
   const failingWithin = (workload: Workload, bound: number): FailingCase | null => {
-    const r = exploreExhaustively(engine, specFor(workload), { preemptionBound: bound, maxSchedules: minimizeBudget });
+    const r = exploreExhaustively(engine, planFor(workload), { preemptionBound: bound, maxSchedules: minimizeBudget });
     return r.failure ? { workload, choices: r.failure.choices } : null;
   };
   let best = failing;

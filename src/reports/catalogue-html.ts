@@ -1,7 +1,7 @@
 import { isolationLevels } from '../adapters/backend.ts';
 import { MemoryEngine } from '../adapters/memory/engine.ts';
 import type { CatalogueEntry, CatalogueRow } from '../explorer/catalogue-audit.ts';
-import { checkRun } from '../explorer/checks.ts';
+import { checkRun } from '../explorer/violation.ts';
 import { buildCounterexample, type Counterexample } from '../explorer/counterexample.ts';
 import { runOnEngine } from '../explorer/runner.ts';
 import { stepOrder } from '../explorer/schedule.ts';

@@ -1,4 +1,4 @@
-import { ruleName } from '../explorer/checks.ts';
+import { ruleName } from '../explorer/violation.ts';
 import type { Counterexample } from '../explorer/counterexample.ts';
 import type { Scenario } from '../model/scenario.ts';
 import { cycleEdges, viewCounterexample, type CounterexampleView } from './counterexample-view.ts';

@@ -1,4 +1,4 @@
-import { ruleName } from '../explorer/checks.ts';
+import { ruleName } from '../explorer/violation.ts';
 import type { Counterexample, CounterexampleStep } from '../explorer/counterexample.ts';
 import type { ExploreReport } from '../explorer/explore.ts';
 import { rerunCommand } from '../explorer/explore-report.ts';

@@ -6,7 +6,7 @@ import { seedTables, type Scenario, type TxOutcome } from '../model/scenario.ts'
 import type { Row, Tables } from '../model/schema.ts';
 import { describeStatement, type Statement, type StatementResult } from '../model/statement.ts';
 import { workloadOf, type Counterexample } from '../explorer/counterexample.ts';
-import { runWorkload, type RunSpec } from '../explorer/runner.ts';
+import { runWorkload, type RunPlan } from '../explorer/runner.ts';
 import { stepOrder } from '../explorer/schedule.ts';
 
 /** One statement of a run, from the step that submitted it to the step it completed at. */
@@ -72,7 +72,7 @@ export interface RunHistory {
 export function runHistory(cx: Counterexample, scenario: Scenario): RunHistory {
   const strategy = scenario.strategies[cx.strategy];
   if (!strategy) throw new InputError(`Scenario ${scenario.id} has no strategy ${JSON.stringify(cx.strategy)}.`);
-  const spec: RunSpec = { scenario, strategy, isolation: cx.isolation, workload: workloadOf(cx) };
+  const spec: RunPlan = { scenario, strategy, isolation: cx.isolation, workload: workloadOf(cx) };
   const engine = new MemoryEngine(scenario.schema);
   engine.recordHistory = true;
   engine.reset(seedTables(scenario), spec.isolation);

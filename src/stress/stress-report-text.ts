@@ -26,7 +26,7 @@ function header(r: StressReport): string {
   const workload = { generated: `generated from the scenario's arbitraries (seed ${r.seed})`, canonical: "the scenario's canonical workload, repeated", profile: "the profile's", given: 'as given' }[r.workload];
   return [
     `Stress on PostgreSQL ${r.server.version} · ${r.scenario} · ${r.strategy} · ${r.isolation}${r.profile ? ` · profile ${r.profile}` : ''}`,
-    `${plural(r.clients, 'client')} · pool of ${r.pool} · ${load} · ${plural(r.transactions, 'transaction')} in ${formatDuration(r.elapsedMs)} (${num(r.tps)} tx/s) · workload ${workload}`,
+    `${count(r.clients, 'client')} · pool of ${r.pool} · ${load} · ${count(r.transactions, 'transaction')} in ${formatDuration(r.elapsedMs)} (${num(r.tps)} tx/s) · workload ${workload}`,
     `Server: max_connections ${r.server.max_connections}, synchronous_commit ${r.server.synchronous_commit} · machine: ${plural(r.machine.cores, 'core')}, Node ${r.machine.node}`,
   ].join('\n');
 }
@@ -90,7 +90,7 @@ function overTime(r: StressReport): string {
 }
 
 function rules(r: StressReport): string {
-  const sizes = Object.entries(r.final).map(([table, rows]) => `${table} ${plural(r.finalTruncated?.[table]?.total ?? rows.length, 'row')}`);
+  const sizes = Object.entries(r.final).map(([table, rows]) => `${table} ${count(r.finalTruncated?.[table]?.total ?? rows.length, 'row')}`);
   const lines = [`Rules over the final tables (${sizes.join(', ')}) and every transaction's outcome`];
   for (const rule of r.rules) lines.push(`  ${rule.holds ? '✓' : '✗'} ${rule.invariant}${rule.message ? `: ${rule.message}` : ''}`);
   lines.push(`  ${modelSentence(r)}`);
@@ -121,6 +121,11 @@ function verdict(r: StressReport): string {
   if (r.status === 'passed') return `PASSED: every rule held${r.thresholds.length > 0 ? ` and ${plural(r.thresholds.length, 'threshold')} met` : ''}.`;
   const parts = [broken > 0 ? `${plural(broken, 'rule')} broken` : '', crossed > 0 ? `${crossed} of ${plural(r.thresholds.length, 'threshold')} crossed` : ''].filter(Boolean);
   return `FAILED: ${parts.join(', ')}.`;
+}
+
+/** `1 row`, `18,142 rows`. */
+function count(n: number, noun: string): string {
+  return `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 /** A number for a report: whole above 100 (with separators), else to one decimal place (two under 1). */

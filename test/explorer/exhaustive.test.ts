@@ -4,8 +4,8 @@ import type { IsolationLevel } from '../../src/adapters/backend.ts';
 import { MemoryEngine } from '../../src/adapters/memory/engine.ts';
 import { enumerateInterleavings, exploreExhaustively } from '../../src/explorer/exhaustive.ts';
 import { explore } from '../../src/explorer/explore.ts';
-import { defaultWorkload } from '../../src/explorer/fixed-workload.ts';
-import type { RunSpec, Trace } from '../../src/explorer/runner.ts';
+import { defaultWorkload } from '../../src/explorer/workloads.ts';
+import type { RunPlan, Trace } from '../../src/explorer/runner.ts';
 import { pointsDeduct, pointsMixed } from '../../src/model/points.ts';
 import type { Tx } from '../../src/model/program.ts';
 import { defineScenario, type Scenario } from '../../src/model/scenario.ts';
@@ -46,8 +46,8 @@ const items = defineScenario({
   canonical: [],
 });
 
-function search(scenario: Scenario, strategy: string, isolation: IsolationLevel, workload: RunSpec['workload']) {
-  const spec: RunSpec = { scenario, strategy: scenario.strategies[strategy], isolation, workload };
+function search(scenario: Scenario, strategy: string, isolation: IsolationLevel, workload: RunPlan['workload']) {
+  const spec: RunPlan = { scenario, strategy: scenario.strategies[strategy], isolation, workload };
   return exploreExhaustively(new MemoryEngine(scenario.schema), spec, { stopOnViolation: false });
 }
 
@@ -92,7 +92,7 @@ describe('exhaustive search is sound: the same outcomes as running every interle
         for (const n of [2, 3]) {
           it(`${scenario.id} ${strategy} ${isolation}, ${n} transactions`, () => {
             const engine = new MemoryEngine(scenario.schema);
-            const spec: RunSpec = { scenario, strategy: scenario.strategies[strategy], isolation, workload: defaultWorkload(scenario, n) };
+            const spec: RunPlan = { scenario, strategy: scenario.strategies[strategy], isolation, workload: defaultWorkload(scenario, n) };
             const reduced = new Set<string>();
             const all = new Set<string>();
             const r = exploreExhaustively(engine, spec, { stopOnViolation: false, onRun: (t) => void reduced.add(outcome(t)) });

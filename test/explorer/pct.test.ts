@@ -2,7 +2,7 @@ import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryEngine } from '../../src/adapters/memory/engine.ts';
 import { explore } from '../../src/explorer/explore.ts';
-import { defaultWorkload } from '../../src/explorer/fixed-workload.ts';
+import { defaultWorkload } from '../../src/explorer/workloads.ts';
 import { pctArbitrary, pctChooser } from '../../src/explorer/pct.ts';
 import { runOnEngine } from '../../src/explorer/runner.ts';
 import { pointsDeduct } from '../../src/model/points.ts';

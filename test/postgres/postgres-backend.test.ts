@@ -5,7 +5,7 @@ import { MemoryBackend } from '../../src/adapters/memory/memory-backend.ts';
 import { MemoryEngine } from '../../src/adapters/memory/engine.ts';
 import { createPostgresBackend, type PostgresBackend } from '../../src/adapters/postgres/postgres-backend.ts';
 import { provisionPostgres, type Provisioned } from '../../src/adapters/postgres/provision.ts';
-import { runOnBackend, runOnEngine, type RunSpec } from '../../src/explorer/runner.ts';
+import { runOnBackend, runOnEngine, type RunPlan } from '../../src/explorer/runner.ts';
 import { choiceSchedule } from '../../src/explorer/schedule.ts';
 import { pointsDeduct } from '../../src/model/points.ts';
 import { defineSchema, type Tables } from '../../src/model/schema.ts';
@@ -405,7 +405,7 @@ describe('PostgresBackend.close', () => {
 
 describe('runOnBackend on PostgreSQL', () => {
   it('reproduces the lost update of points-deduct naive step for step', async () => {
-    const spec: RunSpec = {
+    const spec: RunPlan = {
       scenario: pointsDeduct,
       strategy: pointsDeduct.strategies.naive,
       isolation: 'read-committed',

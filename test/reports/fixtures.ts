@@ -1,5 +1,5 @@
 import type { IsolationLevel } from '../../src/adapters/backend.ts';
-import { checkRun } from '../../src/explorer/checks.ts';
+import { checkRun } from '../../src/explorer/violation.ts';
 import { buildCounterexample, type Counterexample } from '../../src/explorer/counterexample.ts';
 import { runOnEngine } from '../../src/explorer/runner.ts';
 import { stepOrder } from '../../src/explorer/schedule.ts';
