@@ -37,14 +37,13 @@ export async function driveLoad(plan: StressPlan, context: PooledRunContext, tra
   const outcomes: TxOutcome[] = [];
   const started = performance.now();
   const timeline = new Timeline(started);
-  const dueAt = schedule(plan, started);
+  const dueAfter = schedule(plan);
   let next = 0;
   let failure: { error: unknown } | undefined;
 
   const finished = (index: number): boolean => {
     if (plan.transactions !== undefined) return index >= plan.transactions;
-    const due = dueAt(index);
-    return (due ?? performance.now()) - started >= plan.durationMs!;
+    return (dueAfter(index) ?? performance.now() - started) >= plan.durationMs!;
   };
 
   const client = async () => {
@@ -52,7 +51,8 @@ export async function driveLoad(plan: StressPlan, context: PooledRunContext, tra
       const index = next;
       if (finished(index)) return;
       next++;
-      const due = dueAt(index);
+      const after = dueAfter(index);
+      const due = after === undefined ? undefined : started + after;
       let intended = performance.now();
       if (due !== undefined) {
         // Early: wait for the transaction's time, looking up now and then in case the run is stopping.
@@ -85,15 +85,15 @@ export async function driveLoad(plan: StressPlan, context: PooledRunContext, tra
   return { operations, total, outcomes, timeline, elapsedMs };
 }
 
-/** When transaction `index` is due in the open model (`rate` or `burst`); undefined in the closed model. */
-function schedule(plan: StressPlan, started: number): (index: number) => number | undefined {
+/** How long after the start transaction `index` is due in the open model (`rate` or `burst`), in ms; undefined in the closed model. */
+function schedule(plan: StressPlan): (index: number) => number | undefined {
   if (plan.rate !== undefined) {
-    const gap = 1000 / plan.rate;
-    return (index) => started + index * gap;
+    const rate = plan.rate;
+    return (index) => (index * 1000) / rate;
   }
   if (plan.burst !== undefined) {
     const { size, idleMs } = plan.burst;
-    return (index) => started + Math.floor(index / size) * idleMs;
+    return (index) => Math.floor(index / size) * idleMs;
   }
   return () => undefined;
 }

@@ -51,7 +51,10 @@ function operations(r: StressReport): string {
   };
   for (const [name, op] of Object.entries(r.operations)) if (op.count > 0) add(name, op);
   if (Object.values(r.operations).filter((op) => op.count > 0).length > 1) add('all', r.total);
-  const note = 'Latency counts from each transaction\'s intended start (the client ready, or its scheduled arrival); pool wait and service (holding the connection) are its parts.';
+  const note =
+    r.loadModel === 'open'
+      ? "Latency counts from each transaction's scheduled arrival: the wait for a free client, the pool wait and the service (holding the connection)."
+      : "Latency counts from each transaction's intended start (its client ready): the pool wait and the service (holding the connection).";
   return `Operations\n${textTable(rows, 40)}\n  ${note}\n  Client time per operation while holding the connection (running the program, compiling SQL, Node's event loop): ${num(r.total.overheadMs)} ms.`;
 }
 

@@ -78,6 +78,21 @@ describe('stress: the safe strategies end exactly where SCENARIOS.md says, under
   });
 });
 
+describe('stress: the open model', () => {
+  it('runs every transaction scheduled within the duration, however fast they are served: rate 50/s for 1 s is 50', async () => {
+    const report = await stress({ scenario: pointsMixed, strategy: 'atomic-update', workload: 'canonical', rate: 50, durationMs: 1000, clients: 4, pool: 2, db: db.url });
+    expect(report).toMatchObject({ loadModel: 'open', rate: 50, transactions: 50 });
+    expectOutcomesAddUp(report, 50);
+    expectWithinPool(report);
+  });
+
+  it('bursts: 12 transactions in bursts of 5 are 3 bursts, all answered', async () => {
+    const report = await stress({ scenario: pointsMixed, strategy: 'for-update', workload: 'canonical', burst: { size: 5, idleMs: 100 }, transactions: 12, clients: 5, db: db.url });
+    expect(report).toMatchObject({ loadModel: 'open', burst: { size: 5, idleMs: 100 }, transactions: 12 });
+    expect(report.total.outcomes).toEqual({ ok: 12 });
+  });
+});
+
 describe('stress: the rules are the scenario\'s invariants over the final tables', () => {
   it('naive deductions: each rule holds exactly when the final tables say it should, and the damage is in domain words', async () => {
     const report = await stress({ scenario: pointsDeduct, strategy: 'naive', profile: 'points-scale', db: db.url });
