@@ -160,7 +160,10 @@ class RunResources {
     this.plan.signal?.removeEventListener('abort', this.onAbort);
     try {
       await this.resourceMonitor?.stop().catch(() => {});
-      if (this.pool !== undefined) await endPool(this.pool, this.control, this.applicationName);
+      if (this.pool !== undefined) {
+        await endPool(this.pool, this.control, this.applicationName);
+        if (this.control !== undefined) await gone(this.control, this.applicationName);
+      }
       if (this.control !== undefined && this.compiler !== undefined) await this.control.query(this.compiler.dropSchemaScript()).catch(() => {});
       await this.control?.end().catch(() => {});
     } finally {
@@ -181,6 +184,19 @@ async function endPool(pool: pg.Pool, control: pg.Client | undefined, applicatio
     await ended;
   }
   clearTimeout(timer);
+}
+
+/**
+ * Waits (up to 2 s) until the server no longer lists the pool's connections:
+ * a backend leaves pg_stat_activity a moment after its client has closed the
+ * connection, and a run is over only when they are gone.
+ */
+async function gone(control: pg.Client, applicationName: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const left = await control.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where application_name = $1', [applicationName]).catch(() => undefined);
+    if (left === undefined || left.rows[0].n === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** The error an aborted run rejects with: the signal's reason, else an `AbortError`. */

@@ -9,7 +9,7 @@ import { provisionPostgres, type Provisioned } from '../../src/adapters/postgres
  */
 export interface StressDatabase {
   readonly url: string;
-  /** Run schemas (`lockstep_*`) and connections of stress runs (`lockstep-stress-*`) in the database now. */
+  /** Run schemas (`lockstep_*`) and connections of stress runs (`lockstep-stress-*`) left in the database (0 and 0 as soon as they are, else after 2 s). */
   leftovers(): Promise<{ schemas: number; connections: number }>;
   /** The database's connections right now, by application name pattern. */
   connections(pattern: string): Promise<number>;
@@ -29,10 +29,17 @@ export async function createStressDatabase(): Promise<StressDatabase> {
   return {
     url: url.toString(),
     connections,
-    leftovers: async () => ({
-      schemas: (await admin.query("select count(*)::int as n from pg_namespace where nspname like 'lockstep\\_%'")).rows[0].n as number,
-      connections: await connections('lockstep-stress-%'),
-    }),
+    // A backend leaves pg_stat_activity a moment after its client closed the connection: look again for up to 2 s.
+    leftovers: async () => {
+      for (let i = 0; ; i++) {
+        const left = {
+          schemas: (await admin.query("select count(*)::int as n from pg_namespace where nspname like 'lockstep\\_%'")).rows[0].n as number,
+          connections: await connections('lockstep-stress-%'),
+        };
+        if ((left.schemas === 0 && left.connections === 0) || i === 100) return left;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
     drop: async () => {
       await admin.end();
       await onServer(server.url, `drop database if exists "${name}" with (force)`);
