@@ -1,6 +1,6 @@
 import * as fc from 'fast-check';
 import { explore } from '../src/explorer/explore.ts';
-import { pointsDeduct } from '../src/model/points.ts';
+import { pointsDeduct } from '../src/model/scenarios/points.ts';
 
 /** Runs per second of lockstep's random exploration of points-deduct (2 to `maxTransactions` transactions) under a safe strategy, after warm-up. */
 export function lockstepRunsPerSecond(maxTransactions: number, runs: number): number {

@@ -3,7 +3,7 @@ import { createPostgresBackend } from '../src/adapters/postgres/postgres-backend
 import { provisionPostgres } from '../src/adapters/postgres/provision.ts';
 import { runOnBackend, type RunPlan } from '../src/explorer/runner.ts';
 import { choiceSchedule } from '../src/explorer/schedule.ts';
-import { pointsDeduct } from '../src/model/points.ts';
+import { pointsDeduct } from '../src/model/scenarios/points.ts';
 import type { Tables } from '../src/model/schema.ts';
 import type { Statement } from '../src/model/statement.ts';
 

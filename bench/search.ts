@@ -5,7 +5,7 @@ import { exploreExhaustively } from '../src/explorer/exhaustive.ts';
 import { explore } from '../src/explorer/explore.ts';
 import { defaultWorkload } from '../src/explorer/workloads.ts';
 import type { RunPlan } from '../src/explorer/runner.ts';
-import { pointsDeduct } from '../src/model/points.ts';
+import { pointsDeduct } from '../src/model/scenarios/points.ts';
 import type { Workload } from '../src/model/scenario.ts';
 import { traceUnderScheduler } from './scheduler-run.ts';
 

@@ -9,7 +9,7 @@ import pg from 'pg';
 import { provisionPostgres } from '../src/adapters/postgres/provision.ts';
 import { SqlCompiler } from '../src/adapters/postgres/sql-compiler.ts';
 import type { Statement } from '../src/model/statement.ts';
-import { pointsDeduct } from '../src/model/points.ts';
+import { pointsDeduct } from '../src/model/scenarios/points.ts';
 import type { WorkloadTx } from '../src/model/scenario.ts';
 import { withLiterals } from '../src/stress/literal-sql.ts';
 import { stress } from '../src/stress/stress.ts';

@@ -11,7 +11,7 @@ import { createPostgresBackend, type PostgresBackend } from '../src/adapters/pos
 import { provisionPostgres, type Provisioned } from '../src/adapters/postgres/provision.ts';
 import { SqlCompiler } from '../src/adapters/postgres/sql-compiler.ts';
 import { auditCatalogueEntry, type CatalogueRow } from '../src/explorer/catalogue-audit.ts';
-import { catalogue, itemsSchema } from '../src/model/catalogue.ts';
+import { catalogue, itemsSchema } from '../src/model/scenarios/catalogue.ts';
 
 /**
  * The anomaly catalogue against PostgreSQL's documented behaviour: read

@@ -10,7 +10,7 @@ import { replay, runPlanOf, type ReplayReport } from '../src/explorer/replay.ts'
 import { runOnEngine } from '../src/explorer/runner.ts';
 import { choiceSchedule } from '../src/explorer/schedule.ts';
 import type { Scenario } from '../src/model/scenario.ts';
-import { scenarios } from '../src/model/scenarios.ts';
+import { scenarios } from '../src/model/scenarios/index.ts';
 import { propertySeed } from './seed.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deadlockRetry, dirtyRead, optimisticConflict } from '../src/model/isolation.ts';
+import { deadlockRetry, dirtyRead, optimisticConflict } from '../src/model/scenarios/isolation.ts';
 import { expectRace } from '../src/vitest.ts';
 import { passing, randomRuns, resultCounts, runInOrder } from './runs.ts';
 import { propertySeed } from './seed.ts';

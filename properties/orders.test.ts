@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { orderStock, paymentConfirm } from '../src/model/orders.ts';
+import { orderStock, paymentConfirm } from '../src/model/scenarios/orders.ts';
 import { passing, randomRuns, resultCounts } from './runs.ts';
 
 const orders = (product: number, k: number) => Array.from({ length: k }, () => ({ operation: 'order', args: { product } }));

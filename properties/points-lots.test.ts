@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { pointsExpiryVsUse, pointsFifo, pointsHotLot } from '../src/model/points-lots.ts';
-import { pointsReadDuringUpdate } from '../src/model/points-reads.ts';
+import { pointsExpiryVsUse, pointsFifo, pointsHotLot } from '../src/model/scenarios/points-lots.ts';
+import { pointsReadDuringUpdate } from '../src/model/scenarios/points-reads.ts';
 import { passing, randomRuns, resultCounts, runInOrder } from './runs.ts';
 
 const lots = (tables: any) => Object.fromEntries(tables.lots.map((l: any) => [l.id, l.remaining]));

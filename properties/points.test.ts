@@ -4,7 +4,7 @@ import { MemoryEngine } from '../src/adapters/memory/engine.ts';
 import { scheduleArbitrary } from '../src/explorer/arbitraries.ts';
 import { checkedRun } from '../src/explorer/explore.ts';
 import { explore, type Scenario } from '../src/index.ts';
-import { pointsAdd, pointsDeduct, pointsMixed } from '../src/model/points.ts';
+import { pointsAdd, pointsDeduct, pointsMixed } from '../src/model/scenarios/points.ts';
 import { expectRace } from '../src/vitest.ts';
 import { propertySeed } from './seed.ts';
 

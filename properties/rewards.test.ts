@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rewardGrantQuery, rewardRedeem, welcomeGift } from '../src/model/rewards.ts';
+import { rewardGrantQuery, rewardRedeem, welcomeGift } from '../src/model/scenarios/rewards.ts';
 import { passing, randomRuns, resultCounts, runInOrder } from './runs.ts';
 
 describe('welcome-gift', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scenarios } from '../src/model/scenarios.ts';
+import { scenarios } from '../src/model/scenarios/index.ts';
 import { expectRace, expectRaceFree } from '../src/vitest.ts';
 import { propertySeed, runsFactor } from './seed.ts';
 

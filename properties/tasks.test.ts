@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { taskCompleteDelete, taskCreate } from '../src/model/tasks.ts';
+import { taskCompleteDelete, taskCreate } from '../src/model/scenarios/tasks.ts';
 import { passing, randomRuns, resultCounts, runInOrder } from './runs.ts';
 
 describe('task-create', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loginIssue, rateLimit, refreshRotation, signupUnique } from '../src/model/tokens.ts';
+import { loginIssue, rateLimit, refreshRotation, signupUnique } from '../src/model/scenarios/tokens.ts';
 import { passing, randomRuns, resultCounts } from './runs.ts';
 
 describe('refresh-rotation', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { top3DifferentDates, top3SameDate } from '../src/model/top3.ts';
+import { top3DifferentDates, top3SameDate } from '../src/model/scenarios/top3.ts';
 import { passing, randomRuns, resultCounts } from './runs.ts';
 
 describe('top3-same-date', () => {

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisionPostgres, type Provisioned } from '../src/adapters/postgres/provision.ts';
-import { scenarios } from '../src/model/scenarios.ts';
+import { scenarios } from '../src/model/scenarios/index.ts';
 import { runLockstep } from './lockstep-cli.ts';
 
 let server: Provisioned;

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { scenarios } from '../src/model/scenarios.ts';
+import { scenarios } from '../src/model/scenarios/index.ts';
 import { bin, runLockstep, spawnLockstep } from './lockstep-cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockstep-cli-'));

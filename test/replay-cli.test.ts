@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisionPostgres, type Provisioned } from '../src/adapters/postgres/provision.ts';
 import { counterexampleJson } from '../src/explorer/counterexample.ts';
 import { explore } from '../src/explorer/explore.ts';
-import { pointsDeduct } from '../src/model/points.ts';
-import { scenarios } from '../src/model/scenarios.ts';
+import { pointsDeduct } from '../src/model/scenarios/points.ts';
+import { scenarios } from '../src/model/scenarios/index.ts';
 import { bin, runLockstep, spawnLockstep } from './lockstep-cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockstep-replay-'));

@@ -11,7 +11,7 @@ import { checkReportFiles, writeReportFile } from './report-files.ts';
 import { auditCatalogueEntry, type CatalogueRow } from '../explorer/catalogue-audit.ts';
 import { formatCatalogue, formatCatalogueMarkdown } from '../explorer/catalogue-report.ts';
 import { InputError } from '../errors.ts';
-import { catalogue, findCatalogueEntry, itemsSchema, type CatalogueEntry } from '../model/catalogue.ts';
+import { catalogue, findCatalogueEntry, itemsSchema, type CatalogueEntry } from '../model/scenarios/catalogue.ts';
 import { openPostgres, releaseOnAbort } from '../adapters/postgres/postgres-target.ts';
 import type { CommandIo } from './io.ts';
 import { ScenarioRegistry } from './registry.ts';

@@ -20,7 +20,7 @@ export class ScenarioRegistry {
 
   /** Loads `files` (as given on the command line) and the config file's scenarios; two scenarios with one id are bad input. */
   static async load(files: readonly string[], cwd: string): Promise<ScenarioRegistry> {
-    const { scenarios: builtIn } = await import('../model/scenarios.ts');
+    const { scenarios: builtIn } = await import('../model/scenarios/index.ts');
     const loaded: LoadedScenario[] = [];
     for (const path of await configScenarioFiles(cwd)) loaded.push(...(await loadScenarioFile(path, cwd)));
     for (const path of files) {

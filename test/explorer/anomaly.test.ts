@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { explore } from '../../src/explorer/explore.ts';
-import { dirtyRead } from '../../src/model/isolation.ts';
+import { dirtyRead } from '../../src/model/scenarios/isolation.ts';
 
 describe('anomaly classes', () => {
   it("a program that commits more than once is not a cycle of its own: its attempts' order is the program's", () => {

@@ -6,7 +6,7 @@ import { enumerateInterleavings, exploreExhaustively } from '../../src/explorer/
 import { explore } from '../../src/explorer/explore.ts';
 import { defaultWorkload } from '../../src/explorer/workloads.ts';
 import type { RunPlan, Trace } from '../../src/explorer/runner.ts';
-import { pointsDeduct, pointsMixed } from '../../src/model/points.ts';
+import { pointsDeduct, pointsMixed } from '../../src/model/scenarios/points.ts';
 import type { Tx } from '../../src/model/program.ts';
 import { defineScenario, type Scenario } from '../../src/model/scenario.ts';
 import { defineSchema, type DatabaseOf } from '../../src/model/schema.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Footprint, FootprintTracker, statementFootprint } from '../../src/explorer/footprint.ts';
-import { pointsSchema } from '../../src/model/points.ts';
+import { pointsSchema } from '../../src/model/scenarios/points.ts';
 import { defineSchema } from '../../src/model/schema.ts';
 import type { Statement } from '../../src/model/statement.ts';
 

@@ -5,7 +5,7 @@ import { explore } from '../../src/explorer/explore.ts';
 import { defaultWorkload } from '../../src/explorer/workloads.ts';
 import { pctArbitrary, pctChooser } from '../../src/explorer/pct.ts';
 import { runOnEngine } from '../../src/explorer/runner.ts';
-import { pointsDeduct } from '../../src/model/points.ts';
+import { pointsDeduct } from '../../src/model/scenarios/points.ts';
 
 const spec = { scenario: pointsDeduct, strategy: pointsDeduct.strategies.naive, isolation: 'read-committed' as const, workload: defaultWorkload(pointsDeduct, 3) };
 

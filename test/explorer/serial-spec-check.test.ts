@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkSerialSpec } from '../../src/explorer/serial-spec-check.ts';
 import { defineScenario, defineSchema, DefinitionError, explore, fc, type DatabaseOf, type Tx } from '../../src/index.ts';
-import { scenarios } from '../../src/model/scenarios.ts';
+import { scenarios } from '../../src/model/scenarios/index.ts';
 
 const schema = defineSchema({ counters: { columns: { id: 'int', n: 'int' }, primaryKey: ['id'] } });
 type Db = DatabaseOf<typeof schema>;

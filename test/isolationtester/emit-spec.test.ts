@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisionPostgres, type Provisioned } from '../../src/adapters/postgres/provision.ts';
 import { counterexampleJson } from '../../src/explorer/counterexample.ts';
 import { explore } from '../../src/explorer/explore.ts';
-import { pointsAdd, pointsDeduct } from '../../src/model/points.ts';
+import { pointsAdd, pointsDeduct } from '../../src/model/scenarios/points.ts';
 import { runLockstep } from '../lockstep-cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockstep-emit-'));

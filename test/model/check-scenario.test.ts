@@ -1,11 +1,11 @@
 import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DefinitionError } from '../../src/errors.ts';
-import { catalogue } from '../../src/model/catalogue.ts';
+import { catalogue } from '../../src/model/scenarios/catalogue.ts';
 import { checkScenario } from '../../src/model/check-scenario.ts';
 import type { Tx } from '../../src/model/program.ts';
 import { defineScenario, type Scenario } from '../../src/model/scenario.ts';
-import { scenarios } from '../../src/model/scenarios.ts';
+import { scenarios } from '../../src/model/scenarios/index.ts';
 import { defineSchema, type DatabaseOf } from '../../src/model/schema.ts';
 import { statementPrograms } from '../../properties/statement-programs.ts';
 

@@ -7,7 +7,7 @@ import { createPostgresBackend, type PostgresBackend } from '../../src/adapters/
 import { provisionPostgres, type Provisioned } from '../../src/adapters/postgres/provision.ts';
 import { runOnBackend, runOnEngine, type RunPlan } from '../../src/explorer/runner.ts';
 import { choiceSchedule } from '../../src/explorer/schedule.ts';
-import { pointsDeduct } from '../../src/model/points.ts';
+import { pointsDeduct } from '../../src/model/scenarios/points.ts';
 import { defineSchema, type Tables } from '../../src/model/schema.ts';
 import type { Statement } from '../../src/model/statement.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SqlCompiler } from '../../src/adapters/postgres/sql-compiler.ts';
-import { pointsSchema } from '../../src/model/points.ts';
+import { pointsSchema } from '../../src/model/scenarios/points.ts';
 import { defineSchema } from '../../src/model/schema.ts';
 
 const schema = defineSchema({

@@ -5,7 +5,7 @@ import { runOnEngine } from '../../src/explorer/runner.ts';
 import { stepOrder } from '../../src/explorer/schedule.ts';
 import { MemoryEngine } from '../../src/adapters/memory/engine.ts';
 import type { Scenario, Workload } from '../../src/model/scenario.ts';
-import { deadlockRetry, pointsAdd, pointsDeduct, rewardGrantQuery, welcomeGift } from '../../src/model/scenarios.ts';
+import { deadlockRetry, pointsAdd, pointsDeduct, rewardGrantQuery, welcomeGift } from '../../src/model/scenarios/index.ts';
 
 /**
  * Counterexamples pinned by their workload and step order (what explore

@@ -4,7 +4,7 @@ import { exploreMarkdown } from '../../src/reports/markdown.ts';
 import { runHistory } from '../../src/reports/step-history.ts';
 import { ellipsize, textWidth, wrapText } from '../../src/reports/text-width.ts';
 import { explore } from '../../src/explorer/explore.ts';
-import { pointsDeduct } from '../../src/model/scenarios.ts';
+import { pointsDeduct } from '../../src/model/scenarios/index.ts';
 import { known } from './fixtures.ts';
 
 describe('the lost update of points-deduct naive', () => {

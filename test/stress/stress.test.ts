@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DefinitionError, InputError } from '../../src/errors.ts';
 import { defineScenario } from '../../src/model/scenario.ts';
 import { defineSchema } from '../../src/model/schema.ts';
-import { orderStock, pointsDeduct, pointsMixed } from '../../src/model/scenarios.ts';
+import { orderStock, pointsDeduct, pointsMixed } from '../../src/model/scenarios/index.ts';
 import type { Tx } from '../../src/model/program.ts';
 import { fc } from '../../src/index.ts';
 import { stress, type StressReport } from '../../src/stress/stress.ts';

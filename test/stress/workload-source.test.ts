@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
-import { pointsDeduct, pointsMixed } from '../../src/model/scenarios.ts';
+import { pointsDeduct, pointsMixed } from '../../src/model/scenarios/index.ts';
 import { parseDuration } from '../../src/stress/duration.ts';
 import { workloadSource } from '../../src/stress/workload-source.ts';
 

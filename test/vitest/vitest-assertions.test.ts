@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defineScenario, defineSchema, fc, InputError, type DatabaseOf, type Invariant, type Tx } from '../../src/index.ts';
-import { pointsDeduct } from '../../src/model/points.ts';
+import { pointsDeduct } from '../../src/model/scenarios/points.ts';
 import { expectRace, expectRaceFree, RaceAssertionError, verdictSuite } from '../../src/vitest.ts';
 
 /** What `fn` threw. */

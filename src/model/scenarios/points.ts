@@ -1,9 +1,9 @@
 import * as fc from 'fast-check';
-import type { Tx } from './program.ts';
-import { retrying } from './retry.ts';
-import { SqlState } from './statement.ts';
-import { defineScenario, forOperations, type Invariant, type Operation, type RunOutcome, type Strategy } from './scenario.ts';
-import { defineSchema, type DatabaseOf } from './schema.ts';
+import type { Tx } from '../program.ts';
+import { retrying } from '../retry.ts';
+import { SqlState } from '../statement.ts';
+import { defineScenario, forOperations, type Invariant, type Operation, type RunOutcome, type Strategy } from '../scenario.ts';
+import { defineSchema, type DatabaseOf } from '../schema.ts';
 
 /**
  * Points ledger: one account balance and a history row per successful

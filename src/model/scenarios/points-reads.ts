@@ -1,9 +1,9 @@
 import * as fc from 'fast-check';
-import type { Tx } from './program.ts';
-import { retrying } from './retry.ts';
-import { SqlState } from './statement.ts';
-import { defineScenario, type Invariant, type Operation } from './scenario.ts';
-import { describeTx } from './invariants.ts';
+import type { Tx } from '../program.ts';
+import { retrying } from '../retry.ts';
+import { SqlState } from '../statement.ts';
+import { defineScenario, type Invariant, type Operation } from '../scenario.ts';
+import { describeTx } from '../invariants.ts';
 import { deduct as deductOperation, pointsSchema, type PointsDb } from './points.ts';
 
 /**

@@ -1,10 +1,10 @@
 import * as fc from 'fast-check';
-import type { Tx } from './program.ts';
-import { retrying } from './retry.ts';
-import { SqlState } from './statement.ts';
-import { defineScenario, type Invariant, type Operation, type Strategy } from './scenario.ts';
-import { defineSchema, type DatabaseOf } from './schema.ts';
-import { everyRequestAnswered, plural, withResult } from './invariants.ts';
+import type { Tx } from '../program.ts';
+import { retrying } from '../retry.ts';
+import { SqlState } from '../statement.ts';
+import { defineScenario, type Invariant, type Operation, type Strategy } from '../scenario.ts';
+import { defineSchema, type DatabaseOf } from '../schema.ts';
+import { everyRequestAnswered, plural, withResult } from '../invariants.ts';
 
 /**
  * Top3: a user picks their three tasks of a day; setting the Top3 of a date

@@ -1,10 +1,10 @@
 import * as fc from 'fast-check';
-import type { Tx } from './program.ts';
-import { retrying } from './retry.ts';
-import { SqlState } from './statement.ts';
-import { defineScenario, type Invariant, type Operation } from './scenario.ts';
-import { defineSchema, type DatabaseOf } from './schema.ts';
-import { everyRequestAnswered, plural, withResult } from './invariants.ts';
+import type { Tx } from '../program.ts';
+import { retrying } from '../retry.ts';
+import { SqlState } from '../statement.ts';
+import { defineScenario, type Invariant, type Operation } from '../scenario.ts';
+import { defineSchema, type DatabaseOf } from '../schema.ts';
+import { everyRequestAnswered, plural, withResult } from '../invariants.ts';
 
 /**
  * Orders, stock and payments.

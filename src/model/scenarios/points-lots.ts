@@ -1,10 +1,10 @@
 import * as fc from 'fast-check';
-import type { Tx } from './program.ts';
-import { retrying } from './retry.ts';
-import { SqlState } from './statement.ts';
-import { defineScenario, forOperations, type Invariant, type Operation, type Strategy } from './scenario.ts';
-import { defineSchema, type DatabaseOf } from './schema.ts';
-import { describeTx, everyRequestAnswered, plural } from './invariants.ts';
+import type { Tx } from '../program.ts';
+import { retrying } from '../retry.ts';
+import { SqlState } from '../statement.ts';
+import { defineScenario, forOperations, type Invariant, type Operation, type Strategy } from '../scenario.ts';
+import { defineSchema, type DatabaseOf } from '../schema.ts';
+import { describeTx, everyRequestAnswered, plural } from '../invariants.ts';
 
 /**
  * Points held in lots that expire: each lot has the points it was granted

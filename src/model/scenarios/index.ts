@@ -7,7 +7,7 @@ import { rewardGrantQuery, rewardRedeem, welcomeGift } from './rewards.ts';
 import { taskCompleteDelete, taskCreate } from './tasks.ts';
 import { loginIssue, rateLimit, refreshRotation, signupUnique } from './tokens.ts';
 import { top3DifferentDates, top3SameDate } from './top3.ts';
-import type { Scenario } from './scenario.ts';
+import type { Scenario } from '../scenario.ts';
 
 /**
  * The built-in scenarios, from SCENARIOS.md, in the order `lockstep list`

@@ -1,12 +1,12 @@
 import * as fc from 'fast-check';
-import type { TxId } from './transaction.ts';
-import type { Program, Tx } from './program.ts';
-import type { CatalogueEntry } from '../explorer/catalogue-audit.ts';
-import { runAlone } from '../explorer/run-alone.ts';
-import { defineScenario, type RunOutcome, type TxOutcome } from './scenario.ts';
-import { defineSchema, type DatabaseOf } from './schema.ts';
+import type { TxId } from '../transaction.ts';
+import type { Program, Tx } from '../program.ts';
+import type { CatalogueEntry } from '../../explorer/catalogue-audit.ts';
+import { runAlone } from '../../explorer/run-alone.ts';
+import { defineScenario, type RunOutcome, type TxOutcome } from '../scenario.ts';
+import { defineSchema, type DatabaseOf } from '../schema.ts';
 
-export type { CatalogueEntry } from '../explorer/catalogue-audit.ts';
+export type { CatalogueEntry } from '../../explorer/catalogue-audit.ts';
 
 /**
  * The anomaly catalogue: one small scenario per phenomenon of Adya's

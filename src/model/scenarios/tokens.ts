@@ -1,10 +1,10 @@
 import * as fc from 'fast-check';
-import { isSqlState, type Tx } from './program.ts';
-import { retrying } from './retry.ts';
-import { defineScenario, type Invariant, type Operation } from './scenario.ts';
-import { defineSchema, type DatabaseOf } from './schema.ts';
-import { SqlState } from './statement.ts';
-import { describeTx, everyRequestAnswered, plural, withResult } from './invariants.ts';
+import { isSqlState, type Tx } from '../program.ts';
+import { retrying } from '../retry.ts';
+import { defineScenario, type Invariant, type Operation } from '../scenario.ts';
+import { defineSchema, type DatabaseOf } from '../schema.ts';
+import { SqlState } from '../statement.ts';
+import { describeTx, everyRequestAnswered, plural, withResult } from '../invariants.ts';
 
 /**
  * Tokens and accounts: refresh-token rotation, issuing tokens at login,
