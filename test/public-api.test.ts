@@ -148,6 +148,20 @@ describe('the public entry point on a scenario defined in a test file', () => {
     );
   });
 
+  it('a program that never ends is named after a bounded number of steps', () => {
+    function* polls(tx: Tx<Db>, a: { seat: number; guest: number }): Generator<any, any, any> {
+      for (;;) yield* tx.selectOne('seats', { id: a.seat });
+    }
+    const endless = defineScenario({
+      ...seatBooking,
+      id: 'seat-booking-endless',
+      strategies: { polling: { description: 'polls forever', programs: { book: polls }, expected: {} } },
+    } as typeof seatBooking);
+    expect(() => explore({ scenario: endless, strategy: 'polling', isolation: 'read-committed', runs: 10, seed: 1 })).toThrow(
+      new DefinitionError('Scenario seat-booking-endless, strategy polling, operation book (T1): the run took 100000 steps without ending; a program must end with a commit or a rollback.'),
+    );
+  });
+
   it("a throwing invariant or serial spec is the scenario's error, named, not lockstep's", () => {
     const broken = defineScenario({
       ...seatBooking,

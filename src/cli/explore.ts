@@ -54,7 +54,7 @@ export async function exploreCommand(id: string, options: ExploreCommandOptions,
     options.maxTransactions === undefined ? undefined : parseInteger('--max-transactions', options.maxTransactions, scenario.transactions.min, 12);
   const out = options.out === undefined ? undefined : checkWritable(options.out, io.cwd);
   if (options.json && options.markdown) throw new InputError('Choose one of --json and --markdown.');
-  const reportFiles = checkReportFiles(options, io.cwd);
+  const reportFiles = checkReportFiles(options, io.cwd, [{ what: '--out', path: options.out }]);
   const search = parseSearchOptions(scenario, options, source, io.cwd);
   const report = explore({ scenario, strategy, isolation, runs, seed, maxTransactions, ...search.options });
   const cx = report.counterexample;

@@ -70,12 +70,9 @@ export const creditsSpend = defineScenario({
 });
 `;
 
-export const testTemplate = `import { describe } from 'vitest';
-import { verdictSuite } from 'lockstep/vitest';
+export const testTemplate = `import { verdictSuite } from 'lockstep/vitest';
 import { creditsSpend } from './credits.js';
 
 // One test per strategy and isolation level: naive must be caught, atomic-update must be race-free.
-describe('credits-spend', () => {
-  verdictSuite(creditsSpend);
-});
+verdictSuite(creditsSpend);
 `;

@@ -183,12 +183,14 @@ function oneSentence(text: string): string {
   return `${s.charAt(0).toUpperCase()}${s.slice(1)}${/[.!?]$/.test(s) ? '' : '.'}`;
 }
 
-/** A failure of the world rather than of lockstep: a system error (ENOSPC, ECONNRESET, ...) or one PostgreSQL reported. */
+/** A failure of the world rather than of lockstep: a system error (ENOSPC, ECONNRESET, ...), one PostgreSQL reported, or a lost connection. */
 function isEnvironmentFailure(e: unknown): boolean {
   if (!(e instanceof Error)) return false;
   const code = (e as NodeJS.ErrnoException).code;
-  if (typeof code === 'string' && code !== '') return true;
-  return /connection|terminat|server|postgres/i.test(e.message);
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return true;
+  // pg's DatabaseError carries the server's severity and SQLSTATE.
+  if ('severity' in e && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return true;
+  return /^Connection terminated|^Client has encountered a connection error|^terminating connection/.test(e.message);
 }
 
 function firstLine(e: unknown): string {

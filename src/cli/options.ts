@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { IsolationLevel } from '../adapters/backend.ts';
 import { isolationOf, strategyOf } from '../explorer/explore-options.ts';
@@ -24,14 +24,27 @@ export function parseInteger(option: string, value: string, min: number, max = N
   return n;
 }
 
-/** Fails early when `path` cannot be written, so an exploration is not wasted. */
+/** Fails early when `path` cannot be written (its folder missing, not a folder or not writable; the path a folder), so an exploration is not wasted. */
 export function checkWritable(path: string, cwd: string): string {
   const full = resolve(cwd, path);
-  try {
-    if (existsSync(full)) accessSync(full, constants.W_OK);
-    else accessSync(dirname(full), constants.W_OK);
-  } catch {
-    throw new InputError(`Cannot write to ${path}: the file or its folder is not writable or does not exist.`);
-  }
+  const folder = dirname(full);
+  const problem =
+    existsSync(folder) && !statSync(folder).isDirectory()
+      ? `${dirname(path)} is not a folder`
+      : existsSync(full) && statSync(full).isDirectory()
+        ? 'it is a folder'
+        : existsSync(folder) && writable(existsSync(full) ? full : folder)
+          ? null
+          : 'the file or its folder is not writable or does not exist';
+  if (problem !== null) throw new InputError(`Cannot write to ${path}: ${problem}.`);
   return path;
+}
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }

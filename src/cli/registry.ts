@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InputError } from '../errors.ts';
+import { checkScenario } from '../model/check-scenario.ts';
 import type { Scenario } from '../model/scenario.ts';
 import { loadScenarioFile, type LoadedScenario } from './scenario-files.ts';
 
@@ -22,13 +23,17 @@ export class ScenarioRegistry {
   static async load(files: readonly string[], cwd: string): Promise<ScenarioRegistry> {
     const { scenarios: builtIn } = await import('../model/scenarios/index.ts');
     const loaded: LoadedScenario[] = [];
-    for (const path of await configScenarioFiles(cwd)) loaded.push(...(await loadScenarioFile(path, cwd)));
+    for (const path of await configScenarioFiles(cwd)) {
+      if (!loaded.some((l) => l.file === path)) loaded.push(...(await loadScenarioFile(path, cwd)));
+    }
     for (const path of files) {
       if (loaded.some((l) => l.file === resolve(cwd, path))) continue;
       loaded.push(...(await loadScenarioFile(path, cwd, path)));
     }
     const registry = new ScenarioRegistry(builtIn, loaded);
     registry.checkUniqueIds(cwd);
+    // A file loaded by tsx is not type-checked: its definitions are checked here, before any command reads them.
+    for (const l of loaded) checkScenario(l.scenario);
     return registry;
   }
 

@@ -26,7 +26,10 @@ export interface ReplayCommandOptions {
 /** `lockstep replay <file> [--scenarios FILE] [--db URL] [--json] [--emit-spec FILE]`: exit 0 confirmed, 1 diverged. */
 export async function replayCommand(file: string, options: ReplayCommandOptions, io: CommandIo): Promise<number> {
   if (options.json && options.markdown) throw new InputError('Choose one of --json and --markdown.');
-  const reportFiles = checkReportFiles(options, io.cwd);
+  const reportFiles = checkReportFiles(options, io.cwd, [
+    { what: 'the counterexample file', path: file },
+    { what: '--emit-spec', path: options.emitSpec },
+  ]);
   const { cx, scenario } = await readWithScenario(file, options.scenarios, io.cwd);
   if (options.emitSpec !== undefined) writeSpecFile(options.emitSpec, cx, scenario, io.cwd);
   const report = await replayCounterexample(cx, { db: options.db, scenario, signal: io.signal });

@@ -18,11 +18,28 @@ export interface ReportFiles {
   readonly svg?: string;
 }
 
-/** Checks `--report` and `--svg` before a command does its work, so a long run is not wasted on an unwritable path. */
-export function checkReportFiles(options: { readonly report?: string; readonly svg?: string }, cwd: string): ReportFiles {
+/**
+ * Checks `--report` and `--svg` before a command does its work, so a long run
+ * is not wasted on an unwritable path, and so no report replaces a file the
+ * command reads or writes (`others`: the counterexample file, `--out`, ...).
+ */
+export function checkReportFiles(
+  options: { readonly report?: string; readonly svg?: string },
+  cwd: string,
+  others: readonly { readonly what: string; readonly path: string | undefined }[] = [],
+): ReportFiles {
   const at = (path: string) => resolve(cwd, checkWritable(path, cwd));
-  if (options.report !== undefined && options.svg !== undefined && resolve(cwd, options.report) === resolve(cwd, options.svg)) {
-    throw new InputError('--report and --svg name the same file; give each its own.');
+  const named = [
+    { what: '--report', path: options.report },
+    { what: '--svg', path: options.svg },
+    ...others,
+  ].filter((n): n is { what: string; path: string } => n.path !== undefined);
+  for (let i = 0; i < named.length; i++) {
+    for (let j = i + 1; j < named.length; j++) {
+      if (i < 2 && resolve(cwd, named[i].path) === resolve(cwd, named[j].path)) {
+        throw new InputError(`${named[i].what} and ${named[j].what} name the same file; give each its own.`);
+      }
+    }
   }
   return { ...(options.report !== undefined ? { html: at(options.report) } : {}), ...(options.svg !== undefined ? { svg: at(options.svg) } : {}) };
 }

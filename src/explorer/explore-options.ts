@@ -35,5 +35,13 @@ export function checkExploreOptions(options: ExploreOptions): void {
   whole('transactions', options.transactions, 1);
   whole('preemptionBound', options.preemptionBound, 0);
   whole('depth', options.depth, 1);
+  if (options.workload !== undefined) {
+    if (!Array.isArray(options.workload) || options.workload.length === 0) throw new InputError('workload must list at least one transaction ({ operation, args }).');
+    for (const [i, t] of options.workload.entries()) {
+      if (!Object.hasOwn(options.scenario.operations, t?.operation)) {
+        throw new InputError(`workload transaction ${i + 1} runs unknown operation ${JSON.stringify(t?.operation)}; ${options.scenario.id} has ${Object.keys(options.scenario.operations).join(', ')}.`);
+      }
+    }
+  }
   if (options.mode !== undefined && !searchModes.includes(options.mode)) throw new InputError(`Unknown search mode "${options.mode}"; choose one of ${searchModes.join(', ')}.`);
 }

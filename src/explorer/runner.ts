@@ -8,6 +8,9 @@ import type { Tables } from '../model/schema.ts';
 import type { DbError, Statement, StatementResult } from '../model/statement.ts';
 import type { Chooser } from './schedule.ts';
 
+/** Steps a run may take before it is taken for a program that never ends. */
+const maxSteps = 100_000;
+
 /** What to run: a scenario's workload under one strategy and isolation level. */
 export interface RunPlan {
   readonly scenario: Scenario;
@@ -125,6 +128,7 @@ class WorkloadRun {
       if (last !== 0 && tx !== last && runnable.includes(last)) this.preemptions++;
       last = tx;
       const statement = txs[tx - 1].pending!;
+      if (steps.length >= maxSteps) throw new DefinitionError(`${programOrigin(this.spec.scenario, this.spec.strategy, txs[tx - 1].operation, tx)}: the run took ${maxSteps} steps without ending; a program must end with a commit or a rollback.`);
       const events = yield { kind: 'step', tx, statement };
       steps.push({ tx, statement, events });
       this.apply(events);

@@ -1,12 +1,13 @@
 import { MemoryEngine } from '../adapters/memory/engine.ts';
 import { DefinitionError } from '../errors.ts';
-import { seedTables, type Scenario, type SerialState, type Strategy, type WorkloadTx } from '../model/scenario.ts';
+import { seedTables, type Scenario, type WorkloadTx } from '../model/scenario.ts';
 import type { Tables } from '../model/schema.ts';
 import { runOnEngine } from './runner.ts';
 import { choiceSchedule } from './schedule.ts';
-import { sameResult, sameTables } from './serializability.ts';
+import { runSerial, sameResult, sameTables } from './serializability.ts';
 
-const checked = new WeakMap<Strategy, true>();
+/** The strategies already checked, by scenario (a strategy object may be shared by scenarios with other seeds). */
+const checked = new WeakMap<Scenario, Set<string>>();
 
 /**
  * Checks the serial spec against the strategy's programs where they must
@@ -22,14 +23,14 @@ const checked = new WeakMap<Strategy, true>();
  */
 export function checkSerialSpec(scenario: Scenario, strategyName: string): void {
   const strategy = scenario.strategies[strategyName];
-  if (checked.has(strategy)) return;
+  if (checked.get(scenario)?.has(strategyName)) return;
   const engine = new MemoryEngine(scenario.schema);
   for (const tx of firstOfEachOperation(scenario)) {
     const isolation = scenario.isolationLevels[0];
     const alone = runOnEngine(engine, { scenario, strategy, isolation, workload: [tx] }, choiceSchedule([]));
     const outcome = alone.outcomes[0];
     const state = structuredClone(seedTables(scenario)) as Tables;
-    const expected = scenario.operations[tx.operation].serial(state as SerialState<any>, tx.args, { id: 1 });
+    const expected = runSerial(scenario, tx, state, 1);
     const what = `Scenario ${scenario.id}: ${tx.operation} ${JSON.stringify(tx.args)} run alone under strategy ${strategyName}`;
     if (outcome.fate === 'aborted') {
       throw new DefinitionError(`${what} fails with ${outcome.error!.code} (${outcome.error!.message}); a program must succeed or answer when nothing runs beside it.`);
@@ -41,7 +42,8 @@ export function checkSerialSpec(scenario: Scenario, strategyName: string): void 
       throw new DefinitionError(`${what} leaves ${JSON.stringify(alone.final)}, but the serial spec leaves ${JSON.stringify(state)}; the serial spec must change the tables as the operation does alone.`);
     }
   }
-  checked.set(strategy, true);
+  const done = checked.get(scenario) ?? new Set<string>();
+  checked.set(scenario, done.add(strategyName));
 }
 
 /** The first transaction of each operation in the scenario's own workload. */

@@ -35,14 +35,18 @@ export function findSerialOrder(scenario: Scenario, outcomes: readonly TxOutcome
 /** Runs one transaction's operation under the serial spec; null when it would report another result. */
 function applySerially(scenario: Scenario, state: Tables, o: TxOutcome): Tables | null {
   const next = cloneTables(state);
-  let result: OperationResult;
+  const result = runSerial(scenario, o, next, o.id);
+  return sameResult(result, o.result!) ? next : null;
+}
+
+/** The serial spec of `tx`'s operation applied to `state` (changed in place); a spec that throws is the scenario's error, named. */
+export function runSerial(scenario: Scenario, tx: { readonly operation: string; readonly args: unknown }, state: Tables, id: TxId): OperationResult {
   try {
-    result = scenario.operations[o.operation].serial(next as SerialState<any>, o.args, { id: o.id });
+    return scenario.operations[tx.operation].serial(state as SerialState<any>, tx.args, { id });
   } catch (e) {
     if (e instanceof LockstepError) throw e;
-    throw new DefinitionError(`Scenario ${scenario.id}: the serial spec of operation ${o.operation} threw ${thrownName(e)} on ${JSON.stringify(o.args)}.`, { cause: e });
+    throw new DefinitionError(`Scenario ${scenario.id}: the serial spec of operation ${tx.operation} threw ${thrownName(e)} on ${JSON.stringify(tx.args)}.`, { cause: e });
   }
-  return sameResult(result, o.result!) ? next : null;
 }
 
 function searchOrder(scenario: Scenario, state: Tables, remaining: readonly TxOutcome[], final: Tables, order: TxId[], deadEnds: Set<string>): boolean {

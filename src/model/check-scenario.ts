@@ -25,7 +25,14 @@ const checked = new WeakSet<Scenario>();
  */
 export function checkScenario(scenario: Scenario): void {
   if (checked.has(scenario)) return;
-  const problem = isolationProblem(scenario) ?? transactionsProblem(scenario) ?? schemaProblem(scenario) ?? seedProblem(scenario) ?? strategiesProblem(scenario) ?? canonicalProblem(scenario);
+  const problem =
+    isolationProblem(scenario) ??
+    transactionsProblem(scenario) ??
+    schemaProblem(scenario) ??
+    seedProblem(scenario) ??
+    strategiesProblem(scenario) ??
+    invariantsProblem(scenario) ??
+    canonicalProblem(scenario);
   if (problem !== null) throw new DefinitionError(`Scenario ${scenario.id}: ${problem}`);
   checked.add(scenario);
 }
@@ -137,6 +144,13 @@ function strategiesProblem(scenario: Scenario): string | null {
     if (typeof value !== 'object' || value === null) return `${field} is ${show(value)}, not an object keyed by name.`;
   }
   const operations = Object.keys(scenario.operations);
+  if (operations.length === 0) return 'operations is {}; give the scenario at least one operation.';
+  for (const [name, operation] of Object.entries(scenario.operations)) {
+    const args = (operation as { args?: { generate?: unknown } } | null)?.args;
+    if (typeof args?.generate !== 'function') return `operation ${name} has args ${show(args)}; give it a fast-check arbitrary of its arguments (fc from 'lockstep').`;
+    if (typeof operation.serial !== 'function') return `operation ${name} has serial ${show(operation.serial)}; give it the serial spec, (state, args, { id }) => what the operation answers alone.`;
+  }
+  if (Object.keys(scenario.strategies).length === 0) return 'strategies is {}; give the scenario at least one strategy.';
   const supported = scenario.isolationLevels;
   for (const [name, strategy] of Object.entries(scenario.strategies)) {
     const programs: unknown = strategy?.programs;
@@ -157,6 +171,16 @@ function strategiesProblem(scenario: Scenario): string | null {
       }
       if (verdict !== 'passes' && verdict !== 'fails') return `strategy ${name} expects ${show(verdict)} under ${level}; a verdict is passes or fails.`;
     }
+  }
+  return null;
+}
+
+function invariantsProblem(scenario: Scenario): string | null {
+  const invariants: unknown = scenario.invariants;
+  if (!Array.isArray(invariants)) return `invariants is ${show(invariants)}; give a list of rules, [] for none.`;
+  for (const [i, invariant] of invariants.entries()) {
+    const { name, check } = (invariant ?? {}) as { name?: unknown; check?: unknown };
+    if (typeof name !== 'string' || typeof check !== 'function') return `invariant ${i + 1} is not { name, check(run) }; each rule has a name and a check that returns null or a sentence.`;
   }
   return null;
 }

@@ -1,3 +1,4 @@
+import { checkScenario } from '../model/check-scenario.ts';
 import type { IsolationLevel } from '../adapters/backend.ts';
 import { InputError } from '../errors.ts';
 import { isolationOf, strategyOf } from '../explorer/explore-options.ts';
@@ -170,6 +171,7 @@ export async function stress(options: StressOptions): Promise<StressReport> {
 /** Applies the profile and the defaults to `options` and checks them; bad options are an `InputError`. */
 export function planStress(options: StressOptions): StressPlan {
   const { scenario } = options;
+  checkScenario(scenario);
   const profile = typeof options.profile === 'string' ? stressProfile(options.profile) : options.profile;
   if (profile !== undefined && profile.scenario !== scenario.id) {
     throw new InputError(`Profile ${profile.name} runs scenario ${profile.scenario}, not ${scenario.id}.`);

@@ -46,4 +46,11 @@ describe('the serial spec is checked against each program run alone', () => {
       'Scenario counter: bump {} run alone under strategy atomic leaves {"counters":[{"id":1,"n":1}]}, but the serial spec leaves {"counters":[{"id":1,"n":0}]}; the serial spec must change the tables as the operation does alone.',
     );
   });
+
+  it('a serial spec that throws is the scenario\'s error, named', () => {
+    const throwing = counter((state) => String((state as unknown as { count: { n: number } }).count.n));
+    expect(() => explore({ scenario: throwing, strategy: 'atomic', isolation: 'read-committed', runs: 100, seed: 1 })).toThrow(
+      new DefinitionError("Scenario counter: the serial spec of operation bump threw TypeError: Cannot read properties of undefined (reading 'n') on {}."),
+    );
+  });
 });

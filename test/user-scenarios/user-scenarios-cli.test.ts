@@ -135,6 +135,11 @@ describe('bad scenario files: one sentence, exit 2', () => {
       `Two scenarios have the id "stamp-card": in ${stampCard} and in ${fixture('same-id.ts')}; ids must be unique.`,
     ],
     [
+      'a scenario file with a misspelt field (tsx does not type-check it)',
+      ['list', '--scenarios', fixture('misspelt-field.ts')],
+      'Scenario stamp-card-typo: invariants is undefined; give a list of rules, [] for none.',
+    ],
+    [
       "a scenario with a built-in scenario's id",
       ['audit', '--scenarios', fixture('built-in-id.ts')],
       `Two scenarios have the id "points-deduct": a built-in one and one in ${fixture('built-in-id.ts')}; rename yours.`,
@@ -142,6 +147,19 @@ describe('bad scenario files: one sentence, exit 2', () => {
   ];
   it.each(cases)('%s', async (_, args, sentence) => {
     expect(await lockstep(args)).toEqual({ code: 2, stdout: '', stderr: `${sentence}\n` });
+  });
+
+  it('a report that would replace the counterexample file it replays is refused before anything runs', async () => {
+    const out = join(dir, 'kept.json');
+    expect((await lockstep(['explore', 'stamp-card', '--scenarios', stampCard, '--strategy', 'naive', '--runs', '500', '--out', out])).code).toBe(1);
+    const before = readFileSync(out, 'utf8');
+    expect(await lockstep(['replay', out, '--report', out])).toEqual({ code: 2, stdout: '', stderr: '--report and the counterexample file name the same file; give each its own.\n' });
+    expect(await lockstep(['explore', 'stamp-card', '--scenarios', stampCard, '--strategy', 'naive', '--out', out, '--report', out])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: '--report and --out name the same file; give each its own.\n',
+    });
+    expect(readFileSync(out, 'utf8')).toBe(before);
   });
 
   it('an unknown id lists the built-in and the loaded ids', async () => {
