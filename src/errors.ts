@@ -49,6 +49,18 @@ export class DefinitionError extends LockstepError {
   }
 }
 
+/**
+ * The world failed under lockstep: the embedded server would not start, a
+ * connection to PostgreSQL broke. Not bad input and not a bug in lockstep:
+ * one sentence, exit 2.
+ */
+export class EnvironmentError extends LockstepError {
+  constructor(sentence: string, options?: { cause?: unknown }) {
+    super(sentence, options);
+    this.name = 'EnvironmentError';
+  }
+}
+
 /** A thrown value in words, for a sentence: `TypeError: Cannot read properties of undefined (reading 'x')`. */
 export function thrownName(e: unknown): string {
   const text = e instanceof Error ? `${e.name}: ${e.message.split('\n')[0]}` : String(e);

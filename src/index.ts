@@ -83,4 +83,4 @@ export type { LatencySummary } from './stress/latency-histogram.ts';
 export { defineConfig, type LockstepConfig } from './config.ts';
 
 // Errors
-export { DefinitionError, InputError, LockstepError } from './errors.ts';
+export { DefinitionError, EnvironmentError, InputError, LockstepError } from './errors.ts';

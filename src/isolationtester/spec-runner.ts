@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { NoticeMessage } from 'pg-protocol/dist/messages.js';
 import { endClient } from '../adapters/postgres/postgres-backend.ts';
 import { CompletionSignal, pollUntilSettled } from '../adapters/postgres/settle.ts';
-import { InputError } from '../errors.ts';
+import { EnvironmentError, InputError } from '../errors.ts';
 import type { Permutation } from './permutations.ts';
 import { stepsByName, type Blocker, type PermutationStep, type Spec, type SpecStep } from './spec-parser.ts';
 
@@ -436,7 +436,7 @@ export class SpecRunner {
       const what = running.length > 0 ? 'did not finish and was not waiting for another session' : 'stayed in a deadlock PostgreSQL did not resolve';
       throw new StepTimeoutError(`${describe}: step ${names} ${what} within the step timeout of ${formatSeconds(this.stepTimeoutMs)}; lockstep ended its sessions.`);
     }
-    for (const s of this.sessions) if (s.active?.done && s.lost) throw new Error(`The connection of session ${s.name} to PostgreSQL broke: ${s.lost.message}`);
+    for (const s of this.sessions) if (s.active?.done && s.lost) throw new EnvironmentError(`The connection of session ${s.name} to PostgreSQL broke: ${s.lost.message.replace(/\.$/, '')}.`);
     return waits;
   }
 

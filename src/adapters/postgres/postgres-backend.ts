@@ -1,3 +1,4 @@
+import { EnvironmentError } from '../../errors.ts';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
@@ -274,7 +275,7 @@ export class PostgresBackend implements Backend {
 
   private session(tx: TxId): Promise<Session> {
     const existing = this.sessions.get(tx);
-    if (existing?.lost !== undefined) throw new Error(`The connection of T${tx} to PostgreSQL was lost: ${existing.lost.message}`);
+    if (existing?.lost !== undefined) throw new EnvironmentError(`The connection of T${tx} to PostgreSQL was lost: ${existing.lost.message.replace(/\.$/, '')}.`);
     if (existing !== undefined) return Promise.resolve(existing);
     this.controlClient();
     let pending = this.connecting.get(tx);
@@ -362,7 +363,7 @@ export class PostgresBackend implements Backend {
       const flight = s.flight;
       if (flight === null) continue;
       if (flight.broken !== undefined) {
-        throw new Error(`The connection of T${s.tx} to PostgreSQL broke: ${flight.broken.message}`);
+        throw new EnvironmentError(`The connection of T${s.tx} to PostgreSQL broke: ${flight.broken.message.replace(/\.$/, '')}.`);
       }
       if (flight.done) {
         events.push({ tx: s.tx, kind: 'completed', result: flight.result! });

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { InputError } from '../../errors.ts';
+import { EnvironmentError, InputError } from '../../errors.ts';
 
 /** A PostgreSQL server lockstep can use, and how to let go of it. */
 export interface Provisioned {
@@ -132,7 +132,7 @@ async function startEmbedded(): Promise<Provisioned> {
     }
   } catch (e) {
     await stop().catch(() => {});
-    throw new Error(`Could not start the embedded PostgreSQL server: ${reason(e)}.`, { cause: e });
+    throw new EnvironmentError(`Could not start the embedded PostgreSQL server: ${reason(e)}.`, { cause: e });
   }
 }
 
