@@ -7,14 +7,14 @@ import { createPostgresBackend, type PostgresBackend } from '../src/adapters/pos
 import { provisionPostgres } from '../src/adapters/postgres/provision.ts';
 import { SqlCompiler } from '../src/adapters/postgres/sql-compiler.ts';
 import { scheduleArbitrary, workloadArbitrary } from '../src/explorer/arbitraries.ts';
-import { checkRun, ruleName, type Violation } from '../src/explorer/checks.ts';
+import { checkRun, ruleName, type Violation } from '../src/explorer/violation.ts';
 import { buildCounterexample, writeCounterexample } from '../src/explorer/counterexample.ts';
 import { explore } from '../src/explorer/explore.ts';
-import { replay, runSpecOf, type ReplayReport } from '../src/explorer/replay.ts';
-import { runOnEngine, type RunSpec, type Trace } from '../src/explorer/runner.ts';
+import { replay, runPlanOf, type ReplayReport } from '../src/explorer/replay.ts';
+import { runOnEngine, type RunPlan, type Trace } from '../src/explorer/runner.ts';
 import { choiceSchedule } from '../src/explorer/schedule.ts';
 import type { Scenario, Workload } from '../src/model/scenario.ts';
-import { scenarios } from '../src/model/scenarios.ts';
+import { scenarios } from '../src/model/scenarios/index.ts';
 import { knownGap } from '../properties/random-program-gaps.ts';
 import { propertySeed } from '../properties/seed.ts';
 import { statementPrograms, statementWorkloadArbitrary } from '../properties/statement-programs.ts';
@@ -34,9 +34,10 @@ import { statementPrograms, statementWorkloadArbitrary } from '../properties/sta
  * - LOCKSTEP_FUZZ_RUNS: random statement programs per isolation level
  *   (default 2000);
  * - LOCKSTEP_SOAK_MINUTES: time budget (default 55). Every combination first
- *   gets min(count, 200) schedules; then points-deduct, points-add and
- *   points-mixed (where most transactions wait for one row) are filled up to
- *   the count, then the others in turns of 200, until the count or the
+ *   gets what `npm test` replays (200 schedules for points-deduct, points-add
+ *   and points-mixed, 40 for the others; every random program); then those
+ *   three scenarios, where most transactions wait for one row, are filled up
+ *   to the count, then the others in turns of 200, until the count or the
  *   budget is reached. The summary gives each combination's count;
  * - LOCKSTEP_SEED: the fast-check seed (default 1), as for the properties;
  * - LOCKSTEP_SOAK_OUT: where the summary and counterexamples go (default
@@ -45,7 +46,7 @@ import { statementPrograms, statementWorkloadArbitrary } from '../properties/sta
 const conformanceRuns = Number(process.env.LOCKSTEP_CONFORMANCE_RUNS ?? 2000);
 const fuzzRuns = Number(process.env.LOCKSTEP_FUZZ_RUNS ?? 2000);
 const budgetMs = Number(process.env.LOCKSTEP_SOAK_MINUTES ?? 55) * 60_000;
-const firstPass = 200;
+const turn = 200;
 const thorough = new Set(['points-deduct', 'points-add', 'points-mixed']);
 const out = resolve(process.env.LOCKSTEP_SOAK_OUT ?? join('counterexamples', `soak-${new Date().toISOString().replace(/[:.]/g, '-')}`));
 
@@ -111,11 +112,11 @@ try {
   // First pass: every combination, and each unsafe strategy's shrunk counterexample.
   for (const job of jobs) {
     if (!timeLeft()) break;
-    await runJob(job, job.kind === 'random-programs' ? fuzzRuns : firstPass);
+    await runJob(job, job.kind === 'random-programs' ? fuzzRuns : job.priority ? 200 : 40);
     if (job.kind === 'conformance' && job.scenario.strategies[job.strategy].expected[job.isolation] === 'fails') await replayCounterexample(job);
     progress(job);
   }
-  // Then the combinations where most transactions wait for one row, to the full count; then the others, a turn of 200 at a time.
+  // Then the combinations where most transactions wait for one row, to the full count; then the others, a turn at a time.
   for (const job of jobs.filter((j) => j.priority)) {
     if (!timeLeft()) break;
     await runJob(job, job.samples.length);
@@ -126,7 +127,7 @@ try {
     for (const job of jobs) {
       if (!timeLeft()) break;
       if (job.done >= job.samples.length) continue;
-      await runJob(job, job.done + firstPass);
+      await runJob(job, job.done + turn);
       more = true;
     }
   }
@@ -154,7 +155,7 @@ async function runJob(job: Job, until: number): Promise<void> {
   const end = Math.min(until, job.samples.length);
   for (; job.done < end && timeLeft(); job.done++) {
     const [workload, choices] = job.samples[job.done];
-    const spec: RunSpec = { scenario: job.scenario, strategy, isolation: job.isolation, workload };
+    const spec: RunPlan = { scenario: job.scenario, strategy, isolation: job.isolation, workload };
     const trace = runOnEngine(engine, spec, choiceSchedule(choices));
     if (job.kind === 'random-programs' && knownGap(spec, trace, onConflictSkipReads) !== null) {
       job.skipped++;
@@ -182,7 +183,7 @@ async function replayCounterexample(job: Job): Promise<void> {
     return;
   }
   const { backend, compiler } = await backendFor(job.scenario);
-  const report = await replay(backend, runSpecOf(cx, job.scenario), cx.schedule, (s) => compiler.statement(s).sql);
+  const report = await replay(backend, runPlanOf(cx, job.scenario), cx.schedule, (s) => compiler.statement(s).sql);
   if (report.status === 'confirmed' && report.violationReproduced) {
     job.counterexampleReplay = 'confirmed';
     return;
@@ -193,7 +194,7 @@ async function replayCounterexample(job: Job): Promise<void> {
 }
 
 /** Writes the diverging schedule as a counterexample file; its violation names the divergence (and the model's broken rule, if any). */
-function writeDivergence(job: Job, spec: RunSpec, schedule: readonly TxId[], report: ReplayReport, trace: Trace): Divergence {
+function writeDivergence(job: Job, spec: RunPlan, schedule: readonly TxId[], report: ReplayReport, trace: Trace): Divergence {
   const s = report.firstDivergence !== undefined ? report.steps[report.firstDivergence - 1] : undefined;
   const step = s
     ? `step ${s.index} T${s.tx} ${s.statementText}: model ${describeSide(s.model)} / postgres ${describeSide(s.postgres)}`
