@@ -128,6 +128,7 @@ try {
       if (!timeLeft()) break;
       if (job.done >= job.samples.length) continue;
       await runJob(job, job.done + turn);
+      progress(job);
       more = true;
     }
   }

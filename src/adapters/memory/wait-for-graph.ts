@@ -48,18 +48,32 @@ export function reportedBlockers(xact: Xact): Xact[] {
  * first; null when there is none.
  */
 export function cycleThrough(xact: Xact): Xact[] | null {
-  const seen = new Set<Xact>();
+  // Most waits are for a transaction that is not waiting itself: no cycle, and nothing to allocate.
+  if (!waitsForAWaiter(xact)) return null;
   const path: Xact[] = [xact];
-  const visit = (x: Xact): boolean => {
-    for (const y of waitsFor(x)) {
-      if (y === xact) return true;
-      if (seen.has(y) || y.wait === null) continue;
-      seen.add(y);
-      path.push(y);
-      if (visit(y)) return true;
-      path.pop();
-    }
-    return false;
-  };
-  return visit(xact) ? path : null;
+  return visit(xact, xact, new Set<Xact>(), path) ? path : null;
+}
+
+function visit(x: Xact, start: Xact, seen: Set<Xact>, path: Xact[]): boolean {
+  for (const y of waitsFor(x)) {
+    if (y === start) return true;
+    if (seen.has(y) || y.wait === null) continue;
+    seen.add(y);
+    path.push(y);
+    if (visit(y, start, seen, path)) return true;
+    path.pop();
+  }
+  return false;
+}
+
+/** True when one of the transactions `xact` waits for (see `waitsFor`) is waiting too; without allocating. */
+function waitsForAWaiter(xact: Xact): boolean {
+  const wait = xact.wait;
+  if (wait === null) return false;
+  if (wait.kind === 'xact') return wait.xact.wait !== null;
+  const chain = wait.chain;
+  if (chain.exclusive !== null) return chain.exclusive !== xact && chain.exclusive.wait !== null;
+  if (wait.mode === 'share') return false;
+  for (const x of chain.shared) if (x !== xact && x.wait !== null) return true;
+  return false;
 }
