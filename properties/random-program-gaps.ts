@@ -4,9 +4,9 @@ import { isComparison, SqlState, type Where } from '../src/model/statement.ts';
 
 /**
  * Why a random statement program's run falls in a documented model gap, or
- * null when its replay must match: the same filter as the random-program
- * property (properties/random-programs.test.ts, which documents each gap),
- * for the soak (bench/soak.ts). `onConflictSkipReads` is true on PostgreSQL
+ * null when its replay must match: the filter of the random-program property
+ * (properties/random-programs.test.ts, which documents each gap) and of the
+ * soak (bench/soak.ts). `onConflictSkipReads` is true on PostgreSQL
  * before 17.
  */
 export function knownGap(spec: RunPlan, trace: Trace, onConflictSkipReads: boolean): string | null {

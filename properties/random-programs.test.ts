@@ -8,14 +8,13 @@ import { SqlCompiler } from '../src/adapters/postgres/sql-compiler.ts';
 import { scheduleArbitrary } from '../src/explorer/arbitraries.ts';
 import { replay, type ReplayReport } from '../src/explorer/replay.ts';
 import { formatReplayReport } from '../src/explorer/replay-report.ts';
-import { releasedStatement, runOnEngine, type RunPlan, type Trace } from '../src/explorer/runner.ts';
+import { runOnEngine, type RunPlan } from '../src/explorer/runner.ts';
 import { choiceSchedule } from '../src/explorer/schedule.ts';
 import { InputError } from '../src/errors.ts';
-import type { Row } from '../src/model/schema.ts';
-import { isComparison, SqlState, type Where } from '../src/model/statement.ts';
 import type { Workload } from '../src/model/scenario.ts';
 import { describeStatementWorkload, statementPrograms, statementWorkloadArbitrary } from './statement-programs.ts';
 import { propertySeed } from './seed.ts';
+import { knownGap } from './random-program-gaps.ts';
 
 /**
  * Conformance on random programs: workloads of 2 or 3 transactions, each a
@@ -66,59 +65,9 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** Why a run falls in a documented model gap, or null when the replay must match. */
-function knownGap(spec: RunPlan, trace: Trace): string | null {
-  const deadKeys = uncommittedKeys(trace);
-  const failsLater = (tx: number) => trace.outcomes.some((o) => o.id === tx && o.error?.code === SqlState.serializationFailure);
-  for (const step of trace.steps) {
-    const s = step.statement;
-    const own = step.events.find((e) => e.tx === step.tx);
-    if (s.kind === 'update' && own?.kind === 'blocked' && keysOf(s.where).length === 0) {
-      return 'a predicate UPDATE waited for a row lock (heap order versus primary-key order)';
-    }
-    const aborted = s.kind === 'rollback' || step.events.some((e) => e.kind === 'completed' && e.result.error);
-    const releasedWrite = step.events.some((e) => e.tx !== step.tx && e.kind === 'completed' && releasedStatement(trace.steps, step, e.tx).kind !== 'select');
-    if (spec.isolation === 'serializable' && aborted && releasedWrite) {
-      return 'a write released by an abort under serializable (SIREAD locks outlive the row locks for a moment)';
-    }
-    const skipped = s.kind === 'insert' && s.onConflict === 'nothing' && own?.kind === 'completed' && (own.result.rows?.length ?? s.rows.length) < s.rows.length;
-    if (spec.isolation === 'serializable' && skipped && onConflictSkipReads()) {
-      return 'ON CONFLICT DO NOTHING skipped a row under serializable on PostgreSQL before 17 (which reads the conflicting row for SSI)';
-    }
-    if (spec.isolation === 'serializable' && s.kind !== 'insert' && s.kind !== 'commit' && s.kind !== 'rollback' && failsLater(step.tx) && keysOf(s.where).some((key) => deadKeys.has(key))) {
-      return 'a doomed serializable transaction looked up a key of an uncommitted row version (PostgreSQL still examines its index entry)';
-    }
-  }
-  return null;
-}
-
 /** PostgreSQL 15 treats the row an ON CONFLICT DO NOTHING skips for as an SSI read (a doomed transaction fails there, and it takes a SIREAD lock); 17, which the model follows, does not. */
 function onConflictSkipReads(): boolean {
   return Number.parseInt(server.version, 10) < 17;
-}
-
-/** `id=…` and `k=…` of a WHERE clause's key equalities. */
-function keysOf(where: Where<Row>): string[] {
-  return ['id', 'k'].filter((c) => c in where && !isComparison(where[c])).map((c) => `${c}=${where[c]}`);
-}
-
-/** `id=…` and `k=…` of every row version written by a transaction that did not commit. */
-function uncommittedKeys(trace: Trace): Set<string> {
-  const committed = new Set(trace.outcomes.filter((o) => o.fate === 'committed').map((o) => o.id));
-  const keys = new Set<string>();
-  for (const step of trace.steps) {
-    for (const e of step.events) {
-      if (committed.has(e.tx) || e.kind !== 'completed' || !e.result.rows) continue;
-      const kind = (e.tx === step.tx ? step.statement : releasedStatement(trace.steps, step, e.tx)).kind;
-      if (kind === 'insert' || kind === 'update') for (const row of e.result.rows) keys.add(`id=${row.id}`).add(`k=${row.k}`);
-    }
-    // A failed insert or update may have left its version in the heap and in the indexes before the one that failed.
-    const s = step.statement;
-    if (committed.has(step.tx)) continue;
-    if (s.kind === 'insert') for (const row of s.rows) keys.add(`id=${row.id}`).add(`k=${row.k}`);
-    if (s.kind === 'update' && 'k' in s.set) keys.add(`k=${s.set.k}`);
-  }
-  return keys;
 }
 
 /**
@@ -162,7 +111,7 @@ describe('conformance on random statement programs', () => {
         fc.asyncProperty(statementWorkloadArbitrary(), scheduleArbitrary(3, 24), async (workload, choices) => {
           const spec: RunPlan = { scenario: statementPrograms, strategy: statementPrograms.strategies.statements, isolation, workload };
           const trace = runOnEngine(engine, spec, choiceSchedule(choices));
-          const gap = knownGap(spec, trace) !== null;
+          const gap = knownGap(spec, trace, onConflictSkipReads()) !== null;
           if (gap) skipped++;
           fc.pre(!gap);
           const schedule = trace.steps.map((s) => s.tx);
