@@ -153,7 +153,23 @@ describe('lockstep replay: bad input, one sentence, exit 2, nothing left behind'
     writeFileSync(file, JSON.stringify(cx));
     const { code, stderr } = await lockstep(['replay', file, '--db', server.url]);
     expect(code).toBe(2);
-    expect(stderr).toBe(`The counterexample's workload does not run on the model (are the transactions' "args" right?): Cannot read properties of undefined (reading 'user').\n`);
+    expect(stderr).toBe(`${file}: transaction 1's args undefined do not fit operation deduct of points-deduct, whose arguments look like {"user":1,"amount":300}.\n`);
+  });
+
+  it.each([
+    ['a fraction where the operation takes whole numbers', 300.5],
+    ['a string of digits', '300'],
+    ['a boolean', true],
+  ])('arguments of the wrong shape: %s', async (_, amount) => {
+    const file = join(dir, 'bad-args.json');
+    const cx = JSON.parse(counterexampleJson(explore({ scenario: pointsDeduct, strategy: 'naive', isolation: 'read-committed', runs: 100, seed: 1 }).counterexample!));
+    cx.transactions[0].args.amount = amount;
+    writeFileSync(file, JSON.stringify(cx));
+    const { code, stdout, stderr } = await lockstep(['replay', file, '--db', server.url]);
+    expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
+    expect(stderr).toBe(
+      `${file}: transaction 1's args {"user":1,"amount":${JSON.stringify(amount)}} do not fit operation deduct of points-deduct, whose arguments look like {"user":1,"amount":300}.\n`,
+    );
   });
 
   it('an unreachable --db, password masked', async () => {

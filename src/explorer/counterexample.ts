@@ -6,6 +6,7 @@ import type { Scenario, Workload, WorkloadTx } from '../model/scenario.ts';
 import type { Row, Tables } from '../model/schema.ts';
 import { describeStatement, type Statement, type StatementResult } from '../model/statement.ts';
 import { classifyRun, type Anomaly } from './anomaly.ts';
+import { checkWorkloadArgs } from './workload-args.ts';
 import type { Violation } from './violation.ts';
 import { releasedStatement, type Step, type Trace } from './runner.ts';
 
@@ -201,6 +202,7 @@ export function readCounterexample(path: string, scenarios: readonly Scenario[],
   if (!Array.isArray(data.schedule) || !data.schedule.every((t: unknown) => Number.isInteger(t) && (t as number) >= 1 && (t as number) <= n)) {
     throw bad(`"schedule" must list transaction ids between 1 and ${n}`);
   }
+  checkWorkloadArgs(scenario, data.transactions, name);
   const cx = data as Counterexample;
   scenarioOfCounterexample.set(cx, scenario);
   return cx;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InputError } from '../errors.ts';
+import { checkWorkloadArgs } from './workload-args.ts';
 import type { Scenario, Workload, WorkloadTx } from '../model/scenario.ts';
 
 /**
@@ -54,7 +55,7 @@ export function readWorkloadFile(path: string, scenario: Scenario, cwd = '.'): W
     throw new InputError(`${path} is not a workload file: expected a non-empty list of {"operation", "args"} (or an object with "transactions").`);
   }
   const known = Object.keys(scenario.operations);
-  return list.map((t: unknown, i: number): WorkloadTx => {
+  const workload = list.map((t: unknown, i: number): WorkloadTx => {
     if (typeof t !== 'object' || t === null || typeof (t as WorkloadTx).operation !== 'string' || !('args' in t)) {
       throw new InputError(`${path} is not a workload file: transaction ${i + 1} must be an object with "operation" and "args".`);
     }
@@ -64,4 +65,6 @@ export function readWorkloadFile(path: string, scenario: Scenario, cwd = '.'): W
     }
     return { operation, args };
   });
+  checkWorkloadArgs(scenario, workload, path);
+  return workload;
 }
