@@ -121,6 +121,8 @@ function parseStepTimeout(value: string): number {
   if (!/^\d+(\.\d+)?$/.test(value.trim()) || !(seconds > 0) || seconds > 3600) {
     throw new InputError(`--step-timeout must be a number of seconds between 0 and 3600, not "${value}".`);
   }
+  // PostgreSQL's statement_timeout counts whole milliseconds, and 0 would mean none.
+  if (seconds < 0.001) throw new InputError(`--step-timeout must be at least 0.001 seconds (PostgreSQL counts whole milliseconds), not "${value}".`);
   return Math.round(seconds * 1000);
 }
 

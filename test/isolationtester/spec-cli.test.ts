@@ -159,6 +159,8 @@ describe('lockstep spec: bad input, one sentence, exit 2', () => {
     ['--permutations some', 'session s1\nstep s1a { SELECT 1; }\n', ['--permutations', 'some'], () => '--permutations must be "all" or a whole number, not "some".'],
     ['--json with another --format', 'session s1\nstep s1a { SELECT 1; }\n', ['--json', '--format', 'table'], () => '--json and --format table contradict each other; choose one.'],
     ['a bad --step-timeout', 'session s1\nstep s1a { SELECT 1; }\n', ['--step-timeout', 'soon'], () => '--step-timeout must be a number of seconds between 0 and 3600, not "soon".'],
+    ['a --step-timeout under a millisecond', 'session s1\nstep s1a { SELECT 1; }\n', ['--step-timeout', '0.0001'], () => '--step-timeout must be at least 0.001 seconds (PostgreSQL counts whole milliseconds), not "0.0001".'],
+    ['an empty --db', 'session s1\nstep s1a { SELECT 1; }\n', ['--db', ''], () => '--db is empty; give a PostgreSQL URL like postgres://user:password@host:5432/database, or leave --db out.'],
   ];
   cases.forEach(([title, text, extra, sentence], i) => {
     it(title, async () => {

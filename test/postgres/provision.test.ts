@@ -12,6 +12,7 @@ describe('redactUrl', () => {
     expect(redactUrl('postgres://me:s3cret@db.example.com:5432/app?sslmode=require')).toBe('postgres://me:***@db.example.com:5432/app?sslmode=require');
     expect(redactUrl('postgres://me@localhost/app')).toBe('postgres://me@localhost/app');
     expect(redactUrl('host=db password=s3cret user=me')).toBe('host=db password=*** user=me');
+    expect(redactUrl('postgres://me@db.example.com/app?password=s3cret&sslmode=disable')).toBe('postgres://me@db.example.com/app?password=***&sslmode=disable');
   });
 });
 

@@ -41,6 +41,7 @@ export interface ProvisionOptions {
  * ```
  */
 export async function provisionPostgres(options: ProvisionOptions = {}): Promise<Provisioned> {
+  if (options.url !== undefined && options.url.trim() === '') throw new InputError('--db is empty; give a PostgreSQL URL like postgres://user:password@host:5432/database, or leave --db out.');
   const given = options.url ?? process.env.DATABASE_URL;
   if (given !== undefined && given !== '') {
     const source = options.url !== undefined ? '--db' : 'DATABASE_URL';
@@ -60,7 +61,8 @@ export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
+    if (parsed.searchParams.has('password')) parsed.searchParams.set('password', '***');
+    return parsed.toString().replace('password=%2A%2A%2A', 'password=***');
   } catch {
     return url.replace(/(password=)[^\s&]*/gi, '$1***').replace(/(\/\/[^:/@\s]*:)[^@\s]*@/, '$1***@');
   }
