@@ -66,3 +66,12 @@ export function thrownName(e: unknown): string {
   const text = e instanceof Error ? `${e.name}: ${e.message.split('\n')[0]}` : String(e);
   return text.replace(/\.$/, '');
 }
+
+/** What went wrong with a file, in words: `no such file`, `permission denied`, `it is a folder`, else the system's code. */
+export function fileProblem(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'it is a folder';
+  return code ?? (e as Error).message;
+}

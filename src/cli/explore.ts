@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { checkWritable, parseInteger, parseIsolation, parseStrategy } from './options.ts';
+import { checkWritable, parseInteger, parseStrategy } from './options.ts';
+import { isolationOf } from '../explorer/explore-options.ts';
 import { InputError } from '../errors.ts';
 import type { Scenario } from '../model/scenario.ts';
 import type { ExploreOptions } from '../explorer/explore.ts';
@@ -47,7 +48,7 @@ export async function exploreCommand(id: string, options: ExploreCommandOptions,
   const scenario = registry.get(id);
   const source = registry.sourceOf(scenario);
   const strategy = parseStrategy(scenario, options.strategy);
-  const isolation = parseIsolation(scenario, options.isolation);
+  const isolation = isolationOf(scenario, options.isolation);
   const runs = parseInteger('--runs', options.runs, 1);
   const seed = parseInteger('--seed', options.seed, -(2 ** 31), 2 ** 31 - 1);
   const maxTransactions =

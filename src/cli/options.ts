@@ -1,7 +1,6 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { IsolationLevel } from '../adapters/backend.ts';
-import { isolationOf, strategyOf } from '../explorer/explore-options.ts';
+import { strategyOf } from '../explorer/explore-options.ts';
 import { InputError } from '../errors.ts';
 import type { Scenario } from '../model/scenario.ts';
 
@@ -11,10 +10,6 @@ export function parseStrategy(scenario: Scenario, name: string | undefined): str
   if (name === undefined) throw new InputError(`Choose a strategy with --strategy; ${scenario.id} has ${Object.keys(scenario.strategies).join(', ')}.`);
   strategyOf(scenario, name);
   return name;
-}
-
-export function parseIsolation(scenario: Scenario, name: string): IsolationLevel {
-  return isolationOf(scenario, name);
 }
 
 export function parseInteger(option: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {

@@ -6,7 +6,8 @@ import { formatStressReport } from '../stress/stress-report-text.ts';
 import { checkReportFiles, writeReportFile } from './report-files.ts';
 import { renderStressHtml } from '../reports/stress-html.ts';
 import type { CommandIo } from './io.ts';
-import { parseInteger, parseIsolation, parseStrategy } from './options.ts';
+import { parseInteger, parseStrategy } from './options.ts';
+import { isolationOf } from '../explorer/explore-options.ts';
 import { ScenarioRegistry } from './registry.ts';
 
 /** Options of `lockstep stress`, as commander passes them. */
@@ -43,7 +44,7 @@ export async function stressCommand(id: string | undefined, options: StressComma
   const registry = await ScenarioRegistry.load(options.scenarios, io.cwd);
   const scenario = registry.get(id ?? profile!.scenario);
   const strategy = parseStrategy(scenario, options.strategy);
-  const isolation = options.isolation === undefined ? undefined : parseIsolation(scenario, options.isolation);
+  const isolation = options.isolation === undefined ? undefined : isolationOf(scenario, options.isolation);
   if (options.duration !== undefined && options.transactions !== undefined) throw new InputError('Give either --duration or --transactions, not both.');
   if (options.rate !== undefined && options.duration === undefined) {
     throw new InputError('--rate needs --duration, not --transactions: an open model runs for a time, whatever the number of transactions.');

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { isolationLevels, type Event, type IsolationLevel, type TxId } from '../adapters/backend.ts';
-import { InputError } from '../errors.ts';
+import { fileProblem, InputError } from '../errors.ts';
 import type { Scenario, Workload, WorkloadTx } from '../model/scenario.ts';
 import type { Row, Tables } from '../model/schema.ts';
 import { describeStatement, type Statement, type StatementResult } from '../model/statement.ts';
@@ -129,13 +129,6 @@ function describeRow(row: Row): string {
     .join(' ');
 }
 
-function fileProblem(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'EISDIR') return 'it is a folder';
-  return code ?? (e as Error).message;
-}
 
 const fileTag = 'lockstep-counterexample';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { InputError } from '../errors.ts';
+import { fileProblem, InputError } from '../errors.ts';
 import { checkWorkloadArgs } from './workload-args.ts';
 import type { Scenario, Workload, WorkloadTx } from '../model/scenario.ts';
 
@@ -40,9 +40,7 @@ export function readWorkloadFile(path: string, scenario: Scenario, cwd = '.'): W
   try {
     text = readFileSync(resolve(cwd, path), 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (code ?? (e as Error).message);
-    throw new InputError(`Cannot read the workload file ${path}: ${why}.`);
+    throw new InputError(`Cannot read the workload file ${path}: ${fileProblem(e)}.`);
   }
   let data: unknown;
   try {

@@ -5,7 +5,7 @@ import { cycleEdges, viewCounterexample, type CounterexampleView } from './count
 import { cycleSvgBody } from './cycle-svg.ts';
 import { lanesSvgBody } from './lanes-svg.ts';
 import { legendSvgBody } from './legend-svg.ts';
-import { escapeXml, num } from './markup.ts';
+import { escapeXml, num, svgDocument } from './markup.ts';
 import { drawingCss } from './report-style.ts';
 import { wrapText } from './text-width.ts';
 
@@ -74,12 +74,5 @@ export function counterexampleSvg(view: CounterexampleView): string {
   parts.push(damage.svg);
   y = Math.max(damage.y, footerTop + (graph?.height ?? 0)) + 10;
   const height = Math.ceil(y);
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" class="ls-drawing" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(`${cx.scenario} ${cx.strategy} ${cx.isolation}: ${ruleName(cx.violation)}`)}">`,
-    `<style>${drawingCss}</style>`,
-    `<rect width="${width}" height="${height}" class="ls-surface"/>`,
-    ...parts,
-    '</svg>',
-    '',
-  ].join('\n');
+  return svgDocument(width, height, `${cx.scenario} ${cx.strategy} ${cx.isolation}: ${ruleName(cx.violation)}`, drawingCss, parts);
 }

@@ -8,6 +8,18 @@ export function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c');
 }
 
+/** A standalone SVG document of the given size around `parts`, with the drawing's stylesheet and background. */
+export function svgDocument(width: number, height: number, label: string, css: string, parts: readonly string[]): string {
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="ls-drawing" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(label)}">`,
+    `<style>${css}</style>`,
+    `<rect width="${width}" height="${height}" class="ls-surface"/>`,
+    ...parts,
+    '</svg>',
+    '',
+  ].join('\n');
+}
+
 /** A number as SVG writes it: at most one decimal, no trailing zero. */
 export function num(n: number): string {
   return String(Math.round(n * 10) / 10);

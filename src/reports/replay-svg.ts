@@ -3,7 +3,7 @@ import type { ReplayReport } from '../explorer/replay.ts';
 import { layoutLanes } from './lane-layout.ts';
 import { lanesSvgBody } from './lanes-svg.ts';
 import { legendSvgBody } from './legend-svg.ts';
-import { escapeXml, num } from './markup.ts';
+import { escapeXml, num, svgDocument } from './markup.ts';
 import { replayVerdict } from './replay-html.ts';
 import { replayLanes } from './replay-lanes.ts';
 import { drawingCss } from './report-style.ts';
@@ -32,12 +32,5 @@ export function renderReplaySvg(report: ReplayReport, cx: Counterexample): strin
   const legend = legendSvgBody(lanes, width);
   parts.push(`<g transform="translate(0 ${num(y - 4 + lanes.height)})">${legend.body}</g>`);
   const height = Math.ceil(y - 4 + lanes.height + legend.height + 8);
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" class="ls-drawing" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(`replay of ${cx.scenario} ${cx.strategy} ${cx.isolation}: ${status}`)}">`,
-    `<style>${drawingCss}</style>`,
-    `<rect width="${width}" height="${height}" class="ls-surface"/>`,
-    ...parts,
-    '</svg>',
-    '',
-  ].join('\n');
+  return svgDocument(width, height, `replay of ${cx.scenario} ${cx.strategy} ${cx.isolation}: ${status}`, drawingCss, parts);
 }

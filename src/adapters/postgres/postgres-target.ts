@@ -42,10 +42,10 @@ export async function openPostgres(schema: Schema, options: PostgresTargetOption
   }
   const compiler = new SqlCompiler(schema, backend.schemaName);
   let released: Promise<void> | undefined;
-  const onAbort = () => void release();
+  let unwatch = () => {};
   const release = () => {
     released ??= (async () => {
-      options.signal?.removeEventListener('abort', onAbort);
+      unwatch();
       try {
         await backend.close();
       } finally {
@@ -55,7 +55,7 @@ export async function openPostgres(schema: Schema, options: PostgresTargetOption
     return released;
   };
   if (options.signal?.aborted) await release();
-  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  else unwatch = releaseOnAbort(options.signal, release);
   return {
     backend,
     sql: (statement) => {

@@ -1,12 +1,7 @@
-/** A PostgreSQL server for replays: its URL, version, and how to let go of it. */
-export interface PostgresServer {
-  /** Connection URL to pass as `replay(cx, { db: server.url })`. */
-  readonly url: string;
-  /** The server's version, e.g. `17.10`. */
-  readonly version: string;
-  /** Stops an embedded server and removes its data folder; does nothing for a server given by URL. Idempotent. */
-  stop(): Promise<void>;
-}
+import type { Provisioned } from './provision.ts';
+
+/** A PostgreSQL server for replays: `url` to pass as `replay(cx, { db: server.url })`, its `version`, and `stop()`. */
+export type PostgresServer = Provisioned;
 
 /**
  * The PostgreSQL server `replay` would use (`db`, else `DATABASE_URL`, else
