@@ -1,13 +1,32 @@
 import * as fc from 'fast-check';
 import { explore } from '../src/explorer/explore.ts';
 import { pointsDeduct } from '../src/model/scenarios/points.ts';
+import type { IsolationLevel } from '../src/model/transaction.ts';
 
 /** Runs per second of lockstep's random exploration of points-deduct (2 to `maxTransactions` transactions) under a safe strategy, after warm-up. */
-export function lockstepRunsPerSecond(maxTransactions: number, runs: number): number {
-  explore({ scenario: pointsDeduct, strategy: 'for-update', isolation: 'read-committed', mode: 'random', runs: 20_000, seed: 99, maxTransactions });
+export function lockstepRunsPerSecond(maxTransactions: number, runs: number, isolation: IsolationLevel = 'read-committed'): number {
+  explore({ scenario: pointsDeduct, strategy: 'for-update', isolation, mode: 'random', runs: 20_000, seed: 99, maxTransactions });
   const started = performance.now();
-  explore({ scenario: pointsDeduct, strategy: 'for-update', isolation: 'read-committed', mode: 'random', runs, seed: 1, maxTransactions });
+  explore({ scenario: pointsDeduct, strategy: 'for-update', isolation, mode: 'random', runs, seed: 1, maxTransactions });
   return runs / ((performance.now() - started) / 1000);
+}
+
+/**
+ * Runs per second of the same exploration under serializable and under read
+ * committed, measured in turns (`rounds` of each, alternating) so that load
+ * on the machine weighs on both alike; the ratio is of the medians.
+ */
+export function serializableVersusReadCommitted(maxTransactions: number, runs: number, rounds = 3): { serializable: number; readCommitted: number; ratio: number } {
+  const ser: number[] = [];
+  const rc: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    rc.push(lockstepRunsPerSecond(maxTransactions, runs, 'read-committed'));
+    ser.push(lockstepRunsPerSecond(maxTransactions, runs, 'serializable'));
+  }
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const serializable = mid(ser);
+  const readCommitted = mid(rc);
+  return { serializable, readCommitted, ratio: serializable / readCommitted };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { cliStart } from './cli-start.ts';
-import { fcSchedulerRunsPerSecond, lockstepRunsPerSecond, memoryOverRuns } from './exploration.ts';
+import { fcSchedulerRunsPerSecond, lockstepRunsPerSecond, memoryOverRuns, serializableVersusReadCommitted } from './exploration.ts';
 import { fcSchedulerRunsToFailure, lockstepRunsToFailure, median, uniformFailureRate } from './narrow-race.ts';
 import { exhaustiveDeduct, exhaustiveSchedulesPerSecond, fcSchedulerShrinkQuality, lockstepShrinkQuality } from './search.ts';
 
@@ -16,6 +16,13 @@ rows.push(['CLI start: node bin/lockstep.js --help (median of 15)', `${start.hel
 
 const random = lockstepRunsPerSecond(4, 200_000);
 rows.push(['random exploration, points-deduct for-update, 2-4 txs', `${fmt(random)} runs/s`, 'target >= 50,000 runs/s on one core']);
+
+const levels = serializableVersusReadCommitted(4, 50_000);
+rows.push([
+  'random exploration, points-deduct for-update, 2-4 txs, serializable',
+  `${fmt(levels.serializable)} runs/s`,
+  `${levels.ratio.toFixed(2)}x read committed's ${fmt(levels.readCommitted)} runs/s in turns in the same run (target >= 0.5x)`,
+]);
 
 const two = lockstepRunsPerSecond(2, 200_000);
 const scheduler = await fcSchedulerRunsPerSecond(20_000);
