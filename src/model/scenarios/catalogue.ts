@@ -44,6 +44,8 @@ function* readMatching(tx: Tx<ItemsDb>, value: number) {
   return rows.map((r) => r.id);
 }
 
+const t1State = { tx: 1, writer: 'T1', x: 11, y: 19 };
+const t2State = { tx: 2, writer: 'T2', x: 12, y: 18 };
 const committed = (outcomes: readonly TxOutcome[], id: TxId) => outcomes.find((o) => o.id === id && o.fate === 'committed');
 const valueOf = (run: RunOutcome<ItemsDb>, id: number) => run.final.items.find((r) => r.id === id)?.value;
 
@@ -158,7 +160,7 @@ export const catalogue: readonly CatalogueEntry[] = [
   }),
   entry({
     anomaly: 'OTV',
-    title: "observed transaction vanishes: T3 sees T1's x, then T2's y over T1's",
+    title: "observed transaction vanishes: T3 sees a write of T1 (or T2), then a version of y older than that writer's",
     transactions: [
       function* (tx) {
         yield* write(tx, x, 11);
@@ -177,9 +179,17 @@ export const catalogue: readonly CatalogueEntry[] = [
       },
     ],
     intended: [1, 1, 2, 1, 3, 2, 3, 2, 3],
-    observed: ({ outcomes }) => {
-      const seen = committed(outcomes, 3)?.result as readonly number[] | undefined;
-      return seen && seen[0] === 11 && seen[1] === 18 ? "T3 read T1's x = 11, then y = 18 from T2: T1's y = 19 vanished." : null;
+    observed: (run) => {
+      const seen = committed(run.outcomes, 3)?.result as readonly number[] | undefined;
+      if (!seen) return null;
+      // Each committed state of (x, y) in commit order, told apart by x's final value.
+      const states = [
+        { writer: 'the initial state', x: 10, y: 20 },
+        ...(valueOf(run, x) === 12 ? [t1State, t2State] : [t2State, t1State]).filter((s) => committed(run.outcomes, s.tx)),
+      ];
+      const fromX = states.findIndex((s) => s.x === seen[0]);
+      const fromY = states.findIndex((s) => s.y === seen[1]);
+      return fromY < fromX ? `T3 read x = ${seen[0]} from ${states[fromX].writer}, then y = ${seen[1]}, older than its y = ${states[fromX].y}: ${states[fromX].writer} vanished from T3's view.` : null;
     },
   }),
   entry({
