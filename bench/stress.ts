@@ -11,7 +11,7 @@ import { SqlCompiler } from '../src/adapters/postgres/sql-compiler.ts';
 import type { Statement } from '../src/model/statement.ts';
 import { pointsDeduct } from '../src/model/scenarios/points.ts';
 import type { WorkloadTx } from '../src/model/scenario.ts';
-import { withLiterals } from '../src/stress/literal-sql.ts';
+import { withLiterals } from '../src/adapters/postgres/sql-literal.ts';
 import { stress } from '../src/stress/stress.ts';
 
 const run = promisify(execFile);

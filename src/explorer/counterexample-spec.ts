@@ -1,13 +1,13 @@
 import type { TxId } from '../adapters/backend.ts';
 import { MemoryEngine } from '../adapters/memory/engine.ts';
 import { SqlCompiler } from '../adapters/postgres/sql-compiler.ts';
+import { withLiterals } from '../adapters/postgres/sql-literal.ts';
 import { ruleName } from './violation.ts';
 import type { Counterexample } from './counterexample.ts';
 import { runPlanOf } from './replay.ts';
 import { runOnEngine } from './runner.ts';
 import { stepOrder } from './schedule.ts';
 import { seedTables, type Scenario } from '../model/scenario.ts';
-import type { Value } from '../model/schema.ts';
 import { SqlState } from '../model/statement.ts';
 
 const placeholder = 'lockstep_spec';
@@ -52,7 +52,7 @@ export function counterexampleSpec(cx: Counterexample, scenario: Scenario): stri
   trace.steps.forEach((step, i) => {
     const s = step.statement;
     const compiled = compiler.statement(s);
-    let sql = `${literalSql(unqualified(compiled.sql), compiled.parameters)};`;
+    let sql = `${withLiterals({ sql: unqualified(compiled.sql), parameters: compiled.parameters })};`;
     if (s.kind === 'commit' || s.kind === 'rollback') {
       open.delete(step.tx);
       sql = `${s.kind.toUpperCase()};`;
@@ -93,15 +93,4 @@ export function counterexampleSpec(cx: Counterexample, scenario: Scenario): stri
   }
   lines.push('', `permutation ${permutation.join(' ')}`, '');
   return lines.join('\n');
-}
-
-/** The SQL with `$1, $2, …` replaced by literals, since a spec step is sent as plain text. */
-function literalSql(sql: string, parameters: readonly Value[]): string {
-  return sql.replace(/\$(\d+)/g, (_, n: string) => literal(parameters[Number(n) - 1]));
-}
-
-function literal(v: Value | undefined): string {
-  if (v === undefined) return 'NULL';
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  return `'${String(v).replaceAll("'", "''")}'`;
 }

@@ -7,7 +7,7 @@ import { createTx, StatementFailure, type OperationResult, type Program, type Tx
 import type { Fate, TxOutcome, WorkloadTx } from '../model/scenario.ts';
 import { compareBy, type Row, type Schema } from '../model/schema.ts';
 import type { DbError, Statement, StatementResult } from '../model/statement.ts';
-import { withLiterals } from './literal-sql.ts';
+import { withLiterals } from '../adapters/postgres/sql-literal.ts';
 import type { StatementCache } from './statement-cache.ts';
 
 /** Outcome keys that are not a SQLSTATE or a program's result. */

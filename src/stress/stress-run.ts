@@ -5,7 +5,7 @@ import pg from 'pg';
 import { provisionPostgres, type Provisioned } from '../adapters/postgres/provision.ts';
 import { SqlCompiler } from '../adapters/postgres/sql-compiler.ts';
 import { InputError } from '../errors.ts';
-import { literalsSafe } from './literal-sql.ts';
+import { literalsSafe } from '../adapters/postgres/sql-literal.ts';
 import { driveLoad } from './load-driver.ts';
 import { readServer, ResourceMonitor } from './resource-monitor.ts';
 import { StatementCache } from './statement-cache.ts';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { SqlCompiler } from '../../src/adapters/postgres/sql-compiler.ts';
 import { defineSchema } from '../../src/model/schema.ts';
 import type { Statement } from '../../src/model/statement.ts';
-import { withLiterals } from '../../src/stress/literal-sql.ts';
+import { withLiterals } from '../../src/adapters/postgres/sql-literal.ts';
 import { StatementCache } from '../../src/stress/statement-cache.ts';
 
 const schema = defineSchema({
