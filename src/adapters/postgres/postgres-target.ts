@@ -7,7 +7,7 @@ import { SqlCompiler } from './sql-compiler.ts';
 /** A backend on a PostgreSQL server for one scenario schema, and how to let go of both. */
 export interface PostgresTarget {
   readonly backend: PostgresBackend;
-  /** The SQL a statement runs as, parameters shown after it. */
+  /** The SQL a statement runs as (tables unqualified: the run schema is the search path), parameters shown after it. */
   readonly sql: (statement: Statement) => string;
   /** Drops the run schema, closes every connection and stops an embedded server. Idempotent. */
   release(): Promise<void>;
@@ -40,7 +40,8 @@ export async function openPostgres(schema: Schema, options: PostgresTargetOption
     await server.stop();
     throw e;
   }
-  const compiler = new SqlCompiler(schema, backend.schemaName);
+  // Reports show statements as a person writes them, without the run schema's random name, so they are the same bytes on every replay.
+  const compiler = new SqlCompiler(schema, '');
   let released: Promise<void> | undefined;
   let unwatch = () => {};
   const release = () => {

@@ -60,6 +60,7 @@ export class SqlCompiler {
     },
   });
 
+  /** `schemaName` '' compiles statements with unqualified table names, as a person would write them (reports). */
   constructor(
     readonly schema: Schema,
     readonly schemaName: string,
@@ -67,7 +68,7 @@ export class SqlCompiler {
 
   /** A statement of the language as parameterised SQL. Update, insert and delete return the changed rows (`returning *`). */
   statement(s: Statement): CompiledSql {
-    const db = this.db.withSchema(this.schemaName);
+    const db = this.schemaName === '' ? this.db : this.db.withSchema(this.schemaName);
     switch (s.kind) {
       case 'select': {
         let query = filtered(db.selectFrom(s.table).selectAll(), s.where);
