@@ -98,12 +98,14 @@ function grant(chain: RowChain, xact: Xact, mode: RowLockMode): void {
 }
 
 /**
- * Picks which of several racing waiters takes a row lock next. Candidates are
- * in arrival order; the engine's default takes the first.
+ * What a release tells the engine: each waiter granted the lock
+ * (`wakeOne`, in grant order), and, when several waiters race for the row,
+ * which of them takes it next (`pickWaiter`, candidates in arrival order).
  */
-export type PickWaiter = (candidates: readonly Xact[]) => Xact;
-
-const firstCome: PickWaiter = (candidates) => candidates[0];
+export interface Waking {
+  wakeOne(granted: Xact): void;
+  pickWaiter(candidates: readonly Xact[]): Xact;
+}
 
 /**
  * True when `waiter` already holds a share lock on `chain` and waits to make
@@ -194,10 +196,10 @@ function followUpdateChains(chain: RowChain): void {
  * longer conflict with any. One alone gets the row; several race and `pick`
  * chooses, except that share lockers compatible with each other all get it.
  * A waiter that gets the row lets the next in its tuple lock queue go on,
- * which gets the row too if compatible. `wake` is called for each waiter
- * granted the lock, in grant order.
+ * which gets the row too if compatible. `waking` hears of each waiter
+ * granted the lock, in grant order, and picks among racing ones.
  */
-export function release(chain: RowChain, xact: Xact, wake: (granted: Xact) => void, pick: PickWaiter = firstCome): void {
+export function release(chain: RowChain, xact: Xact, waking: Waking): void {
   if (chain.exclusive === xact) chain.exclusive = null;
   const i = chain.shared.indexOf(xact);
   if (i >= 0) chain.shared.splice(i, 1);
@@ -205,7 +207,7 @@ export function release(chain: RowChain, xact: Xact, wake: (granted: Xact) => vo
   if (queue.length === 0) return;
   for (const w of queue) {
     if (upgrading(chain, w) && firstConflictingHolder(chain, w, modeOf(w)) === null) {
-      take(chain, w, wake);
+      take(chain, w, waking);
       return;
     }
   }
@@ -222,14 +224,14 @@ export function release(chain: RowChain, xact: Xact, wake: (granted: Xact) => vo
     }
     if (first === null) return;
     // Share lockers that wake together all get the row whatever their order; with an exclusive one among them, which locks first is a race.
-    take(chain, free > 1 && exclusive ? pick(queue.filter((w) => sleeping(chain, w) && firstConflictingHolder(chain, w, modeOf(w)) === null)) : first, wake);
+    take(chain, free > 1 && exclusive ? waking.pickWaiter(queue.filter((w) => sleeping(chain, w) && firstConflictingHolder(chain, w, modeOf(w)) === null)) : first, waking);
   }
 }
 
-function take(chain: RowChain, waiter: Xact, wake: (granted: Xact) => void): void {
+function take(chain: RowChain, waiter: Xact, waking: Waking): void {
   chain.queue.splice(chain.queue.indexOf(waiter), 1);
   grant(chain, waiter, modeOf(waiter));
-  wake(waiter);
+  waking.wakeOne(waiter);
 }
 
 /** Removes a waiter from the queue (its transaction was aborted while waiting). */

@@ -1,0 +1,156 @@
+import { constraintName, sameValues, type Row } from '../../model/schema.ts';
+import { SqlState, type DbError, type InsertStatement } from '../../model/statement.ts';
+import { sees, type RowChain, type Version } from './mvcc.ts';
+import { messages, type Progress, type Run, type TableState } from './run.ts';
+import { serializableWrite, serializationFailure } from './serializable.ts';
+import { waitFor } from './wakeups.ts';
+import type { PendingStatement, Xact } from './xact.ts';
+
+/*
+ * Inserts and unique indexes: the heap insert, the index entries every new
+ * row version needs (checked for uniqueness with a dirty snapshot, waiting
+ * for a writer still running), and ON CONFLICT DO NOTHING's pre-check.
+ */
+
+/** A unique index check's finding: a writer still running to wait for, or a live row with the key. */
+export type UniqueConflict =
+  | { readonly kind: 'wait'; readonly xact: Xact }
+  | { readonly kind: 'violation'; readonly constraint: string; readonly columns: readonly string[]; readonly chain: RowChain };
+
+/**
+ * Inserts row by row as PostgreSQL does: `ON CONFLICT DO NOTHING` first
+ * checks every unique index (waiting for an inserter still running, then
+ * skipping the row); then the heap insert (under SERIALIZABLE, the check
+ * against relation locks) and the index entries (`indexEntries`).
+ */
+export function insertRows(run: Run, xact: Xact, p: PendingStatement, s: InsertStatement): Progress {
+  const table = run.table(s.table);
+  while (p.next < s.rows.length) {
+    const row = s.rows[p.next] as Row;
+    if (s.onConflict === 'nothing') {
+      const conflict = arbiterConflict(xact, p, table, row);
+      if (conflict?.kind === 'wait') return waitFor(xact, conflict.xact);
+      if (conflict) {
+        p.next++;
+        // Under repeatable read, PostgreSQL skips the row only if its snapshot sees the conflicting version itself (not an older version of that row).
+        if (xact.isolation !== 'read-committed' && !sees(xact, p.snapshot, conflict.chain.versions[conflict.chain.versions.length - 1].xmin)) {
+          return { code: SqlState.serializationFailure, message: messages.concurrentUpdate };
+        }
+        continue;
+      }
+    }
+    if (outOfIntegerRange(row)) return { code: SqlState.numericOutOfRange, message: messages.integerOutOfRange };
+    const version: Version = { data: row, xmin: xact, xmax: null };
+    const chain: RowChain = { versions: [version], exclusive: null, shared: [], queue: [] };
+    if (xact.ssi && !serializableWrite(run, xact, { table: s.table, chain, heap: true, existing: false, indexes: [] })) return serializationFailure;
+    table.rows.push(chain);
+    xact.writes.push(chain);
+    const entries = indexEntries(run, xact, p, table, chain, version);
+    if (entries !== 'done') return entries;
+    p.next++;
+    p.out.push(row);
+  }
+  return 'done';
+}
+
+/**
+ * The pre-check of `ON CONFLICT DO NOTHING`, index by index. After a wait
+ * PostgreSQL re-checks only the index it waited on and those after it; if
+ * the row now conflicts in an earlier one, its speculative insertion finds
+ * that and the pre-check starts over from the first index.
+ */
+export function arbiterConflict(xact: Xact, p: PendingStatement, table: TableState, row: Row): UniqueConflict | null {
+  for (let from = p.arbiterFrom ?? 0; ; from = 0) {
+    for (let i = from; i < table.uniques.length; i++) {
+      const conflict = uniqueConflict(table, xact, row, undefined, undefined, [table.uniques[i]]);
+      p.arbiterFrom = conflict?.kind === 'wait' ? i : undefined;
+      if (conflict) return conflict;
+    }
+    if (from === 0) return null;
+  }
+}
+
+/**
+ * The index entries of a heap write, made as PostgreSQL makes them after
+ * the heap tuple: for each unique index in order (primary key first), the
+ * uniqueness check (a wait, or 23505), then under SERIALIZABLE the check of
+ * the index page against SIREAD locks. So a write fails with 40001 for an
+ * earlier index before a later index reports 23505. An update adds entries
+ * only when it changes an indexed column (otherwise it is a HOT update).
+ *
+ * The version is already in the heap, so a wait here leaves it in the
+ * indexes before the one waited on (`Version.indexed`), where other
+ * writers' uniqueness checks find it, and the statement resumes at that
+ * index (`PendingStatement.writing`).
+ */
+export function indexEntries(run: Run, xact: Xact, p: PendingStatement, table: TableState, chain: RowChain, version: Version, old?: Row): 'done' | 'blocked' | DbError {
+  const row = version.data;
+  if (old && !changesIndexedColumn(table, old, row)) return 'done';
+  for (let i = version.indexed ?? 0; i < table.uniques.length; i++) {
+    const columns = table.uniques[i];
+    const conflict = uniqueConflict(table, xact, row, chain, old, [columns]);
+    if (conflict?.kind === 'wait') {
+      version.indexed = i;
+      p.writing = { chain, version, old };
+      return waitFor(xact, conflict.xact);
+    }
+    if (conflict) return uniqueViolation(run, xact, table, conflict.chain, conflict);
+    if (xact.ssi && !serializableWrite(run, xact, { table: table.name, chain, heap: false, existing: false, indexes: [columns.join()] })) return serializationFailure;
+  }
+  delete version.indexed;
+  p.writing = undefined;
+  return 'done';
+}
+
+/**
+ * Checks `row` against every unique index (or only `indexes`) as PostgreSQL does, with a dirty
+ * snapshot: a live committed (or own) row with the same key is a violation;
+ * a row inserted or deleted by a transaction still in progress must be
+ * waited for. An update passes its own row and old values, so unchanged
+ * keys are not checked and its own row never conflicts. Every version of a
+ * row is in the index, so an older version with the key that a running
+ * transaction replaced is waited for too; a version not yet entered in an
+ * index (see `indexEntries`) is not found there.
+ */
+export function uniqueConflict(table: TableState, xact: Xact, row: Row, own?: RowChain, old?: Row, indexes = table.uniques): UniqueConflict | null {
+  for (const columns of indexes) {
+    if (old && columns.every((c) => old[c] === row[c])) continue;
+    const position = table.uniques.indexOf(columns);
+    for (const chain of table.rows) {
+      if (chain === own) continue;
+      // Every version keeps its index entry until vacuum, oldest first: each one with the key is checked with a dirty snapshot.
+      for (const version of chain.versions) {
+        if ((version.indexed !== undefined && version.indexed <= position) || !sameValues(columns, version.data, row)) continue;
+        if (version.xmin !== xact && version.xmin.status === 'active') return { kind: 'wait', xact: version.xmin };
+        const deleter = version.xmax;
+        if (deleter === null) return { kind: 'violation', constraint: constraintName(table.name, table.schema, columns), columns, chain };
+        if (deleter !== xact && deleter.status === 'active') return { kind: 'wait', xact: deleter };
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * 23505, except under SERIALIZABLE where PostgreSQL first checks the
+ * index page as a writer would, so a dangerous structure is reported as
+ * 40001 rather than masked by the violation.
+ */
+function uniqueViolation(run: Run, xact: Xact, table: TableState, chain: RowChain, conflict: { readonly constraint: string; readonly columns: readonly string[] }): DbError {
+  if (xact.ssi && !serializableWrite(run, xact, { table: table.name, chain, heap: false, existing: false, indexes: [conflict.columns.join()] })) return serializationFailure;
+  return { code: SqlState.uniqueViolation, message: `duplicate key value violates unique constraint "${conflict.constraint}"` };
+}
+
+/** True when an update changes a column of some unique index, so it adds entries to every index (not a HOT update). */
+export function changesIndexedColumn(table: TableState, before: Row, after: Row): boolean {
+  return table.uniques.some((columns) => columns.some((c) => before[c] !== after[c]));
+}
+
+/** PostgreSQL's integer columns hold 32 bits. */
+export function outOfIntegerRange(row: Row): boolean {
+  for (const k in row) {
+    const v = row[k];
+    if (typeof v === 'number' && (v > 2147483647 || v < -2147483648)) return true;
+  }
+  return false;
+}

@@ -1,0 +1,98 @@
+import type { Row } from '../../model/schema.ts';
+import { isComparison, SqlState, type DbError, type Where } from '../../model/statement.ts';
+import { sees, type RowChain } from './mvcc.ts';
+import type { Run, TableState } from './run.ts';
+import { conflictIn, conflictOut, preCommit, SerializationFailure, ssiMessage, type WriteTarget } from './ssi.ts';
+import type { Xact } from './xact.ts';
+
+/*
+ * Where the engine's reads, writes and commits meet SSI (`ssi.ts`): which
+ * rows a SERIALIZABLE scan examines and which SIREAD locks it leaves, the
+ * writer-side check, and the check before COMMIT, each turning a
+ * `SerializationFailure` into the 40001 the statement fails with.
+ */
+
+/** The error of every SSI failure: 40001 "could not serialize access due to read/write dependencies among transactions". */
+export const serializationFailure: DbError = { code: SqlState.serializationFailure, message: ssiMessage };
+
+/**
+ * What a SERIALIZABLE read adds, as PostgreSQL does it on a small table: a
+ * doomed transaction fails as soon as it examines a row version; every
+ * version it examines that a concurrent transaction created or replaced is
+ * a conflict out; and the scan leaves SIREAD locks. A WHERE clause with
+ * equalities on a leading part of the primary key or of a unique index is
+ * an index scan (it examines the rows with that key, and locks the index
+ * page and the tuples it fetched); anything else is a sequential scan (it
+ * examines every row, and locks the relation).
+ */
+export function serializableRead(run: Run, xact: Xact, table: TableState, where: Where<Row>, snapshot: number): DbError | null {
+  const index = indexFor(table, where);
+  const key = index?.filter((c) => c in where) ?? [];
+  const writers: Xact[] = [];
+  const tuples = new Set<RowChain>();
+  let examined = false;
+  for (const chain of table.rows) {
+    const versions = chain.versions;
+    if (versions.length === 0) continue;
+    if (index && !versions.some((v) => (v.indexed === undefined || v.indexed > table.uniques.indexOf(index)) && sameKey(key, where, v.data))) continue;
+    examined = true;
+    let i = versions.length - 1;
+    for (; i >= 0 && !sees(xact, snapshot, versions[i].xmin); i--) writers.push(versions[i].xmin);
+    const seen = i >= 0 ? versions[i] : undefined;
+    if (seen?.xmax && seen.xmax !== xact) writers.push(seen.xmax);
+    // No SIREAD lock on a version the transaction wrote itself (PredicateLockTID skips those).
+    if (index && seen && seen.xmin !== xact && !(seen.xmax && sees(xact, snapshot, seen.xmax)) && sameKey(key, where, seen.data)) tuples.add(chain);
+  }
+  if (examined && xact.ssi!.doomed) return serializationFailure;
+  try {
+    for (const writer of writers) conflictOut(xact, writer);
+  } catch (e) {
+    if (e instanceof SerializationFailure) return serializationFailure;
+    throw e;
+  }
+  const seq = ++run.sireadSeq;
+  xact.ssi!.reads.push(index ? { kind: 'index', table: table.name, index: index.join(), tuples, seq } : { kind: 'relation', table: table.name, seq });
+  return null;
+}
+
+/** The writer side of SSI: readers holding SIREAD locks on what `xact` writes get an edge to it. False when `xact` must fail. */
+export function serializableWrite(run: Run, xact: Xact, target: WriteTarget): boolean {
+  try {
+    conflictIn(xact, target, run.serializable);
+    return true;
+  } catch (e) {
+    if (e instanceof SerializationFailure) return false;
+    throw e;
+  }
+}
+
+/** SSI's check before COMMIT: the error the COMMIT fails with, or null (always null outside SERIALIZABLE). */
+export function serializableCommit(run: Run, xact: Xact): DbError | null {
+  if (!xact.ssi) return null;
+  try {
+    preCommit(xact, run.ssiClock);
+    return null;
+  } catch (e) {
+    if (e instanceof SerializationFailure) return serializationFailure;
+    throw e;
+  }
+}
+
+/** The unique index (primary key first) whose leading columns the WHERE clause fixes with equalities: the index PostgreSQL scans; undefined for a sequential scan. */
+export function indexFor(table: TableState, where: Where<Row>): readonly string[] | undefined {
+  for (const columns of table.uniques) {
+    const first = where[columns[0]];
+    if (first !== undefined && !isComparison(first)) return columns;
+  }
+  return undefined;
+}
+
+/** True when `row` has the WHERE clause's values in the leading index columns `key`. */
+export function sameKey(key: readonly string[], where: Where<Row>, row: Row): boolean {
+  for (const c of key) {
+    const v = where[c];
+    if (v === undefined || isComparison(v)) break;
+    if (row[c] !== v) return false;
+  }
+  return true;
+}

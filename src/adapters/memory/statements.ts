@@ -1,0 +1,179 @@
+import { compareBy, type Row } from '../../model/schema.ts';
+import {
+  applyChanges,
+  matches,
+  SqlState,
+  type DbError,
+  type DeleteStatement,
+  type InsertStatement,
+  type SelectStatement,
+  type Statement,
+  type UpdateStatement,
+} from '../../model/statement.ts';
+import { indexEntries, insertRows, outOfIntegerRange } from './inserts.ts';
+import { newestVersion, sees, visibleVersion, type RowChain, type Version } from './mvcc.ts';
+import { queuedVersion, tryLock, upgrading, type RowLockMode } from './row-lock.ts';
+import { messages, type Progress, type Run } from './run.ts';
+import { serializableRead, serializableWrite, serializationFailure } from './serializable.ts';
+import { overtakes, releaseRow } from './wakeups.ts';
+import type { PendingStatement, Xact } from './xact.ts';
+
+/*
+ * Statements over row versions: a statement starts by taking its snapshot
+ * and the rows it will process (`startStatement`), then runs as far as it
+ * can (`runStatement`): plain reads return what the snapshot sees; locking
+ * reads, updates and deletes lock each row in turn, waiting in the row's
+ * queue when another transaction holds it, and re-check it after the wait;
+ * inserts go through `inserts.ts`. A statement that waits resumes from
+ * where it stopped (`PendingStatement`).
+ */
+
+/**
+ * Starts `statement` for `xact`: its snapshot, and for a select, update or
+ * delete the rows it sees that match, in the order it will process them.
+ * Under SERIALIZABLE the scan is also an SSI read, which may fail at once.
+ */
+export function startStatement(run: Run, xact: Xact, statement: Statement): PendingStatement | DbError {
+  const snapshot = run.snapshotFor(xact);
+  let candidates: RowChain[] = [];
+  if (statement.kind === 'select' || statement.kind === 'update' || statement.kind === 'delete') {
+    const table = run.table(statement.table);
+    const visible: { chain: RowChain; data: Row }[] = [];
+    for (const chain of table.rows) {
+      const v = visibleVersion(chain, xact, snapshot);
+      if (v && matches(statement.where, v.data)) visible.push({ chain, data: v.data });
+    }
+    if (visible.length > 1) sortRows(visible, table.schema.primaryKey, statement.kind === 'select' ? statement.orderBy : undefined);
+    candidates = visible.map(chainOf);
+    if (xact.observations) xact.observations.predicates.push({ table: table.name, where: statement.where, seen: seenVersions(table.rows, xact, snapshot) });
+    if (xact.ssi) {
+      const failure = serializableRead(run, xact, table, statement.where, snapshot);
+      if (failure) return failure;
+    }
+  }
+  // A doomed insert fails at its heap write (`conflictIn`), not before: ON CONFLICT DO NOTHING may skip every row without one.
+  return { statement, snapshot, candidates, next: 0, out: [] };
+}
+
+/** Runs `xact`'s pending statement `p` as far as it can go: to its end, to a wait, or to an error. */
+export function runStatement(run: Run, xact: Xact, p: PendingStatement): Progress {
+  const s = p.statement;
+  if (p.writing) {
+    // Resume the index entries of the row written before the wait, then go on with the next row.
+    const { chain, version, old } = p.writing;
+    const entries = indexEntries(run, xact, p, run.table((s as InsertStatement | UpdateStatement).table), chain, version, old);
+    if (entries !== 'done') return entries;
+    p.out.push(version.data);
+    p.next++;
+  }
+  switch (s.kind) {
+    case 'select':
+      return s.lock ? lockRows(run, xact, p, s, s.lock === 'update' ? 'exclusive' : 'share') : readRows(xact, p, s);
+    case 'update':
+    case 'delete':
+      return lockRows(run, xact, p, s, 'exclusive');
+    case 'insert':
+      return insertRows(run, xact, p, s);
+    default:
+      throw new Error(`statement ${s.kind} cannot be pending`);
+  }
+}
+
+function readRows(xact: Xact, p: PendingStatement, s: SelectStatement): Progress {
+  const limit = Math.min(s.limit ?? Infinity, p.candidates.length);
+  for (let i = 0; i < limit; i++) {
+    const version = visibleVersion(p.candidates[i], xact, p.snapshot)!;
+    xact.observations?.items.push({ table: s.table, chain: p.candidates[i], version });
+    p.out.push(version.data);
+  }
+  return 'done';
+}
+
+/** Locking reads, updates and deletes: lock each candidate in order, re-check it, then act on it. */
+function lockRows(run: Run, xact: Xact, p: PendingStatement, s: SelectStatement | UpdateStatement | DeleteStatement, mode: RowLockMode): Progress {
+  const limit = s.kind === 'select' ? (s.limit ?? Infinity) : Infinity;
+  while (p.next < p.candidates.length && p.out.length < limit) {
+    const chain = p.candidates[p.next];
+    if (xact.isolation !== 'read-committed') {
+      // The version this snapshot sees was already replaced by a committed transaction: fail now, without waiting for the row lock.
+      const seen = visibleVersion(chain, xact, p.snapshot);
+      if (seen?.xmax && seen.xmax !== xact && seen.xmax.status === 'committed') return concurrentChange(chain, xact, s);
+    }
+    if (!tryLock(chain, xact, mode) && !overtakes(run, xact, chain, mode)) {
+      xact.wait = { kind: 'row', chain, mode };
+      // A share holder upgrading its lock takes no tuple lock (see `upgrading`).
+      const at = upgrading(chain, xact) ? null : queuedVersion(visibleVersion(chain, xact, p.snapshot), newestVersion(chain, xact));
+      xact.queuedAt = at;
+      xact.walksFrom = s.kind === 'select' && at !== null ? at.xmax : null;
+      chain.queue.push(xact);
+      return 'blocked';
+    }
+    const seen = visibleVersion(chain, xact, p.snapshot);
+    const newest = newestVersion(chain, xact);
+    let target: Version | undefined = seen;
+    if (newest !== seen) {
+      if (xact.isolation !== 'read-committed') return concurrentChange(chain, xact, s);
+      // READ COMMITTED: act on the newest committed version if it still matches.
+      target = newest && matches(s.where, newest.data) ? newest : undefined;
+      if (!newest) releaseRow(run, chain, xact);
+    }
+    if (target) xact.observations?.items.push({ table: s.table, chain, version: target });
+    if (target && s.kind === 'update') {
+      const data = applyChanges(s.set, target.data);
+      if (outOfIntegerRange(data)) return { code: SqlState.numericOutOfRange, message: messages.integerOutOfRange };
+      if (xact.ssi && !serializableWrite(run, xact, { table: s.table, chain, heap: true, existing: true, indexes: [] })) return serializationFailure;
+      target.xmax = xact;
+      const version: Version = { data, xmin: xact, xmax: null };
+      chain.versions.push(version);
+      xact.writes.push(chain);
+      const entries = indexEntries(run, xact, p, run.table(s.table), chain, version, target.data);
+      if (entries !== 'done') return entries;
+      p.out.push(data);
+    } else if (target && s.kind === 'delete') {
+      if (xact.ssi && !serializableWrite(run, xact, { table: s.table, chain, heap: true, existing: true, indexes: [] })) return serializationFailure;
+      target.xmax = xact;
+      xact.writes.push(chain);
+      p.out.push(target.data);
+    } else if (target) {
+      p.out.push(target.data);
+    }
+    p.next++;
+  }
+  return 'done';
+}
+
+/** 40001 under repeatable read: the row changed after the snapshot. Only UPDATE and DELETE say "concurrent delete" for a deleted row. */
+function concurrentChange(chain: RowChain, xact: Xact, s: SelectStatement | UpdateStatement | DeleteStatement): DbError {
+  const deleted = !newestVersion(chain, xact) && s.kind !== 'select';
+  return { code: SqlState.serializationFailure, message: deleted ? messages.concurrentDelete : messages.concurrentUpdate };
+}
+
+/** For each row, the newest version whose creator `xact` sees at `snapshot`, and whether that version is visible (not deleted). */
+export function seenVersions(rows: readonly RowChain[], xact: Xact, snapshot: number): Map<RowChain, { index: number; visible: boolean }> {
+  const seen = new Map<RowChain, { index: number; visible: boolean }>();
+  for (const chain of rows) {
+    const versions = chain.versions;
+    let i = versions.length - 1;
+    while (i >= 0 && !sees(xact, snapshot, versions[i].xmin)) i--;
+    const v = versions[i];
+    seen.set(chain, { index: i, visible: v !== undefined && !(v.xmax !== null && sees(xact, snapshot, v.xmax)) });
+  }
+  return seen;
+}
+
+function chainOf(v: { chain: RowChain }): RowChain {
+  return v.chain;
+}
+
+/** Sorts candidate rows as PostgreSQL would return them: by the ORDER BY columns, then the primary key. */
+export function sortRows(rows: { data: Row }[], primaryKey: readonly string[], orderBy: SelectStatement['orderBy']): void {
+  rows.sort((a, b) => {
+    if (orderBy) {
+      for (const [column, direction] of orderBy) {
+        const c = compareBy([column], a.data, b.data);
+        if (c !== 0) return direction === 'asc' ? c : -c;
+      }
+    }
+    return compareBy(primaryKey, a.data, b.data);
+  });
+}
