@@ -2,7 +2,7 @@ import { isolationLevels } from './transaction.ts';
 import { DefinitionError } from '../errors.ts';
 import { fits, show, typeText } from './check-statement.ts';
 import type { Scenario } from './scenario.ts';
-import { uniqueIndexes, type ColumnType, type TableSchema } from './schema.ts';
+import { columnType, isNullable, uniqueIndexes, type ColumnType, type TableSchema } from './schema.ts';
 
 /** Scenarios that passed `checkScenario`. */
 const checked = new WeakSet<Scenario>();
@@ -37,7 +37,7 @@ export function checkScenario(scenario: Scenario): void {
   checked.add(scenario);
 }
 
-const columnTypes: readonly ColumnType[] = ['int', 'text', 'bool'];
+const columnTypes: readonly ColumnType[] = ['int', 'text', 'bool', 'bigint'];
 
 function isolationProblem(scenario: Scenario): string | null {
   const levels: unknown = scenario.isolationLevels;
@@ -61,9 +61,20 @@ function schemaProblem(scenario: Scenario): string | null {
   if (typeof schema !== 'object' || schema === null) return `the schema is ${show(schema)}, not an object of tables.`;
   for (const [name, table] of Object.entries(schema as Record<string, TableSchema>)) {
     const columns: unknown = table?.columns;
-    if (typeof columns !== 'object' || columns === null || Object.keys(columns).length === 0) return `table ${name} has columns ${show(columns)}; give it an object of column names to int, text or bool.`;
-    for (const [column, type] of Object.entries(columns)) {
-      if (!columnTypes.includes(type)) return `column ${column} of table ${name} has type ${show(type)}; a column is an int, a text or a bool.`;
+    if (typeof columns !== 'object' || columns === null || Object.keys(columns).length === 0) return `table ${name} has columns ${show(columns)}; give it an object of column names to int, text, bool or bigint.`;
+    for (const [column, declared] of Object.entries(columns)) {
+      const spec = typeof declared === 'object' && declared !== null;
+      const type: unknown = spec ? (declared as { type?: unknown }).type : declared;
+      const extra = spec ? Object.keys(declared).find((k) => k !== 'type' && k !== 'nullable') : undefined;
+      const nullable: unknown = spec ? (declared as { nullable?: unknown }).nullable : undefined;
+      if (!columnTypes.includes(type as ColumnType) || extra !== undefined || (nullable !== undefined && typeof nullable !== 'boolean')) {
+        return `column ${column} of table ${name} is ${show(declared)}; a column is 'int', 'text', 'bool' or 'bigint', or { type, nullable: true } for one that may hold null.`;
+      }
+    }
+    for (const column of Array.isArray(table.primaryKey) ? table.primaryKey : []) {
+      if (Object.hasOwn(columns, column) && isNullable((columns as TableSchema['columns'])[column])) {
+        return `column ${column} of table ${name} is nullable, but it is in the primary key, which PostgreSQL makes NOT NULL; drop nullable: true.`;
+      }
     }
     const keys = table.unique;
     if (keys !== undefined && !Array.isArray(keys)) return `the unique indexes of table ${name} are ${show(keys)}, not a list of column lists.`;
@@ -115,8 +126,10 @@ function seedRowsProblem(name: string, table: TableSchema, rows: readonly unknow
     if (typeof row !== 'object' || row === null || Array.isArray(row)) return `${at} is ${show(row)}, not a row object.`;
     for (const [column, v] of Object.entries(row)) {
       if (!Object.hasOwn(table.columns, column)) return `${at} has column ${column}, which the table does not have; its columns are ${columns.join(', ')}.`;
-      const type = table.columns[column];
-      if (!fits(type, v, true)) return `${at} has ${JSON.stringify(column)}: ${show(v)}, but column ${column} is ${typeText(type, v, true)}.`;
+      const type = columnType(table.columns[column]);
+      if (v === null) {
+        if (!isNullable(table.columns[column])) return `${at} has ${JSON.stringify(column)}: null, but column ${column} is NOT NULL; declare it { type: '${type}', nullable: true } to allow null.`;
+      } else if (!fits(type, v, true)) return `${at} has ${JSON.stringify(column)}: ${show(v)}, but column ${column} is ${typeText(type, v, true)}.`;
     }
     const missing = columns.find((c) => !Object.hasOwn(row, c));
     if (missing !== undefined) return `${at} has no value for column ${missing}; every row of ${name} needs ${columns.join(', ')}.`;
@@ -125,6 +138,8 @@ function seedRowsProblem(name: string, table: TableSchema, rows: readonly unknow
     const seen = new Map<string, number>();
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i] as Record<string, unknown>;
+      // NULLs are distinct in a unique index: a key with a null never collides.
+      if (key.some((c) => row[c] === null)) continue;
       const values = JSON.stringify(key.map((c) => row[c]));
       const first = seen.get(values);
       if (first === undefined) {

@@ -1,17 +1,21 @@
 import type { TxId } from './transaction.ts';
 import { DefinitionError } from '../errors.ts';
 import type { Scenario, Strategy } from './scenario.ts';
-import type { ColumnType, Schema } from './schema.ts';
+import { columnType, isNullable, type ColumnType, type Schema } from './schema.ts';
 import { describeStatement, type Statement } from './statement.ts';
 
 /** PostgreSQL's `integer` range. */
 const int4Min = -2147483648;
 const int4Max = 2147483647;
+/** PostgreSQL's `bigint` range, as JavaScript numbers: 2^63 is the first whole number past it (2^63 - 1 is not a double). */
+const int8Limit = 2 ** 63;
 
 /** One table's columns, for checking statements quickly. */
 interface TableColumns {
   readonly name: string;
   readonly types: ReadonlyMap<string, ColumnType>;
+  /** The columns that may hold null. */
+  readonly nullable: ReadonlySet<string>;
   /** Column names in schema order. */
   readonly names: readonly string[];
 }
@@ -30,7 +34,7 @@ function tablesOf(schema: Schema): ReadonlyMap<string, TableColumns> {
     for (const name of Object.keys(schema)) {
       const columns = schema[name].columns;
       const names = Object.keys(columns);
-      built.set(name, { name, types: new Map(names.map((c) => [c, columns[c]])), names });
+      built.set(name, { name, types: new Map(names.map((c) => [c, columnType(columns[c])])), nullable: new Set(names.filter((c) => isNullable(columns[c]))), names });
     }
     tablesBySchema.set(schema, (tables = built));
   }
@@ -111,16 +115,11 @@ function whereProblem(table: TableColumns, where: unknown): Problem {
     const type = table.types.get(column);
     if (type === undefined) return unknownColumn(table, column, 'its where clause');
     const c = (where as Record<string, unknown>)[column];
-    if (typeof c === 'object' && c !== null) {
-      let op: string | undefined;
-      let ops = 0;
-      for (const key in c) {
-        op = key;
-        ops++;
-      }
-      if (ops !== 1 || !comparisons.has(op!)) return new Malformed(`compares ${column} with ${show(c)}; a comparison is one of { gte: v }, { gt: v }, { lte: v }, { lt: v }, { ne: v }.`);
-      const v = (c as Record<string, unknown>)[op!];
-      if (!fits(type, v, true)) return `compares ${column} with ${show(v)}, but column ${column} is ${typeText(type, v, true)}.`;
+    // null is `IS NULL`, fine SQL on any column (on a NOT NULL one it matches nothing).
+    if (c === null) continue;
+    if (typeof c === 'object') {
+      const problem = comparisonProblem(type, column, c as Record<string, unknown>);
+      if (problem !== null) return problem;
     } else if (!fits(type, c, true)) {
       return `compares ${column} with ${show(c)}, but column ${column} is ${typeText(type, c, true)}.`;
     }
@@ -128,7 +127,34 @@ function whereProblem(table: TableColumns, where: unknown): Problem {
   return null;
 }
 
-const comparisons: ReadonlySet<string> = new Set(['gte', 'gt', 'lte', 'lt', 'ne']);
+const comparisonShapes = 'a comparison is { gte: v }, { gt: v }, { lte: v }, { lt: v }, a lower and an upper bound ({ gte: a, lt: b }), { ne: v } or { in: [v, ...] }.';
+
+/** What is wrong with a comparison object on `column`: unknown operators, two bounds on one side, `ne` or `in` with others, an empty `in`, values of another type. */
+function comparisonProblem(type: ColumnType, column: string, c: Record<string, unknown>): Problem {
+  let lower = 0;
+  let upper = 0;
+  let other = 0;
+  let ops = 0;
+  for (const op in c) {
+    ops++;
+    if (op === 'gte' || op === 'gt') lower++;
+    else if (op === 'lte' || op === 'lt') upper++;
+    else if (op === 'ne' || op === 'in') other++;
+    else return new Malformed(`compares ${column} with ${show(c)}; ${comparisonShapes}`);
+  }
+  if (ops === 0 || lower > 1 || upper > 1 || (other > 0 && ops > 1)) return new Malformed(`compares ${column} with ${show(c)}; ${comparisonShapes}`);
+  if ('in' in c) {
+    const list = c.in;
+    if (!Array.isArray(list) || list.length === 0) return new Malformed(`compares ${column} with ${show(c)}; { in: [...] } takes a non-empty list of values.`);
+    for (const v of list) if (v !== null && !fits(type, v, true)) return `compares ${column} with ${show(v)} in its in list, but column ${column} is ${typeText(type, v, true)}.`;
+    return null;
+  }
+  for (const op in c) {
+    const v = c[op];
+    if (v !== null && !fits(type, v, true)) return `compares ${column} with ${show(v)}, but column ${column} is ${typeText(type, v, true)}.`;
+  }
+  return null;
+}
 
 function setProblem(table: TableColumns, set: unknown): Problem {
   if (typeof set !== 'object' || set === null) return new Malformed(`has set list ${show(set)}; a set list is an object of column values.`);
@@ -143,11 +169,11 @@ function setProblem(table: TableColumns, set: unknown): Problem {
         keys++;
         if (key !== 'add') onlyAdd = false;
       }
-      if (keys !== 1 || !onlyAdd) return new Malformed(`sets ${column} to ${show(a)}; a new value is a constant or { add: n }.`);
-      if (type !== 'int') return `adds to ${column}, but column ${column} is ${typeText(type, undefined, false)}; only an int column takes { add: n }.`;
+      if (keys !== 1 || !onlyAdd) return new Malformed(`sets ${column} to ${show(a)}; a new value is a constant, null or { add: n }.`);
+      if (type !== 'int' && type !== 'bigint') return `adds to ${column}, but column ${column} is ${typeText(type, undefined, false)}; only an int or bigint column takes { add: n }.`;
       const n = (a as { add: unknown }).add;
-      if (!fits('int', n, true)) return `adds ${show(n)} to ${column}, but an increment is a whole number from ${int4Min} to ${int4Max}.`;
-    } else if (!fits(type, a, false)) {
+      if (!fits(type, n, true)) return `adds ${show(n)} to ${column}, but an increment is a whole number from ${type === 'int' ? `${int4Min} to ${int4Max}` : '-2^63 to 2^63 - 1'}.`;
+    } else if (a !== null && !fits(type, a, false)) {
       return `sets ${column} to ${show(a)}, but column ${column} is ${typeText(type, a, false)}.`;
     }
   }
@@ -164,7 +190,7 @@ function rowsProblem(table: TableColumns, rows: unknown): Problem {
       const type = table.types.get(column);
       if (type === undefined) return unknownColumn(table, column, `row ${i + 1}`);
       const v = (row as Record<string, unknown>)[column];
-      if (!fits(type, v, false)) return `gives ${column} the value ${show(v)} in row ${i + 1}, but column ${column} is ${typeText(type, v, false)}.`;
+      if (v !== null && !fits(type, v, false)) return `gives ${column} the value ${show(v)} in row ${i + 1}, but column ${column} is ${typeText(type, v, false)}.`;
       count++;
     }
     if (count !== table.names.length) {
@@ -196,16 +222,20 @@ function unknownColumn(table: TableColumns, column: unknown, place: string): str
 }
 
 /**
- * True when `v` is a value of a column of `type`: an int is a safe whole
- * number (within PostgreSQL's 32 bits when `int4`, as a compared value or
- * increment must be; a stored value outside them is the database's 22003), a
- * text a string, a bool a boolean.
+ * True when `v` is a non-null value of a column of `type`: an int is a safe
+ * whole number (within PostgreSQL's 32 bits when `int4`, as a compared value
+ * or increment must be; a stored value outside them is the database's
+ * 22003), a bigint a whole number within PostgreSQL's 64 bits (JavaScript
+ * holds it exactly up to 2^53), a text a string, a bool a boolean. A null is
+ * checked apart: fine SQL anywhere, 23502 in a NOT NULL column when stored.
  */
 export function fits(type: ColumnType, v: unknown, int4: boolean): boolean {
   switch (type) {
     case 'int':
       // int4 is exactly int32, and `v | 0` keeps exactly the int32 numbers (the common case, so it goes first).
       return typeof v === 'number' && ((v | 0) === v || (!int4 && Number.isSafeInteger(v)));
+    case 'bigint':
+      return typeof v === 'number' && Number.isInteger(v) && v >= -int8Limit && v < int8Limit;
     case 'text':
       return typeof v === 'string';
     case 'bool':
@@ -216,7 +246,8 @@ export function fits(type: ColumnType, v: unknown, int4: boolean): boolean {
 /** How an error sentence names a column type, given the misfit value: `an int`, or for a number that is not one, `an int, a whole number from ...`. */
 export function typeText(type: ColumnType, v: unknown, int4: boolean): string {
   if (type === 'int' && typeof v === 'number') return `an int, a whole number${int4 ? ` from ${int4Min} to ${int4Max}` : ''}`;
-  return type === 'int' ? 'an int' : type === 'text' ? 'a text' : 'a bool';
+  if (type === 'bigint' && typeof v === 'number') return 'a bigint, a whole number from -2^63 to 2^63 - 1';
+  return type === 'int' ? 'an int' : type === 'bigint' ? 'a bigint' : type === 'text' ? 'a text' : 'a bool';
 }
 
 /** A value as an error sentence shows it: strings quoted, everything else as written in code. */

@@ -8,17 +8,39 @@
  * });
  * type Db = DatabaseOf<typeof points>; // { accounts: { id: number; balance: number } }
  * ```
+ *
+ * A column is a type (`'int'`, `'text'`, `'bool'`, `'bigint'`), NOT NULL, or
+ * `{ type, nullable: true }`, which may hold null:
+ * `holder: { type: 'int', nullable: true }` is `holder: number | null` in the row type.
  */
-export type ColumnType = 'int' | 'text' | 'bool';
+export type ColumnType = 'int' | 'text' | 'bool' | 'bigint';
 
-/** The TypeScript type a column holds. */
-export type ValueOf<C extends ColumnType> = C extends 'int' ? number : C extends 'text' ? string : boolean;
+/** A column written out: its type, and whether it may hold null (default false, NOT NULL). */
+export interface ColumnSpec<T extends ColumnType = ColumnType> {
+  readonly type: T;
+  readonly nullable?: boolean;
+}
 
-/** Any value a row can hold. */
-export type Value = number | string | boolean;
+/** How a column is declared: its type (NOT NULL), or a `ColumnSpec`. */
+export type Column = ColumnType | ColumnSpec;
+
+/** The TypeScript type of a non-null value of a column type: a bigint is a JavaScript number, like an int. */
+type BaseValueOf<C extends ColumnType> = C extends 'int' | 'bigint' ? number : C extends 'text' ? string : boolean;
+
+/** The TypeScript type a column holds: `number | null` for `{ type: 'int', nullable: true }`. */
+export type ValueOf<C extends Column> = C extends ColumnType
+  ? BaseValueOf<C>
+  : C extends { readonly type: infer T extends ColumnType; readonly nullable: true }
+    ? BaseValueOf<T> | null
+    : C extends { readonly type: infer T extends ColumnType }
+      ? BaseValueOf<T>
+      : never;
+
+/** Any value a row can hold (null only in a nullable column). */
+export type Value = number | string | boolean | null;
 
 /** One table: its columns, primary key and further unique indexes. */
-export interface TableSchema<Cols extends Record<string, ColumnType> = Record<string, ColumnType>> {
+export interface TableSchema<Cols extends Record<string, Column> = Record<string, Column>> {
   readonly columns: Cols;
   readonly primaryKey: readonly (keyof Cols & string)[];
   readonly unique?: readonly (readonly (keyof Cols & string)[])[];
@@ -26,6 +48,16 @@ export interface TableSchema<Cols extends Record<string, ColumnType> = Record<st
 
 /** A whole scenario schema: table name to table. */
 export type Schema = Record<string, TableSchema>;
+
+/** The type of a declared column: `'int'` for `'int'` and for `{ type: 'int', nullable: true }`. */
+export function columnType(column: Column): ColumnType {
+  return typeof column === 'string' ? column : column.type;
+}
+
+/** True when a declared column may hold null. */
+export function isNullable(column: Column): boolean {
+  return typeof column === 'object' && column !== null && column.nullable === true;
+}
 
 /** Row type of one table schema. */
 export type RowOf<T extends TableSchema> = { -readonly [K in keyof T['columns']]: ValueOf<T['columns'][K]> };
@@ -54,18 +86,34 @@ export function constraintName(name: string, table: TableSchema, columns: readon
   return columns === table.primaryKey ? `${name}_pkey` : `${name}_${columns.join('_')}_key`;
 }
 
-/** True when two rows hold the same values in the given columns. */
+/** True when two rows hold the same values in the given columns (null equal to null: the same row contents). */
 export function sameValues(columns: readonly string[], a: Row, b: Row): boolean {
   for (const c of columns) if (a[c] !== b[c]) return false;
   return true;
 }
 
-/** Orders two rows by the given columns, as PostgreSQL orders ints, text (C collation) and booleans. */
+/**
+ * True when two rows have the same key in a unique index's columns: equal
+ * values, none of them null (a unique index treats NULLs as distinct, as
+ * PostgreSQL does by default).
+ */
+export function sameKey(columns: readonly string[], a: Row, b: Row): boolean {
+  for (const c of columns) if (a[c] === null || a[c] !== b[c]) return false;
+  return true;
+}
+
+/**
+ * Orders two rows by the given columns, as PostgreSQL orders ints, text (C
+ * collation) and booleans, and NULL after every value (so NULLS LAST
+ * ascending and NULLS FIRST descending, PostgreSQL's defaults).
+ */
 export function compareBy(columns: readonly string[], a: Row, b: Row): number {
   for (const c of columns) {
     const x = a[c];
     const y = b[c];
     if (x === y) continue;
+    if (x === null) return 1;
+    if (y === null) return -1;
     if (typeof x === 'string' && typeof y === 'string') return compareCodePoints(x, y);
     return x < y ? -1 : 1;
   }

@@ -1,4 +1,4 @@
-import type { Row, Value } from './schema.ts';
+import { columnType, compareBy, isNullable, type Row, type TableSchema, type Value } from './schema.ts';
 
 /**
  * The statement language a transaction program speaks. Both backends accept
@@ -9,18 +9,36 @@ import type { Row, Value } from './schema.ts';
  * so a misspelt table or column does not compile.
  */
 
-type Comparison = 'gte' | 'gt' | 'lte' | 'lt' | 'ne';
+type Operator = 'gte' | 'gt' | 'lte' | 'lt' | 'ne' | 'in';
 
-/** Exactly one comparison: `{ gte: 300 }`. Two bounds on one column do not compile (both backends read one). */
-type OneComparison<V> = { [Op in Comparison]: { readonly [K in Op]: V } & { readonly [K in Exclude<Comparison, Op>]?: never } }[Comparison];
+/** An object with exactly the operators `Ops`, each comparing with a `V`; the other operators absent. */
+type Exactly<Ops extends Operator, V> = { readonly [K in Ops]: K extends 'in' ? readonly V[] : V } & { readonly [K in Exclude<Operator, Ops>]?: never };
 
-/** A condition on one column: equality, or one comparison with a constant. */
-export type Condition<V> = V | OneComparison<V>;
+/**
+ * A comparison with constants: one of `{ gte }`, `{ gt }`, `{ lte }`, `{ lt }`
+ * (a bound), a range of a lower and an upper bound (`{ gte: 200, lt: 400 }`),
+ * `{ ne }`, or `{ in: [...] }` (a non-empty list). `{ ne: null }` is `IS NOT
+ * NULL`; any other comparison with null matches nothing, as in SQL.
+ */
+export type Comparison<V> =
+  | Exactly<'gte', V>
+  | Exactly<'gt', V>
+  | Exactly<'lte', V>
+  | Exactly<'lt', V>
+  | Exactly<'gte' | 'lte', V>
+  | Exactly<'gte' | 'lt', V>
+  | Exactly<'gt' | 'lte', V>
+  | Exactly<'gt' | 'lt', V>
+  | Exactly<'ne', V>
+  | Exactly<'in', V>;
+
+/** A condition on one column: equality with a constant (`null` is `IS NULL`), or a comparison. */
+export type Condition<V> = V | null | Comparison<V | null>;
 
 /** Conjunction of column conditions, like `{ id: 1, balance: { gte: 300 } }`. */
 export type Where<R> = { readonly [K in keyof R]?: Condition<R[K]> };
 
-/** A new column value, or for numbers an increment computed from the current row (`balance = balance + n`). */
+/** A new column value (null for a nullable column), or for numbers an increment computed from the current row (`balance = balance + n`; null stays null). */
 export type Assignment<V> = V | (V extends number ? { readonly add: number } : never);
 
 /** The SET list of an update. */
@@ -98,14 +116,15 @@ export const SqlState = {
   deadlockDetected: '40P01',
   inFailedTransaction: '25P02',
   numericOutOfRange: '22003',
+  notNullViolation: '23502',
 } as const;
 
-/** True when a condition value is a comparison object rather than an equality constant. */
-export function isComparison<V>(c: Condition<V>): c is Exclude<Condition<V>, V> {
+/** True when a condition value is a comparison object rather than an equality constant (or null, `IS NULL`). */
+export function isComparison<V>(c: Condition<V>): c is Comparison<V | null> {
   return typeof c === 'object' && c !== null;
 }
 
-/** Evaluates a where clause on a row. */
+/** Evaluates a where clause on a row, with SQL's NULL: only `IS NULL` and `IS NOT NULL` match a null, and nothing matches a comparison with null. */
 export function matches(where: Where<Row>, row: Row): boolean {
   for (const column in where) {
     const c = where[column] as Condition<Value>;
@@ -119,22 +138,118 @@ export function matches(where: Where<Row>, row: Row): boolean {
   return true;
 }
 
-function compare(v: Value, c: OneComparison<Value>): boolean {
-  if (c.gte !== undefined) return v >= c.gte;
-  if (c.gt !== undefined) return v > c.gt;
-  if (c.lte !== undefined) return v <= c.lte;
-  if (c.lt !== undefined) return v < c.lt;
-  return v !== c.ne;
+function compare(v: Value, c: Comparison<Value>): boolean {
+  if (c.ne !== undefined) return c.ne === null ? v !== null : v !== null && v !== c.ne;
+  if (v === null) return false;
+  if (c.in !== undefined) return c.in.includes(v);
+  if (c.gte !== undefined && !(c.gte !== null && compareValues(v, c.gte) >= 0)) return false;
+  if (c.gt !== undefined && !(c.gt !== null && compareValues(v, c.gt) > 0)) return false;
+  if (c.lte !== undefined && !(c.lte !== null && compareValues(v, c.lte) <= 0)) return false;
+  if (c.lt !== undefined && !(c.lt !== null && compareValues(v, c.lt) < 0)) return false;
+  return true;
 }
 
-/** Applies an update's SET list to a row, returning the new row. */
+/** Orders two non-null values of one column type as PostgreSQL does (text by code point, as the "C" collation). */
+function compareValues(x: number | string | boolean, y: number | string | boolean): number {
+  return compareBy(['v'], { v: x }, { v: y });
+}
+
+/** Applies an update's SET list to a row, returning the new row (an increment of null is null, as in SQL). */
 export function applyChanges(set: Changes<Row>, row: Row): Row {
   const next: Row = { ...row };
   for (const column in set) {
     const a = set[column] as Assignment<Value>;
-    next[column] = typeof a === 'object' ? (row[column] as number) + a.add : a;
+    if (typeof a === 'object' && a !== null) {
+      const current = row[column] as number | null;
+      next[column] = current === null ? null : current + a.add;
+    } else {
+      next[column] = a;
+    }
   }
   return next;
+}
+
+/**
+ * 22003 as PostgreSQL reports it when it binds a parameter: an int column's
+ * value in an insert row or a SET list outside 32 bits (`value "2147483648"
+ * is out of range for type integer`), found before the statement runs, in
+ * the order of the compiled statement's parameters (rows in order, each in
+ * column order; then the SET list). Compared values and increments are
+ * checked when the statement is defined, a bigint's values too.
+ */
+export function parameterError(table: TableSchema, s: Statement): DbError | null {
+  if (s.kind === 'insert') {
+    for (const row of s.rows as readonly Row[]) {
+      for (const column in table.columns) {
+        const error = int4Parameter(table, column, row[column]);
+        if (error) return error;
+      }
+    }
+  } else if (s.kind === 'update') {
+    const set = s.set as Changes<Row>;
+    for (const column in set) {
+      const error = int4Parameter(table, column, set[column] as Assignment<Value>);
+      if (error) return error;
+    }
+  }
+  return null;
+}
+
+function int4Parameter(table: TableSchema, column: string, v: unknown): DbError | null {
+  if (typeof v !== 'number' || (v | 0) === v || columnType(table.columns[column]) !== 'int') return null;
+  return { code: SqlState.numericOutOfRange, message: `value "${String(v)}" is out of range for type integer` };
+}
+
+/** PostgreSQL's bigint range. */
+const int8Min = -(2n ** 63n);
+const int8Max = 2n ** 63n - 1n;
+
+/**
+ * The row an UPDATE writes, or the error PostgreSQL raises computing it:
+ * 22003 when an increment leaves the column's range (`integer out of range`
+ * past 32 bits, `bigint out of range` past 64), columns in table order, then
+ * 23502 for a null in a NOT NULL column (`notNullError`). A bigint past 2^53
+ * is computed exactly and then held as the nearest JavaScript number, which
+ * is what `pg` reads from PostgreSQL.
+ */
+export function updatedRow(name: string, table: TableSchema, set: Changes<Row>, row: Row): { readonly row: Row; readonly error?: undefined } | { readonly row?: undefined; readonly error: DbError } {
+  const next: Row = { ...row };
+  for (const column in table.columns) {
+    if (!Object.hasOwn(set, column)) continue;
+    const a = set[column] as Assignment<Value>;
+    if (typeof a !== 'object' || a === null) {
+      next[column] = a;
+      continue;
+    }
+    const current = row[column] as number | null;
+    if (current === null) {
+      next[column] = null;
+      continue;
+    }
+    let sum = current + a.add;
+    if (columnType(table.columns[column]) === 'bigint') {
+      if (!Number.isSafeInteger(sum)) {
+        const exact = BigInt(current) + BigInt(a.add);
+        if (exact < int8Min || exact > int8Max) return { error: { code: SqlState.numericOutOfRange, message: 'bigint out of range' } };
+        sum = Number(exact);
+      }
+    } else if ((sum | 0) !== sum) {
+      return { error: { code: SqlState.numericOutOfRange, message: 'integer out of range' } };
+    }
+    next[column] = sum;
+  }
+  const error = notNullError(name, table, next);
+  return error ? { error } : { row: next };
+}
+
+/** 23502 for the first column (in table order) of `row` holding a null that is NOT NULL, with PostgreSQL's message; null when there is none. */
+export function notNullError(name: string, table: TableSchema, row: Row): DbError | null {
+  for (const column in table.columns) {
+    if (row[column] === null && !isNullable(table.columns[column])) {
+      return { code: SqlState.notNullViolation, message: `null value in column "${column}" of relation "${name}" violates not-null constraint` };
+    }
+  }
+  return null;
 }
 
 /** A short SQL-like rendering of a statement for traces and reports, e.g. `update accounts set balance=2700 where id=1`. */
@@ -149,7 +264,7 @@ export function describeStatement(s: Statement): string {
     }
     case 'update': {
       const sets = Object.entries(s.set as Changes<Row>).map(([c, a]) =>
-        typeof a === 'object' ? `${c}=${c}${a.add >= 0 ? '+' : '-'}${Math.abs(a.add)}` : `${c}=${JSON.stringify(a)}`,
+        typeof a === 'object' && a !== null ? `${c}=${c}${a.add >= 0 ? '+' : '-'}${Math.abs(a.add)}` : `${c}=${JSON.stringify(a)}`,
       );
       return `update ${s.table} set ${sets.join(', ')}${describeWhere(s.where)}`;
     }
@@ -171,11 +286,19 @@ function describeRowValues(row: Row): string {
 
 const comparisonSymbols = { gte: '>=', gt: '>', lte: '<=', lt: '<', ne: '<>' } as const;
 
+/** ` where id=1 and holder is null and value>=200 and value<400 and k in (10, 20)`. */
 function describeWhere(where: Where<Row>): string {
-  const parts = Object.entries(where).map(([column, c]) => {
-    if (!isComparison(c as Condition<Value>)) return `${column}=${JSON.stringify(c)}`;
-    const [op, v] = Object.entries(c as object)[0] as [keyof typeof comparisonSymbols, Value];
-    return `${column}${comparisonSymbols[op]}${JSON.stringify(v)}`;
-  });
+  const parts: string[] = [];
+  for (const [column, c] of Object.entries(where)) {
+    if (c === null) parts.push(`${column} is null`);
+    else if (!isComparison(c as Condition<Value>)) parts.push(`${column}=${JSON.stringify(c)}`);
+    else {
+      for (const [op, v] of Object.entries(c as object) as [keyof typeof comparisonSymbols | 'in', Value | readonly Value[]][]) {
+        if (op === 'in') parts.push(`${column} in (${(v as readonly Value[]).map((x) => JSON.stringify(x)).join(', ')})`);
+        else if (op === 'ne' && v === null) parts.push(`${column} is not null`);
+        else parts.push(`${column}${comparisonSymbols[op]}${JSON.stringify(v)}`);
+      }
+    }
+  }
   return parts.length ? ` where ${parts.join(' and ')}` : '';
 }

@@ -131,7 +131,7 @@ describe('checkScenario', () => {
       expect(bad({ id: NaN })).toBe('Scenario gift-once: seed row 1 of table gifts has "id": NaN, but column id is an int, a whole number from -2147483648 to 2147483647.');
       expect(bad({ note: 7 })).toBe('Scenario gift-once: seed row 1 of table gifts has "note": 7, but column note is a text.');
       expect(bad({ sent: 'yes' })).toBe('Scenario gift-once: seed row 1 of table gifts has "sent": "yes", but column sent is a bool.');
-      expect(bad({ sent: null })).toBe('Scenario gift-once: seed row 1 of table gifts has "sent": null, but column sent is a bool.');
+      expect(bad({ sent: null })).toBe(`Scenario gift-once: seed row 1 of table gifts has "sent": null, but column sent is NOT NULL; declare it { type: 'bool', nullable: true } to allow null.`);
     });
 
     it('two seed rows with one primary key or one unique key', () => {
@@ -169,7 +169,17 @@ describe('checkScenario', () => {
 
     it('a column of an unknown type', () => {
       const typed = { gifts: { ...schema.gifts, columns: { ...schema.gifts.columns, sent: 'boolean' } } };
-      expect(problem(gift({ schema: typed as never }))).toBe('Scenario gift-once: column sent of table gifts has type "boolean"; a column is an int, a text or a bool.');
+      expect(problem(gift({ schema: typed as never }))).toBe(
+        `Scenario gift-once: column sent of table gifts is "boolean"; a column is 'int', 'text', 'bool' or 'bigint', or { type, nullable: true } for one that may hold null.`,
+      );
+      const spec = { gifts: { ...schema.gifts, columns: { ...schema.gifts.columns, note: { type: 'text', null: true } } } };
+      expect(problem(gift({ schema: spec as never }))).toBe(
+        `Scenario gift-once: column note of table gifts is {"type":"text","null":true}; a column is 'int', 'text', 'bool' or 'bigint', or { type, nullable: true } for one that may hold null.`,
+      );
+      const nullableKey = { gifts: { ...schema.gifts, columns: { ...schema.gifts.columns, id: { type: 'int', nullable: true } } } };
+      expect(problem(gift({ schema: nullableKey as never }))).toBe(
+        'Scenario gift-once: column id of table gifts is nullable, but it is in the primary key, which PostgreSQL makes NOT NULL; drop nullable: true.',
+      );
     });
   });
 

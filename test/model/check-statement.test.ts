@@ -101,14 +101,39 @@ describe('checkStatement', () => {
       `${origin}: select gifts where id=2147483648 compares id with 2147483648, but column id is an int, a whole number from -2147483648 to 2147483647.`,
     );
     expect(problem(select({ where: { note: 1 } }))).toBe(`${origin}: select gifts where note=1 compares note with 1, but column note is a text.`);
-    expect(problem(select({ where: { id: { gte: 1, lt: 5 } } }))).toBe(
-      `${origin}: {"kind":"select","table":"gifts","where":{"id":{"gte":1,"lt":5}}} compares id with {"gte":1,"lt":5}; a comparison is one of { gte: v }, { gt: v }, { lte: v }, { lt: v }, { ne: v }.`,
+    expect(problem(select({ where: { id: { gte: 1, lt: '5' } } }))).toBe(`${origin}: select gifts where id>=1 and id<"5" compares id with "5", but column id is an int.`);
+    expect(problem(select({ where: { id: { in: [1, '2'] } } }))).toBe(`${origin}: select gifts where id in (1, "2") compares id with "2" in its in list, but column id is an int.`);
+  });
+
+  it('null in a where clause is IS NULL, fine on any column; ranges, IN lists and IS NOT NULL pass', () => {
+    const good: Statement<Db>[] = [
+      { kind: 'select', table: 'gifts', where: { id: null, note: { ne: null } } },
+      { kind: 'select', table: 'gifts', where: { id: { gte: 1, lt: 5 }, user: { in: [1, null] }, note: { gt: null } } },
+      { kind: 'delete', table: 'gifts', where: { user: { gt: 1, lte: 3 } } },
+    ];
+    for (const s of good) expect(() => checkStatement(giftOnce, 'naive', 'claim', 1, s)).not.toThrow();
+  });
+
+  it('a comparison that is not one of the shapes: two bounds on one side, ne or in with another, an empty or missing in list', () => {
+    const shapes = 'a comparison is { gte: v }, { gt: v }, { lte: v }, { lt: v }, a lower and an upper bound ({ gte: a, lt: b }), { ne: v } or { in: [v, ...] }.';
+    expect(problem(select({ where: { id: { gte: 1, gt: 5 } } }))).toBe(`${origin}: {"kind":"select","table":"gifts","where":{"id":{"gte":1,"gt":5}}} compares id with {"gte":1,"gt":5}; ${shapes}`);
+    expect(problem(select({ where: { id: { ne: 1, lt: 5 } } }))).toBe(`${origin}: {"kind":"select","table":"gifts","where":{"id":{"ne":1,"lt":5}}} compares id with {"ne":1,"lt":5}; ${shapes}`);
+    expect(problem(select({ where: { id: {} } }))).toBe(`${origin}: {"kind":"select","table":"gifts","where":{"id":{}}} compares id with {}; ${shapes}`);
+    expect(problem(select({ where: { id: { between: [1, 2] } } }))).toBe(
+      `${origin}: {"kind":"select","table":"gifts","where":{"id":{"between":[1,2]}}} compares id with {"between":[1,2]}; ${shapes}`,
     );
+    expect(problem(select({ where: { user: { in: [] } } }))).toBe(
+      `${origin}: {"kind":"select","table":"gifts","where":{"user":{"in":[]}}} compares user with {"in":[]}; { in: [...] } takes a non-empty list of values.`,
+    );
+    expect(problem(update({ user: { in: 1 } }, { sent: true }))).toBe(
+      `${origin}: {"kind":"update","table":"gifts","where":{"user":{"in":1}},"set":{"sent":true}} compares user with {"in":1}; { in: [...] } takes a non-empty list of values.`,
+    );
+    expect(problem(select({ where: { nte: null } }))).toBe(`${origin}: select gifts where nte is null names unknown column "nte" in its where clause; ${columns}`);
   });
 
   it('a set value of the wrong type, and an increment of a non-int column', () => {
     expect(problem(update({ id: 1 }, { sent: 'yes' }))).toBe(`${origin}: update gifts set sent="yes" where id=1 sets sent to "yes", but column sent is a bool.`);
-    expect(problem(update({ id: 1 }, { note: { add: 1 } }))).toBe(`${origin}: update gifts set note=note+1 where id=1 adds to note, but column note is a text; only an int column takes { add: n }.`);
+    expect(problem(update({ id: 1 }, { note: { add: 1 } }))).toBe(`${origin}: update gifts set note=note+1 where id=1 adds to note, but column note is a text; only an int or bigint column takes { add: n }.`);
     expect(problem(update({ id: 1 }, { user: { add: 0.5 } }))).toBe(
       `${origin}: update gifts set user=user+0.5 where id=1 adds 0.5 to user, but an increment is a whole number from -2147483648 to 2147483647.`,
     );

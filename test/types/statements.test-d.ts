@@ -108,10 +108,22 @@ describe('a value of the wrong type does not compile', () => {
     expectTypeOf(program).toBeFunction();
   });
 
-  test('two bounds on one column', () => {
+  test('two bounds on one column are a range; two bounds on one side, or ne or in with another, do not compile', () => {
     function* program(tx: Tx<Db>) {
-      // @ts-expect-error: one comparison per column
       yield* tx.select('gifts', { id: { gte: 1, lt: 5 } });
+      yield* tx.select('gifts', { id: { gt: 1, lte: 5 }, user: { in: [1, 2] } });
+      // @ts-expect-error: two lower bounds
+      yield* tx.select('gifts', { id: { gte: 1, gt: 5 } });
+      // @ts-expect-error: two upper bounds
+      yield* tx.select('gifts', { id: { lt: 1, lte: 5 } });
+      // @ts-expect-error: ne with a bound
+      yield* tx.select('gifts', { id: { ne: 1, lt: 5 } });
+      // @ts-expect-error: in with a bound
+      yield* tx.select('gifts', { id: { in: [1], lt: 5 } });
+      // @ts-expect-error: an in list of the column's type
+      yield* tx.select('gifts', { id: { in: ['1'] } });
+      // @ts-expect-error: an in list is a list
+      yield* tx.select('gifts', { id: { in: 1 } });
       return yield* tx.commit('ok');
     }
     expectTypeOf(program).toBeFunction();

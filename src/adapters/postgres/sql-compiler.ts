@@ -10,7 +10,7 @@ import {
   type SqlBool,
 } from 'kysely';
 import type { IsolationLevel } from '../backend.ts';
-import { constraintName, uniqueIndexes, type ColumnType, type Row, type Schema, type TableSchema, type Tables, type Value } from '../../model/schema.ts';
+import { columnType, constraintName, isNullable, uniqueIndexes, type ColumnType, type Row, type Schema, type TableSchema, type Tables, type Value } from '../../model/schema.ts';
 import { isComparison, type Assignment, type Condition, type Statement, type Where } from '../../model/statement.ts';
 
 /** One SQL statement with its `$1, $2, ...` parameters, ready for `pg`. */
@@ -25,6 +25,7 @@ const columnTypes: Record<ColumnType, Expression<unknown>> = {
   int: sql`integer`,
   text: sql`text collate "C"`,
   bool: sql`boolean`,
+  bigint: sql`bigint`,
 };
 
 const isolationSql: Record<IsolationLevel, string> = {
@@ -82,7 +83,7 @@ export class SqlCompiler {
       case 'update': {
         const set: Record<string, unknown> = {};
         for (const [column, assignment] of Object.entries(s.set as Record<string, Assignment<Value>>)) {
-          set[column] = typeof assignment === 'object' ? sql`${sql.ref(column)} + ${assignment.add}` : assignment;
+          set[column] = typeof assignment === 'object' && assignment !== null ? sql`${sql.ref(column)} + ${assignment.add}` : assignment;
         }
         // An empty SET list still writes a new version of each matching row, as the model does.
         if (Object.keys(set).length === 0) {
@@ -117,8 +118,8 @@ export class SqlCompiler {
     const statements = [this.db.schema.createSchema(this.schemaName).compile().sql];
     for (const [name, table] of Object.entries(this.schema)) {
       let create = this.db.schema.withSchema(this.schemaName).createTable(name);
-      for (const [column, type] of Object.entries(table.columns)) {
-        create = create.addColumn(column, columnTypes[type], (c) => c.notNull());
+      for (const [column, declared] of Object.entries(table.columns)) {
+        create = create.addColumn(column, columnTypes[columnType(declared)], (c) => (isNullable(declared) ? c : c.notNull()));
       }
       for (const columns of uniqueIndexes(table)) {
         const constraint = constraintName(name, table, columns);
@@ -182,19 +183,28 @@ export class SqlCompiler {
   }
 }
 
-/** Adds one `where` per column condition (kysely joins them with `and`); no conditions, no where clause. */
+/**
+ * Adds one `where` per column condition (kysely joins them with `and`); no
+ * conditions, no where clause. Null is `IS NULL`, `{ ne: null }` `IS NOT
+ * NULL`, `{ in: [...] }` an `IN` list, a range its two bounds; any other
+ * comparison with null is written as such (`>= NULL`), which matches nothing.
+ */
 function filtered<Q extends { where(...args: any[]): any }>(query: Q, where: Where<Row>): Q {
   for (const [column, condition] of Object.entries(where) as [string, Condition<Value>][]) {
-    if (!isComparison(condition)) {
+    if (condition === null) {
+      query = query.where(column, 'is', null);
+    } else if (!isComparison(condition)) {
       query = query.where(column, '=', condition);
     } else {
-      const [op, value] = Object.entries(condition)[0] as [string, Value];
-      query = query.where(column, comparisonOperators[op], value);
+      for (const [op, value] of Object.entries(condition) as [string, Value | readonly Value[]][]) {
+        if (op === 'in') query = query.where(column, 'in', value as readonly Value[]);
+        else if (op === 'ne' && value === null) query = query.where(column, 'is not', null);
+        else query = query.where(column, comparisonOperators[op], value);
+      }
     }
   }
   return query;
 }
-
 
 function compiled(query: { readonly sql: string; readonly parameters: readonly unknown[] }): CompiledSql {
   return { sql: query.sql, parameters: query.parameters as readonly Value[] };
