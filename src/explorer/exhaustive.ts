@@ -14,6 +14,13 @@ export interface ExhaustiveOptions {
   readonly stopOnViolation?: boolean;
   /** Stop after this many schedules (the search is then not complete). */
   readonly maxSchedules?: number;
+  /**
+   * One unit of a search split by first step (`exploration.ts`): only schedules
+   * whose first step is `tx`'s, with `asleep` (transactions and the first step
+   * each would take) asleep at the start. The root is then fully expanded by
+   * the units together, so races with the first step add nothing to it.
+   */
+  readonly first?: { readonly tx: TxId; readonly asleep: ReadonlyMap<TxId, DependencyStep> };
 }
 
 /** A run that broke a rule: its trace and its choice list (for shrinking). */
@@ -67,6 +74,7 @@ interface Node {
 export function exploreExhaustively(engine: MemoryEngine, spec: RunPlan, options: ExhaustiveOptions = {}): ExhaustiveResult {
   const bound = options.preemptionBound ?? Infinity;
   const stopOnViolation = options.stopOnViolation ?? true;
+  const first = options.first;
   const stack: Node[] = [];
   const traces = new Set<string>();
   let naiveInterleavings = 0;
@@ -85,9 +93,10 @@ export function exploreExhaustively(engine: MemoryEngine, spec: RunPlan, options
       (runnable, last, depth) => {
         if (depth < replay) return stack[depth].chosen;
         const node = newNode(stack, steps, runnable, last, depth);
+        if (depth === 0 && first) for (const [t, s] of first.asleep) node.sleep.set(t, s);
         const awake = runnable.filter((t) => !node.sleep.has(t));
         if (awake.length === 0) return undefined;
-        const tx = awake.includes(last) ? last : awake[0];
+        const tx = depth === 0 && first ? first.tx : awake.includes(last) ? last : awake[0];
         if (node.preemptions + preemptionOf(runnable, last, tx) > bound) {
           pruned.value = true;
           return undefined;
@@ -102,7 +111,7 @@ export function exploreExhaustively(engine: MemoryEngine, spec: RunPlan, options
         stack[j].explored.set(step.tx, step);
         const races = hb.push(all, j);
         if (j < firstNew) return;
-        for (const i of races) addBacktrack(stack, all, hb, i, j);
+        for (const i of races) if (!(first && i === 0)) addBacktrack(stack, all, hb, i, j);
       },
     );
     schedules++;
