@@ -1,5 +1,5 @@
-import { constraintName, sameValues, type Row } from '../../model/schema.ts';
-import { SqlState, type DbError, type InsertStatement } from '../../model/statement.ts';
+import { constraintName, sameKey, type Row } from '../../model/schema.ts';
+import { notNullError, SqlState, type DbError, type InsertStatement } from '../../model/statement.ts';
 import { sees, type RowChain, type Version } from './mvcc.ts';
 import { messages, type Progress, type Run, type TableState } from './run.ts';
 import { serializableWrite, serializationFailure } from './serializable.ts';
@@ -27,6 +27,9 @@ export function insertRows(run: Run, xact: Xact, p: PendingStatement, s: InsertS
   const table = run.table(s.table);
   while (p.next < s.rows.length) {
     const row = s.rows[p.next] as Row;
+    // PostgreSQL checks NOT NULL before ON CONFLICT looks for a conflict.
+    const nullInNotNull = notNullError(s.table, table.schema, row);
+    if (nullInNotNull) return nullInNotNull;
     if (s.onConflict === 'nothing') {
       const conflict = arbiterConflict(xact, p, table, row);
       if (conflict?.kind === 'wait') return waitFor(xact, conflict.xact);
@@ -39,7 +42,6 @@ export function insertRows(run: Run, xact: Xact, p: PendingStatement, s: InsertS
         continue;
       }
     }
-    if (outOfIntegerRange(row)) return { code: SqlState.numericOutOfRange, message: messages.integerOutOfRange };
     const version: Version = { data: row, xmin: xact, xmax: null };
     const chain: RowChain = { versions: [version], exclusive: null, shared: [], queue: [] };
     if (xact.ssi && !serializableWrite(run, xact, { table: s.table, chain, heap: true, existing: false, indexes: [] })) return serializationFailure;
@@ -120,7 +122,7 @@ export function uniqueConflict(table: TableState, xact: Xact, row: Row, own?: Ro
       if (chain === own) continue;
       // Every version keeps its index entry until vacuum, oldest first: each one with the key is checked with a dirty snapshot.
       for (const version of chain.versions) {
-        if ((version.indexed !== undefined && version.indexed <= position) || !sameValues(columns, version.data, row)) continue;
+        if ((version.indexed !== undefined && version.indexed <= position) || !sameKey(columns, version.data, row)) continue;
         if (version.xmin !== xact && version.xmin.status === 'active') return { kind: 'wait', xact: version.xmin };
         const deleter = version.xmax;
         if (deleter === null) return { kind: 'violation', constraint: constraintName(table.name, table.schema, columns), columns, chain };
@@ -144,13 +146,4 @@ function uniqueViolation(run: Run, xact: Xact, table: TableState, chain: RowChai
 /** True when an update changes a column of some unique index, so it adds entries to every index (not a HOT update). */
 export function changesIndexedColumn(table: TableState, before: Row, after: Row): boolean {
   return table.uniques.some((columns) => columns.some((c) => before[c] !== after[c]));
-}
-
-/** PostgreSQL's integer columns hold 32 bits. */
-export function outOfIntegerRange(row: Row): boolean {
-  for (const k in row) {
-    const v = row[k];
-    if (typeof v === 'number' && (v > 2147483647 || v < -2147483648)) return true;
-  }
-  return false;
 }

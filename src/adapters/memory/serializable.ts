@@ -78,11 +78,11 @@ export function serializableCommit(run: Run, xact: Xact): DbError | null {
   }
 }
 
-/** The unique index (primary key first) whose leading columns the WHERE clause fixes with equalities: the index PostgreSQL scans; undefined for a sequential scan. */
+/** The unique index (primary key first) whose leading columns the WHERE clause fixes with equalities (not IS NULL): the index PostgreSQL scans; undefined for a sequential scan. */
 export function indexFor(table: TableState, where: Where<Row>): readonly string[] | undefined {
   for (const columns of table.uniques) {
     const first = where[columns[0]];
-    if (first !== undefined && !isComparison(first)) return columns;
+    if (first !== undefined && first !== null && !isComparison(first)) return columns;
   }
   return undefined;
 }
@@ -91,7 +91,7 @@ export function indexFor(table: TableState, where: Where<Row>): readonly string[
 export function sameKey(key: readonly string[], where: Where<Row>, row: Row): boolean {
   for (const c of key) {
     const v = where[c];
-    if (v === undefined || isComparison(v)) break;
+    if (v === undefined || v === null || isComparison(v)) break;
     if (row[c] !== v) return false;
   }
   return true;

@@ -1,8 +1,9 @@
 import { compareBy, type Row } from '../../model/schema.ts';
 import {
-  applyChanges,
   matches,
+  parameterError,
   SqlState,
+  updatedRow,
   type DbError,
   type DeleteStatement,
   type InsertStatement,
@@ -10,7 +11,7 @@ import {
   type Statement,
   type UpdateStatement,
 } from '../../model/statement.ts';
-import { indexEntries, insertRows, outOfIntegerRange } from './inserts.ts';
+import { indexEntries, insertRows } from './inserts.ts';
 import { newestVersion, sees, visibleVersion, type RowChain, type Version } from './mvcc.ts';
 import { queuedVersion, tryLock, upgrading, type RowLockMode } from './row-lock.ts';
 import { messages, type Progress, type Run } from './run.ts';
@@ -34,6 +35,11 @@ import type { PendingStatement, Xact } from './xact.ts';
  * Under SERIALIZABLE the scan is also an SSI read, which may fail at once.
  */
 export function startStatement(run: Run, xact: Xact, statement: Statement): PendingStatement | DbError {
+  // A value an int column cannot hold fails when PostgreSQL binds the parameters, before the statement runs.
+  if (statement.kind === 'insert' || statement.kind === 'update') {
+    const error = parameterError(run.table(statement.table).schema, statement);
+    if (error) return error;
+  }
   const snapshot = run.snapshotFor(xact);
   let candidates: RowChain[] = [];
   if (statement.kind === 'select' || statement.kind === 'update' || statement.kind === 'delete') {
@@ -94,6 +100,11 @@ function lockRows(run: Run, xact: Xact, p: PendingStatement, s: SelectStatement 
   const limit = s.kind === 'select' ? (s.limit ?? Infinity) : Infinity;
   while (p.next < p.candidates.length && p.out.length < limit) {
     const chain = p.candidates[p.next];
+    if (s.kind === 'update') {
+      // PostgreSQL computes the new row and checks it (22003, 23502) before it locks the row: such an error comes without a wait.
+      const error = updatedRow(s.table, run.table(s.table).schema, s.set, visibleVersion(chain, xact, p.snapshot)!.data).error;
+      if (error) return error;
+    }
     if (xact.isolation !== 'read-committed') {
       // The version this snapshot sees was already replaced by a committed transaction: fail now, without waiting for the row lock.
       const seen = visibleVersion(chain, xact, p.snapshot);
@@ -119,8 +130,9 @@ function lockRows(run: Run, xact: Xact, p: PendingStatement, s: SelectStatement 
     }
     if (target) xact.observations?.items.push({ table: s.table, chain, version: target });
     if (target && s.kind === 'update') {
-      const data = applyChanges(s.set, target.data);
-      if (outOfIntegerRange(data)) return { code: SqlState.numericOutOfRange, message: messages.integerOutOfRange };
+      const updated = updatedRow(s.table, run.table(s.table).schema, s.set, target.data);
+      if (updated.error) return updated.error;
+      const data = updated.row;
       if (xact.ssi && !serializableWrite(run, xact, { table: s.table, chain, heap: true, existing: true, indexes: [] })) return serializationFailure;
       target.xmax = xact;
       const version: Version = { data, xmin: xact, xmax: null };

@@ -83,7 +83,7 @@ export class SqlCompiler {
       case 'update': {
         const set: Record<string, unknown> = {};
         for (const [column, assignment] of Object.entries(s.set as Record<string, Assignment<Value>>)) {
-          set[column] = typeof assignment === 'object' && assignment !== null ? sql`${sql.ref(column)} + ${assignment.add}` : assignment;
+          set[column] = typeof assignment === 'object' && assignment !== null ? sql`${sql.ref(column)} + ${exact(assignment.add)}` : exact(assignment);
         }
         // An empty SET list still writes a new version of each matching row, as the model does.
         if (Object.keys(set).length === 0) {
@@ -95,7 +95,7 @@ export class SqlCompiler {
       case 'insert': {
         // No rows: nothing to insert, but the statement still reads (and takes a snapshot) like the model's.
         if (s.rows.length === 0) return compiled(db.selectFrom(s.table).selectAll().where(sql<SqlBool>`false`).compile());
-        let query = db.insertInto(s.table).values(s.rows.map((row) => this.inColumnOrder(s.table, row as Row)));
+        let query = db.insertInto(s.table).values(s.rows.map((row) => exactRow(this.inColumnOrder(s.table, row as Row))));
         if (s.onConflict === 'nothing') query = query.onConflict((oc) => oc.doNothing());
         return compiled(query.returningAll().compile());
       }
@@ -151,7 +151,7 @@ export class SqlCompiler {
     for (const name of names) {
       const rows = seed[name] ?? [];
       if (rows.length === 0) continue;
-      const literals = rows.map((row) => Object.fromEntries(Object.entries(this.inColumnOrder(name, row)).map(([c, v]) => [c, sql.lit(v)])));
+      const literals = rows.map((row) => Object.fromEntries(Object.entries(this.inColumnOrder(name, row)).map(([c, v]) => [c, typeof v === 'number' && !Number.isSafeInteger(v) ? sql.raw(String(exact(v))) : sql.lit(v)])));
       statements.push(db.insertInto(name).values(literals).compile().sql);
     }
     return script(statements);
@@ -194,16 +194,32 @@ function filtered<Q extends { where(...args: any[]): any }>(query: Q, where: Whe
     if (condition === null) {
       query = query.where(column, 'is', null);
     } else if (!isComparison(condition)) {
-      query = query.where(column, '=', condition);
+      query = query.where(column, '=', exact(condition));
     } else {
       for (const [op, value] of Object.entries(condition) as [string, Value | readonly Value[]][]) {
-        if (op === 'in') query = query.where(column, 'in', value as readonly Value[]);
+        if (op === 'in') query = query.where(column, 'in', (value as readonly Value[]).map(exact));
         else if (op === 'ne' && value === null) query = query.where(column, 'is not', null);
-        else query = query.where(column, comparisonOperators[op], value);
+        else query = query.where(column, comparisonOperators[op], exact(value as Value));
       }
     }
   }
   return query;
+}
+
+/**
+ * A value as `pg` must send it: a whole number past 2^53 (a bigint) as its
+ * exact digits, since `String` writes the shortest digits that read back as
+ * the same double (`2 ** 62` would go as 4611686018427388000, not
+ * 4611686018427387904). PostgreSQL reads the text as the column's type.
+ */
+function exact(v: Value): Value {
+  return typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v) ? BigInt(v).toString() : v;
+}
+
+function exactRow(row: Row): Row {
+  const out: Row = {};
+  for (const column in row) out[column] = exact(row[column]);
+  return out;
 }
 
 function compiled(query: { readonly sql: string; readonly parameters: readonly unknown[] }): CompiledSql {
