@@ -3,30 +3,38 @@ import { main } from './cli/main.ts';
 /**
  * The `lockstep` executable: the only place that touches the process. It
  * wires stdout and stderr, turns Ctrl-C and SIGTERM into an aborted signal
- * while a command holds PostgreSQL (its resources are released, then the exit
- * code is 130), ends quietly when the reader of stdout goes away
- * (`lockstep list | head -2`), and sets the exit code `main` returns.
+ * while a command holds PostgreSQL (its resources are released, then the
+ * exit code is 130 for SIGINT, 143 for SIGTERM, after exactly one sentence),
+ * ends quietly when the reader of stdout goes away (`lockstep list | head -2`),
+ * prints process warnings as one line (and pg's notice about sslmode
+ * aliases not at all), and sets the exit code `main` returns.
  */
 const controller = new AbortController();
-let interrupted = false;
+const signalExitCodes = { SIGINT: 130, SIGTERM: 143 } as const;
+type CaughtSignal = keyof typeof signalExitCodes;
+let caught: CaughtSignal | undefined;
 let watching = false;
+/** Longest the release after a signal may take before the process ends anyway. */
+const releaseDeadlineMs = 20_000;
 
 /**
  * Ctrl-C and SIGTERM are caught only once a command asks for the signal,
  * which it does when it opens PostgreSQL: then they release the run schema,
- * the connections and an embedded server before the process ends with 130.
- * A search in the model (synchronous) keeps the default: the process ends at once.
+ * the connections and an embedded server before the process ends. A search
+ * in the model (synchronous) keeps the default: the process ends at once.
+ * A second signal while releasing is ignored, so that the release finishes
+ * (it is bounded: connections and statements have timeouts).
  */
 function interruptSignal(): AbortSignal {
   if (watching) return controller.signal;
   watching = true;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      interrupted = true;
-      process.stderr.write('Interrupted: dropping the run schema and stopping PostgreSQL.\n');
+  for (const signal of Object.keys(signalExitCodes) as CaughtSignal[]) {
+    process.on(signal, () => {
+      if (caught !== undefined) return;
+      caught = signal;
+      process.stderr.write(`Interrupted by ${signal}: releasing PostgreSQL (the run schema, its connections, an embedded server), then stopping.\n`);
       controller.abort();
-      // Whatever was waiting (a lock, a server starting) gets a moment to let go; the process then ends.
-      setTimeout(() => process.exit(130), 3_000).unref();
+      setTimeout(() => process.exit(signalExitCodes[signal]), releaseDeadlineMs).unref();
     });
   }
   return controller.signal;
@@ -37,15 +45,22 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
+// Node prints a warning over several lines; pg's about sslmode=require being verify-full is not lockstep's news.
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  if (caught !== undefined || /^SECURITY WARNING: The SSL modes/.test(warning.message)) return;
+  process.stderr.write(`Warning: ${(warning.message.split('\n')[0] ?? '').trim()}\n`);
+});
+
 const code = await main(process.argv.slice(2), {
   stdout: (text) => void process.stdout.write(text),
   // After an interrupt, the failures it causes (a closed connection) are not news.
-  stderr: (text) => void (interrupted || process.stderr.write(text)),
+  stderr: (text) => void (caught === undefined && process.stderr.write(text)),
   cwd: process.cwd(),
   get signal() {
     return interruptSignal();
   },
   isTTY: process.stdout.isTTY === true,
 });
-process.exitCode = interrupted ? 130 : code;
-if (interrupted) process.exit(130);
+if (caught !== undefined) process.exit(signalExitCodes[caught]);
+process.exitCode = code;

@@ -1,3 +1,5 @@
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
+
 /**
  * Errors a user can cause, each a value with one clear sentence. The CLI
  * prints the sentence and exits with code 2, never a stack trace; anything
@@ -61,6 +63,25 @@ export class EnvironmentError extends LockstepError {
   }
 }
 
+/**
+ * The run was given up because its `AbortSignal` aborted (Ctrl-C, SIGTERM, a
+ * caller's deadline): whatever it had opened was released first. The CLI
+ * prints one sentence and exits 130 (SIGINT) or 143 (SIGTERM).
+ */
+export class InterruptedError extends LockstepError {
+  /** SIGINT's: 128 + 2. The CLI gives 143 when the signal was SIGTERM. */
+  override readonly exitCode: number = 130;
+  constructor(sentence = 'Interrupted: lockstep released PostgreSQL and stopped.', options?: { cause?: unknown }) {
+    super(sentence, options);
+    this.name = 'InterruptedError';
+  }
+}
+
+/** Throws an `InterruptedError` when `signal` has aborted. */
+export function throwIfInterrupted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new InterruptedError();
+}
+
 /** A thrown value in words, for a sentence: `TypeError: Cannot read properties of undefined (reading 'x')`. */
 export function thrownName(e: unknown): string {
   const text = e instanceof Error ? `${e.name}: ${e.message.split('\n')[0]}` : String(e);
@@ -73,5 +94,32 @@ export function fileProblem(e: unknown): string {
   if (code === 'ENOENT') return 'no such file';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
   if (code === 'EISDIR') return 'it is a folder';
+  if (code === notRegularFile) return 'it is not a regular file (a pipe, a device or a socket)';
+  if (code === fileTooLarge) return `it is larger than ${inputFileLimitBytes / 2 ** 20} MB, more than lockstep reads as input`;
   return code ?? (e as Error).message;
+}
+
+/** Largest counterexample, workload or spec file lockstep reads. */
+export const inputFileLimitBytes = 16 * 2 ** 20;
+const notRegularFile = 'LOCKSTEP_NOT_REGULAR';
+const fileTooLarge = 'LOCKSTEP_TOO_LARGE';
+
+/**
+ * Reads a file a user named as input (a counterexample, a workload, a spec),
+ * refusing what is not a regular file (a FIFO would block for ever,
+ * `/dev/zero` never ends) and what is larger than `inputFileLimitBytes`,
+ * without opening a FIFO for a blocking read. Errors carry a `code` that
+ * `fileProblem` puts into words.
+ */
+export function readInputFile(path: string): string {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw Object.assign(new Error('is a folder'), { code: 'EISDIR' });
+    if (!stat.isFile()) throw Object.assign(new Error('not a regular file'), { code: notRegularFile });
+    if (stat.size > inputFileLimitBytes) throw Object.assign(new Error('too large'), { code: fileTooLarge });
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -2,7 +2,7 @@ import { isolationLevels, type IsolationLevel } from '../adapters/backend.ts';
 import { createPostgresBackend, type PostgresBackend } from '../adapters/postgres/postgres-backend.ts';
 import { provisionPostgres } from '../adapters/postgres/provision.ts';
 import { SqlCompiler } from '../adapters/postgres/sql-compiler.ts';
-import { parseInteger } from './options.ts';
+import { parseInteger, parseRuns } from './options.ts';
 import { auditStrategy, type AuditRow } from '../explorer/audit.ts';
 import { formatAudit, formatAuditMarkdown } from '../explorer/audit-report.ts';
 import { renderAuditHtml } from '../reports/audit-html.ts';
@@ -47,7 +47,7 @@ export async function auditCommand(options: AuditCommandOptions, io: CommandIo):
   const registry = await ScenarioRegistry.load(options.scenarios, io.cwd);
   const chosen = options.scenario === undefined ? registry.chosen : [registry.get(options.scenario)];
   const levels = selectLevels(options.isolation);
-  const runs = parseInteger('--runs', options.runs, 1);
+  const runs = parseRuns(options.runs);
   const seed = parseInteger('--seed', options.seed, -(2 ** 31), 2 ** 31 - 1);
   const reportFiles = checkReportFiles({ report: options.report }, io.cwd);
   const work = chosen.flatMap((scenario) =>
@@ -59,7 +59,7 @@ export async function auditCommand(options: AuditCommandOptions, io: CommandIo):
   if (!options.replay) {
     for (const w of work) rows.push(await auditStrategy(w.scenario, w.strategy, w.isolation, { runs, seed }));
   } else {
-    const server = await provisionPostgres({ url: options.db });
+    const server = await provisionPostgres({ url: options.db, signal: io.signal });
     const backends: PostgresBackend[] = [];
     const release = async () => {
       try {
@@ -74,7 +74,7 @@ export async function auditCommand(options: AuditCommandOptions, io: CommandIo):
       for (const scenario of chosen) {
         const mine = work.filter((w) => w.scenario === scenario);
         if (mine.length === 0) continue;
-        const backend = await createPostgresBackend(server.url, scenario.schema);
+        const backend = await createPostgresBackend(server.url, scenario.schema, { signal: io.signal });
         backends.push(backend);
         database = backend.name;
         const compiler = new SqlCompiler(scenario.schema, backend.schemaName);

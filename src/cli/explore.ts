@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { checkWritable, parseInteger, parseStrategy } from './options.ts';
+import { checkWritable, parseInteger, parseRuns, parseStrategy } from './options.ts';
 import { isolationOf } from '../explorer/explore-options.ts';
 import { InputError } from '../errors.ts';
 import type { Scenario } from '../model/scenario.ts';
@@ -49,7 +49,7 @@ export async function exploreCommand(id: string, options: ExploreCommandOptions,
   const source = registry.sourceOf(scenario);
   const strategy = parseStrategy(scenario, options.strategy);
   const isolation = isolationOf(scenario, options.isolation);
-  const runs = parseInteger('--runs', options.runs, 1);
+  const runs = parseRuns(options.runs);
   const seed = parseInteger('--seed', options.seed, -(2 ** 31), 2 ** 31 - 1);
   const maxTransactions =
     options.maxTransactions === undefined ? undefined : parseInteger('--max-transactions', options.maxTransactions, scenario.transactions.min, 12);

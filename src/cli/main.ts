@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { LockstepError } from '../errors.ts';
+import { InterruptedError, LockstepError } from '../errors.ts';
 import type { AuditCommandOptions } from './audit.ts';
 import type { ExploreCommandOptions } from './explore.ts';
 import type { CommandIo } from './io.ts';
@@ -113,6 +113,7 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     .option('--format <format>', 'table (default), isolationtester or json')
     .option('--json', 'the same as --format json')
     .option('--step-timeout <seconds>', 'longest a step may run without waiting for another session', '10')
+    .option('--max-time <duration>', 'stop starting permutations after this long (90s, 10m); what ran is reported')
     .action(async (file: string, options: SpecCommandOptions) => {
       const { specCommand } = await import('./spec.ts');
       exitCode = await specCommand(file, options, io);
@@ -163,7 +164,12 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     return exitCode;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof LockstepError) {
+    if (e instanceof LockstepError || io.signal?.aborted) {
+      if (!(e instanceof LockstepError)) {
+        // Whatever failed once the signal aborted (a closed connection) is the interrupt's doing.
+        io.stderr(`${new InterruptedError().message}\n`);
+        return new InterruptedError().exitCode;
+      }
       io.stderr(`${e.message}\n`);
       return e.exitCode;
     }

@@ -19,6 +19,16 @@ export function parseInteger(option: string, value: string, min: number, max = N
   return n;
 }
 
+/** Most runs `--runs` takes: past it a search takes days; `--max-time` bounds a long one instead. */
+export const maxRuns = 1_000_000_000;
+
+/** `--runs n`, at most `maxRuns`, with a sentence saying what to do instead. */
+export function parseRuns(value: string): number {
+  const n = parseInteger('--runs', value, 1, Number.MAX_SAFE_INTEGER);
+  if (n > maxRuns) throw new InputError(`--runs ${value} is more than lockstep runs (at most ${maxRuns.toLocaleString('en-US')}); for a long search, give a large --runs with --max-time.`);
+  return n;
+}
+
 /** Fails early when `path` cannot be written (its folder missing, not a folder or not writable; the path a folder), so an exploration is not wasted. */
 export function checkWritable(path: string, cwd: string): string {
   const full = resolve(cwd, path);

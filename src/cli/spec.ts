@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { provisionPostgres } from '../adapters/postgres/provision.ts';
 import { parseInteger } from './options.ts';
-import { InputError } from '../errors.ts';
+import { fileProblem, InputError, InterruptedError, readInputFile } from '../errors.ts';
 import { formatIsolationtesterPermutation, isolationtesterHeader } from '../isolationtester/isolationtester-format.ts';
-import { samplePermutations, specPermutations, type Permutation } from '../isolationtester/permutations.ts';
+import { permutationCount, permutationSample, specPermutations, type Permutation } from '../isolationtester/permutations.ts';
+import { parseDuration } from '../stress/duration.ts';
+import { formatCount, progressPrinter } from './progress.ts';
 import { specJson } from '../isolationtester/spec-json.ts';
 import { parseSpec, stepsByName, type Spec } from '../isolationtester/spec-parser.ts';
 import { BlockedSessionError, SpecRunner, StepTimeoutError, type PermutationRun } from '../isolationtester/spec-runner.ts';
@@ -22,7 +23,13 @@ export interface SpecCommandOptions {
   readonly format?: string;
   readonly json?: boolean;
   readonly stepTimeout?: string;
+  readonly maxTime?: string;
 }
+
+/** Most permutations `--permutations n` samples: past it, memory and time are out of proportion. */
+export const maxSampledPermutations = 100_000;
+/** Most interleavings `--permutations all` runs without `--max-time`. */
+export const maxAllPermutations = 1_000_000;
 
 /** The output formats of `lockstep spec`; `table` is the default. */
 export const specFormats = ['table', 'isolationtester', 'json'] as const;
@@ -39,16 +46,27 @@ export async function specCommand(file: string, options: SpecCommandOptions, io:
   const seed = parseInteger('--seed', options.seed ?? '1', -(2 ** 31), 2 ** 31 - 1);
   const stepTimeoutMs = parseStepTimeout(options.stepTimeout ?? '10');
   if (options.check !== undefined && options.check.trim() === '') throw new InputError('--check needs a SQL query returning one boolean.');
-  const spec = readSpec(file, io.cwd);
+  const maxTimeMs = options.maxTime === undefined ? undefined : parseDuration('--max-time', options.maxTime);
   const sample = options.permutations ?? 'all';
   if (sample !== 'all' && !/^\d+$/.test(sample.trim())) throw new InputError(`--permutations must be "all" or a whole number, not "${sample}".`);
-  const sampled = sample === 'all' ? undefined : samplePermutations(spec, parseInteger('--permutations', sample, 1), seed);
-  const permutations: Iterable<Permutation> = sampled ?? specPermutations(spec);
-  const selection = sampled ? `${sampled.length} sampled with seed ${seed}` : spec.permutations.length > 0 ? "the spec's permutations" : 'every interleaving';
+  const wanted = sample === 'all' ? undefined : parseInteger('--permutations', sample, 1);
+  if (wanted !== undefined && wanted > maxSampledPermutations) {
+    throw new InputError(`--permutations ${sample} is more than lockstep samples (at most ${formatCount(maxSampledPermutations)}); sample fewer, or run them all with --permutations all and a --max-time.`);
+  }
+  const spec = readSpec(file, io.cwd);
+  const total = permutationCount(spec);
+  if (wanted === undefined && total > maxAllPermutations && maxTimeMs === undefined) {
+    throw new InputError(
+      `${file} has ${formatCount(total)} interleavings, too many to run them all; sample some with --permutations n (at most ${formatCount(maxSampledPermutations)}), or bound the run with --max-time.`,
+    );
+  }
+  const permutations: Iterable<Permutation> = wanted !== undefined ? permutationSample(spec, wanted, seed) : specPermutations(spec);
   const stepSession = stepsByName(spec);
   const sessionOf = (step: string) => stepSession.get(step)!.session;
+  const deadline = maxTimeMs === undefined ? Infinity : performance.now() + maxTimeMs;
+  const progress = progressPrinter(io, 'spec');
 
-  const server = await provisionPostgres({ url: options.db });
+  const server = await provisionPostgres({ url: options.db, signal: io.signal });
   let runner: SpecRunner | undefined;
   const release = async () => {
     await runner?.close();
@@ -56,13 +74,19 @@ export async function specCommand(file: string, options: SpecCommandOptions, io:
   };
   const unwatch = releaseOnAbort(io.signal, release);
   try {
-    runner = await SpecRunner.connect(server.url, spec, { stepTimeoutMs, check: options.check });
+    runner = await SpecRunner.connect(server.url, spec, { stepTimeoutMs, check: options.check, signal: io.signal });
     const active = runner;
     const runs: PermutationRun[] = [];
     const ran: Permutation[] = [];
     const skipped: string[][] = [];
+    let stopped = false;
     if (format === 'isolationtester') io.stdout(isolationtesterHeader(spec.sessions.length));
     for (const p of permutations) {
+      if (performance.now() >= deadline) {
+        stopped = true;
+        break;
+      }
+      progress(`${formatCount(runs.length + skipped.length)} of ${formatCount(wanted === undefined ? total : Math.min(wanted, total))} permutations`);
       let run: PermutationRun;
       try {
         run = { ...(await active.run(p)), index: runs.length + 1 };
@@ -79,6 +103,12 @@ export async function specCommand(file: string, options: SpecCommandOptions, io:
       for (const w of run.warnings) io.stderr(`${w}\n`);
       if (format === 'isolationtester') io.stdout(formatIsolationtesterPermutation(run, options.check !== undefined));
     }
+    const of = wanted === undefined ? total : Math.min(wanted, total);
+    let selection = wanted !== undefined ? `${runs.length + skipped.length} sampled with seed ${seed}` : spec.permutations.length > 0 ? "the spec's permutations" : 'every interleaving';
+    if (stopped) {
+      selection = `${formatCount(runs.length + skipped.length)} of ${formatCount(of)} (${selection.replace(/^\d+ /, '')}), stopped by --max-time ${options.maxTime}`;
+      io.stderr(`Stopped by --max-time ${options.maxTime} after ${formatCount(runs.length + skipped.length)} of ${formatCount(of)} permutations.\n`);
+    }
     let shrunk: ShrinkResult | undefined;
     if (runs.some((r) => r.check === false)) {
       shrunk = await shrinkFailingCheck(runs, ran, (p: Permutation) => active.run(p), sessionOf);
@@ -93,6 +123,7 @@ export async function specCommand(file: string, options: SpecCommandOptions, io:
     return shrunk ? 1 : 0;
   } catch (e) {
     if (e instanceof StepTimeoutError) throw new InputError(e.message);
+    if (io.signal?.aborted && !(e instanceof InterruptedError)) throw new InterruptedError();
     throw e;
   } finally {
     unwatch();
@@ -129,10 +160,9 @@ function parseStepTimeout(value: string): number {
 function readSpec(file: string, cwd: string): Spec {
   let text: string;
   try {
-    text = readFileSync(resolve(cwd, file), 'utf8');
+    text = readInputFile(resolve(cwd, file));
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(`Cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message}.`);
+    throw new InputError(`Cannot read ${file}: ${fileProblem(e)}.`);
   }
   return parseSpec(text, file);
 }

@@ -1,4 +1,4 @@
-import { InputError } from '../errors.ts';
+import { InputError, InterruptedError } from '../errors.ts';
 import { parseDuration } from '../stress/duration.ts';
 import { stressProfile } from '../stress/profiles.ts';
 import { stress, type StressOptions } from '../stress/stress.ts';
@@ -81,10 +81,7 @@ export async function stressCommand(id: string | undefined, options: StressComma
   try {
     report = await stress(stressOptions);
   } catch (e) {
-    if (io.signal?.aborted) {
-      io.stderr('Interrupted: the run schema was dropped and every connection ended.\n');
-      return 130;
-    }
+    if (io.signal?.aborted) throw new InterruptedError('Interrupted: the run schema was dropped and every connection ended.');
     throw e;
   }
   io.stdout(options.json ? `${JSON.stringify(report)}\n` : `${formatStressReport(report)}\n`);

@@ -1,7 +1,7 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { isolationLevels, type Event, type IsolationLevel, type TxId } from '../adapters/backend.ts';
-import { fileProblem, InputError } from '../errors.ts';
+import { fileProblem, InputError, readInputFile } from '../errors.ts';
 import type { Scenario, Workload, WorkloadTx } from '../model/scenario.ts';
 import type { Row, Tables } from '../model/schema.ts';
 import { describeStatement, type Statement, type StatementResult } from '../model/statement.ts';
@@ -209,7 +209,7 @@ export function readCounterexample(path: string, scenarios: readonly Scenario[],
 export function readCounterexampleJson(path: string, name = path): { readonly scenario: string; readonly scenarioFile?: string } & Record<string, any> {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readInputFile(path);
   } catch (e) {
     throw new InputError(`Cannot read the counterexample file ${name}: ${fileProblem(e)}.`);
   }

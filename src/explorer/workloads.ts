@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { fileProblem, InputError } from '../errors.ts';
+import { fileProblem, InputError, readInputFile } from '../errors.ts';
 import { checkWorkloadArgs } from './workload-args.ts';
 import type { Scenario, Workload, WorkloadTx } from '../model/scenario.ts';
 
@@ -38,7 +37,7 @@ export function defaultWorkload(scenario: Scenario, n: number): Workload {
 export function readWorkloadFile(path: string, scenario: Scenario, cwd = '.'): Workload {
   let text: string;
   try {
-    text = readFileSync(resolve(cwd, path), 'utf8');
+    text = readInputFile(resolve(cwd, path));
   } catch (e) {
     throw new InputError(`Cannot read the workload file ${path}: ${fileProblem(e)}.`);
   }

