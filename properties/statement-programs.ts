@@ -13,7 +13,11 @@ import { describeStatement, type Changes, type Statement, type Where } from '../
  *
  * The table `items(id, k, value)` has a primary key on `id` and a unique
  * index on `k`, so lookups by `id` or `k` are unique-index scans, lookups by
- * `value` are sequential scans, and an update that sets `k` is not HOT. Seed:
+ * `value` are sequential scans, and an update that sets `k` is not HOT. `k`
+ * and `value` may hold null (several rows may have a null `k`: NULLs are
+ * distinct in a unique index), and the conditions on `value` include IS
+ * NULL, IS NOT NULL, IN lists and ranges; selects by `value` may be ordered
+ * by it (NULLs last ascending, first descending) with a LIMIT. Seed:
  * (1, 10, 100), (2, 20, 200), (3, 30, 300).
  *
  * A program stops at its first failed statement (the runner then rolls back)
@@ -26,7 +30,7 @@ import { describeStatement, type Changes, type Statement, type Where } from '../
  * ```
  */
 export const itemsKeySchema = defineSchema({
-  items: { columns: { id: 'int', k: 'int', value: 'int' }, primaryKey: ['id'], unique: [['k']] },
+  items: { columns: { id: 'int', k: { type: 'int', nullable: true }, value: { type: 'int', nullable: true } }, primaryKey: ['id'], unique: [['k']] },
 });
 
 type ItemsDb = DatabaseOf<typeof itemsKeySchema>;
@@ -89,29 +93,45 @@ const byKey: fc.Arbitrary<Where<ItemsDb['items']>> = fc.oneof(
 );
 /** A key lookup with a filter on `value` (rechecked on the newest version after a wait under read committed). */
 const byKeyFiltered: fc.Arbitrary<Where<ItemsDb['items']>> = fc.tuple(ids, bounds).map(([id, gte]) => ({ id, value: { gte } }));
-/** A predicate on `value`: a sequential scan. */
+/** A predicate on `value`: a sequential scan. Null matches only IS NULL and IS NOT NULL. */
 const byValue: fc.Arbitrary<Where<ItemsDb['items']>> = fc.oneof(
   values.map((value) => ({ value })),
   bounds.map((gte) => ({ value: { gte } })),
+  fc.constantFrom<Where<ItemsDb['items']>>(
+    { value: null },
+    { value: { ne: null } },
+    { value: { in: [100, 300] } },
+    { value: { in: [200, 400, null] } },
+    { value: { gte: 200, lt: 400 } },
+    { value: { gt: 100, lte: 300 } },
+  ),
 );
 
 const setValue: fc.Arbitrary<Changes<ItemsDb['items']>> = fc.oneof(
   values.map((value) => ({ value })),
   fc.constantFrom(-100, 100).map((add) => ({ value: { add } })),
+  fc.constant({ value: null }),
 );
-/** Sets the uniquely indexed `k`: not a HOT update, and may collide. */
-const setKey: fc.Arbitrary<Changes<ItemsDb['items']>> = ks.map((k) => ({ k }));
+/** Sets the uniquely indexed `k`: not a HOT update, and may collide (a null never does). */
+const setKey: fc.Arbitrary<Changes<ItemsDb['items']>> = fc.oneof(ks.map((k) => ({ k })), fc.constant({ k: null }));
 
-const select = fc.record({ where: fc.oneof(byKey, byKeyFiltered, byValue), lock }).map(({ where, lock: l }): ItemsStatement =>
-  l ? { kind: 'select', table: 'items', where, lock: l } : { kind: 'select', table: 'items', where },
-);
+/** An ordering by `value` (NULLs last ascending, first descending), with a LIMIT or not. */
+const ordering = fc.record({ direction: fc.constantFrom('asc' as const, 'desc' as const), limit: fc.constantFrom(undefined, 1, 2) });
+
+const select = fc
+  .record({ where: fc.oneof(byKey, byKeyFiltered, byValue), lock, ordered: fc.option(ordering, { freq: 3 }) })
+  .map(({ where, lock: l, ordered }): ItemsStatement => {
+    const s: ItemsStatement = l ? { kind: 'select', table: 'items', where, lock: l } : { kind: 'select', table: 'items', where };
+    if (ordered === null || 'id' in where || 'k' in where) return s;
+    return ordered.limit === undefined ? { ...s, orderBy: [['value', ordered.direction]] } : { ...s, orderBy: [['value', ordered.direction]], limit: ordered.limit };
+  });
 /** An update by key changes one row; an update over a `value` predicate may change several. */
 const update = fc.oneof(
   { arbitrary: fc.record({ where: fc.oneof(byKey, byKeyFiltered), set: fc.oneof(setValue, setValue, setKey) }), weight: 3 },
   { arbitrary: fc.record({ where: byValue, set: setValue }), weight: 1 },
 ).map(({ where, set }): ItemsStatement => ({ kind: 'update', table: 'items', where, set }));
-/** A new row: its id (3 exists) and its `k` (10 exists) may collide. */
-const insert = fc.record({ id: fc.integer({ min: 3, max: 6 }), k: fc.constantFrom(10, 40, 50, 60), value: values, nothing: fc.boolean() }).map(
+/** A new row: its id (3 exists) and its `k` (10 exists) may collide; `k` and `value` may be null, and one time in ten `id` too (23502). */
+const insert = fc.record({ id: fc.oneof({ arbitrary: fc.integer({ min: 3, max: 6 }), weight: 9 }, { arbitrary: fc.constant(null as unknown as number), weight: 1 }), k: fc.constantFrom(10, 40, 50, 60, null), value: fc.oneof(values, fc.constant(null)), nothing: fc.boolean() }).map(
   ({ id, k, value, nothing }): ItemsStatement =>
     nothing ? { kind: 'insert', table: 'items', rows: [{ id, k, value }], onConflict: 'nothing' } : { kind: 'insert', table: 'items', rows: [{ id, k, value }] },
 );
