@@ -3,6 +3,7 @@ import { createPostgresBackend, type PostgresBackend } from '../adapters/postgre
 import { provisionPostgres } from '../adapters/postgres/provision.ts';
 import { SqlCompiler } from '../adapters/postgres/sql-compiler.ts';
 import { parseInteger, parseRuns } from './options.ts';
+import { parseDuration } from '../stress/duration.ts';
 import { auditStrategy, type AuditRow } from '../explorer/audit.ts';
 import { formatAudit, formatAuditMarkdown } from '../explorer/audit-report.ts';
 import { renderAuditHtml } from '../reports/audit-html.ts';
@@ -29,6 +30,7 @@ export interface AuditCommandOptions {
   readonly markdown?: boolean;
   readonly db?: string;
   readonly report?: string;
+  readonly maxTime?: string;
 }
 
 /**
@@ -54,10 +56,12 @@ export async function auditCommand(options: AuditCommandOptions, io: CommandIo):
     Object.keys(scenario.strategies).flatMap((strategy) => levels.filter((l) => scenario.isolationLevels.includes(l)).map((isolation) => ({ scenario, strategy, isolation }))),
   );
   if (work.length === 0) throw new InputError(`No scenario chosen supports ${options.isolation}.`);
+  // --max-time is shared evenly: each combination's search gets its part.
+  const maxTimeMs = options.maxTime === undefined ? undefined : Math.max(1, Math.floor(parseDuration('--max-time', options.maxTime) / work.length));
   const rows: AuditRow[] = [];
   let database: string | undefined;
   if (!options.replay) {
-    for (const w of work) rows.push(await auditStrategy(w.scenario, w.strategy, w.isolation, { runs, seed }));
+    for (const w of work) rows.push(await auditStrategy(w.scenario, w.strategy, w.isolation, { runs, seed, maxTimeMs }));
   } else {
     const server = await provisionPostgres({ url: options.db, signal: io.signal });
     const backends: PostgresBackend[] = [];
@@ -78,7 +82,7 @@ export async function auditCommand(options: AuditCommandOptions, io: CommandIo):
         backends.push(backend);
         database = backend.name;
         const compiler = new SqlCompiler(scenario.schema, backend.schemaName);
-        for (const w of mine) rows.push(await auditStrategy(w.scenario, w.strategy, w.isolation, { runs, seed }, { backend, sql: (st) => compiler.statement(st).sql }));
+        for (const w of mine) rows.push(await auditStrategy(w.scenario, w.strategy, w.isolation, { runs, seed, maxTimeMs }, { backend, sql: (st) => compiler.statement(st).sql }));
         await backend.close();
         backends.splice(backends.indexOf(backend), 1);
       }
@@ -91,6 +95,8 @@ export async function auditCommand(options: AuditCommandOptions, io: CommandIo):
   else if (options.markdown) io.stdout(`${formatAuditMarkdown(rows, database)}\n`);
   else io.stdout(`${formatAudit(rows, database)}\n`);
   if (reportFiles.html) writeReportFile(reportFiles.html, renderAuditHtml(rows, chosen, { database, runs, seed }));
+  const cut = rows.filter((r) => r.stoppedByTime).length;
+  if (cut > 0) io.stderr(`--max-time ${options.maxTime} stopped the search of ${cut} of ${rows.length} combinations before ${runs} runs; their passes cover fewer runs.\n`);
   const expected = rows.every((r) => r.expected === undefined || (r.expected === 'passes') === (r.status === 'passed'));
   return expected && rows.every((r) => r.postgres !== 'diverged') ? 0 : 1;
 }

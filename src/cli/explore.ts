@@ -3,7 +3,9 @@ import { checkWritable, parseInteger, parseRuns, parseStrategy } from './options
 import { isolationOf } from '../explorer/explore-options.ts';
 import { InputError } from '../errors.ts';
 import type { Scenario } from '../model/scenario.ts';
-import type { ExploreOptions } from '../explorer/explore.ts';
+import type { ExploreOptions, ExploreProgress } from '../explorer/explore.ts';
+import { parseDuration } from '../stress/duration.ts';
+import { formatCount, progressPrinter } from './progress.ts';
 import { readWorkloadFile } from '../explorer/workloads.ts';
 import { parseSearchMode } from '../explorer/search-mode.ts';
 import { writeCounterexample } from '../explorer/counterexample.ts';
@@ -36,6 +38,7 @@ export interface ExploreCommandOptions {
   readonly markdown?: boolean;
   readonly report?: string;
   readonly svg?: string;
+  readonly maxTime?: string;
 }
 
 /**
@@ -57,7 +60,10 @@ export async function exploreCommand(id: string, options: ExploreCommandOptions,
   if (options.json && options.markdown) throw new InputError('Choose one of --json and --markdown.');
   const reportFiles = checkReportFiles(options, io.cwd, [{ what: '--out', path: options.out }]);
   const search = parseSearchOptions(scenario, options, source, io.cwd);
-  const report = explore({ scenario, strategy, isolation, runs, seed, maxTransactions, ...search.options });
+  const maxTimeMs = options.maxTime === undefined ? undefined : parseDuration('--max-time', options.maxTime);
+  const progress = progressPrinter(io, 'explore');
+  const onProgress = (p: ExploreProgress) => progress(`${formatCount(p.runs)} ${search.options.mode === 'exhaustive' ? 'schedules' : `of ${formatCount(runs)} runs`}`);
+  const report = explore({ scenario, strategy, isolation, runs, seed, maxTransactions, ...search.options, maxTimeMs, onProgress });
   const cx = report.counterexample;
   if (cx && out) writeCounterexample(resolve(io.cwd, out), cx, { scenarioFile: source?.file });
   const replayed = cx && options.replay ? await replayCounterexample(cx, { db: options.db, scenario, signal: io.signal }) : undefined;

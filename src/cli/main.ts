@@ -63,6 +63,7 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     .option('--markdown', 'print a Markdown summary (for a CI job summary)')
     .option('--report <file>', 'write an HTML report (self-contained: opens from disk)')
     .option('--svg <file>', 'write the counterexample as a standalone SVG: swimlanes and dependency cycle')
+    .option('--max-time <duration>', 'stop searching after this long (90s, 10m) and report what was covered')
     .action(async (id: string, options: ExploreCommandOptions) => {
       const { exploreCommand } = await import('./explore.ts');
       exitCode = await exploreCommand(id, options, io);
@@ -97,6 +98,7 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     .option('--json', 'print one JSON object')
     .option('--markdown', 'print a Markdown table')
     .option('--report <file>', 'write an HTML report: the matrix, each failing cell linked to its counterexample')
+    .option('--max-time <duration>', 'stop searching after this long (90s, 10m), shared evenly among the combinations')
     .option('--db <url>', 'PostgreSQL to use (default: DATABASE_URL, else an embedded server)')
     .action(async (options: AuditCommandOptions) => {
       const { auditCommand } = await import('./audit.ts');

@@ -31,6 +31,8 @@ export interface AuditRow {
   /** With replay: whether PostgreSQL ran the minimal counterexample and the sampled schedules exactly as the model. */
   readonly postgres?: 'confirmed' | 'diverged';
   readonly counterexample?: Counterexample;
+  /** The search stopped at `maxTimeMs` before running `runs` runs: a pass covers fewer runs. */
+  readonly stoppedByTime?: true;
 }
 
 export interface AuditOptions {
@@ -39,6 +41,8 @@ export interface AuditOptions {
   /** Runs sampled for the cost columns (and replayed, the first `replaySamples` of them, with a backend). */
   readonly costSamples?: number;
   readonly replaySamples?: number;
+  /** Stop this combination's search after this many milliseconds (`explore`'s `maxTimeMs`). */
+  readonly maxTimeMs?: number;
 }
 
 /**
@@ -54,7 +58,7 @@ export async function auditStrategy(
   options: AuditOptions,
   postgres?: { readonly backend: Backend; readonly sql: SqlRenderer },
 ): Promise<AuditRow> {
-  const report = explore({ scenario, strategy, isolation, runs: options.runs, seed: options.seed });
+  const report = explore({ scenario, strategy, isolation, runs: options.runs, seed: options.seed, maxTimeMs: options.maxTimeMs });
   const spec = (workload: RunPlan['workload']): RunPlan => ({ scenario, strategy: scenario.strategies[strategy], isolation, workload });
   const engine = new MemoryEngine(scenario.schema);
   const max = scenario.transactions.max;
@@ -98,6 +102,7 @@ export async function auditStrategy(
     abortsPerRun: round(aborts),
     ...(verdict ? { postgres: verdict } : {}),
     ...(cx ? { counterexample: cx } : {}),
+    ...(report.stats.stoppedByTime ? { stoppedByTime: true as const } : {}),
   };
 }
 

@@ -1,7 +1,8 @@
 import * as fc from 'fast-check';
+import { xorshift128plus } from 'pure-rand/generator/xorshift128plus';
 import type { TxId } from '../adapters/backend.ts';
 import { MemoryEngine } from '../adapters/memory/engine.ts';
-import { DefinitionError, InputError } from '../errors.ts';
+import { DefinitionError, InputError, InterruptedError } from '../errors.ts';
 import type { Scenario, Workload } from '../model/scenario.ts';
 import { scheduleArbitrary, workloadArbitrary } from './arbitraries.ts';
 import { buildCounterexample, type Counterexample } from './counterexample.ts';
@@ -59,6 +60,8 @@ export interface UnitResult {
   readonly traces: number;
   readonly naiveInterleavings: number;
   readonly complete: boolean;
+  /** The unit's search stopped at `maxTimeMs` (it is then not complete). */
+  readonly stoppedByTime?: boolean;
   /** The failing schedule as a choice list, when the unit found one. */
   readonly choices?: readonly number[];
 }
@@ -80,6 +83,9 @@ export function checkedRun(engine: MemoryEngine, spec: RunPlan, choices: readonl
   const trace = runOnEngine(engine, spec, choiceSchedule(choices));
   return { trace, violation: checkRun(spec.scenario, trace) };
 }
+
+/** Runs between two `onProgress` calls, and between two looks at `maxTimeMs` and `signal`. */
+export const progressEvery = 500;
 
 /** Prepares an exploration of checked options (`explore` checks them). */
 export function prepareExploration(options: ExploreOptions): Exploration {
@@ -143,21 +149,45 @@ export function assembleReport(
       complete: !failing && units.every((u) => u.complete),
     };
   } else {
-    const runs = failing ? failing.failure! + 1 : base.runs;
+    const runs = failing ? failing.failure! + 1 : size;
     stats = { runs, shrinks: shrunk?.shrinks ?? 0, ...timing(runs) };
   }
   if (!failing) return { ...base, status: 'passed', stats };
   return { ...base, status: 'failed', counterexample: shrunk!.counterexample, stats };
 }
 
-/** The runs of a search as a fast-check property over (workload, schedule), run from run `from`. */
-function checkRuns<S>(property: fc.IPropertyWithHooks<[Workload, S]> | fc.IProperty<[Workload, S]>, seed: number, from: number, to: number, guard: DefinitionGuard): number | undefined {
-  if (to <= from) return undefined;
-  const details = fc.check(property, { seed, path: String(from), numRuns: to - from, endOnFailure: true });
-  guard.rethrow();
-  if (!details.failed) return undefined;
-  if (!details.counterexample) throw details.errorInstance;
-  return from + details.numRuns - 1;
+/**
+ * Runs [from, to) of a fast-check property as `fc.check` draws them from
+ * `seed`: run i from the generator jumped i + 1 times, with bias i. A cursor
+ * keeps the generator between calls, so consecutive parts cost no jumps over
+ * runs already passed (`fc.check`'s `path` would jump from the seed each time).
+ * Returns the first failing run.
+ */
+function runCursor<T extends [unknown, unknown]>(property: fc.IProperty<T>, seed: number, guard: DefinitionGuard): (from: number, to: number) => number | undefined {
+  let index = 0;
+  let rng = xorshift128plus(seed);
+  return (from, to) => {
+    if (from < index) {
+      index = 0;
+      rng = xorshift128plus(seed);
+    }
+    for (; index < from; index++) rng.jump();
+    while (index < to) {
+      rng.jump();
+      const value = property.generate(new fc.Random(rng), index);
+      index++;
+      if (property.run(value.value) !== null) {
+        guard.rethrow();
+        return index - 1;
+      }
+    }
+    return undefined;
+  };
+}
+
+/** fast-check's own check of run `run` of `seed` (and its shrinking unless `endOnFailure`), with the generator `runCursor` uses. */
+function checkOneRun<T extends [unknown, unknown]>(property: fc.IProperty<T>, seed: number, run: number, endOnFailure: boolean): fc.RunDetails<T> {
+  return fc.check(property, { seed, path: String(run), numRuns: 1, endOnFailure, randomType: xorshift128plus });
 }
 
 /** Random mode: fast-check generates workloads and choice lists and shrinks a failing pair itself. */
@@ -172,14 +202,15 @@ function randomExploration(options: ExploreOptions): Exploration {
     return checkedRun(engine, planFor(workload), choices).violation === null;
   }));
   const base = reportBase({ ...options, scenario: scenario.id });
+  const runs = runCursor(property, seed, guard);
   return {
     size: options.runs,
     run(from, to) {
-      const failure = checkRuns(property, seed, from, to, guard);
+      const failure = runs(from, to);
       return { from, to, ...(failure !== undefined ? { failure } : {}) };
     },
     shrink(failing) {
-      const details = fc.check(property, { seed, path: String(failing.failure), numRuns: 1, endOnFailure: false });
+      const details = checkOneRun(property, seed, failing.failure!, false);
       guard.rethrow();
       if (!details.failed || !details.counterexample) throw new Error(`run ${failing.failure} of seed ${seed} no longer fails`);
       const [shrunkWorkload, shrunkChoices] = details.counterexample;
@@ -229,14 +260,15 @@ function sampledExploration(options: ExploreOptions, mode: SearchMode): Explorat
     return checkRun(scenario, trace) === null;
   }));
   const base = reportBase({ ...options, scenario: scenario.id });
+  const runs = runCursor(property, seed, guard);
   return {
     size: options.runs,
     run(from, to) {
-      const failure = checkRuns(property, seed, from, to, guard);
+      const failure = runs(from, to);
       return { from, to, ...(failure !== undefined ? { failure } : {}) };
     },
     shrink(failing) {
-      const details = fc.check(property, { seed, path: String(failing.failure), numRuns: 1, endOnFailure: true });
+      const details = checkOneRun(property, seed, failing.failure!, true);
       guard.rethrow();
       if (!details.failed || !details.counterexample) throw new Error(`run ${failing.failure} of seed ${seed} no longer fails`);
       const [workload, schedule] = details.counterexample;
@@ -261,6 +293,11 @@ function exhaustiveExploration(options: ExploreOptions): Exploration {
   const workload = options.workload ?? defaultWorkload(scenario, options.transactions ?? Math.min(3, scenario.transactions.max));
   const plan = planFor(workload);
   const base = reportBase({ ...options, scenario: scenario.id });
+  // A budget (maxTimeMs), progress and an abort are looked at every progressEvery finished schedules.
+  const started = performance.now();
+  const deadline = options.maxTimeMs === undefined ? Infinity : started + options.maxTimeMs;
+  const watch = options.maxTimeMs ?? options.onProgress ?? options.signal;
+  let schedulesSeen = 0;
   // The transactions that can take the first step, and the first step each takes.
   const roots = runWithDependencies(engine, plan, () => undefined).runnable[0] ?? [];
   const firstSteps = new Map<TxId, DependencyStep>();
@@ -281,8 +318,25 @@ function exhaustiveExploration(options: ExploreOptions): Exploration {
       const s = firstStepOf(t);
       if (!dependent(s, own)) asleep.set(t, s);
     }
-    const r = exploreExhaustively(engine, plan, { preemptionBound: options.preemptionBound, first: { tx, asleep } });
-    return { schedules: r.schedules, traces: r.traces, naiveInterleavings: r.naiveInterleavings, complete: r.complete, ...(r.failure ? { choices: r.failure.choices } : {}) };
+    let stoppedByTime = false;
+    const onRun = watch === undefined ? undefined : () => {
+      if (++schedulesSeen % progressEvery === 0) {
+        options.onProgress?.({ runs: schedulesSeen, elapsedMs: Math.round(performance.now() - started) });
+        if (options.signal?.aborted) throw new InterruptedError();
+      }
+      if (performance.now() < deadline) return true;
+      stoppedByTime = true;
+      return false;
+    };
+    const r = exploreExhaustively(engine, plan, { preemptionBound: options.preemptionBound, first: { tx, asleep }, onRun });
+    return {
+      schedules: r.schedules,
+      traces: r.traces,
+      naiveInterleavings: r.naiveInterleavings,
+      complete: r.complete,
+      ...(stoppedByTime && !r.failure ? { stoppedByTime } : {}),
+      ...(r.failure ? { choices: r.failure.choices } : {}),
+    };
   };
   return {
     size: roots.length,

@@ -35,6 +35,7 @@ export function checkExploreOptions(options: ExploreOptions): void {
   whole('transactions', options.transactions, 1);
   whole('preemptionBound', options.preemptionBound, 0);
   whole('depth', options.depth, 1);
+  if (options.maxTimeMs !== undefined && !(options.maxTimeMs > 0)) throw new InputError(`maxTimeMs must be a positive number of milliseconds, not ${options.maxTimeMs}.`);
   if (options.workload !== undefined) {
     if (!Array.isArray(options.workload) || options.workload.length === 0) throw new InputError('workload must list at least one transaction ({ operation, args }).');
     for (const [i, t] of options.workload.entries()) {

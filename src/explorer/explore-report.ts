@@ -14,11 +14,13 @@ function passedLine(report: ExploreReport): string {
   const { stats } = report;
   if (report.mode === 'exhaustive') {
     const counts = `${stats.schedules} schedules, ${stats.traces} distinct traces (${stats.naiveInterleavings} interleavings without reduction)`;
+    if (stats.stoppedByTime) return `stopped by the time budget after ${counts}; no violation found (not a proof: the search did not finish).`;
     return stats.complete
       ? `passed exhaustive search: ${counts}; no schedule of this workload breaks a rule.`
       : `passed bounded search: ${counts} within the preemption bound; no violation found (not a proof: schedules beyond the bound were cut).`;
   }
   const kind = report.mode === 'pct' ? 'PCT' : 'random';
+  if (stats.stoppedByTime) return `passed ${stats.runs} of ${report.runs} ${kind} runs (seed ${report.seed}), stopped by the time budget; no violation found.`;
   return `passed ${stats.runs} ${kind} runs (seed ${report.seed}), no violation found.`;
 }
 

@@ -2,9 +2,10 @@ import type { IsolationLevel } from '../adapters/backend.ts';
 import type { Scenario, Workload } from '../model/scenario.ts';
 import type { Counterexample } from './counterexample.ts';
 import { checkScenario } from '../model/check-scenario.ts';
+import { InterruptedError } from '../errors.ts';
 import { checkExploreOptions } from './explore-options.ts';
 import { checkSerialSpec } from './serial-spec-check.ts';
-import { assembleReport, prepareExploration, reportBase } from './exploration.ts';
+import { assembleReport, prepareExploration, progressEvery, reportBase } from './exploration.ts';
 import type { SearchMode } from './search-mode.ts';
 
 /** What to explore. */
@@ -28,6 +29,19 @@ export interface ExploreOptions {
   readonly preemptionBound?: number;
   /** PCT depth d: d - 1 priority change points (default 2). */
   readonly depth?: number;
+  /** Stop searching after this many milliseconds and report what was covered (`stats.stoppedByTime`); shrinking a failure found in time is not cut. */
+  readonly maxTimeMs?: number;
+  /** Called, synchronously, every `progressEvery` runs (or exhaustive schedules) with what was searched so far; the CLI prints it. */
+  readonly onProgress?: (progress: ExploreProgress) => void;
+  /** Checked between runs (a synchronous search sees it abort only from `onProgress`): then `explore` throws an `InterruptedError`. */
+  readonly signal?: AbortSignal;
+}
+
+/** How far a search has got, for `onProgress`. */
+export interface ExploreProgress {
+  /** Runs (schedules, in exhaustive mode) so far. */
+  readonly runs: number;
+  readonly elapsedMs: number;
 }
 
 /** Timing of an exploration; the only part of a report that varies between identical runs. */
@@ -44,6 +58,8 @@ export interface ExploreStats {
   readonly naiveInterleavings?: number;
   /** Exhaustive search: every schedule was covered (false when it stopped at a violation or at the preemption bound). */
   readonly complete?: boolean;
+  /** The search stopped at `maxTimeMs` before it ran everything asked for. */
+  readonly stoppedByTime?: boolean;
 }
 
 /** The result of an exploration. */
@@ -59,7 +75,7 @@ export interface ExploreReport {
   readonly stats: ExploreStats;
 }
 
-export { checkedRun, type CheckedRun } from './exploration.ts';
+export { checkedRun, progressEvery, type CheckedRun } from './exploration.ts';
 
 /**
  * Explores workloads and schedules of a scenario under one strategy, searching
@@ -82,8 +98,30 @@ export function explore(options: ExploreOptions): ExploreReport {
   checkSerialSpec(options.scenario, options.strategy);
   const started = performance.now();
   const exploration = prepareExploration(options);
-  const result = exploration.run(0, exploration.size);
-  const shrunk = result.failure !== undefined ? exploration.shrink(result) : undefined;
-  return assembleReport(reportBase({ ...options, scenario: options.scenario.id }), exploration.size, [result], shrunk, performance.now() - started);
+  const base = reportBase({ ...options, scenario: options.scenario.id });
+  if (options.maxTimeMs === undefined && options.onProgress === undefined && options.signal === undefined) {
+    const result = exploration.run(0, exploration.size);
+    const shrunk = result.failure !== undefined ? exploration.shrink(result) : undefined;
+    return assembleReport(base, exploration.size, [result], shrunk, performance.now() - started);
+  }
+  // In parts (the same runs as in one go), looking at the clock and the signal between them.
+  const deadline = options.maxTimeMs === undefined ? Infinity : started + options.maxTimeMs;
+  const results = [];
+  let covered = 0;
+  while (covered < exploration.size) {
+    const to = Math.min(exploration.size, covered + (base.mode === 'exhaustive' ? 1 : progressEvery));
+    const result = exploration.run(covered, to);
+    results.push(result);
+    covered = to;
+    if (result.failure !== undefined) break;
+    if (base.mode !== 'exhaustive') options.onProgress?.({ runs: covered, elapsedMs: Math.round(performance.now() - started) });
+    if (options.signal?.aborted) throw new InterruptedError();
+    if (performance.now() >= deadline) break;
+  }
+  const failing = results.find((r) => r.failure !== undefined);
+  const shrunk = failing ? exploration.shrink(failing) : undefined;
+  const report = assembleReport(base, covered, results, shrunk, performance.now() - started);
+  const cut = !failing && (covered < exploration.size || results.some((r) => r.units?.some((u) => u.stoppedByTime)));
+  return cut ? { ...report, stats: { ...report.stats, stoppedByTime: true } } : report;
 }
 
