@@ -2,7 +2,7 @@ import type { CompiledSql, SqlCompiler } from '../adapters/postgres/sql-compiler
 import type { Value } from '../model/schema.ts';
 import type { Statement } from '../model/statement.ts';
 
-/** Statement fields whose primitives are values (parameters); everything else is the statement's shape. */
+/** Statement fields whose primitives are values (parameters), null aside; everything else is the statement's shape. */
 const valueFields = new Set(['where', 'set', 'rows', 'limit']);
 
 /** Shapes remembered at most (a workload has a handful). */
@@ -67,7 +67,8 @@ function shapeKey(statement: Statement, leaves: Value[]): string {
   let key = '';
   const walk = (node: unknown, inValues: boolean): void => {
     if (node === null || typeof node !== 'object') {
-      if (inValues && node !== undefined) {
+      // A null is shape, not a value: `{ c: null }` compiles to IS NULL, `{ ne: null }` to IS NOT NULL.
+      if (inValues && node !== undefined && node !== null) {
         leaves.push(node as Value);
         key += typeof node === 'number' ? '#n' : typeof node === 'string' ? '#s' : '#b';
       } else {
@@ -102,7 +103,7 @@ function standIns(statement: Statement, count: number): { statement: Statement; 
   let booleans = 0;
   const rebuild = (node: unknown, inValues: boolean): unknown => {
     if (node === null || typeof node !== 'object') {
-      if (!inValues || node === undefined) return node;
+      if (!inValues || node === undefined || node === null) return node;
       const i = values.length;
       const stand = typeof node === 'number' ? 1_000_000_007 + i : typeof node === 'string' ? `\u0000lockstep-stand-in-${i}` : ++booleans === 1;
       values.push(stand);

@@ -7,7 +7,7 @@ import { withLiterals } from '../../src/adapters/postgres/sql-literal.ts';
 import { StatementCache } from '../../src/stress/statement-cache.ts';
 
 const schema = defineSchema({
-  items: { columns: { id: 'int', name: 'text', qty: 'int', done: 'bool', flag: 'bool' }, primaryKey: ['id'], unique: [['name']] },
+  items: { columns: { id: 'int', name: { type: 'text', nullable: true }, qty: { type: 'int', nullable: true }, done: 'bool', flag: 'bool' }, primaryKey: ['id'], unique: [['name']] },
 });
 const columns = { id: 'int', name: 'text', qty: 'int', done: 'bool', flag: 'bool' } as const;
 type Column = keyof typeof columns;
@@ -15,10 +15,19 @@ type Column = keyof typeof columns;
 const valueOf = (column: Column) =>
   columns[column] === 'int' ? fc.integer({ min: -5, max: 5 }) : columns[column] === 'text' ? fc.constantFrom('a', "o'hara", 'b\\c', '$1', '') : fc.boolean();
 const someColumns = fc.subarray(Object.keys(columns) as Column[]);
-const where = someColumns.chain((cs) =>
-  fc.tuple(...cs.map((c) => fc.oneof(valueOf(c), fc.constantFrom('gte', 'gt', 'lte', 'lt', 'ne').chain((op) => valueOf(c).map((v) => ({ [op]: v })))).map((v) => [c, v] as const))).map(Object.fromEntries),
+/** A value, or null (IS NULL, IS NOT NULL, a comparison with null, setting null). */
+const valueOrNull = (column: Column) => fc.oneof({ arbitrary: valueOf(column), weight: 3 }, { arbitrary: fc.constant(null), weight: 1 });
+const condition = (c: Column) =>
+  fc.oneof(
+    valueOrNull(c),
+    fc.constantFrom('gte', 'gt', 'lte', 'lt', 'ne').chain((op) => valueOrNull(c).map((v) => ({ [op]: v }))),
+    fc.array(valueOrNull(c), { minLength: 1, maxLength: 3 }).map((list) => ({ in: list })),
+    fc.tuple(fc.constantFrom('gte', 'gt'), fc.constantFrom('lte', 'lt'), valueOrNull(c), valueOrNull(c)).map(([lower, upper, a, b]) => ({ [lower]: a, [upper]: b })),
+  );
+const where = someColumns.chain((cs) => fc.tuple(...cs.map((c) => condition(c).map((v) => [c, v] as const))).map(Object.fromEntries));
+const set = someColumns.chain((cs) =>
+  fc.tuple(...cs.map((c) => (columns[c] === 'int' ? fc.oneof(valueOrNull(c), valueOf(c).map((add) => ({ add }))) : valueOrNull(c)).map((v) => [c, v] as const))).map(Object.fromEntries),
 );
-const set = someColumns.chain((cs) => fc.tuple(...cs.map((c) => (columns[c] === 'int' ? fc.oneof(valueOf(c), valueOf(c).map((add) => ({ add }))) : valueOf(c)).map((v) => [c, v] as const))).map(Object.fromEntries));
 const row = fc.record({ id: valueOf('id'), name: valueOf('name'), qty: valueOf('qty'), done: valueOf('done'), flag: valueOf('flag') });
 const statement: fc.Arbitrary<Statement> = fc.oneof(
   fc.record({ kind: fc.constant('select' as const), table: fc.constant('items'), where, lock: fc.constantFrom(undefined, 'update' as const, 'share' as const), orderBy: fc.constantFrom(undefined, [['qty', 'desc']] as const), limit: fc.option(fc.integer({ min: 0, max: 9 }), { nil: undefined }) }),
