@@ -1,7 +1,8 @@
 import type { Event, TxId } from '../adapters/backend.ts';
 import type { MemoryEngine } from '../adapters/memory/engine.ts';
 import { seedTables } from '../model/scenario.ts';
-import { Footprint, FootprintTracker } from './footprint.ts';
+import type { Statement } from '../model/statement.ts';
+import { Footprint, FootprintTracker, type Independence } from './footprint.ts';
 import { runWorkload, type RunPlan, type Trace } from './runner.ts';
 
 /**
@@ -20,6 +21,13 @@ export interface DependencyStep {
 export function dependent(a: DependencyStep, b: DependencyStep): boolean {
   for (const t of a.movedOn) if (b.movedOn.includes(t)) return true;
   return a.footprint.conflicts(b.footprint);
+}
+
+/** Sees what a run submits and what its statements return (`state-cache.ts`). */
+export interface RunObserver {
+  submitted(tx: TxId, statement: Statement): void;
+  abandoned(tx: TxId): void;
+  events(events: readonly Event[]): void;
 }
 
 /** Picks the next transaction at a choice point (`depth` steps taken), or undefined to end the run there. */
@@ -46,9 +54,12 @@ export function runWithDependencies(
   spec: RunPlan,
   choose: StepChooser,
   onStep?: (step: DependencyStep, index: number, steps: readonly DependencyStep[]) => void,
+  independence: Independence = 'semantic',
+  observer?: RunObserver,
 ): DependencyRun {
   engine.reset(seedTables(spec.scenario), spec.isolation);
-  const tracker = new FootprintTracker(spec.scenario.schema, spec.isolation);
+  const tracker = new FootprintTracker(spec.scenario.schema, spec.isolation, independence);
+
   const steps: DependencyStep[] = [];
   const runnableAt: TxId[][] = [];
   const choices: number[] = [];
@@ -96,11 +107,15 @@ export function runWithDependencies(
     if (call.kind === 'step') {
       current = { tx: call.tx, movedOn: [call.tx], footprint: new Footprint() };
       tracker.submit(call.tx, call.statement, current.footprint);
+      observer?.submitted(call.tx, call.statement);
       events = engine.step(call.tx, call.statement);
+      observer?.events(events);
       note(events, call.tx);
     } else {
       // An abandon belongs to the step whose result made the program give up.
+      observer?.abandoned(call.tx);
       events = engine.abandon(call.tx);
+      observer?.events(events);
       if (current !== null) {
         if (!current.movedOn.includes(call.tx)) current.movedOn.push(call.tx);
         tracker.finish(call.tx, current.footprint);

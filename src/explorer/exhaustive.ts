@@ -3,6 +3,8 @@ import type { MemoryEngine } from '../adapters/memory/engine.ts';
 import { checkRun, type Violation } from './violation.ts';
 import { canonicalOrder, dependent, HappensBefore, runWithDependencies, type DependencyStep } from './dependency-run.ts';
 import type { RunPlan, Trace } from './runner.ts';
+import type { Independence } from './footprint.ts';
+import { StateCache, StateKeys, stepKey, type CachedState } from './state-cache.ts';
 
 /** Limits of an exhaustive search. */
 export interface ExhaustiveOptions {
@@ -21,7 +23,19 @@ export interface ExhaustiveOptions {
    * the units together, so races with the first step add nothing to it.
    */
   readonly first?: { readonly tx: TxId; readonly asleep: ReadonlyMap<TxId, DependencyStep> };
+  /** Which steps count as independent (`footprint.ts`): `semantic` unless given; `coarse` is lockstep 0.1's reduction, for comparison. */
+  readonly independence?: Independence;
+  /**
+   * States remembered so that a prefix reaching an explored state is not run
+   * further (`state-cache.ts`): at most this many (default 100,000); 0 turns
+   * state caching off. Off under a preemption bound (the preemptions spent
+   * are part of what a prefix may still do).
+   */
+  readonly stateCache?: number;
 }
+
+/** States kept by default. */
+export const defaultStateCache = 100_000;
 
 /** A run that broke a rule: its trace and its choice list (for shrinking). */
 export interface ExhaustiveFailure {
@@ -36,10 +50,18 @@ export interface ExhaustiveResult {
   readonly schedules: number;
   /** Distinct finished runs up to reordering independent steps (Mazurkiewicz traces). */
   readonly traces: number;
-  /** Schedules a search without reduction would run to cover the same traces (all of them when `complete`). */
+  /**
+   * Schedules a search without reduction would run to cover the traces run to
+   * the end: all of them when `complete` and no prefix was pruned by state
+   * caching (then a lower bound).
+   */
   readonly naiveInterleavings: number;
   /** True when every schedule was covered: no violation means none exists for this workload. */
   readonly complete: boolean;
+  /** Prefixes not run further because they reached a state already explored (state caching). */
+  readonly prunedPrefixes: number;
+  /** Distinct final outcomes (final tables and every transaction's result, fate, error and attempts) of the runs to the end. */
+  readonly outcomes: number;
   readonly failure?: ExhaustiveFailure;
 }
 
@@ -57,6 +79,8 @@ interface Node {
   /** Transactions not tried here because they would exceed the preemption bound. */
   readonly skipped: Set<TxId>;
   chosen: TxId;
+  /** The cached state first reached here, whose continuations this node's subtree explores. */
+  owns?: CachedState;
 }
 
 /**
@@ -81,12 +105,27 @@ export function exploreExhaustively(engine: MemoryEngine, spec: RunPlan, options
   let schedules = 0;
   const pruned = { value: false };
   let failure: ExhaustiveFailure | undefined;
+  const capacity = bound === Infinity ? (options.stateCache ?? defaultStateCache) : 0;
+  const cache = new StateCache(capacity);
+  const keys = capacity > 0 ? new StateKeys(spec, engine) : undefined;
+  const outcomes = new Set<string>();
+  const result = (complete: boolean): ExhaustiveResult => ({
+    schedules,
+    traces: traces.size,
+    naiveInterleavings,
+    complete,
+    prunedPrefixes: cache.pruned,
+    outcomes: outcomes.size,
+    failure,
+  });
 
   for (;;) {
     const replay = stack.length;
     const firstNew = Math.max(0, replay - 1);
     const hb = new HappensBefore();
     let steps: readonly DependencyStep[] = [];
+    let reached: CachedState | undefined;
+    keys?.reset();
     const run = runWithDependencies(
       engine,
       spec,
@@ -96,6 +135,18 @@ export function exploreExhaustively(engine: MemoryEngine, spec: RunPlan, options
         if (depth === 0 && first) for (const [t, s] of first.asleep) node.sleep.set(t, s);
         const awake = runnable.filter((t) => !node.sleep.has(t));
         if (awake.length === 0) return undefined;
+        const key = depth > 0 ? keys?.key(runnable) : null;
+        if (key != null) {
+          const known = cache.get(key);
+          if (known === undefined) node.owns = cache.add(key, node.sleep.keys());
+          else if (known.complete && [...known.asleep].every((t) => node.sleep.has(t))) {
+            // Explored from here already: its continuations' races with this prefix are this prefix's races.
+            reached = known;
+            cache.pruned++;
+            backtrackForContinuations(stack, steps, hb, known, first !== undefined);
+            return undefined;
+          }
+        }
         const tx = depth === 0 && first ? first.tx : awake.includes(last) ? last : awake[0];
         if (node.preemptions + preemptionOf(runnable, last, tx) > bound) {
           pruned.value = true;
@@ -113,23 +164,87 @@ export function exploreExhaustively(engine: MemoryEngine, spec: RunPlan, options
         if (j < firstNew) return;
         for (const i of races) if (!(first && i === 0)) addBacktrack(stack, all, hb, i, j);
       },
+      options.independence,
+      keys,
     );
     schedules++;
+    summarize(stack, run.steps, reached);
     if (run.trace) {
       const key = canonicalOrder(run.steps, hb);
       if (!traces.has(key)) {
         traces.add(key);
         naiveInterleavings += equivalentOrders(run.steps, hb);
       }
+      outcomes.add(outcomeKey(run.trace));
       const violation = checkRun(spec.scenario, run.trace);
       const goOn = options.onRun?.(run.trace);
       if (violation !== null && !failure) failure = { trace: run.trace, choices: run.choices, violation };
-      if ((violation !== null && stopOnViolation) || goOn === false) return { schedules, traces: traces.size, naiveInterleavings, complete: false, failure };
+      if ((violation !== null && stopOnViolation) || goOn === false) return result(false);
     }
-    if (schedules >= (options.maxSchedules ?? Infinity)) return { schedules, traces: traces.size, naiveInterleavings, complete: false, failure };
+    if (schedules >= (options.maxSchedules ?? Infinity)) return result(false);
     if (!nextSchedule(stack, bound, pruned)) break;
   }
-  return { schedules, traces: traces.size, naiveInterleavings, complete: !pruned.value, failure };
+  return result(!pruned.value);
+}
+
+/** What a run ends in: the final tables and every transaction's result, fate, error and attempts. */
+export function outcomeKey(trace: Trace): string {
+  return JSON.stringify([trace.final, trace.outcomes.map((o) => [o.result ?? null, o.fate, o.error?.code ?? null, o.error?.message ?? null, o.attempts])]);
+}
+
+/**
+ * Adds the steps a run took below each cached state it passed through (and,
+ * when it stopped at an explored state, that state's steps) to the state's
+ * summary.
+ */
+function summarize(stack: readonly Node[], steps: readonly DependencyStep[], reached: CachedState | undefined): void {
+  for (let d = 0; d < stack.length && d <= steps.length; d++) {
+    const owned = stack[d].owns;
+    if (owned === undefined) continue;
+    for (let k = d; k < steps.length; k++) {
+      const step = steps[k];
+      const key = stepKey(step);
+      if (!owned.steps.has(key)) owned.steps.set(key, step);
+    }
+    if (reached) for (const [key, step] of reached.steps) if (!owned.steps.has(key)) owned.steps.set(key, step);
+  }
+}
+
+/**
+ * A prefix stopped at a state explored before: every continuation from there
+ * was run after another prefix, so the races its steps would have with this
+ * prefix's steps are added here, as `addBacktrack` would add them had the
+ * continuations run again. Without the continuations' order only their steps
+ * are known, so for a prefix step i that one of them depends on, every
+ * transaction that could start the reversed order is tried at i: those with
+ * a step in the continuation, and those with a later prefix step not after i.
+ * (With `splitRoot`, the first step's alternatives are other units.)
+ */
+function backtrackForContinuations(stack: readonly Node[], steps: readonly DependencyStep[], hb: HappensBefore, state: CachedState, splitRoot: boolean): void {
+  const continuing = new Set<TxId>();
+  for (const e of state.steps.values()) continuing.add(e.tx);
+  for (let i = splitRoot ? 1 : 0; i < steps.length; i++) {
+    const a = steps[i];
+    let races = false;
+    for (const e of state.steps.values()) {
+      if (e.tx === a.tx || a.movedOn.includes(e.tx)) continue;
+      if (dependent(a, e)) {
+        races = true;
+        break;
+      }
+    }
+    if (!races) continue;
+    const node = stack[i];
+    const candidates = new Set(continuing);
+    for (let k = i + 1; k < steps.length; k++) if (!hb.precedes(i, k)) candidates.add(steps[k].tx);
+    let added = false;
+    for (const t of candidates) {
+      if (t === a.tx || !node.runnable.includes(t)) continue;
+      node.backtrack.add(t);
+      added = true;
+    }
+    if (!added) for (const t of node.runnable) node.backtrack.add(t);
+  }
 }
 
 function preemptionOf(runnable: readonly TxId[], last: TxId, tx: TxId): number {
@@ -186,7 +301,8 @@ function nextSchedule(stack: Node[], bound: number, pruned: { value: boolean }):
       node.chosen = t;
       return true;
     }
-    stack.pop();
+    const done = stack.pop()!;
+    if (done.owns) done.owns.complete = true;
   }
   return false;
 }

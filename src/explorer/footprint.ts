@@ -1,13 +1,20 @@
 import type { IsolationLevel } from '../adapters/backend.ts';
-import type { Schema } from '../model/schema.ts';
-import { isComparison, type Statement } from '../model/statement.ts';
+import type { Row, Schema, Value } from '../model/schema.ts';
+import { isComparison, type Condition, type Statement, type UpdateStatement } from '../model/statement.ts';
 
-/** How a step uses one table: whole-table reads and writes (predicate scans), and reads and writes of rows by primary key. */
+/**
+ * A set of rows of one table, as a conjunction of column conditions (a
+ * where-clause): `{}` is the whole table, `{ id: 1 }` the row with key 1.
+ */
+export type Region = Readonly<Record<string, Condition<Value>>>;
+
+/** The whole table. */
+const everything: Region = Object.freeze({});
+
+/** How a step uses one table: the regions it reads and the regions it writes (or locks). */
 interface TableAccess {
-  wholeRead: boolean;
-  wholeWrite: boolean;
-  readonly rowsRead: Set<string>;
-  readonly rowsWrite: Set<string>;
+  readonly reads: Map<string, Region>;
+  readonly writes: Map<string, Region>;
 }
 
 /**
@@ -20,121 +27,306 @@ export const commitLog = '$commits';
 
 /**
  * The pseudo-table every step that leaves a statement waiting writes, and
- * every COMMIT and ROLLBACK (which wake waiters that may wait again): the
- * order in which transactions started waiting picks the deadlock victim when a
- * woken transaction closes a cycle.
+ * every COMMIT and ROLLBACK of an attempt that wrote or locked something
+ * (it may wake waiters, which may wait again): the order in which transactions started waiting
+ * picks the deadlock victim when a woken transaction closes a cycle.
  */
 export const waitQueue = '$waits';
 
+/** The pseudo-table of a unique index's entries (primary key included): `accounts#id`. */
+export function indexTable(table: string, columns: readonly string[]): string {
+  return `${table}#${columns.join(',')}`;
+}
+
+/**
+ * How precisely footprints follow the database's semantics. `semantic` (the
+ * default) is what exhaustive search uses; `coarse` is the reduction of
+ * lockstep 0.1 (every predicate touches its whole table, a COMMIT writes what
+ * its attempt read, COMMITs are ordered among themselves and with every
+ * wait), kept to measure the difference (`bench/search.ts`) and to check
+ * both against brute force.
+ */
+export type Independence = 'semantic' | 'coarse';
+
 /**
  * What one step reads, writes or locks, computed outside the engine from the
- * statements involved. Locking reads, writes and waits count as writes (they
- * change lock queues); a statement whose where-condition does not pin the
- * whole primary key with equalities reads or writes the whole table (a
- * predicate). Two steps are independent when neither writes what the other
- * touches: different rows and no overlapping predicate, or both plain reads.
+ * statements involved: per table, regions of rows given by where-clauses
+ * (`Region`). Locking reads, writes and waits count as writes (they change
+ * lock queues). Two steps are independent when neither writes a region that
+ * can share a row with a region the other touches: two where-clauses that
+ * cannot match a common row (`id = 1` and `id = 2`, `balance >= 300` and
+ * `balance < 100`) do not conflict; plain reads never conflict with each
+ * other.
+ *
+ * COMMITs "bump" the commit log (`bumpsCommits`): they commute with each other
+ * (the order of two commits with disjoint writes is seen by no one) but not
+ * with a snapshot, which reads it (`readsCommits`).
  *
  * ```ts
  * const a = statementFootprint(schema, { kind: 'select', table: 'accounts', where: { id: 1 } });
- * const b = statementFootprint(schema, { kind: 'select', table: 'accounts', where: { id: 1 } });
- * a.conflicts(b); // false: two plain reads
+ * const b = statementFootprint(schema, { kind: 'update', table: 'accounts', where: { id: 2 }, set: { balance: 0 } });
+ * a.conflicts(b); // false: different rows
  * ```
  */
 export class Footprint {
   private readonly tables = new Map<string, TableAccess>();
+  /** A COMMIT: the set of committed transactions grows. */
+  bumpsCommits = false;
+  /** A snapshot is taken: what is committed now is read. */
+  readsCommits = false;
 
   private access(table: string): TableAccess {
     let a = this.tables.get(table);
-    if (!a) this.tables.set(table, (a = { wholeRead: false, wholeWrite: false, rowsRead: new Set(), rowsWrite: new Set() }));
+    if (!a) this.tables.set(table, (a = { reads: new Map(), writes: new Map() }));
     return a;
   }
 
-  /** Adds a read (`write` false) or write of one row (`key`) or of the whole table (`key` null). */
-  touch(table: string, key: string | null, write: boolean): void {
+  /** Adds a read (`write` false) or write of the rows of `table` in `region` (`null` or `{}`: the whole table). */
+  touch(table: string, region: Region | null, write: boolean): void {
+    const r = region ?? everything;
     const a = this.access(table);
-    if (key === null) {
-      if (write) a.wholeWrite = true;
-      else a.wholeRead = true;
-    } else (write ? a.rowsWrite : a.rowsRead).add(key);
+    const key = regionKey(r);
+    if (write) {
+      a.writes.set(key, r);
+      a.reads.delete(key);
+    } else if (!a.writes.has(key)) a.reads.set(key, r);
   }
 
-  /** Adds everything `other` touches; with `asWrites`, every access becomes a write (a COMMIT or ROLLBACK of what a transaction touched). */
-  add(other: Footprint, asWrites = false): void {
+  /**
+   * Adds everything `other` touches. `as`: `writes` makes every access a write
+   * (a COMMIT or ROLLBACK of what a transaction touched, reads included, as
+   * SERIALIZABLE needs); `writes-only` takes only `other`'s writes (a COMMIT
+   * or ROLLBACK under the other levels: it makes visible, undoes and unlocks
+   * what its attempt wrote and locked; a plain read left nothing behind).
+   */
+  add(other: Footprint, as: 'same' | 'writes' | 'writes-only' = 'same'): void {
     for (const [table, o] of other.tables) {
       const a = this.access(table);
-      if (o.wholeWrite || (asWrites && o.wholeRead)) a.wholeWrite = true;
-      else if (o.wholeRead) a.wholeRead = true;
-      for (const k of o.rowsWrite) a.rowsWrite.add(k);
-      for (const k of o.rowsRead) (asWrites ? a.rowsWrite : a.rowsRead).add(k);
+      for (const [k, r] of o.writes) {
+        a.writes.set(k, r);
+        a.reads.delete(k);
+      }
+      if (as === 'writes-only') continue;
+      for (const [k, r] of o.reads) {
+        if (as === 'writes') {
+          a.writes.set(k, r);
+          a.reads.delete(k);
+        } else if (!a.writes.has(k)) a.reads.set(k, r);
+      }
+    }
+    if (as === 'same') {
+      this.bumpsCommits ||= other.bumpsCommits;
+      this.readsCommits ||= other.readsCommits;
     }
   }
 
   /** True when the two steps may not commute: one writes something the other reads or writes. */
   conflicts(other: Footprint): boolean {
-    for (const [table, a] of this.tables) {
-      const b = other.tables.get(table);
+    if ((this.bumpsCommits && other.readsCommits) || (this.readsCommits && other.bumpsCommits)) return true;
+    const [small, large] = this.tables.size <= other.tables.size ? [this, other] : [other, this];
+    for (const [table, a] of small.tables) {
+      const b = large.tables.get(table);
       if (b && tablesConflict(a, b)) return true;
     }
     return false;
   }
 
+  /** True when something is written or locked. */
+  get writes(): boolean {
+    for (const a of this.tables.values()) if (a.writes.size > 0) return true;
+    return false;
+  }
+
+  /** A name of what the footprint touches: equal names, equal footprints. */
+  key(): string {
+    let key = `${this.bumpsCommits ? 'b' : ''}${this.readsCommits ? 'r' : ''}`;
+    for (const [table, a] of this.tables) key += `|${table}:w${[...a.writes.keys()].join('/')}:r${[...a.reads.keys()].join('/')}`;
+    return key;
+  }
+
   /** True when nothing is touched. */
   get empty(): boolean {
-    return this.tables.size === 0;
+    return this.tables.size === 0 && !this.bumpsCommits && !this.readsCommits;
   }
-}
-
-function touchesAny(a: TableAccess): boolean {
-  return a.wholeRead || a.wholeWrite || a.rowsRead.size > 0 || a.rowsWrite.size > 0;
-}
-
-function writesAny(a: TableAccess): boolean {
-  return a.wholeWrite || a.rowsWrite.size > 0;
 }
 
 function tablesConflict(a: TableAccess, b: TableAccess): boolean {
-  if (a.wholeWrite && touchesAny(b)) return true;
-  if (b.wholeWrite && touchesAny(a)) return true;
-  if (a.wholeRead && writesAny(b)) return true;
-  if (b.wholeRead && writesAny(a)) return true;
-  for (const k of a.rowsWrite) if (b.rowsRead.has(k) || b.rowsWrite.has(k)) return true;
-  for (const k of b.rowsWrite) if (a.rowsRead.has(k)) return true;
+  for (const r of a.writes.values()) {
+    for (const s of b.writes.values()) if (intersects(r, s)) return true;
+    for (const s of b.reads.values()) if (intersects(r, s)) return true;
+  }
+  for (const r of b.writes.values()) for (const s of a.reads.values()) if (intersects(r, s)) return true;
   return false;
 }
 
+function regionKey(r: Region): string {
+  let key = '';
+  for (const c in r) key += `${c}:${JSON.stringify(r[c])};`;
+  return key;
+}
+
+/** False only when no row can satisfy both conjunctions: some column's two conditions exclude each other. */
+export function intersects(a: Region, b: Region): boolean {
+  for (const column in a) {
+    if (!Object.hasOwn(b, column)) continue;
+    if (!compatible(a[column], b[column])) return false;
+  }
+  return true;
+}
+
+/** A condition as bounds: an equality, a lower or upper bound, or "not equal". */
+type Bound = { kind: 'eq'; v: Value } | { kind: 'ne'; v: Value } | { kind: 'lower' | 'upper'; v: Value; strict: boolean };
+
+function boundOf(c: Condition<Value>): Bound {
+  if (!isComparison(c)) return { kind: 'eq', v: c };
+  const o = c as { gte?: Value; gt?: Value; lte?: Value; lt?: Value; ne?: Value };
+  if (o.gte !== undefined) return { kind: 'lower', v: o.gte, strict: false };
+  if (o.gt !== undefined) return { kind: 'lower', v: o.gt, strict: true };
+  if (o.lte !== undefined) return { kind: 'upper', v: o.lte, strict: false };
+  if (o.lt !== undefined) return { kind: 'upper', v: o.lt, strict: true };
+  return { kind: 'ne', v: o.ne as Value };
+}
+
+/** Values the engine compares with `<` and `>` the same way on both sides (numbers with numbers, strings with strings). */
+function comparable(x: Value, y: Value): boolean {
+  return (typeof x === 'number' && typeof y === 'number') || (typeof x === 'string' && typeof y === 'string');
+}
+
+/** True when a value satisfies a condition, as `matches` in the statement language decides it. */
+function satisfies(v: Value, b: Bound): boolean {
+  switch (b.kind) {
+    case 'eq':
+      return v === b.v;
+    case 'ne':
+      return v !== b.v;
+    case 'lower':
+      return b.strict ? v! > b.v! : v! >= b.v!;
+    case 'upper':
+      return b.strict ? v! < b.v! : v! <= b.v!;
+  }
+}
+
+/** Whether some value can satisfy both conditions; true when unsure (mixed types, `ne`). */
+function compatible(x: Condition<Value>, y: Condition<Value>): boolean {
+  const a = boundOf(x);
+  const b = boundOf(y);
+  if (a.kind === 'eq' && b.kind === 'eq') return a.v === b.v;
+  if (a.kind === 'eq' || b.kind === 'eq') {
+    const [e, o] = a.kind === 'eq' ? [a, b] : [b, a];
+    if (o.kind === 'ne') return e.v !== o.v;
+    return comparable(e.v, o.v) ? satisfies(e.v, o) : true;
+  }
+  if (a.kind === 'ne' || b.kind === 'ne' || a.kind === b.kind || !comparable(a.v, b.v)) return true;
+  const lower = a.kind === 'lower' ? a : (b as typeof a);
+  const upper = a.kind === 'upper' ? a : (b as typeof a);
+  // Over the reals: a lower bound l and an upper bound u leave a value unless l > u, or l = u with either strict.
+  if (lower.v! < upper.v!) return true;
+  return lower.v === upper.v && !lower.strict && !upper.strict;
+}
+
 /** The primary key of the row a where-condition pins with equalities on every key column, or null (a predicate). */
-function pinnedKey(pk: readonly string[], where: Record<string, unknown>): string | null {
-  const values: unknown[] = [];
+function pinnedKey(pk: readonly string[], where: Record<string, unknown>): Region | null {
+  const region: Record<string, Condition<Value>> = {};
   for (const c of pk) {
     const v = where[c];
     if (v === undefined || isComparison(v as never)) return null;
-    values.push(v);
+    region[c] = v as Value;
   }
-  return JSON.stringify(values);
+  return region;
+}
+
+/** Only the conditions on `columns`. */
+function project(region: Region, columns: readonly string[]): Region {
+  const out: Record<string, Condition<Value>> = {};
+  for (const c of columns) if (Object.hasOwn(region, c)) out[c] = region[c];
+  return out;
+}
+
+/** The region the rows an update wrote lie in: its where-clause with the SET list applied (a column set to a constant is that constant; `add` shifts the condition). */
+function updatedRegion(where: Region, set: UpdateStatement['set']): Region {
+  const out: Record<string, Condition<Value>> = { ...where };
+  for (const column in set as Record<string, unknown>) {
+    const a = (set as Record<string, unknown>)[column];
+    if (typeof a !== 'object' || a === null) {
+      out[column] = a as Value;
+      continue;
+    }
+    const shifted = shift(where[column], (a as { add: number }).add);
+    if (shifted === undefined) delete out[column];
+    else out[column] = shifted;
+  }
+  return out;
+}
+
+/** A condition on a number column after `column = column + add`; undefined when unknown. */
+function shift(c: Condition<Value> | undefined, add: number): Condition<Value> | undefined {
+  if (c === undefined) return undefined;
+  if (!isComparison(c)) return typeof c === 'number' ? c + add : undefined;
+  const [op, v] = Object.entries(c as object)[0] as [string, Value];
+  return typeof v === 'number' ? ({ [op]: v + add } as unknown as Condition<Value>) : undefined;
+}
+
+/** The conjunction that matches exactly this row. */
+function rowRegion(row: Row): Region {
+  return row as Region;
+}
+
+/** Options of `statementFootprint`. */
+export interface StatementFootprintOptions {
+  /** Every access is to the whole table (SERIALIZABLE: SSI's predicate locks cover pages and relations, not only rows). */
+  readonly wholeTables?: boolean;
+  /** `coarse`: only rows pinned by primary key are told apart, and an insert into a table with a further unique index writes the whole table. */
+  readonly independence?: Independence;
 }
 
 /**
- * What a statement (not COMMIT or ROLLBACK) touches by itself: the row its
- * where-condition pins, or its whole table; each inserted row's key (the whole
- * table when the table has unique indexes besides its primary key). Plain
- * selects read; everything else writes. With `wholeTables`, every access is
- * to the whole table (SERIALIZABLE: SSI's predicate locks cover pages and
- * relations, not only rows).
+ * What a statement (not COMMIT or ROLLBACK) touches by itself. Plain selects
+ * read, everything else writes.
+ *
+ * - `semantic`: the rows its where-clause can match (an update also the
+ *   rows it turns them into), each inserted row; and every write, the entries
+ *   it may add to or hold in each unique index, the primary key's included
+ *   (a second inserter of a key waits for or fails against any version with
+ *   that key, whoever wrote it): an insert its rows' keys, an update or
+ *   delete the keys its where-clause allows.
+ * - `coarse`: the row its where-condition pins by primary key, or else its
+ *   whole table; each inserted row's key (the whole table when the table has
+ *   unique indexes besides its primary key).
  */
-export function statementFootprint(schema: Schema, statement: Statement, into = new Footprint(), wholeTables = false): Footprint {
+export function statementFootprint(schema: Schema, statement: Statement, into = new Footprint(), options: StatementFootprintOptions = {}): Footprint {
+  const whole = options.wholeTables ?? false;
+  const coarse = (options.independence ?? 'semantic') === 'coarse';
   switch (statement.kind) {
     case 'select':
     case 'update':
     case 'delete': {
       const table = schema[statement.table];
       const write = statement.kind !== 'select' || statement.lock !== undefined;
-      into.touch(statement.table, wholeTables ? null : pinnedKey(table.primaryKey, statement.where as Record<string, unknown>), write);
+      const where = statement.where as Region;
+      if (whole) into.touch(statement.table, null, write);
+      else if (coarse) into.touch(statement.table, pinnedKey(table.primaryKey, where), write);
+      else {
+        into.touch(statement.table, where, write);
+        if (statement.kind === 'select') return into;
+        const after = statement.kind === 'update' ? updatedRegion(where, statement.set) : null;
+        if (after) into.touch(statement.table, after, true);
+        for (const columns of [table.primaryKey, ...(table.unique ?? [])]) {
+          into.touch(indexTable(statement.table, columns), project(where, columns), true);
+          if (after) into.touch(indexTable(statement.table, columns), project(after, columns), true);
+        }
+      }
       return into;
     }
     case 'insert': {
       const table = schema[statement.table];
-      if (wholeTables || table.unique?.length) into.touch(statement.table, null, true);
-      else for (const row of statement.rows) into.touch(statement.table, pinnedKey(table.primaryKey, row), true);
+      if (whole || (coarse && table.unique?.length)) into.touch(statement.table, null, true);
+      else if (coarse) for (const row of statement.rows) into.touch(statement.table, pinnedKey(table.primaryKey, row), true);
+      else {
+        for (const row of statement.rows as readonly Row[]) {
+          into.touch(statement.table, rowRegion(row), true);
+          for (const columns of [table.primaryKey, ...(table.unique ?? [])]) into.touch(indexTable(statement.table, columns), project(rowRegion(row), columns), true);
+        }
+      }
       return into;
     }
     case 'commit':
@@ -145,39 +337,57 @@ export function statementFootprint(schema: Schema, statement: Statement, into = 
 
 /**
  * Tracks, over one run, what each transaction's open attempt touched, so a
- * step's footprint can include the effects of COMMIT and ROLLBACK (every row
- * and predicate of the finishing attempt, as writes: it releases locks, makes
- * versions visible, and under SSI may doom a reader) and of snapshots.
+ * step's footprint can include the effects of COMMIT and ROLLBACK and of
+ * snapshots.
  *
- * Under SERIALIZABLE every statement reads, and every COMMIT and ROLLBACK
- * writes, the commit log: a COMMIT can doom another transaction's next
- * statement whatever it touches, and a ROLLBACK can undo a dangerous
- * structure; and accesses are to whole tables.
+ * - A COMMIT or ROLLBACK (or a failed statement, which aborts the attempt)
+ *   writes what its attempt wrote and locked: it makes versions visible or
+ *   undoes them, and releases locks. Under SERIALIZABLE it writes everything
+ *   the attempt touched, reads included (SSI may doom a reader), and every
+ *   statement reads, and every COMMIT and ROLLBACK writes, the commit log: a
+ *   COMMIT can doom another transaction's next statement whatever it
+ *   touches, and a ROLLBACK can undo a dangerous structure; and accesses are
+ *   to whole tables.
+ * - A COMMIT bumps the commit log, which a REPEATABLE READ attempt's first
+ *   statement (its snapshot) reads.
+ * - A COMMIT or ROLLBACK (or failure) of an attempt that wrote or locked
+ *   something writes the wait queue: it may wake waiters that wait again,
+ *   which orders deadlock timers. An attempt that only read holds nothing
+ *   anyone waits for.
+ *
+ * With `coarse` independence it is lockstep 0.1's tracker: a COMMIT or
+ * ROLLBACK writes everything its attempt touched at every level, and COMMITs
+ * write the commit log and the wait queue whatever waits.
  */
 export class FootprintTracker {
   private readonly touched = new Map<number, Footprint>();
   private readonly open = new Set<number>();
   private readonly pending = new Map<number, Statement>();
+  private readonly options: StatementFootprintOptions;
 
   constructor(
     private readonly schema: Schema,
     private readonly isolation: IsolationLevel,
-  ) {}
+    private readonly independence: Independence = 'semantic',
+  ) {
+    this.options = { wholeTables: isolation === 'serializable', independence };
+  }
 
   /** The footprint of `tx` submitting `statement`, added to `into`. */
   submit(tx: number, statement: Statement, into: Footprint): void {
     this.pending.set(tx, statement);
     if (statement.kind === 'commit' || statement.kind === 'rollback') {
       this.finish(tx, into);
-      if (statement.kind === 'commit' || this.serializable) into.touch(commitLog, null, true);
+      if (statement.kind === 'commit' && !this.strict) into.bumpsCommits = true;
+      else if (statement.kind === 'commit' || this.serializable) into.touch(commitLog, null, true);
       return;
     }
     if (!this.open.has(tx)) {
       this.open.add(tx);
-      if (this.isolation !== 'read-committed') into.touch(commitLog, null, false);
+      if (this.isolation !== 'read-committed') this.readCommits(into);
     }
     if (this.serializable) into.touch(commitLog, null, false);
-    const own = statementFootprint(this.schema, statement, undefined, this.serializable);
+    const own = statementFootprint(this.schema, statement, undefined, this.options);
     this.attempt(tx).add(own);
     into.add(own);
   }
@@ -186,7 +396,7 @@ export class FootprintTracker {
   released(tx: number, failed: boolean, into: Footprint): void {
     const statement = this.pending.get(tx);
     if (statement && statement.kind !== 'commit' && statement.kind !== 'rollback') {
-      const own = statementFootprint(this.schema, statement, undefined, this.serializable);
+      const own = statementFootprint(this.schema, statement, undefined, this.options);
       this.attempt(tx).add(own);
       into.add(own);
     }
@@ -198,21 +408,32 @@ export class FootprintTracker {
     into.touch(waitQueue, null, true);
   }
 
+  /** Lockstep 0.1's tracker, or SERIALIZABLE: every access of a finishing attempt becomes a write, COMMITs are ordered. */
+  private get strict(): boolean {
+    return this.independence === 'coarse' || this.serializable;
+  }
+
   private get serializable(): boolean {
     return this.isolation === 'serializable';
+  }
+
+  private readCommits(into: Footprint): void {
+    if (this.strict) into.touch(commitLog, null, false);
+    else into.readsCommits = true;
   }
 
   /** A statement of `tx` failed: the engine may have aborted its attempt and released its locks. */
   failed(tx: number, into: Footprint): void {
     const t = this.touched.get(tx);
-    if (t) into.add(t, true);
+    if (t) into.add(t, this.strict ? 'writes' : 'writes-only');
+    if (this.independence === 'semantic' && t?.writes) into.touch(waitQueue, null, true);
   }
 
   /** `tx`'s attempt ends (COMMIT, ROLLBACK, or the runner abandoning it after an unhandled error). */
   finish(tx: number, into: Footprint): void {
     const t = this.touched.get(tx);
-    if (t) into.add(t, true);
-    into.touch(waitQueue, null, true);
+    if (t) into.add(t, this.strict ? 'writes' : 'writes-only');
+    if (this.independence === 'coarse' || t?.writes) into.touch(waitQueue, null, true);
     if (this.serializable) into.touch(commitLog, null, true);
     this.touched.delete(tx);
     this.open.delete(tx);
