@@ -9,7 +9,6 @@ import { formatCount, progressPrinter } from './progress.ts';
 import { readWorkloadFile } from '../explorer/workloads.ts';
 import { parseSearchMode } from '../explorer/search-mode.ts';
 import { writeCounterexample } from '../explorer/counterexample.ts';
-import { explore } from '../explorer/explore.ts';
 import { formatExploreReport, rerunCommand } from '../explorer/explore-report.ts';
 import { exploreMarkdown, replayMarkdown } from '../reports/markdown.ts';
 import { checkReportFiles, writeExploreReports } from './report-files.ts';
@@ -18,8 +17,9 @@ import { replayCounterexample } from '../explorer/replay-counterexample.ts';
 import type { CommandIo } from './io.ts';
 import { ScenarioRegistry } from './registry.ts';
 import type { LoadedScenario } from './scenario-files.ts';
+import { parseSpread, runShard, type SpreadCommandOptions } from './spread.ts';
 
-export interface ExploreCommandOptions {
+export interface ExploreCommandOptions extends SpreadCommandOptions {
   readonly scenarios: readonly string[];
   readonly strategy?: string;
   readonly isolation: string;
@@ -60,10 +60,15 @@ export async function exploreCommand(id: string, options: ExploreCommandOptions,
   if (options.json && options.markdown) throw new InputError('Choose one of --json and --markdown.');
   const reportFiles = checkReportFiles(options, io.cwd, [{ what: '--out', path: options.out }]);
   const search = parseSearchOptions(scenario, options, source, io.cwd);
+  const spread = parseSpread(options, source, io.cwd);
+  if (spread.shard) {
+    const command = { search: search.rerunArgs, maxTransactions, scenarioFile: source?.file };
+    return runShard({ scenario, strategy, isolation, runs, seed, maxTransactions, ...search.options }, spread, command, options.json === true, io);
+  }
   const maxTimeMs = options.maxTime === undefined ? undefined : parseDuration('--max-time', options.maxTime);
   const progress = progressPrinter(io, 'explore');
   const onProgress = (p: ExploreProgress) => progress(`${formatCount(p.runs)} ${search.options.mode === 'exhaustive' ? 'schedules' : `of ${formatCount(runs)} runs`}`);
-  const report = explore({ scenario, strategy, isolation, runs, seed, maxTransactions, ...search.options, maxTimeMs, onProgress });
+  const report = await spread.explore({ scenario, strategy, isolation, runs, seed, maxTransactions, ...search.options, maxTimeMs, onProgress });
   const cx = report.counterexample;
   if (cx && out) writeCounterexample(resolve(io.cwd, out), cx, { scenarioFile: source?.file });
   const replayed = cx && options.replay ? await replayCounterexample(cx, { db: options.db, scenario, signal: io.signal }) : undefined;

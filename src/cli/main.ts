@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { InterruptedError, LockstepError } from '../errors.ts';
 import type { AuditCommandOptions } from './audit.ts';
 import type { ExploreCommandOptions } from './explore.ts';
+import type { MergeCommandOptions } from './merge.ts';
 import type { CommandIo } from './io.ts';
 import type { ReplayCommandOptions } from './replay.ts';
 import type { SpecCommandOptions } from './spec.ts';
@@ -63,6 +64,9 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     .option('--markdown', 'print a Markdown summary (for a CI job summary)')
     .option('--report <file>', 'write an HTML report (self-contained: opens from disk)')
     .option('--svg <file>', 'write the counterexample as a standalone SVG: swimlanes and dependency cycle')
+    .option('--workers <n>', 'search on n worker threads (the same results as one process)')
+    .option('--shard <i/n>', 'run part i of n of the search and write its result file, for lockstep merge')
+    .option('--shard-out <file>', 'with --shard: the result file (default shard-i-of-n.json)')
     .option('--max-time <duration>', 'stop searching after this long (90s, 10m) and report what was covered')
     .action(async (id: string, options: ExploreCommandOptions) => {
       const { exploreCommand } = await import('./explore.ts');
@@ -82,6 +86,16 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     .action(async (file: string, options: ReplayCommandOptions) => {
       const { replayCommand } = await import('./replay.ts');
       exitCode = await replayCommand(file, options, io);
+    });
+
+  program
+    .command('merge <files...>')
+    .description('combine the result files of explore --shard i/n into the report of the whole exploration')
+    .option('--json', 'print one JSON object')
+    .option('--out <file>', 'write the counterexample to this file')
+    .action(async (files: string[], options: MergeCommandOptions) => {
+      const { mergeCommand } = await import('./merge.ts');
+      exitCode = await mergeCommand(files, options, io);
     });
 
   program

@@ -1,0 +1,47 @@
+import { LockstepError } from '../errors.ts';
+import { checkExploreOptions } from './explore-options.ts';
+import type { ExploreOptions } from './explore.ts';
+import { prepareExploration, type Exploration, type PartResult } from './exploration.ts';
+import { scenarioFromModule } from './scenario-module.ts';
+
+/** What a worker thread is asked: parts [from, to) of an exploration of the scenario `scenario` of `module`. */
+export interface WorkerTask {
+  /** The scenario module, as a file URL. */
+  readonly module: string;
+  /** The scenario's id in it. */
+  readonly scenario: string;
+  readonly options: Omit<ExploreOptions, 'scenario'>;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** A worker's answer: the parts' result, or the one sentence of an error a user can cause (its class by name). */
+export type WorkerAnswer = { readonly result: PartResult } | { readonly error: { readonly name: string; readonly message: string } };
+
+/** Explorations this thread has prepared, by task options: a worker keeps its engine and arbitraries between parts. */
+const prepared = new Map<string, Promise<Exploration>>();
+
+/**
+ * The task function of the worker pool (`parallel.ts`): loads the scenario
+ * from its module once, then runs the parts it is given. Errors a user can
+ * cause come back as their name and sentence, since a class does not cross
+ * threads.
+ */
+export default async function exploreParts(task: WorkerTask): Promise<WorkerAnswer> {
+  try {
+    const key = JSON.stringify([task.module, task.scenario, task.options]);
+    let exploration = prepared.get(key);
+    if (exploration === undefined) {
+      exploration = scenarioFromModule(task.module, task.scenario).then((scenario) => {
+        const options = { ...task.options, scenario };
+        checkExploreOptions(options);
+        return prepareExploration(options);
+      });
+      prepared.set(key, exploration);
+    }
+    return { result: (await exploration).run(task.from, task.to) };
+  } catch (e) {
+    if (e instanceof LockstepError) return { error: { name: e.name, message: e.message } };
+    throw e;
+  }
+}

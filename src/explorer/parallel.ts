@@ -1,0 +1,285 @@
+import { createRequire } from 'node:module';
+import { extname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import Tinypool from 'tinypool';
+import { DefinitionError, EnvironmentError, InputError, LockstepError } from '../errors.ts';
+import { checkScenario } from '../model/check-scenario.ts';
+import type { ExploreOptions, ExploreReport } from './explore.ts';
+import { checkExploreOptions } from './explore-options.ts';
+import { assembleReport, checkShard, firstFailure, prepareExploration, reportBase, shardRange, type Exploration, type PartResult, type Shrunk } from './exploration.ts';
+import type { WorkerAnswer, WorkerTask } from './explore-worker.ts';
+import { moduleUrl } from './scenario-module.ts';
+import { checkSerialSpec } from './serial-spec-check.ts';
+
+/** How to spread an exploration over worker threads. */
+export interface WorkerOptions {
+  /** Worker threads (at least 1). The report does not depend on it. */
+  readonly workers: number;
+  /**
+   * The module that exports `scenario` (the value `defineScenario` returned,
+   * or a list of scenarios), as a file URL or an absolute path, TypeScript
+   * (through tsx) or JavaScript: each worker imports it to find the scenario
+   * by its id, since a scenario's programs cannot be sent to a thread.
+   */
+  readonly scenarioModule: string | URL;
+}
+
+/** One shard of a split exploration: shard `index` (from 1) of `count`. */
+export interface Shard {
+  readonly index: number;
+  readonly count: number;
+}
+
+/** What a shard explored: the options that decide its results (every field must agree to merge). */
+export interface ShardedExploration {
+  readonly scenario: string;
+  readonly strategy: string;
+  readonly isolation: ExploreOptions['isolation'];
+  readonly seed: number;
+  readonly runs: number;
+  readonly mode: NonNullable<ExploreOptions['mode']>;
+  readonly maxTransactions?: number;
+  readonly transactions?: number;
+  readonly preemptionBound?: number;
+  readonly depth?: number;
+  readonly workload?: ExploreOptions['workload'];
+}
+
+/** The result of one shard, as `lockstep explore --shard` writes it and `mergeShards` reads it. */
+export interface ShardResult {
+  readonly lockstep: 'explore-shard';
+  readonly exploration: ShardedExploration;
+  readonly shard: Shard;
+  /** The exploration's parts (runs, or exhaustive units) and the shard's own, [from, to). */
+  readonly parts: number;
+  readonly result: PartResult;
+  /** The shard's first failure, shrunk as one process shrinks the first failure of the whole exploration. */
+  readonly shrunk?: Shrunk;
+  /** Timing only. */
+  readonly elapsedMs: number;
+}
+
+/**
+ * `explore` on worker threads (a tinypool pool of `workers` threads): the
+ * runs (or exhaustive units) are cut into parts that threads take in order;
+ * the failure reported is the one of the lowest run, shrunk in this thread,
+ * so the report is the one `explore` gives, `stats` timing aside, whatever
+ * the number of workers.
+ *
+ * ```ts
+ * const report = await exploreOnWorkers({ scenario: couponLimit, strategy: 'naive', isolation: 'read-committed', runs: 100_000, seed: 1,
+ *   workers: 2, scenarioModule: new URL('./races/coupon-limit.ts', import.meta.url) });
+ * ```
+ */
+export async function exploreOnWorkers(options: ExploreOptions & WorkerOptions): Promise<ExploreReport> {
+  const started = performance.now();
+  const { exploration, task } = prepare(options, options);
+  const results = await runOnWorkers(task!, options.workers, exploration, 0, exploration.size);
+  const failing = firstFailure(results, exploration.size);
+  const shrunk = failing ? exploration.shrink(failing) : undefined;
+  return assembleReport(reportBase({ ...options, scenario: options.scenario.id }), exploration.size, results, shrunk, performance.now() - started);
+}
+
+/**
+ * Runs shard `shard.index` of `shard.count` of an exploration: a contiguous
+ * range of its runs (or exhaustive units), on worker threads when `workers`
+ * is given. `mergeShards` combines every shard's result into the report one
+ * process would give.
+ */
+export async function exploreShard(options: ExploreOptions & { readonly shard: Shard } & Partial<WorkerOptions>): Promise<ShardResult> {
+  checkShard(options.shard);
+  const started = performance.now();
+  const parallel = options.workers !== undefined || options.scenarioModule !== undefined;
+  if (parallel && (options.workers === undefined || options.scenarioModule === undefined)) throw new InputError('Give both workers and scenarioModule to run a shard on worker threads.');
+  const { exploration, task } = prepare(options, parallel ? (options as WorkerOptions) : undefined);
+  const { from, to } = shardRange(exploration.size, options.shard);
+  const results = task ? await runOnWorkers(task, options.workers!, exploration, from, to) : [exploration.run(from, to)];
+  const result = combine(results, from, to);
+  const shrunk = result.failure !== undefined ? exploration.shrink(result) : undefined;
+  return {
+    lockstep: 'explore-shard',
+    exploration: shardedExploration(options),
+    shard: { index: options.shard.index, count: options.shard.count },
+    parts: exploration.size,
+    result,
+    ...(shrunk ? { shrunk } : {}),
+    elapsedMs: Math.round(performance.now() - started),
+  };
+}
+
+/**
+ * Combines the results of every shard of one split exploration into the
+ * report `explore` gives in one process (`stats.elapsedMs` is the slowest
+ * shard's). Shards of different explorations or splits, a shard given twice
+ * and a missing shard are input errors; `names` (the files, say) name the
+ * shards in them.
+ */
+export function mergeShards(shards: readonly ShardResult[], names: readonly string[] = shards.map((s) => `shard ${s.shard?.index}/${s.shard?.count}`)): ExploreReport {
+  if (shards.length === 0) throw new InputError('Give the result files of every shard to merge.');
+  shards.forEach((s, k) => {
+    if (s?.lockstep !== 'explore-shard' || typeof s.exploration !== 'object' || typeof s.result !== 'object' || typeof s.shard !== 'object') {
+      throw new InputError(`${names[k]} is not a shard result (lockstep explore --shard writes them).`);
+    }
+  });
+  const [first] = shards;
+  const key = JSON.stringify(first.exploration);
+  for (const [k, s] of shards.entries()) {
+    if (JSON.stringify(s.exploration) !== key) {
+      const field = (Object.keys({ ...first.exploration, ...s.exploration }) as (keyof ShardedExploration)[]).find((f) => JSON.stringify(first.exploration[f]) !== JSON.stringify(s.exploration[f]));
+      const shown = (v: unknown) => (v === undefined ? 'none' : JSON.stringify(v));
+      throw new InputError(`${names[k]} is a shard of another exploration than ${names[0]}: ${field} ${shown(s.exploration[field!])}, not ${shown(first.exploration[field!])}.`);
+    }
+    if (s.shard.count !== first.shard.count || s.parts !== first.parts) {
+      throw new InputError(`${names[k]} is shard ${s.shard.index}/${s.shard.count} and ${names[0]} shard ${first.shard.index}/${first.shard.count}: merge the shards of one split.`);
+    }
+    const twin = shards.findIndex((o) => o.shard.index === s.shard.index);
+    if (twin !== k) throw new InputError(`${names[twin]} and ${names[k]} are both shard ${s.shard.index}/${s.shard.count}.`);
+  }
+  const count = first.shard.count;
+  const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !shards.some((s) => s.shard.index === i));
+  const results = shards.map((s) => s.result);
+  const failing = firstFailure(results, 0);
+  // Shards after the first failing one may be missing: one process would not have run them either.
+  const needed = missing.filter((i) => !failing || shardRange(first.parts, { index: i, count }).from <= failing.failure!);
+  if (needed.length > 0) {
+    throw new InputError(`${needed.length === 1 ? 'Shard' : 'Shards'} ${needed.map((i) => `${i}/${count}`).join(', ')} ${needed.length === 1 ? 'is' : 'are'} missing; merge needs every shard of the split.`);
+  }
+  const shrunk = failing ? shards.find((s) => s.result === failing)!.shrunk : undefined;
+  const { exploration: e } = first;
+  const elapsedMs = Math.max(...shards.map((s) => s.elapsedMs));
+  return assembleReport(reportBase({ scenario: e.scenario, strategy: e.strategy, isolation: e.isolation, seed: e.seed, runs: e.runs, mode: e.mode }), first.parts, results, shrunk, elapsedMs);
+}
+
+/** Checks the options and prepares the exploration here (to shrink what the workers find) and the task the workers get. */
+function prepare(options: ExploreOptions, parallel: WorkerOptions | undefined): { exploration: Exploration; task?: Omit<WorkerTask, 'from' | 'to'> } {
+  checkScenario(options.scenario);
+  checkExploreOptions(options);
+  if (parallel) {
+    if (!Number.isSafeInteger(parallel.workers) || parallel.workers < 1) throw new InputError(`workers must be a whole number of at least 1, not ${parallel.workers}.`);
+    moduleUrl(parallel.scenarioModule);
+  }
+  checkSerialSpec(options.scenario, options.strategy);
+  const exploration = prepareExploration(options);
+  if (!parallel) return { exploration };
+  // Only the options that decide the runs cross to the threads (values, no functions).
+  const { scenario: _, ...options_ } = shardedExploration(options);
+  return { exploration, task: { module: moduleUrl(parallel.scenarioModule).href, scenario: options.scenario.id, options: options_ } };
+}
+
+function shardedExploration(options: ExploreOptions): ShardedExploration {
+  const optional = <K extends keyof ShardedExploration>(k: K, v: ShardedExploration[K] | undefined) => (v === undefined ? {} : { [k]: v });
+  return {
+    scenario: options.scenario.id,
+    strategy: options.strategy,
+    isolation: options.isolation,
+    seed: options.seed,
+    runs: options.runs,
+    mode: options.mode ?? 'default',
+    ...optional('maxTransactions', options.maxTransactions),
+    ...optional('transactions', options.transactions),
+    ...optional('preemptionBound', options.preemptionBound),
+    ...optional('depth', options.depth),
+    ...optional('workload', options.workload),
+  };
+}
+
+/** The results of consecutive parts as one result over [from, to), up to the first failure. */
+function combine(results: readonly PartResult[], from: number, to: number): PartResult {
+  const sorted = [...results].sort((a, b) => a.from - b.from);
+  const units = sorted.some((r) => r.units) ? [] as NonNullable<PartResult['units']>[number][] : undefined;
+  for (const r of sorted) {
+    units?.push(...(r.units ?? []));
+    if (r.failure !== undefined) return { from, to, failure: r.failure, ...(units ? { units } : {}) };
+  }
+  return { from, to, ...(units ? { units } : {}) };
+}
+
+/** Parts of one task for a pool of `workers`: small enough to share the work and stop soon after a failure, large enough to cost little to hand out. */
+function chunksOf(exploration: Exploration, task: Omit<WorkerTask, 'from' | 'to'>, workers: number, from: number, to: number): { from: number; to: number }[] {
+  const size = task.options.mode === 'exhaustive' ? 1 : Math.max(1, Math.min(500, Math.ceil((to - from) / (workers * 8))));
+  const chunks: { from: number; to: number }[] = [];
+  for (let a = from; a < to; a += size) chunks.push({ from: a, to: Math.min(to, a + size) });
+  void exploration;
+  return chunks;
+}
+
+/**
+ * Runs parts [from, to) on a pool of `workers` threads, handing out chunks
+ * in order; once a chunk fails, chunks after it are not started (and those
+ * running are stopped), since the report needs only the parts up to the
+ * first failure. Returns the results up to it, in order.
+ */
+async function runOnWorkers(task: Omit<WorkerTask, 'from' | 'to'>, workers: number, exploration: Exploration, from: number, to: number): Promise<PartResult[]> {
+  const chunks = chunksOf(exploration, task, workers, from, to);
+  const pool = new Tinypool({ filename: workerFilename(), minThreads: workers, maxThreads: workers, isolateWorkers: false });
+  const results: (PartResult | undefined)[] = [];
+  const running = new Map<number, AbortController>();
+  let stopAt = chunks.length; // chunks from here on are not needed
+  let next = 0;
+  let problem: unknown;
+  try {
+    await new Promise<void>((resolve) => {
+      const launch = () => {
+        while (problem === undefined && running.size < workers && next < stopAt) {
+          const k = next++;
+          const controller = new AbortController();
+          running.set(k, controller);
+          (pool.run({ ...task, ...chunks[k] } satisfies WorkerTask, { signal: controller.signal }) as Promise<WorkerAnswer>).then(
+            (answer) => {
+              running.delete(k);
+              if ('error' in answer) problem ??= rebuild(answer.error);
+              else {
+                results[k] = answer.result;
+                if (answer.result.failure !== undefined && k < stopAt) {
+                  stopAt = k + 1;
+                  for (const [j, c] of running) if (j > k) c.abort();
+                }
+              }
+              done();
+            },
+            (e) => {
+              running.delete(k);
+              if (!(k >= stopAt && controller.signal.aborted)) problem ??= e;
+              done();
+            },
+          );
+        }
+      };
+      const done = () => {
+        if (problem !== undefined) for (const c of running.values()) c.abort();
+        launch();
+        if (running.size === 0) resolve();
+      };
+      launch();
+      if (running.size === 0) resolve();
+    });
+  } finally {
+    await pool.destroy();
+  }
+  if (problem !== undefined) throw problem;
+  return results.slice(0, stopAt).map((r, k) => {
+    if (r === undefined) throw new Error(`part ${chunks[k].from} to ${chunks[k].to - 1} came back empty`);
+    return r;
+  });
+}
+
+/** A user's error from a worker, as its class again. */
+function rebuild(error: { name: string; message: string }): LockstepError {
+  if (error.name === 'DefinitionError') return new DefinitionError(error.message);
+  if (error.name === 'EnvironmentError') return new EnvironmentError(error.message);
+  return new InputError(error.message);
+}
+
+/**
+ * The module the pool's threads load: the compiled worker next to this file,
+ * or, when lockstep runs from its TypeScript sources (its own tests), a
+ * module that loads the TypeScript worker through tsx.
+ */
+function workerFilename(): string {
+  const worker = new URL(`./explore-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+  if (extname(worker.pathname) === '.js') return worker.href;
+  // tsx's ES module entry (its CommonJS one does not load from a data: module).
+  const tsx = typeof import.meta.resolve === 'function' ? import.meta.resolve('tsx/esm/api') : pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
+  const source = `import { tsImport } from ${JSON.stringify(tsx)};\nconst worker = await tsImport(${JSON.stringify(worker.href)}, ${JSON.stringify(worker.href)});\nexport default worker.default;\n`;
+  return `data:text/javascript,${encodeURIComponent(source)}`;
+}
