@@ -13,7 +13,7 @@
 
 // Defining a scenario
 export * as fc from 'fast-check';
-export { defineSchema, type ColumnType, type DatabaseOf, type Row, type RowOf, type Schema, type TableSchema, type Tables, type Value } from './model/schema.ts';
+export { defineSchema, type Column, type ColumnSpec, type ColumnType, type DatabaseOf, type Row, type RowOf, type Schema, type TableSchema, type Tables, type Value } from './model/schema.ts';
 export {
   defineScenario,
   forOperations,
@@ -31,7 +31,7 @@ export {
   type WorkloadTx,
 } from './model/scenario.ts';
 export { isSqlState, StatementFailure, type OperationResult, type Program, type Tx, type TxGenerator } from './model/program.ts';
-export { SqlState, type Assignment, type Changes, type Condition, type DbError, type LockMode, type Statement, type StatementResult, type Where } from './model/statement.ts';
+export { SqlState, type Assignment, type Changes, type Comparison, type Condition, type DbError, type LockMode, type Statement, type StatementResult, type Where } from './model/statement.ts';
 export { retrying } from './model/retry.ts';
 export { runAlone } from './explorer/run-alone.ts';
 export { describeTx, everyRequestAnswered, plural, withResult } from './model/invariants.ts';

@@ -66,6 +66,20 @@ describe('nullable columns in the row types', () => {
     expectTypeOf(program).toBeFunction();
   });
 
+  test('docs/api.md: picking a free seat', () => {
+    const seating = defineSchema({
+      seats: { columns: { id: 'int', event: 'bigint', holder: { type: 'int', nullable: true } }, primaryKey: ['id'], unique: [['holder']] },
+    });
+    expectTypeOf<DatabaseOf<typeof seating>['seats']>().toEqualTypeOf<{ id: number; event: number; holder: number | null }>();
+    function* pickSeat(tx: Tx<DatabaseOf<typeof seating>>, a: { guest: number }) {
+      const [free] = yield* tx.select('seats', { holder: null, event: { in: [1, 2] } }, { orderBy: [['event', 'asc']], limit: 1 });
+      if (!free) return yield* tx.rollback('sold-out');
+      yield* tx.update('seats', { id: free.id, holder: null }, { holder: a.guest });
+      return yield* tx.commit(free.id);
+    }
+    expectTypeOf(pickSeat).toBeFunction();
+  });
+
   test('a statement written as a value takes the nulls too', () => {
     const s = { kind: 'update', table: 'seats', where: { holder: { ne: null } }, set: { holder: null } } satisfies Statement<Db>;
     expectTypeOf(s).toExtend<Statement<Db>>();
