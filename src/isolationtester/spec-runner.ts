@@ -479,7 +479,10 @@ export class SpecRunner {
       const what = running.length > 0 ? 'did not finish and was not waiting for another session' : 'stayed in a deadlock PostgreSQL did not resolve';
       throw new StepTimeoutError(`${describe}: step ${names} ${what} within the step timeout of ${formatSeconds(this.stepTimeoutMs)}; lockstep ended its sessions.`);
     }
-    for (const s of this.sessions) if (s.active?.done && s.lost) throw new Error(`the connection of session ${s.name} broke: ${message(s.lost)}`);
+    for (const s of this.sessions) {
+      // The server's own word (a FATAL the step received) says more than the client's "Connection terminated".
+      if (s.active?.done && s.lost) throw new Error(`the connection of session ${s.name} broke: ${s.active.outcome?.error?.severity === 'FATAL' ? s.active.outcome.error.message : message(s.lost)}`);
+    }
     return waits;
   }
 
