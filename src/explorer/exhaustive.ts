@@ -214,31 +214,51 @@ function summarize(stack: readonly Node[], steps: readonly DependencyStep[], rea
  * A prefix stopped at a state explored before: every continuation from there
  * was run after another prefix, so the races its steps would have with this
  * prefix's steps are added here, as `addBacktrack` would add them had the
- * continuations run again. Without the continuations' order only their steps
- * are known, so for a prefix step i that one of them depends on, every
- * transaction that could start the reversed order is tried at i: those with
- * a step in the continuation, and those with a later prefix step not after i.
- * (With `splitRoot`, the first step's alternatives are other units.)
+ * continuations run again. Only the continuations' steps are known (not
+ * their order), so:
+ *
+ * - prefix step i races with a continuation step e when they are dependent
+ *   and no later prefix step that i happens before is dependent with e too
+ *   (then i would happen before e, no direct race);
+ * - the transactions that could start the reversed order (the initials of
+ *   the steps not after i, then e) are known exactly among the prefix's
+ *   steps: when some prefix step after i is not after it, the first ones
+ *   are initials whatever the continuation, and one of them is enough, as in
+ *   `addBacktrack`; otherwise every transaction with a step in the
+ *   continuations is tried at i.
  */
 function backtrackForContinuations(stack: readonly Node[], steps: readonly DependencyStep[], hb: HappensBefore, state: CachedState, splitRoot: boolean): void {
+  const d = steps.length;
   const continuing = new Set<TxId>();
   for (const e of state.steps.values()) continuing.add(e.tx);
-  for (let i = splitRoot ? 1 : 0; i < steps.length; i++) {
+  for (let i = splitRoot ? 1 : 0; i < d; i++) {
     const a = steps[i];
     let races = false;
     for (const e of state.steps.values()) {
-      if (e.tx === a.tx || a.movedOn.includes(e.tx)) continue;
-      if (dependent(a, e)) {
+      if (e.tx === a.tx || a.movedOn.includes(e.tx) || !dependent(a, e)) continue;
+      let direct = true;
+      for (let k = i + 1; k < d && direct; k++) if (hb.precedes(i, k) && dependent(steps[k], e)) direct = false;
+      if (direct) {
         races = true;
         break;
       }
     }
     if (!races) continue;
     const node = stack[i];
-    const candidates = new Set(continuing);
-    for (let k = i + 1; k < steps.length; k++) if (!hb.precedes(i, k)) candidates.add(steps[k].tx);
+    // Initials among the prefix's steps not after i: those with no earlier such step before them.
+    const notAfterI: number[] = [];
+    for (let k = i + 1; k < d; k++) if (!hb.precedes(i, k)) notAfterI.push(k);
+    const initials = new Set<TxId>();
+    for (const k of notAfterI) if (notAfterI.every((m) => m >= k || !hb.precedes(m, k))) initials.add(steps[k].tx);
+    if (initials.size > 0) {
+      if ([...initials].some((t) => node.backtrack.has(t))) continue;
+      const candidate = [...initials].filter((t) => node.runnable.includes(t)).sort((x, y) => x - y)[0];
+      if (candidate !== undefined) node.backtrack.add(candidate);
+      else for (const t of node.runnable) node.backtrack.add(t);
+      continue;
+    }
     let added = false;
-    for (const t of candidates) {
+    for (const t of continuing) {
       if (t === a.tx || !node.runnable.includes(t)) continue;
       node.backtrack.add(t);
       added = true;
