@@ -65,4 +65,27 @@ describe('memory engine: where reads, writes and commits meet SSI', () => {
     t2.ssi!.doomed = true;
     expect(serializableCommit(run, t2)).toBe(serializationFailure);
   });
+
+  it('a write gives its edges in PostgreSQL’s order: tuple locks, then page locks (tuples promoted past two count as the page), then relation locks, each in the order taken', () => {
+    const run = runAt('serializable');
+    const [seq, tuple1, promoted, tuple2, writer] = [open(run, 1), open(run, 2), open(run, 3), open(run, 4), open(run, 5)];
+    const accounts = run.table('accounts');
+    serializableRead(run, seq, accounts, { balance: 1 }, 0);
+    serializableRead(run, tuple1, accounts, { id: 1 }, 0);
+    serializableRead(run, promoted, accounts, { id: 2 }, 0);
+    serializableRead(run, promoted, accounts, { id: 3 }, 0);
+    serializableRead(run, promoted, accounts, { id: 1 }, 0);
+    serializableRead(run, tuple2, accounts, { id: 1 }, 0);
+    expect(serializableWrite(run, writer, { table: 'accounts', chain: chainOf(run, 'accounts', 1), heap: true, existing: true, indexes: [] })).toBe(true);
+    expect(writer.ssi!.inConflicts.map((x) => x.tx)).toEqual([2, 4, 3, 1]);
+
+    // An insert meets only relation locks and the page locks of the indexes it adds entries to.
+    const inserter = open(run, 6);
+    const row = { versions: [], exclusive: null, shared: [], queue: [] };
+    expect(serializableWrite(run, inserter, { table: 'accounts', chain: row, heap: true, existing: false, indexes: [] })).toBe(true);
+    expect(inserter.ssi!.inConflicts.map((x) => x.tx)).toEqual([1]);
+    const indexed = open(run, 7);
+    expect(serializableWrite(run, indexed, { table: 'accounts', chain: row, heap: false, existing: false, indexes: ['id'] })).toBe(true);
+    expect(indexed.ssi!.inConflicts.map((x) => x.tx)).toEqual([2, 3, 4]);
+  });
 });

@@ -26,33 +26,55 @@ export const serializationFailure: DbError = { code: SqlState.serializationFailu
  * examines every row, and locks the relation).
  */
 export function serializableRead(run: Run, xact: Xact, table: TableState, where: Where<Row>, snapshot: number): DbError | null {
+  const state = xact.ssi!;
   const index = indexFor(table, where);
-  const key = index?.filter((c) => c in where) ?? [];
-  const writers: Xact[] = [];
-  const tuples = new Set<RowChain>();
-  let examined = false;
-  for (const chain of table.rows) {
-    const versions = chain.versions;
-    if (versions.length === 0) continue;
-    if (index && !versions.some((v) => (v.indexed === undefined || v.indexed > table.uniques.indexOf(index)) && sameKey(key, where, v.data))) continue;
-    examined = true;
-    let i = versions.length - 1;
-    for (; i >= 0 && !sees(xact, snapshot, versions[i].xmin); i--) writers.push(versions[i].xmin);
-    const seen = i >= 0 ? versions[i] : undefined;
-    if (seen?.xmax && seen.xmax !== xact) writers.push(seen.xmax);
-    // No SIREAD lock on a version the transaction wrote itself (PredicateLockTID skips those).
-    if (index && seen && seen.xmin !== xact && !(seen.xmax && sees(xact, snapshot, seen.xmax)) && sameKey(key, where, seen.data)) tuples.add(chain);
-  }
-  if (examined && xact.ssi!.doomed) return serializationFailure;
-  try {
-    for (const writer of writers) conflictOut(xact, writer);
-  } catch (e) {
-    if (e instanceof SerializationFailure) return serializationFailure;
-    throw e;
+  const position = index === undefined ? -1 : table.uniques.indexOf(index);
+  const key = index === undefined ? noColumns : keyColumns(index, where);
+  let tuples: Set<RowChain> | null = null;
+  if (state.doomed) {
+    for (const chain of table.rows) {
+      if (chain.versions.length > 0 && (index === undefined || hasKey(chain, position, key, where))) return serializationFailure;
+    }
+  } else {
+    try {
+      for (const chain of table.rows) {
+        const versions = chain.versions;
+        if (versions.length === 0) continue;
+        if (index !== undefined && !hasKey(chain, position, key, where)) continue;
+        // Each version it examines that its snapshot does not include, newest first, then the replacer of the one it sees.
+        let i = versions.length - 1;
+        for (; i >= 0 && !sees(xact, snapshot, versions[i].xmin); i--) conflictOut(xact, versions[i].xmin);
+        const seen = i >= 0 ? versions[i] : undefined;
+        if (seen?.xmax && seen.xmax !== xact) conflictOut(xact, seen.xmax);
+        // No SIREAD lock on a version the transaction wrote itself (PredicateLockTID skips those).
+        if (index !== undefined && seen && seen.xmin !== xact && !(seen.xmax && sees(xact, snapshot, seen.xmax)) && sameKey(key, where, seen.data)) (tuples ??= new Set()).add(chain);
+      }
+    } catch (e) {
+      if (e instanceof SerializationFailure) return serializationFailure;
+      throw e;
+    }
   }
   const seq = ++run.sireadSeq;
-  xact.ssi!.reads.push(index ? { kind: 'index', table: table.name, index: index.join(), tuples, seq } : { kind: 'relation', table: table.name, seq });
+  state.reads.push(index !== undefined ? { kind: 'index', table: table.name, index: index.join(), tuples: tuples ?? noTuples, seq } : { kind: 'relation', table: table.name, seq });
   return null;
+}
+
+const noColumns: readonly string[] = [];
+/** The tuples of an index scan that fetched none (never added to). */
+const noTuples: ReadonlySet<RowChain> = new Set();
+
+/** The columns of `index` the WHERE clause names: all of them, usually. */
+function keyColumns(index: readonly string[], where: Where<Row>): readonly string[] {
+  for (const c of index) if (!(c in where)) return index.filter((d) => d in where);
+  return index;
+}
+
+/** True when some version of `chain` has an entry in the index at `position` with the WHERE clause's values in its leading columns `key`: the index scan examines the row. */
+function hasKey(chain: RowChain, position: number, key: readonly string[], where: Where<Row>): boolean {
+  for (const v of chain.versions) {
+    if ((v.indexed === undefined || v.indexed > position) && sameKey(key, where, v.data)) return true;
+  }
+  return false;
 }
 
 /** The writer side of SSI: readers holding SIREAD locks on what `xact` writes get an edge to it. False when `xact` must fail. */

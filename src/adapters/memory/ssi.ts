@@ -126,7 +126,10 @@ export function conflictIn(writer: Xact, target: WriteTarget, others: readonly X
   // A writer doomed by another transaction's check (for example while it waited) fails at its next write check.
   if (ssi(writer).doomed) throw new SerializationFailure('Canceled on identification as a pivot, during conflict in checking.');
   if (target.heap) ssi(writer).didWrite = true;
-  const covering: { holder: Xact; order: number }[] = [];
+  // Most writes are covered by no lock or by one: no list to build or sort then.
+  let first: Xact | null = null;
+  let firstOrder = 0;
+  let more: { holder: Xact; order: number }[] | null = null;
   for (const holder of others) {
     if (holder === writer || holder.status === 'aborted') continue;
     const state = ssi(holder);
@@ -134,10 +137,21 @@ export function conflictIn(writer: Xact, target: WriteTarget, others: readonly X
     if (committed(holder) && holder.commitSeq <= writer.snapshot) continue;
     if (state.outConflicts.includes(writer)) continue;
     const order = coveringLock(state.reads, target);
-    if (order !== undefined) covering.push({ holder, order });
+    if (order === undefined) continue;
+    if (first === null) {
+      first = holder;
+      firstOrder = order;
+    } else {
+      more ??= [{ holder: first, order: firstOrder }];
+      more.push({ holder, order });
+    }
   }
-  covering.sort((a, b) => a.order - b.order);
-  for (const { holder } of covering) flagConflict(holder, writer, writer);
+  if (more === null) {
+    if (first !== null) flagConflict(first, writer, writer);
+    return;
+  }
+  more.sort((a, b) => a.order - b.order);
+  for (const { holder } of more) flagConflict(holder, writer, writer);
 }
 
 const tupleTarget = 0;
@@ -151,30 +165,45 @@ const relationTarget = 2;
  * when the third tuple was locked.
  */
 function coveringLock(reads: readonly SireadLock[], target: WriteTarget): number | undefined {
-  let best: number | undefined;
-  const consider = (targetClass: number, seq: number) => {
-    const order = targetClass * 2 ** 32 + seq;
-    if (best === undefined || order < best) best = order;
-  };
-  const tuples = new Set<RowChain>();
-  let tupleSeq: number | undefined;
-  let promotedSeq: number | undefined;
+  let best = -1;
+  // Only a heap write of an existing row is checked against tuple locks, and against tuple locks promoted to the page.
+  const tupleChecks = target.heap && target.existing;
+  let tupleSeq = -1;
+  let promotedSeq = -1;
+  // The table's distinct locked tuples so far, counted up to three (more than two are promoted).
+  let distinct = 0;
+  let seen0: RowChain | undefined;
+  let seen1: RowChain | undefined;
   for (const lock of reads) {
     if (lock.table !== target.table) continue;
     if (lock.kind === 'relation') {
-      if (target.heap) consider(relationTarget, lock.seq);
+      if (target.heap) best = earlier(best, relationTarget, lock.seq);
       continue;
     }
-    if (target.indexes.includes(lock.index)) consider(pageTarget, lock.seq);
-    for (const t of lock.tuples) tuples.add(t);
-    if (tupleSeq === undefined && lock.tuples.has(target.chain)) tupleSeq = lock.seq;
-    if (promotedSeq === undefined && tuples.size > 2) promotedSeq = lock.seq;
+    if (target.indexes.includes(lock.index)) best = earlier(best, pageTarget, lock.seq);
+    if (!tupleChecks) continue;
+    if (distinct <= 2) {
+      for (const t of lock.tuples) {
+        if (t === seen0 || t === seen1) continue;
+        if (distinct === 0) seen0 = t;
+        else if (distinct === 1) seen1 = t;
+        if (++distinct > 2) break;
+      }
+      if (promotedSeq < 0 && distinct > 2) promotedSeq = lock.seq;
+    }
+    if (tupleSeq < 0 && lock.tuples.has(target.chain)) tupleSeq = lock.seq;
   }
-  if (target.heap && target.existing) {
-    if (promotedSeq !== undefined) consider(pageTarget, promotedSeq);
-    else if (tupleSeq !== undefined) consider(tupleTarget, tupleSeq);
+  if (tupleChecks) {
+    if (promotedSeq >= 0) best = earlier(best, pageTarget, promotedSeq);
+    else if (tupleSeq >= 0) best = earlier(best, tupleTarget, tupleSeq);
   }
-  return best;
+  return best < 0 ? undefined : best;
+}
+
+/** The earlier in PostgreSQL's order of checks of `best` (-1 for none yet) and a lock on a target of `targetClass` taken at `seq`. */
+function earlier(best: number, targetClass: number, seq: number): number {
+  const order = targetClass * 2 ** 32 + seq;
+  return best < 0 || order < best ? order : best;
 }
 
 /** Adds reader -rw-> writer after checking that it completes no dangerous structure (OnConflict_CheckForSerializationFailure). */
@@ -185,22 +214,28 @@ function flagConflict(reader: Xact, writer: Xact, me: Xact): void {
   if (!failure) {
     // reader -> writer -> t2, with t2 committed first.
     // (t2 may be the reader itself: a committed reader's own prepare precedes its commit.)
-    failure = w.outConflicts.some((t2) => {
+    for (const t2 of w.outConflicts) {
+      if (!committed(t2)) continue;
       const t = ssi(t2);
-      return (
-        committed(t2) &&
+      if (
         (!committed(reader) || t.prepareSeq <= r.commitSeq) &&
         (!committed(writer) || t.prepareSeq <= w.commitSeq) &&
         (!r.readOnly || t.prepareSeq <= r.lastCommitBeforeSnapshot)
-      );
-    });
+      ) {
+        failure = true;
+        break;
+      }
+    }
   }
   if (!failure && committed(writer) && !r.readOnly) {
     // t0 -> reader -> writer, with the writer committed first.
-    failure = r.inConflicts.some((t0) => {
+    for (const t0 of r.inConflicts) {
       const t = ssi(t0);
-      return !t.doomed && (!committed(t0) || t.commitSeq >= w.prepareSeq) && (!t.readOnly || t.lastCommitBeforeSnapshot >= w.prepareSeq);
-    });
+      if (!t.doomed && (!committed(t0) || t.commitSeq >= w.prepareSeq) && (!t.readOnly || t.lastCommitBeforeSnapshot >= w.prepareSeq)) {
+        failure = true;
+        break;
+      }
+    }
   }
   if (failure) {
     if (me === writer) throw new SerializationFailure('Canceled on identification as a pivot, during write.');
@@ -223,7 +258,12 @@ export function preCommit(xact: Xact, clock: SsiClock): void {
   for (const near of me.inConflicts) {
     const n = ssi(near);
     if (committed(near) || n.doomed) continue;
-    if (n.inConflicts.some((far) => far === xact || (!committed(far) && far.status !== 'aborted' && !ssi(far).readOnly && !ssi(far).doomed))) n.doomed = true;
+    for (const far of n.inConflicts) {
+      if (far === xact || (!committed(far) && far.status !== 'aborted' && !ssi(far).readOnly && !ssi(far).doomed)) {
+        n.doomed = true;
+        break;
+      }
+    }
   }
   me.prepareSeq = ++clock.last;
 }
@@ -233,7 +273,9 @@ export function afterCommit(xact: Xact, clock: SsiClock): void {
   const me = ssi(xact);
   me.commitSeq = ++clock.last;
   if (!me.didWrite) me.readOnly = true;
-  for (const writer of [...me.outConflicts]) {
+  // Edges are dropped from the end, so the lists need no copy; what is left keeps its order.
+  for (let i = me.outConflicts.length - 1; i >= 0; i--) {
+    const writer = me.outConflicts[i];
     if (!committed(writer)) continue;
     if (!me.readOnly) {
       const prepared = ssi(writer).prepareSeq;
@@ -242,7 +284,8 @@ export function afterCommit(xact: Xact, clock: SsiClock): void {
     }
     removeEdge(xact, writer);
   }
-  for (const reader of [...me.inConflicts]) {
+  for (let i = me.inConflicts.length - 1; i >= 0; i--) {
+    const reader = me.inConflicts[i];
     if (committed(reader) || ssi(reader).readOnly) removeEdge(reader, xact);
   }
 }
@@ -251,8 +294,8 @@ export function afterCommit(xact: Xact, clock: SsiClock): void {
 export function afterAbort(xact: Xact): void {
   const me = ssi(xact);
   me.doomed = true;
-  for (const writer of [...me.outConflicts]) removeEdge(xact, writer);
-  for (const reader of [...me.inConflicts]) removeEdge(reader, xact);
+  for (let i = me.outConflicts.length - 1; i >= 0; i--) removeEdge(xact, me.outConflicts[i]);
+  for (let i = me.inConflicts.length - 1; i >= 0; i--) removeEdge(me.inConflicts[i], xact);
   me.reads.length = 0;
 }
 
