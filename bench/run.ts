@@ -20,8 +20,8 @@ rows.push(['random exploration, points-deduct for-update, 2-4 txs', `${fmt(rando
 const levels = serializableVersusReadCommitted(4, 50_000);
 rows.push([
   'random exploration, points-deduct for-update, 2-4 txs, serializable',
-  `${fmt(levels.serializable)} runs/s`,
-  `${levels.ratio.toFixed(2)}x read committed's ${fmt(levels.readCommitted)} runs/s in turns in the same run (target >= 0.5x)`,
+  `${fmt(levels.serializable)} runs/CPU-s`,
+  `${levels.ratio.toFixed(2)}x read committed's ${fmt(levels.readCommitted)} runs/CPU-s, in turns in the same run (target >= 0.5x)`,
 ]);
 
 const two = lockstepRunsPerSecond(2, 200_000);
