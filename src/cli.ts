@@ -18,10 +18,11 @@ let watching = false;
 const releaseDeadlineMs = 20_000;
 
 /**
- * Ctrl-C and SIGTERM are caught only once a command asks for the signal,
- * which it does when it opens PostgreSQL: then they release the run schema,
- * the connections and an embedded server before the process ends. A search
- * in the model (synchronous) keeps the default: the process ends at once.
+ * Ctrl-C and SIGTERM are caught only once a command asks for the signal:
+ * when it opens PostgreSQL (then they release the run schema, the
+ * connections and an embedded server before the process ends) and when it
+ * starts a random or PCT search (which gives the event loop a turn every 500
+ * runs). An exhaustive search keeps the default: the process ends at once.
  * A second signal while releasing is ignored, so that the release finishes
  * (it is bounded: connections and statements have timeouts).
  */
@@ -32,7 +33,7 @@ function interruptSignal(): AbortSignal {
     process.on(signal, () => {
       if (caught !== undefined) return;
       caught = signal;
-      process.stderr.write(`Interrupted by ${signal}: releasing PostgreSQL (the run schema, its connections, an embedded server), then stopping.\n`);
+      process.stderr.write(`Interrupted by ${signal}: lockstep stops once it has released what it holds (a run schema, connections, an embedded server).\n`);
       controller.abort();
       setTimeout(() => process.exit(signalExitCodes[signal]), releaseDeadlineMs).unref();
     });

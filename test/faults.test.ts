@@ -376,9 +376,14 @@ describe('signals: exactly one sentence, 130 for SIGINT and 143 for SIGTERM, not
     const end = await exited;
     return { sent, ...end, stderr, ms: Date.now() - started };
   }
-  const sentence = (signal: string) => `Interrupted by ${signal}: releasing PostgreSQL (the run schema, its connections, an embedded server), then stopping.\n`;
+  const sentence = (signal: string) => `Interrupted by ${signal}: lockstep stops once it has released what it holds (a run schema, connections, an embedded server).\n`;
   const sleepingSetup = 'setup { SELECT pg_sleep(1000); }\nsession s1\nstep s1a { SELECT 1; }\n';
   const noDb = { DATABASE_URL: '' };
+  /** Holds once `ms` have passed since it was first asked (the process has started and is searching). */
+  const after = (ms: number) => {
+    let first: number | undefined;
+    return () => Date.now() - (first ??= Date.now()) >= ms;
+  };
 
   const cases: { title: string; signal: 'SIGINT' | 'SIGTERM'; code: number; twice?: boolean; embedded: boolean; args: () => string[]; ready: (tmp: string) => Promise<boolean> | boolean }[] = [
     ...(['SIGINT', 'SIGTERM'] as const).flatMap((signal) => [
@@ -414,6 +419,22 @@ describe('signals: exactly one sentence, 130 for SIGINT and 143 for SIGTERM, not
         embedded: false,
         args: () => ['replay', join(dir, 'cx.json'), '--db', server.url],
         ready: async () => (await lockstepBackends()).length >= 1,
+      },
+      {
+        title: `${signal} during a long random search in the model (explore --runs 1000000000)`,
+        signal,
+        code: signal === 'SIGINT' ? 130 : 143,
+        embedded: false,
+        args: () => ['explore', 'points-deduct', '--strategy', 'for-update', '--runs', '1000000000'],
+        ready: after(3000),
+      },
+      {
+        title: `${signal} during a long audit in the model (audit --runs 1000000000)`,
+        signal,
+        code: signal === 'SIGINT' ? 130 : 143,
+        embedded: false,
+        args: () => ['audit', '--scenario', 'points-deduct', '--runs', '1000000000'],
+        ready: after(3000),
       },
     ]),
   ];

@@ -61,7 +61,7 @@ export async function auditCommand(options: AuditCommandOptions, io: CommandIo):
   const rows: AuditRow[] = [];
   let database: string | undefined;
   if (!options.replay) {
-    for (const w of work) rows.push(await auditStrategy(w.scenario, w.strategy, w.isolation, { runs, seed, maxTimeMs }));
+    for (const w of work) rows.push(await auditStrategy(w.scenario, w.strategy, w.isolation, { runs, seed, maxTimeMs, signal: io.signal }));
   } else {
     const server = await provisionPostgres({ url: options.db, signal: io.signal });
     const backends: PostgresBackend[] = [];
@@ -82,7 +82,7 @@ export async function auditCommand(options: AuditCommandOptions, io: CommandIo):
         backends.push(backend);
         database = backend.name;
         const compiler = new SqlCompiler(scenario.schema, backend.schemaName);
-        for (const w of mine) rows.push(await auditStrategy(w.scenario, w.strategy, w.isolation, { runs, seed, maxTimeMs }, { backend, sql: (st) => compiler.statement(st).sql }));
+        for (const w of mine) rows.push(await auditStrategy(w.scenario, w.strategy, w.isolation, { runs, seed, maxTimeMs, signal: io.signal }, { backend, sql: (st) => compiler.statement(st).sql }));
         await backend.close();
         backends.splice(backends.indexOf(backend), 1);
       }

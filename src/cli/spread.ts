@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fileProblem, InputError } from '../errors.ts';
-import { explore, type ExploreOptions, type ExploreReport } from '../explorer/explore.ts';
+import { exploreAsync, type ExploreOptions, type ExploreReport } from '../explorer/explore.ts';
 import { exploreOnWorkers, exploreShard, type Shard, type ShardResult } from '../explorer/parallel.ts';
 import type { CommandIo } from './io.ts';
 import { checkWritable, parseInteger } from './options.ts';
@@ -65,7 +65,7 @@ export function parseSpread(options: SpreadCommandOptions, source: LoadedScenari
     workers,
     shard,
     shardOut,
-    explore: (o) => (workers === undefined ? Promise.resolve(explore(o)) : exploreOnWorkers({ ...o, workers, scenarioModule })),
+    explore: (o) => (workers === undefined ? exploreAsync(o) : exploreOnWorkers({ ...o, workers, scenarioModule })),
   };
 }
 

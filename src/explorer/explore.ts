@@ -93,13 +93,42 @@ export { checkedRun, progressEvery, type CheckedRun } from './exploration.ts';
  * ```
  */
 export function explore(options: ExploreOptions): ExploreReport {
+  const parts = exploreInParts(options, options.maxTimeMs !== undefined || options.onProgress !== undefined || options.signal !== undefined);
+  for (;;) {
+    const next = parts.next();
+    if (next.done) return next.value;
+  }
+}
+
+/**
+ * `explore`, giving the event loop a turn between parts of the search (500
+ * runs; one exhaustive unit), so that `signal` can abort from a timer or a
+ * signal handler: it then rejects with an `InterruptedError`. The same runs
+ * and the same report as `explore`.
+ *
+ * ```ts
+ * const report = await exploreAsync({ ...options, signal: AbortSignal.timeout(60_000) });
+ * ```
+ */
+export async function exploreAsync(options: ExploreOptions): Promise<ExploreReport> {
+  const parts = exploreInParts(options, true);
+  for (;;) {
+    const next = parts.next();
+    if (next.done) return next.value;
+    await new Promise((resolve) => setImmediate(resolve));
+    if (options.signal?.aborted) throw new InterruptedError();
+  }
+}
+
+/** The search, in one go or in parts (the same runs), yielding between parts; returns the report. */
+function* exploreInParts(options: ExploreOptions, inParts: boolean): Generator<void, ExploreReport> {
   checkScenario(options.scenario);
   checkExploreOptions(options);
   checkSerialSpec(options.scenario, options.strategy);
   const started = performance.now();
   const exploration = prepareExploration(options);
   const base = reportBase({ ...options, scenario: options.scenario.id });
-  if (options.maxTimeMs === undefined && options.onProgress === undefined && options.signal === undefined) {
+  if (!inParts) {
     const result = exploration.run(0, exploration.size);
     const shrunk = result.failure !== undefined ? exploration.shrink(result) : undefined;
     return assembleReport(base, exploration.size, [result], shrunk, performance.now() - started);
@@ -117,6 +146,7 @@ export function explore(options: ExploreOptions): ExploreReport {
     if (base.mode !== 'exhaustive') options.onProgress?.({ runs: covered, elapsedMs: Math.round(performance.now() - started) });
     if (options.signal?.aborted) throw new InterruptedError();
     if (performance.now() >= deadline) break;
+    yield;
   }
   const failing = results.find((r) => r.failure !== undefined);
   const shrunk = failing ? exploration.shrink(failing) : undefined;
