@@ -190,6 +190,11 @@ describe('bad input and absurd requests: one sentence, exit 2, before any connec
       args: ['spec', vast, '--db', unreachable],
       stderr: `${vast} has 4.7e+21 interleavings, too many to run them all; sample some with --permutations n (at most 100,000), or bound the run with --max-time.`,
     },
+    {
+      title: '--max-time with --workers',
+      args: ['explore', 'points-deduct', '--strategy', 'naive', '--workers', '2', '--max-time', '1s'],
+      stderr: '--max-time applies only to a search in this process, not to --workers: its parts are not cut by time yet.',
+    },
     { title: 'a --max-time that is not a duration', args: ['explore', 'points-deduct', '--strategy', 'naive', '--max-time', 'soon'], stderr: '--max-time must be a duration like 60s, 500ms or 2m, not "soon".' },
   ];
   it.each(cases)('$title', async ({ args, stderr }) => {
