@@ -1,5 +1,6 @@
 import * as fc from 'fast-check';
 import { xorshift128plus } from 'pure-rand/generator/xorshift128plus';
+import { jumpedAhead } from './jump-ahead.ts';
 import type { TxId } from '../adapters/backend.ts';
 import { MemoryEngine } from '../adapters/memory/engine.ts';
 import { DefinitionError, InputError, InterruptedError } from '../errors.ts';
@@ -159,8 +160,9 @@ export function assembleReport(
 /**
  * Runs [from, to) of a fast-check property as `fc.check` draws them from
  * `seed`: run i from the generator jumped i + 1 times, with bias i. A cursor
- * keeps the generator between calls, so consecutive parts cost no jumps over
- * runs already passed (`fc.check`'s `path` would jump from the seed each time).
+ * keeps the generator between calls, and a part that starts further on jumps
+ * ahead in log steps (`jump-ahead.ts`; `fc.check`'s `path` would jump once per
+ * run from the seed), so a worker pays nothing for the runs other workers take.
  * Returns the first failing run.
  */
 function runCursor<T extends [unknown, unknown]>(property: fc.IProperty<T>, seed: number, guard: DefinitionGuard): (from: number, to: number) => number | undefined {
@@ -171,7 +173,10 @@ function runCursor<T extends [unknown, unknown]>(property: fc.IProperty<T>, seed
       index = 0;
       rng = xorshift128plus(seed);
     }
-    for (; index < from; index++) rng.jump();
+    if (index < from) {
+      rng = jumpedAhead(rng, from - index);
+      index = from;
+    }
     while (index < to) {
       rng.jump();
       const value = property.generate(new fc.Random(rng), index);
