@@ -72,7 +72,8 @@ export function dependencyGraph(xacts: readonly Xact[], tables: readonly { reado
   }
   for (const reader of xacts) {
     const observed = reader.observations;
-    if (!observed) continue;
+    // Only committed readers are nodes; an aborted one's predicate reads may name its own versions, undone since.
+    if (!observed || reader.status !== 'committed') continue;
     for (const { table, version } of observed.items) {
       const item = itemOf(table, version.data);
       const writer = version.xmin;
