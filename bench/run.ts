@@ -2,6 +2,7 @@ import { cliStart } from './cli-start.ts';
 import { fcSchedulerRunsPerSecond, lockstepRunsPerSecond, memoryOverRuns, serializableVersusReadCommitted } from './exploration.ts';
 import { fcSchedulerRunsToFailure, lockstepRunsToFailure, median, uniformFailureRate } from './narrow-race.ts';
 import { exhaustiveDeduct, exhaustiveSchedulesPerSecond, fcSchedulerShrinkQuality, lockstepShrinkQuality } from './search.ts';
+import { workersSpeedup } from './workers.ts';
 
 /**
  * `npm run bench`: lockstep's speed targets, measured in one run and printed
@@ -22,6 +23,13 @@ rows.push([
   'random exploration, points-deduct for-update, 2-4 txs, serializable',
   `${fmt(levels.serializable)} runs/CPU-s`,
   `${levels.ratio.toFixed(2)}x read committed's ${fmt(levels.readCommitted)} runs/CPU-s, in turns in the same run (target >= 0.5x)`,
+]);
+
+const spread = await workersSpeedup(200_000);
+rows.push([
+  'random exploration, points-deduct for-update, 2-4 txs, 2 workers',
+  `${fmt(spread.twoWorkers)} runs/s`,
+  `${spread.speedup.toFixed(2)}x one worker's ${fmt(spread.oneWorker)} runs/s, pool start included (target >= 1.7x); ${spread.sameResults ? 'same reports' : 'REPORTS DIFFER'}; ${spread.load}`,
 ]);
 
 const two = lockstepRunsPerSecond(2, 200_000);
