@@ -17,7 +17,8 @@ import { describeStatement, type Changes, type Statement, type Where } from '../
  * and `value` may hold null (several rows may have a null `k`: NULLs are
  * distinct in a unique index), and the conditions on `value` include IS
  * NULL, IS NOT NULL, IN lists and ranges; selects by `value` may be ordered
- * by it (NULLs last ascending, first descending) with a LIMIT. Seed:
+ * by it (NULLs last ascending, first descending) with a LIMIT; a locking
+ * read may SKIP LOCKED or NOWAIT. Seed:
  * (1, 10, 100), (2, 20, 200), (3, 30, 300).
  *
  * A program stops at its first failed statement (the runner then rolls back)
@@ -118,10 +119,13 @@ const setKey: fc.Arbitrary<Changes<ItemsDb['items']>> = fc.oneof(ks.map((k) => (
 /** An ordering by `value` (NULLs last ascending, first descending), with a LIMIT or not. */
 const ordering = fc.record({ direction: fc.constantFrom('asc' as const, 'desc' as const), limit: fc.constantFrom(undefined, 1, 2) });
 
+/** How a locking read meets a row locked in a conflicting mode: it waits, skips the row (SKIP LOCKED) or fails (NOWAIT, 55P03). */
+const lockWait = fc.constantFrom('wait' as const, 'wait' as const, 'skipLocked' as const, 'nowait' as const);
+
 const select = fc
-  .record({ where: fc.oneof(byKey, byKeyFiltered, byValue), lock, ordered: fc.option(ordering, { freq: 3 }) })
-  .map(({ where, lock: l, ordered }): ItemsStatement => {
-    const s: ItemsStatement = l ? { kind: 'select', table: 'items', where, lock: l } : { kind: 'select', table: 'items', where };
+  .record({ where: fc.oneof(byKey, byKeyFiltered, byValue), lock, wait: lockWait, ordered: fc.option(ordering, { freq: 3 }) })
+  .map(({ where, lock: l, wait, ordered }): ItemsStatement => {
+    const s: ItemsStatement = !l ? { kind: 'select', table: 'items', where } : wait === 'wait' ? { kind: 'select', table: 'items', where, lock: l } : { kind: 'select', table: 'items', where, lock: l, [wait]: true };
     if (ordered === null || 'id' in where || 'k' in where) return s;
     return ordered.limit === undefined ? { ...s, orderBy: [['value', ordered.direction]] } : { ...s, orderBy: [['value', ordered.direction]], limit: ordered.limit };
   });

@@ -201,8 +201,8 @@ function rowsProblem(table: TableColumns, rows: unknown): Problem {
   return null;
 }
 
-function selectOptionsProblem(table: TableColumns, s: { readonly orderBy?: unknown; readonly limit?: unknown; readonly lock?: unknown }): Problem {
-  const { orderBy, limit, lock } = s;
+function selectOptionsProblem(table: TableColumns, s: { readonly orderBy?: unknown; readonly limit?: unknown; readonly lock?: unknown; readonly skipLocked?: unknown; readonly nowait?: unknown }): Problem {
+  const { orderBy, limit, lock, skipLocked, nowait } = s;
   if (orderBy !== undefined) {
     if (!Array.isArray(orderBy)) return new Malformed(`has orderBy ${show(orderBy)}; orderBy is a list of [column, 'asc' | 'desc'].`);
     for (const entry of orderBy as unknown[]) {
@@ -214,6 +214,11 @@ function selectOptionsProblem(table: TableColumns, s: { readonly orderBy?: unkno
   }
   if (limit !== undefined && !(Number.isSafeInteger(limit) && (limit as number) >= 0)) return `has limit ${show(limit)}; a limit is a whole number of at least 0.`;
   if (lock !== undefined && lock !== 'update' && lock !== 'share') return `has lock ${show(lock)}; a lock is update or share.`;
+  for (const [name, v] of [['skipLocked', skipLocked], ['nowait', nowait]] as const) {
+    if (v !== undefined && typeof v !== 'boolean') return `has ${name} ${show(v)}; ${name} is true or false.`;
+    if (v === true && lock === undefined) return `has ${name} but no lock; ${name === 'skipLocked' ? 'SKIP LOCKED' : 'NOWAIT'} goes with a lock (lock: 'update' or 'share').`;
+  }
+  if (skipLocked === true && nowait === true) return 'has both skipLocked and nowait; a locking read either skips the rows it cannot lock at once or fails on them, not both.';
   return null;
 }
 

@@ -1,5 +1,5 @@
 import type { Row } from './schema.ts';
-import type { DbError, LockMode, Statement, StatementResult, Where, Changes } from './statement.ts';
+import type { DbError, LockMode, SelectStatement, Statement, StatementResult, Where, Changes } from './statement.ts';
 
 /**
  * A transaction program: one operation under one strategy, written once and
@@ -59,9 +59,9 @@ export interface Tx<Db> {
   select<T extends Table<Db>>(
     table: T,
     where: Where<Db[T]>,
-    options?: { lock?: LockMode; orderBy?: readonly (readonly [keyof Db[T] & string, 'asc' | 'desc'])[]; limit?: number },
+    options?: { lock?: LockMode; skipLocked?: boolean; nowait?: boolean; orderBy?: readonly (readonly [keyof Db[T] & string, 'asc' | 'desc'])[]; limit?: number },
   ): TxGenerator<Db[T][]>;
-  selectOne<T extends Table<Db>>(table: T, where: Where<Db[T]>, options?: { lock?: LockMode }): TxGenerator<Db[T] | undefined>;
+  selectOne<T extends Table<Db>>(table: T, where: Where<Db[T]>, options?: { lock?: LockMode; skipLocked?: boolean; nowait?: boolean }): TxGenerator<Db[T] | undefined>;
   update<T extends Table<Db>>(table: T, where: Where<Db[T]>, set: Changes<Db[T]>): TxGenerator<Db[T][]>;
   insert<T extends Table<Db>>(table: T, rows: Db[T] | readonly Db[T][], options?: { onConflict?: 'nothing' }): TxGenerator<Db[T][]>;
   delete<T extends Table<Db>>(table: T, where: Where<Db[T]>): TxGenerator<Db[T][]>;
@@ -79,11 +79,11 @@ class TxHandle<Db> implements Tx<Db> {
   constructor(readonly id: number) {}
 
   select(table: any, where: any, options?: any): TxGenerator<any> {
-    return execute({ kind: 'select', table, where, lock: options?.lock, orderBy: options?.orderBy, limit: options?.limit });
+    return execute(withLockWaits({ kind: 'select', table, where, lock: options?.lock, orderBy: options?.orderBy, limit: options?.limit }, options));
   }
 
   *selectOne(table: any, where: any, options?: any): TxGenerator<any> {
-    const rows = yield* execute({ kind: 'select', table, where, lock: options?.lock });
+    const rows = yield* execute(withLockWaits({ kind: 'select', table, where, lock: options?.lock }, options));
     return rows[0];
   }
 
@@ -108,6 +108,12 @@ class TxHandle<Db> implements Tx<Db> {
     yield* execute(rollbackStatement);
     return result;
   }
+}
+
+/** The select with `skipLocked` and `nowait` when the options give them (absent otherwise, so statements stay as they were). */
+function withLockWaits(select: SelectStatement, options?: { skipLocked?: boolean; nowait?: boolean }): SelectStatement {
+  if (options?.skipLocked === undefined && options?.nowait === undefined) return select;
+  return { ...select, ...(options.skipLocked !== undefined && { skipLocked: options.skipLocked }), ...(options.nowait !== undefined && { nowait: options.nowait }) };
 }
 
 const commitStatement: Statement = { kind: 'commit' };

@@ -53,6 +53,10 @@ export interface SelectStatement<Db = any, T extends keyof Db & string = any> {
   readonly where: Where<Db[T]>;
   /** `FOR UPDATE` or `FOR SHARE`. */
   readonly lock?: LockMode;
+  /** `SKIP LOCKED` (with a lock): a row another transaction holds a conflicting lock on is left out, without waiting. */
+  readonly skipLocked?: boolean;
+  /** `NOWAIT` (with a lock): a row another transaction holds a conflicting lock on fails the statement with 55P03 instead of waiting. */
+  readonly nowait?: boolean;
   /** Extra ordering before the primary key, which always breaks ties. */
   readonly orderBy?: readonly (readonly [keyof Db[T] & string, 'asc' | 'desc'])[];
   readonly limit?: number;
@@ -117,6 +121,7 @@ export const SqlState = {
   inFailedTransaction: '25P02',
   numericOutOfRange: '22003',
   notNullViolation: '23502',
+  lockNotAvailable: '55P03',
 } as const;
 
 /** True when a condition value is a comparison object rather than an equality constant (or null, `IS NULL`). */
@@ -259,7 +264,7 @@ export function describeStatement(s: Statement): string {
       let text = `select ${s.table}${describeWhere(s.where)}`;
       if (s.orderBy?.length) text += ` order by ${s.orderBy.map(([c, d]) => (d === 'asc' ? c : `${c} desc`)).join(', ')}`;
       if (s.limit !== undefined) text += ` limit ${s.limit}`;
-      if (s.lock) text += ` for ${s.lock}`;
+      if (s.lock) text += ` for ${s.lock}${s.skipLocked === true ? ' skip locked' : ''}${s.nowait === true ? ' nowait' : ''}`;
       return text;
     }
     case 'update': {

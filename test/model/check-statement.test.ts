@@ -148,6 +148,16 @@ describe('checkStatement', () => {
     );
   });
 
+  it('skipLocked and nowait: booleans, with a lock, not both', () => {
+    expect(() => checkStatement(giftOnce, 'naive', 'claim', 1, select({ lock: 'update', skipLocked: true }))).not.toThrow();
+    expect(problem(select({ skipLocked: true }))).toBe(`${origin}: select gifts has skipLocked but no lock; SKIP LOCKED goes with a lock (lock: 'update' or 'share').`);
+    expect(problem(select({ nowait: true }))).toBe(`${origin}: select gifts has nowait but no lock; NOWAIT goes with a lock (lock: 'update' or 'share').`);
+    expect(problem(select({ lock: 'share', nowait: 'yes' }))).toBe(`${origin}: select gifts for share has nowait "yes"; nowait is true or false.`);
+    expect(problem(select({ lock: 'update', skipLocked: true, nowait: true }))).toBe(
+      `${origin}: select gifts for update skip locked nowait has both skipLocked and nowait; a locking read either skips the rows it cannot lock at once or fails on them, not both.`,
+    );
+  });
+
   it('something that is not a statement', () => {
     expect(problem({ kind: 'upsert', table: 'gifts' })).toBe(
       `${origin} yielded a statement of unknown kind "upsert"; the kinds are select, update, insert, delete, commit, rollback.`,

@@ -111,6 +111,12 @@ function lockRows(run: Run, xact: Xact, p: PendingStatement, s: SelectStatement 
       if (seen?.xmax && seen.xmax !== xact && seen.xmax.status === 'committed') return concurrentChange(chain, xact, s);
     }
     if (!tryLock(chain, xact, mode) && !overtakes(run, xact, chain, mode)) {
+      if (s.kind === 'select' && s.skipLocked) {
+        // SKIP LOCKED: the row is left out, and the scan goes on (below a LIMIT, to the next row).
+        p.next++;
+        continue;
+      }
+      if (s.kind === 'select' && s.nowait) return { code: SqlState.lockNotAvailable, message: `could not obtain lock on row in relation "${s.table}"` };
       xact.wait = { kind: 'row', chain, mode };
       // A share holder upgrading its lock takes no tuple lock (see `upgrading`).
       const at = upgrading(chain, xact) ? null : queuedVersion(visibleVersion(chain, xact, p.snapshot), newestVersion(chain, xact));
