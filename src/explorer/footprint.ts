@@ -33,6 +33,15 @@ export const commitLog = '$commits';
  */
 export const waitQueue = '$waits';
 
+/**
+ * The committed rows of a table, as a plain read sees them: only a COMMIT
+ * writes them (the regions its attempt wrote); uncommitted versions and
+ * locks, in the table itself, are seen by no plain read.
+ */
+export function committedTable(table: string): string {
+  return `${table}@committed`;
+}
+
 /** The pseudo-table of a unique index's entries (primary key included): `accounts#id`. */
 export function indexTable(table: string, columns: readonly string[]): string {
   return `${table}#${columns.join(',')}`;
@@ -95,18 +104,27 @@ export class Footprint {
   /**
    * Adds everything `other` touches. `as`: `writes` makes every access a write
    * (a COMMIT or ROLLBACK of what a transaction touched, reads included, as
-   * SERIALIZABLE needs); `writes-only` takes only `other`'s writes (a COMMIT
-   * or ROLLBACK under the other levels: it makes visible, undoes and unlocks
-   * what its attempt wrote and locked; a plain read left nothing behind).
+   * SERIALIZABLE needs); `writes-only` takes only `other`'s writes (a
+   * ROLLBACK under the other levels: it undoes and unlocks what its attempt
+   * wrote and locked, which no plain read saw; a plain read left nothing
+   * behind); `commit` also writes the committed rows of every table region
+   * written (a COMMIT makes them visible to plain reads).
    */
-  add(other: Footprint, as: 'same' | 'writes' | 'writes-only' = 'same'): void {
+  add(other: Footprint, as: 'same' | 'writes' | 'writes-only' | 'commit' = 'same'): void {
     for (const [table, o] of other.tables) {
       const a = this.access(table);
       for (const [k, r] of o.writes) {
         a.writes.set(k, r);
         a.reads.delete(k);
       }
-      if (as === 'writes-only') continue;
+      if (as === 'commit' && o.writes.size > 0 && !table.startsWith('$') && !table.includes('#') && !table.endsWith('@committed')) {
+        const c = this.access(committedTable(table));
+        for (const [k, r] of o.writes) {
+          c.writes.set(k, r);
+          c.reads.delete(k);
+        }
+      }
+      if (as === 'writes-only' || as === 'commit') continue;
       for (const [k, r] of o.reads) {
         if (as === 'writes') {
           a.writes.set(k, r);
@@ -277,6 +295,8 @@ export interface StatementFootprintOptions {
   readonly wholeTables?: boolean;
   /** `coarse`: only rows pinned by primary key are told apart, and an insert into a table with a further unique index writes the whole table. */
   readonly independence?: Independence;
+  /** Plain reads read the attempt's snapshot (REPEATABLE READ), taken by its first statement, which reads the commit log: they touch no rows themselves. */
+  readonly snapshotReads?: boolean;
 }
 
 /**
@@ -306,8 +326,13 @@ export function statementFootprint(schema: Schema, statement: Statement, into = 
       if (whole) into.touch(statement.table, null, write);
       else if (coarse) into.touch(statement.table, pinnedKey(table.primaryKey, where), write);
       else {
-        into.touch(statement.table, where, write);
-        if (statement.kind === 'select') return into;
+        if (!write) {
+          // A plain read sees committed versions only: it depends on COMMITs, never on an uncommitted write or a lock.
+          if (!options.snapshotReads) into.touch(committedTable(statement.table), where, false);
+          return into;
+        }
+        into.touch(statement.table, where, true);
+        if (statement.kind === 'select') return into; // a lock holds no index entry
         const after = statement.kind === 'update' ? updatedRegion(where, statement.set) : null;
         if (after) into.touch(statement.table, after, true);
         for (const columns of [table.primaryKey, ...(table.unique ?? [])]) {
@@ -370,14 +395,14 @@ export class FootprintTracker {
     private readonly isolation: IsolationLevel,
     private readonly independence: Independence = 'semantic',
   ) {
-    this.options = { wholeTables: isolation === 'serializable', independence };
+    this.options = { wholeTables: isolation === 'serializable', independence, snapshotReads: isolation === 'repeatable-read' };
   }
 
   /** The footprint of `tx` submitting `statement`, added to `into`. */
   submit(tx: number, statement: Statement, into: Footprint): void {
     this.pending.set(tx, statement);
     if (statement.kind === 'commit' || statement.kind === 'rollback') {
-      this.finish(tx, into);
+      this.finish(tx, into, statement.kind === 'commit');
       if (statement.kind === 'commit' && !this.strict) into.bumpsCommits = true;
       else if (statement.kind === 'commit' || this.serializable) into.touch(commitLog, null, true);
       return;
@@ -430,9 +455,9 @@ export class FootprintTracker {
   }
 
   /** `tx`'s attempt ends (COMMIT, ROLLBACK, or the runner abandoning it after an unhandled error). */
-  finish(tx: number, into: Footprint): void {
+  finish(tx: number, into: Footprint, commit = false): void {
     const t = this.touched.get(tx);
-    if (t) into.add(t, this.strict ? 'writes' : 'writes-only');
+    if (t) into.add(t, this.strict ? 'writes' : commit ? 'commit' : 'writes-only');
     if (this.independence === 'coarse' || t?.writes) into.touch(waitQueue, null, true);
     if (this.serializable) into.touch(commitLog, null, true);
     this.touched.delete(tx);
