@@ -39,6 +39,8 @@ export { isolationLevels, type IsolationLevel, type TxId } from './model/transac
 
 // Checking it
 export { explore, type ExploreOptions, type ExploreReport, type ExploreStats } from './explorer/explore.ts';
+export { exploreOnWorkers, exploreShard, mergeShards, type Shard, type ShardedExploration, type ShardResult, type WorkerOptions } from './explorer/parallel.ts';
+export type { PartResult, Shrunk, UnitResult } from './explorer/exploration.ts';
 export type { SearchMode } from './explorer/search-mode.ts';
 export type { Violation } from './explorer/violation.ts';
 export type { Anomaly, AnomalyClass } from './explorer/anomaly.ts';
