@@ -72,7 +72,7 @@ describe('nullable columns in the row types', () => {
     });
     expectTypeOf<DatabaseOf<typeof seating>['seats']>().toEqualTypeOf<{ id: number; event: number; holder: number | null }>();
     function* pickSeat(tx: Tx<DatabaseOf<typeof seating>>, a: { guest: number }) {
-      const [free] = yield* tx.select('seats', { holder: null, event: { in: [1, 2] } }, { orderBy: [['event', 'asc']], limit: 1 });
+      const [free] = yield* tx.select('seats', { holder: null, event: { in: [1, 2] } }, { orderBy: [['event', 'asc']], limit: 1, lock: 'update', skipLocked: true });
       if (!free) return yield* tx.rollback('sold-out');
       yield* tx.update('seats', { id: free.id, holder: null }, { holder: a.guest });
       return yield* tx.commit(free.id);
