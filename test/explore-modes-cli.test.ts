@@ -20,16 +20,16 @@ describe('lockstep explore --mode exhaustive', () => {
     const { code, stdout } = await lockstep('explore', 'points-deduct', '--strategy', 'for-update', '--mode', 'exhaustive', '--txs', '3');
     expect(code).toBe(0);
     expect(stdout).toContain(
-      'points-deduct · for-update · read-committed: passed exhaustive search: 72 schedules, 72 distinct traces (132 interleavings without reduction); no schedule of this workload breaks a rule.',
+      'points-deduct · for-update · read-committed: passed exhaustive search: 72 schedules, 60 distinct traces (114 interleavings without reduction); no schedule of this workload breaks a rule.',
     );
     expect(stdout).toContain('Rerun: npx lockstep explore points-deduct --strategy for-update --isolation read-committed --runs 10000 --seed 1 --mode exhaustive --txs 3');
   });
 
-  it('--json stats carry schedules, traces and naive interleavings', async () => {
+  it('--json stats carry schedules, traces, naive interleavings, pruned prefixes and distinct outcomes', async () => {
     const { code, stdout } = await lockstep('explore', 'points-deduct', '--strategy', 'atomic-update', '--mode', 'exhaustive', '--txs', '2', '--json');
     expect(code).toBe(0);
     const report = JSON.parse(stdout);
-    expect(report).toMatchObject({ mode: 'exhaustive', status: 'passed', stats: { schedules: 4, traces: 4, naiveInterleavings: 6, complete: true } });
+    expect(report).toMatchObject({ mode: 'exhaustive', status: 'passed', stats: { schedules: 4, traces: 4, naiveInterleavings: 6, complete: true, prunedPrefixes: 0, outcomes: 1, schedulesPerOutcome: 4 } });
   });
 
   it('finds the lost update and shrinks it like random search, exit 1', async () => {

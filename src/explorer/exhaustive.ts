@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { TxId } from '../adapters/backend.ts';
 import type { MemoryEngine } from '../adapters/memory/engine.ts';
 import { checkRun, type Violation } from './violation.ts';
@@ -62,6 +63,8 @@ export interface ExhaustiveResult {
   readonly prunedPrefixes: number;
   /** Distinct final outcomes (final tables and every transaction's result, fate, error and attempts) of the runs to the end. */
   readonly outcomes: number;
+  /** The distinct outcomes as short digests (SHA-256, 16 hex digits), in the order first reached: searches split into parts count them together. */
+  readonly outcomeDigests: readonly string[];
   readonly failure?: ExhaustiveFailure;
 }
 
@@ -108,7 +111,7 @@ export function exploreExhaustively(engine: MemoryEngine, spec: RunPlan, options
   const capacity = bound === Infinity ? (options.stateCache ?? defaultStateCache) : 0;
   const cache = new StateCache(capacity);
   const keys = capacity > 0 ? new StateKeys(spec, engine) : undefined;
-  const outcomes = new Set<string>();
+  const outcomes = new Map<string, string>();
   const result = (complete: boolean): ExhaustiveResult => ({
     schedules,
     traces: traces.size,
@@ -116,6 +119,7 @@ export function exploreExhaustively(engine: MemoryEngine, spec: RunPlan, options
     complete,
     prunedPrefixes: cache.pruned,
     outcomes: outcomes.size,
+    outcomeDigests: [...outcomes.values()],
     failure,
   });
 
@@ -175,7 +179,8 @@ export function exploreExhaustively(engine: MemoryEngine, spec: RunPlan, options
         traces.add(key);
         naiveInterleavings += equivalentOrders(run.steps, hb);
       }
-      outcomes.add(outcomeKey(run.trace));
+      const reachedOutcome = outcomeKey(run.trace);
+      if (!outcomes.has(reachedOutcome)) outcomes.set(reachedOutcome, createHash('sha256').update(reachedOutcome).digest('hex').slice(0, 16));
       const violation = checkRun(spec.scenario, run.trace);
       const goOn = options.onRun?.(run.trace);
       if (violation !== null && !failure) failure = { trace: run.trace, choices: run.choices, violation };

@@ -61,6 +61,10 @@ export interface UnitResult {
   readonly traces: number;
   readonly naiveInterleavings: number;
   readonly complete: boolean;
+  /** Prefixes not run further because they reached a state already explored (state caching). */
+  readonly prunedPrefixes: number;
+  /** Digests of the distinct final outcomes the unit reached (`ExhaustiveResult.outcomeDigests`). */
+  readonly outcomes: readonly string[];
   /** The unit's search stopped at `maxTimeMs` (it is then not complete). */
   readonly stoppedByTime?: boolean;
   /** The failing schedule as a choice list, when the unit found one. */
@@ -148,6 +152,7 @@ export function assembleReport(
       traces: sum((u) => u.traces),
       naiveInterleavings: sum((u) => u.naiveInterleavings),
       complete: !failing && units.every((u) => u.complete),
+      ...outcomeStats(schedules, sum((u) => u.prunedPrefixes), units),
     };
   } else {
     const runs = failing ? failing.failure! + 1 : size;
@@ -284,6 +289,12 @@ function sampledExploration(options: ExploreOptions, mode: SearchMode): Explorat
   };
 }
 
+/** State caching's pruned prefixes, the distinct final outcomes over every unit, and schedules run per distinct outcome (1 is a search that ran nothing twice). */
+function outcomeStats(schedules: number, prunedPrefixes: number, units: readonly UnitResult[]) {
+  const outcomes = new Set(units.flatMap((u) => u.outcomes ?? [])).size;
+  return { prunedPrefixes, outcomes, schedulesPerOutcome: outcomes === 0 ? 0 : Math.round((schedules / outcomes) * 100) / 100 };
+}
+
 /**
  * Exhaustive mode: every schedule of one workload up to equivalence
  * (`exhaustive.ts`), one unit per transaction that can take the first step.
@@ -339,6 +350,8 @@ function exhaustiveExploration(options: ExploreOptions): Exploration {
       traces: r.traces,
       naiveInterleavings: r.naiveInterleavings,
       complete: r.complete,
+      prunedPrefixes: r.prunedPrefixes,
+      outcomes: r.outcomeDigests,
       ...(stoppedByTime && !r.failure ? { stoppedByTime } : {}),
       ...(r.failure ? { choices: r.failure.choices } : {}),
     };

@@ -58,6 +58,12 @@ export interface ExploreStats {
   readonly naiveInterleavings?: number;
   /** Exhaustive search: every schedule was covered (false when it stopped at a violation or at the preemption bound). */
   readonly complete?: boolean;
+  /** Exhaustive search: prefixes not run further because they reached a state already explored (state caching). */
+  readonly prunedPrefixes?: number;
+  /** Exhaustive search: distinct final outcomes (final tables and every transaction's result, fate, error and attempts). */
+  readonly outcomes?: number;
+  /** Exhaustive search: schedules run per distinct final outcome, to two decimals: how close to one run per behaviour the search came. */
+  readonly schedulesPerOutcome?: number;
   /** The search stopped at `maxTimeMs` before it ran everything asked for. */
   readonly stoppedByTime?: boolean;
 }
