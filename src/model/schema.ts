@@ -86,6 +86,21 @@ export function constraintName(name: string, table: TableSchema, columns: readon
   return columns === table.primaryKey ? `${name}_pkey` : `${name}_${columns.join('_')}_key`;
 }
 
+/**
+ * A row read from PostgreSQL as the model holds it: the table's columns in
+ * schema order, a bigint (which `pg` reads as a string of digits) as a
+ * number.
+ */
+export function rowFromPostgres(table: TableSchema, row: Record<string, unknown>): Row {
+  const out: Row = {};
+  const columns = table.columns;
+  for (const column in columns) {
+    const v = row[column];
+    out[column] = typeof v === 'string' && columnType(columns[column]) === 'bigint' ? Number(v) : (v as Value);
+  }
+  return out;
+}
+
 /** True when two rows hold the same values in the given columns (null equal to null: the same row contents). */
 export function sameValues(columns: readonly string[], a: Row, b: Row): boolean {
   for (const c of columns) if (a[c] !== b[c]) return false;

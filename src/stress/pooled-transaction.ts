@@ -5,7 +5,7 @@ import type { SqlCompiler } from '../adapters/postgres/sql-compiler.ts';
 import { DefinitionError, thrownName } from '../errors.ts';
 import { createTx, StatementFailure, type OperationResult, type Program, type TxGenerator } from '../model/program.ts';
 import type { Fate, TxOutcome, WorkloadTx } from '../model/scenario.ts';
-import { compareBy, type Row, type Schema } from '../model/schema.ts';
+import { compareBy, rowFromPostgres, type Row, type Schema } from '../model/schema.ts';
 import type { DbError, Statement, StatementResult } from '../model/statement.ts';
 import { withLiterals } from '../adapters/postgres/sql-literal.ts';
 import type { StatementCache } from './statement-cache.ts';
@@ -200,12 +200,7 @@ function connectionError(e: unknown): DbError {
 /** Result rows as plain rows in column order; an update's or delete's rows sorted by primary key, as the model returns them. */
 function rowsOf(schema: Schema, statement: Statement, answer: pg.QueryResult): Row[] {
   if (statement.kind === 'commit' || statement.kind === 'rollback') return [];
-  const columns = Object.keys(schema[statement.table].columns);
-  const rows = answer.rows.map((r: Record<string, unknown>) => {
-    const row: Row = {};
-    for (const c of columns) row[c] = r[c] as Row[string];
-    return row;
-  });
+  const rows = answer.rows.map((r: Record<string, unknown>) => rowFromPostgres(schema[statement.table], r));
   if (statement.kind === 'update' || statement.kind === 'delete') rows.sort((a, b) => compareBy(schema[statement.table].primaryKey, a, b));
   return rows;
 }

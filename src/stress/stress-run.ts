@@ -5,6 +5,7 @@ import pg from 'pg';
 import { provisionPostgres, type Provisioned } from '../adapters/postgres/provision.ts';
 import { SqlCompiler } from '../adapters/postgres/sql-compiler.ts';
 import { InputError } from '../errors.ts';
+import { rowFromPostgres } from '../model/schema.ts';
 import { literalsSafe } from '../adapters/postgres/sql-literal.ts';
 import { driveLoad } from './load-driver.ts';
 import { readServer, ResourceMonitor } from './resource-monitor.ts';
@@ -135,7 +136,8 @@ class RunResources {
   async tables(compiler: SqlCompiler): Promise<Record<string, Record<string, unknown>[]>> {
     const answer = (await this.control!.query(compiler.tablesScript())) as unknown as pg.QueryResult | pg.QueryResult[];
     const results = Array.isArray(answer) ? answer : [answer];
-    return Object.fromEntries(Object.keys(this.plan.scenario.schema).map((name, i) => [name, results[i].rows]));
+    const schema = this.plan.scenario.schema;
+    return Object.fromEntries(Object.keys(schema).map((name, i) => [name, results[i].rows.map((row) => rowFromPostgres(schema[name], row))]));
   }
 
   /**

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { Backend, Event, IsolationLevel, TxId } from '../backend.ts';
-import { canonicalTables, columnType, compareBy, type Row, type Schema, type Tables } from '../../model/schema.ts';
+import { canonicalTables, compareBy, rowFromPostgres, type Row, type Schema, type Tables } from '../../model/schema.ts';
 import { describeStatement, SqlState, type Statement, type StatementResult } from '../../model/statement.ts';
 import { CompletionSignal, pollUntilSettled } from './settle.ts';
 import { SqlCompiler } from './sql-compiler.ts';
@@ -449,15 +449,8 @@ export class PostgresBackend implements Backend {
     return rows;
   }
 
-  /** A row as the model holds it: columns in schema order, a bigint (which `pg` reads as a string of digits) as a number. */
   private plainRow(table: string, row: Record<string, unknown>): Row {
-    const out: Row = {};
-    const columns = this.schema[table].columns;
-    for (const column of Object.keys(columns)) {
-      const v = row[column];
-      out[column] = typeof v === 'string' && columnType(columns[column]) === 'bigint' ? Number(v) : (v as Row[string]);
-    }
-    return out;
+    return rowFromPostgres(this.schema[table], row);
   }
 
   /** Rolls back whatever is open; a statement still blocked from an earlier run has its backend terminated. */
