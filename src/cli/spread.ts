@@ -18,6 +18,7 @@ export interface SpreadCommandOptions {
   readonly report?: string;
   readonly svg?: string;
   readonly markdown?: boolean;
+  readonly maxTime?: string;
 }
 
 /** How `lockstep explore` spreads its work: in this process, on worker threads, or as one shard of a split. */
@@ -54,6 +55,7 @@ export function parseSpread(options: SpreadCommandOptions, source: LoadedScenari
   const workers = options.workers === undefined ? undefined : parseInteger('--workers', options.workers, 1, maxWorkers);
   const shard = options.shard === undefined ? undefined : parseShard(options.shard);
   if (options.shardOut !== undefined && shard === undefined) throw new InputError('--shard-out applies only to --shard.');
+  if (options.maxTime !== undefined && (workers !== undefined || shard !== undefined)) throw new InputError('--max-time does not combine with --workers or --shard: their parts must not depend on the clock.');
   if (shard) {
     const merged: [string, unknown][] = [['--out', options.out], ['--replay', options.replay], ['--report', options.report], ['--svg', options.svg], ['--markdown', options.markdown]];
     const refused = merged.find(([, v]) => v !== undefined && v !== false);

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Tinypool from 'tinypool';
-import { DefinitionError, EnvironmentError, InputError, LockstepError } from '../errors.ts';
+import { DefinitionError, EnvironmentError, InputError, InterruptedError, LockstepError } from '../errors.ts';
 import { checkScenario } from '../model/check-scenario.ts';
 import type { ExploreOptions, ExploreReport } from './explore.ts';
 import { checkExploreOptions } from './explore-options.ts';
@@ -74,7 +74,7 @@ export interface ShardResult {
 export async function exploreOnWorkers(options: ExploreOptions & WorkerOptions): Promise<ExploreReport> {
   const started = performance.now();
   const { exploration, task } = prepare(options, options);
-  const results = await runOnWorkers(task!, options.workers, exploration, 0, exploration.size);
+  const results = await runOnWorkers(task!, options.workers, exploration, 0, exploration.size, options.signal);
   const failing = firstFailure(results, exploration.size);
   const shrunk = failing ? exploration.shrink(failing) : undefined;
   return assembleReport(reportBase({ ...options, scenario: options.scenario.id }), exploration.size, results, shrunk, performance.now() - started);
@@ -93,7 +93,7 @@ export async function exploreShard(options: ExploreOptions & { readonly shard: S
   if (parallel && (options.workers === undefined || options.scenarioModule === undefined)) throw new InputError('Give both workers and scenarioModule to run a shard on worker threads.');
   const { exploration, task } = prepare(options, parallel ? (options as WorkerOptions) : undefined);
   const { from, to } = shardRange(exploration.size, options.shard);
-  const results = task ? await runOnWorkers(task, options.workers!, exploration, from, to) : [exploration.run(from, to)];
+  const results = task ? await runOnWorkers(task, options.workers!, exploration, from, to, options.signal) : [exploration.run(from, to)];
   const result = combine(results, from, to);
   const shrunk = result.failure !== undefined ? exploration.shrink(result) : undefined;
   return {
@@ -154,6 +154,7 @@ export function mergeShards(shards: readonly ShardResult[], names: readonly stri
 function prepare(options: ExploreOptions, parallel: WorkerOptions | undefined): { exploration: Exploration; task?: Omit<WorkerTask, 'from' | 'to'> } {
   checkScenario(options.scenario);
   checkExploreOptions(options);
+  if (options.maxTimeMs !== undefined) throw new InputError('maxTimeMs does not combine with workers or shards: their parts must not depend on the clock.');
   if (parallel) {
     if (!Number.isSafeInteger(parallel.workers) || parallel.workers < 1) throw new InputError(`workers must be a whole number of at least 1, not ${parallel.workers}.`);
     moduleUrl(parallel.scenarioModule);
@@ -209,7 +210,7 @@ function chunksOf(exploration: Exploration, task: Omit<WorkerTask, 'from' | 'to'
  * running are stopped), since the report needs only the parts up to the
  * first failure. Returns the results up to it, in order.
  */
-async function runOnWorkers(task: Omit<WorkerTask, 'from' | 'to'>, workers: number, exploration: Exploration, from: number, to: number): Promise<PartResult[]> {
+async function runOnWorkers(task: Omit<WorkerTask, 'from' | 'to'>, workers: number, exploration: Exploration, from: number, to: number, signal?: AbortSignal): Promise<PartResult[]> {
   const chunks = chunksOf(exploration, task, workers, from, to);
   const pool = new Tinypool({ filename: workerFilename(), minThreads: workers, maxThreads: workers, isolateWorkers: false });
   const results: (PartResult | undefined)[] = [];
@@ -217,6 +218,7 @@ async function runOnWorkers(task: Omit<WorkerTask, 'from' | 'to'>, workers: numb
   let stopAt = chunks.length; // chunks from here on are not needed
   let next = 0;
   let problem: unknown;
+  let interrupt: (() => void) | undefined;
   try {
     await new Promise<void>((resolve) => {
       const launch = () => {
@@ -250,10 +252,17 @@ async function runOnWorkers(task: Omit<WorkerTask, 'from' | 'to'>, workers: numb
         launch();
         if (running.size === 0) resolve();
       };
+      interrupt = () => {
+        problem ??= new InterruptedError('Interrupted: lockstep stopped its worker threads.');
+        done();
+      };
+      if (signal?.aborted) problem = new InterruptedError('Interrupted: lockstep stopped its worker threads.');
+      signal?.addEventListener('abort', interrupt, { once: true });
       launch();
       if (running.size === 0) resolve();
     });
   } finally {
+    if (interrupt) signal?.removeEventListener('abort', interrupt);
     await pool.destroy();
   }
   if (problem !== undefined) throw problem;

@@ -110,6 +110,7 @@ describe('bad input: one sentence, exit 2', () => {
     [['--shard-out', 'x.json'], '--shard-out applies only to --shard.'],
     [['--shard', '1/2', '--out', 'cx.json'], '--out does not apply to a shard; give it to lockstep merge.'],
     [['--shard', '1/2', '--replay'], '--replay does not apply to a shard; give it to lockstep merge.'],
+    [['--workers', '2', '--max-time', '10s'], '--max-time does not combine with --workers or --shard: their parts must not depend on the clock.'],
   ];
   for (const [args, sentence] of cases) {
     it(args.join(' '), async () => {

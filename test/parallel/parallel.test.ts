@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.ts';
+import { InputError, InterruptedError } from '../../src/errors.ts';
 import { explore, type ExploreOptions, type ExploreReport } from '../../src/explorer/explore.ts';
 import { exploreOnWorkers, exploreShard, mergeShards, type ShardResult } from '../../src/explorer/parallel.ts';
 import { pointsDeduct, pointsMixed } from '../../src/model/scenarios/points.ts';
@@ -103,6 +103,12 @@ describe('bad input is one sentence (InputError)', () => {
     );
     const module = fileURLToPath(new URL('./fixtures/counter.mjs', import.meta.url));
     await rejects(() => exploreOnWorkers({ ...options, workers: 1, scenarioModule: module }), `The scenario module ${module} exports no scenario with the id "points-deduct".`);
+  });
+
+  it('a time budget, and an interrupt (InterruptedError, exit 130 in the CLI)', async () => {
+    await rejects(() => exploreOnWorkers({ ...options, maxTimeMs: 1000, workers: 2, scenarioModule: builtIn }), 'maxTimeMs does not combine with workers or shards: their parts must not depend on the clock.');
+    const aborted = exploreOnWorkers({ ...options, strategy: 'for-update', runs: 1_000_000, workers: 2, scenarioModule: builtIn, signal: AbortSignal.timeout(300) });
+    await expect(aborted).rejects.toThrow(new InterruptedError('Interrupted: lockstep stopped its worker threads.'));
   });
 
   it('shard 3 of 2, and a shard on workers without its module', async () => {
