@@ -1,7 +1,7 @@
 import * as fc from 'fast-check';
 import { MemoryEngine } from '../src/adapters/memory/engine.ts';
 import { checkRun } from '../src/explorer/violation.ts';
-import { exploreExhaustively } from '../src/explorer/exhaustive.ts';
+import { exploreExhaustively, type ExhaustiveOptions } from '../src/explorer/exhaustive.ts';
 import { explore } from '../src/explorer/explore.ts';
 import { defaultWorkload } from '../src/explorer/workloads.ts';
 import type { RunPlan } from '../src/explorer/runner.ts';
@@ -22,12 +22,78 @@ export function exhaustiveSchedulesPerSecond(repeats: number): number {
   return schedules / ((performance.now() - started) / 1000);
 }
 
-/** Exhaustive search of points-deduct's default workload of `n` transactions under one strategy, to the end. */
-export function exhaustiveDeduct(strategy: string, n: number): { schedules: number; traces: number; naive: number; seconds: number; failed: boolean } {
+/** Exhaustive search as lockstep 0.1 ran it (coarse footprints, no state caching), and as it runs now. */
+export type Reduction = 'before' | 'after';
+
+const reductionOptions: Record<Reduction, ExhaustiveOptions> = {
+  before: { independence: 'coarse', stateCache: 0 },
+  after: {},
+};
+
+/** What one exhaustive search of points-deduct did. */
+export interface ExhaustiveMeasure {
+  readonly schedules: number;
+  readonly traces: number;
+  readonly naive: number;
+  readonly pruned: number;
+  readonly outcomes: number;
+  readonly seconds: number;
+  readonly complete: boolean;
+  readonly failed: boolean;
+}
+
+/** Exhaustive search of points-deduct's default workload of `n` transactions under one strategy, to the end (or to `maxSchedules`). */
+export function exhaustiveDeduct(strategy: string, n: number, reduction: Reduction = 'after', maxSchedules?: number): ExhaustiveMeasure {
   const engine = new MemoryEngine(pointsDeduct.schema);
   const started = performance.now();
-  const r = exploreExhaustively(engine, deductSpec(strategy, defaultWorkload(pointsDeduct, n)), { stopOnViolation: false });
-  return { schedules: r.schedules, traces: r.traces, naive: r.naiveInterleavings, seconds: (performance.now() - started) / 1000, failed: r.failure !== undefined };
+  const r = exploreExhaustively(engine, deductSpec(strategy, defaultWorkload(pointsDeduct, n)), { ...reductionOptions[reduction], stopOnViolation: false, maxSchedules });
+  return {
+    schedules: r.schedules,
+    traces: r.traces,
+    naive: r.naiveInterleavings,
+    pruned: r.prunedPrefixes,
+    outcomes: r.outcomes,
+    seconds: (performance.now() - started) / 1000,
+    complete: r.complete && r.schedules < (maxSchedules ?? Infinity),
+    failed: r.failure !== undefined,
+  };
+}
+
+/**
+ * The rows of issue #16's targets, before (lockstep 0.1's reduction) and
+ * after (semantic footprints and state caching) in the same run: exhaustive
+ * points-deduct for-update with 4, 5 and 6 transactions (6 in <= 2 s and
+ * <= 10,000 schedules), 8 transactions (finishes; cut at `cap8` schedules
+ * after, not run before), naive with 4 (5x fewer schedules than 19,608), and
+ * the 3- and 4-transaction rows of every strategy.
+ */
+export function exhaustiveRows(fmt: (n: number) => string, cap8 = 200_000): [string, string, string][] {
+  const rows: [string, string, string][] = [];
+  const describe = (r: ExhaustiveMeasure) =>
+    `${fmt(r.schedules)} schedules${r.complete ? '' : ' (cut, not finished)'}, ${fmt(r.traces)} traces, ${fmt(r.pruned)} pruned, ${fmt(r.outcomes)} outcome${r.outcomes === 1 ? '' : 's'}, ${r.seconds.toFixed(3)} s`;
+  for (const n of [3, 4]) {
+    for (const strategy of ['naive', 'for-update', 'atomic-update']) {
+      const r = exhaustiveDeduct(strategy, n);
+      rows.push([`exhaustive points-deduct ${strategy}, ${n} txs`, describe(r), n === 3 ? 'target < 1 s' : 'target < 60 s']);
+    }
+  }
+  const naiveBefore = exhaustiveDeduct('naive', 4, 'before');
+  const naiveAfter = exhaustiveDeduct('naive', 4, 'after');
+  rows.push(['exhaustive points-deduct naive, 4 txs: before (coarse, no cache)', describe(naiveBefore), '']);
+  rows.push(['exhaustive points-deduct naive, 4 txs: after', describe(naiveAfter), `${(naiveBefore.schedules / naiveAfter.schedules).toFixed(1)}x fewer schedules (target >= 5x)`]);
+  for (const n of [4, 5, 6]) {
+    const before = exhaustiveDeduct('for-update', n, 'before');
+    const after = exhaustiveDeduct('for-update', n, 'after');
+    rows.push([`exhaustive points-deduct for-update, ${n} txs: before`, describe(before), '']);
+    rows.push([
+      `exhaustive points-deduct for-update, ${n} txs: after`,
+      describe(after),
+      `${(before.schedules / after.schedules).toFixed(2)}x fewer schedules${n === 6 ? '; target <= 2 s and <= 10,000 schedules' : ''}`,
+    ]);
+  }
+  const eight = exhaustiveDeduct('for-update', 8, 'after', cap8);
+  rows.push(['exhaustive points-deduct for-update, 8 txs: after', describe(eight), `target: finishes; cut at ${fmt(cap8)} schedules`]);
+  return rows;
 }
 
 /** Shrink quality of lockstep's default search: over `seeds` seeds of points-deduct naive with 2 to 6 transactions, the share ending at 2 transactions and 1 preemption. */
