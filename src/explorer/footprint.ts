@@ -65,7 +65,8 @@ export type Independence = 'semantic' | 'coarse';
  * can share a row with a region the other touches: two where-clauses that
  * cannot match a common row (`id = 1` and `id = 2`, `balance >= 300` and
  * `balance < 100`) do not conflict; plain reads never conflict with each
- * other.
+ * other. A plain read reads a table's committed rows (`committedTable`),
+ * which only a COMMIT writes: it commutes with uncommitted writes and locks.
  *
  * COMMITs "bump" the commit log (`bumpsCommits`): they commute with each other
  * (the order of two commits with disjoint writes is seen by no one) but not
@@ -73,8 +74,10 @@ export type Independence = 'semantic' | 'coarse';
  *
  * ```ts
  * const a = statementFootprint(schema, { kind: 'select', table: 'accounts', where: { id: 1 } });
- * const b = statementFootprint(schema, { kind: 'update', table: 'accounts', where: { id: 2 }, set: { balance: 0 } });
- * a.conflicts(b); // false: different rows
+ * const b = statementFootprint(schema, { kind: 'select', table: 'accounts', where: { id: 2 }, lock: 'update' });
+ * const c = statementFootprint(schema, { kind: 'update', table: 'accounts', where: { id: 2 }, set: { balance: 0 } });
+ * a.conflicts(c); // false: a plain read does not see an uncommitted update
+ * b.conflicts(c); // true: the same row's lock
  * ```
  */
 export class Footprint {
