@@ -92,6 +92,19 @@ const byKey: fc.Arbitrary<Where<ItemsDb['items']>> = fc.oneof(
   ids.map((id) => ({ id })),
   ks.map((k) => ({ k })),
 );
+/**
+ * IS NULL, an IN list or a range on `id` or `k`: PostgreSQL plans a bitmap
+ * index scan (locking rows in heap order, and under serializable SIREAD
+ * locks finer than the model's sequential scan: a documented gap the
+ * property steps around there).
+ */
+const byKeyRange: fc.Arbitrary<Where<ItemsDb['items']>> = fc.constantFrom<Where<ItemsDb['items']>>(
+  { k: null },
+  { k: { in: [10, 40, null] } },
+  { id: { in: [1, 3, 5] } },
+  { id: { gte: 2, lt: 4 } },
+  { k: { gt: 10, lte: 30 } },
+);
 /** A key lookup with a filter on `value` (rechecked on the newest version after a wait under read committed). */
 const byKeyFiltered: fc.Arbitrary<Where<ItemsDb['items']>> = fc.tuple(ids, bounds).map(([id, gte]) => ({ id, value: { gte } }));
 /** A predicate on `value`: a sequential scan. Null matches only IS NULL and IS NOT NULL. */
@@ -122,41 +135,60 @@ const ordering = fc.record({ direction: fc.constantFrom('asc' as const, 'desc' a
 /** How a locking read meets a row locked in a conflicting mode: it waits, skips the row (SKIP LOCKED) or fails (NOWAIT, 55P03). */
 const lockWait = fc.constantFrom('wait' as const, 'wait' as const, 'skipLocked' as const, 'nowait' as const);
 
-const select = fc
-  .record({ where: fc.oneof(byKey, byKeyFiltered, byValue), lock, wait: lockWait, ordered: fc.option(ordering, { freq: 3 }) })
-  .map(({ where, lock: l, wait, ordered }): ItemsStatement => {
-    const s: ItemsStatement = !l ? { kind: 'select', table: 'items', where } : wait === 'wait' ? { kind: 'select', table: 'items', where, lock: l } : { kind: 'select', table: 'items', where, lock: l, [wait]: true };
-    if (ordered === null || 'id' in where || 'k' in where) return s;
-    return ordered.limit === undefined ? { ...s, orderBy: [['value', ordered.direction]] } : { ...s, orderBy: [['value', ordered.direction]], limit: ordered.limit };
-  });
-/** An update by key changes one row; an update over a `value` predicate may change several. */
-const update = fc.oneof(
-  { arbitrary: fc.record({ where: fc.oneof(byKey, byKeyFiltered), set: fc.oneof(setValue, setValue, setKey) }), weight: 3 },
-  { arbitrary: fc.record({ where: byValue, set: setValue }), weight: 1 },
-).map(({ where, set }): ItemsStatement => ({ kind: 'update', table: 'items', where, set }));
+/** The statements of a program; `keyRanges` adds IS NULL, IN lists and ranges on `id` and `k` (see `byKeyRange`). */
+function statementArbitrary(keyRanges: boolean): fc.Arbitrary<ItemsStatement> {
+  const predicates = keyRanges ? fc.oneof(byValue, byKeyRange) : byValue;
+  const select = fc
+    .record({ where: fc.oneof(byKey, byKeyFiltered, predicates), lock, wait: lockWait, ordered: fc.option(ordering, { freq: 3 }) })
+    .map(({ where, lock: l, wait, ordered }): ItemsStatement => {
+      const s: ItemsStatement = !l ? { kind: 'select', table: 'items', where } : wait === 'wait' ? { kind: 'select', table: 'items', where, lock: l } : { kind: 'select', table: 'items', where, lock: l, [wait]: true };
+      if (ordered === null || 'id' in where || 'k' in where) return s;
+      return ordered.limit === undefined ? { ...s, orderBy: [['value', ordered.direction]] } : { ...s, orderBy: [['value', ordered.direction]], limit: ordered.limit };
+    });
+  /** An update by key changes one row; an update over a predicate may change several. */
+  const update = fc
+    .oneof(
+      { arbitrary: fc.record({ where: fc.oneof(byKey, byKeyFiltered), set: fc.oneof(setValue, setValue, setKey) }), weight: 3 },
+      { arbitrary: fc.record({ where: predicates, set: setValue }), weight: 1 },
+    )
+    .map(({ where, set }): ItemsStatement => ({ kind: 'update', table: 'items', where, set }));
+  return fc.oneof({ arbitrary: select, weight: 4 }, { arbitrary: update, weight: 4 }, { arbitrary: insert, weight: 2 }, { arbitrary: remove, weight: 1 });
+}
+
 /** A new row: its id (3 exists) and its `k` (10 exists) may collide; `k` and `value` may be null, and one time in ten `id` too (23502). */
-const insert = fc.record({ id: fc.oneof({ arbitrary: fc.integer({ min: 3, max: 6 }), weight: 9 }, { arbitrary: fc.constant(null as unknown as number), weight: 1 }), k: fc.constantFrom(10, 40, 50, 60, null), value: fc.oneof(values, fc.constant(null)), nothing: fc.boolean() }).map(
-  ({ id, k, value, nothing }): ItemsStatement =>
+const insert = fc
+  .record({
+    id: fc.oneof({ arbitrary: fc.integer({ min: 3, max: 6 }), weight: 9 }, { arbitrary: fc.constant(null as unknown as number), weight: 1 }),
+    k: fc.constantFrom(10, 40, 50, 60, null),
+    value: fc.oneof(values, fc.constant(null)),
+    nothing: fc.boolean(),
+  })
+  .map(({ id, k, value, nothing }): ItemsStatement =>
     nothing ? { kind: 'insert', table: 'items', rows: [{ id, k, value }], onConflict: 'nothing' } : { kind: 'insert', table: 'items', rows: [{ id, k, value }] },
-);
+  );
 const remove = byKey.map((where): ItemsStatement => ({ kind: 'delete', table: 'items', where }));
 
-const statement: fc.Arbitrary<ItemsStatement> = fc.oneof(
-  { arbitrary: select, weight: 4 },
-  { arbitrary: update, weight: 4 },
-  { arbitrary: insert, weight: 2 },
-  { arbitrary: remove, weight: 1 },
-);
-
 /** One program: 1 to 4 statements, then COMMIT (or, one time in six, ROLLBACK). */
-export const statementProgramArbitrary: fc.Arbitrary<StatementProgram> = fc.record({
-  statements: fc.array(statement, { minLength: 1, maxLength: 4 }),
-  end: fc.oneof({ arbitrary: fc.constant('commit' as const), weight: 5 }, { arbitrary: fc.constant('rollback' as const), weight: 1 }),
-});
+function programArbitrary(keyRanges: boolean): fc.Arbitrary<StatementProgram> {
+  return fc.record({
+    statements: fc.array(statementArbitrary(keyRanges), { minLength: 1, maxLength: 4 }),
+    end: fc.oneof({ arbitrary: fc.constant('commit' as const), weight: 5 }, { arbitrary: fc.constant('rollback' as const), weight: 1 }),
+  });
+}
 
-/** Workloads of 2 or 3 statement programs. */
-export function statementWorkloadArbitrary(): fc.Arbitrary<Workload> {
-  return fc.array(statementProgramArbitrary.map((args) => ({ operation: 'statements', args })), { minLength: 2, maxLength: 3 });
+/** One program of any statement. */
+export const statementProgramArbitrary: fc.Arbitrary<StatementProgram> = programArbitrary(true);
+
+/**
+ * Workloads of 2 or 3 statement programs. `keyRanges: false` leaves out IS
+ * NULL, IN lists and ranges on `id` and `k`, which under serializable fall in
+ * a documented gap (PostgreSQL's bitmap index scan locks finer than the
+ * model's sequential scan), so that the serializable property does not
+ * generate runs it must step around.
+ */
+export function statementWorkloadArbitrary(options: { readonly keyRanges?: boolean } = {}): fc.Arbitrary<Workload> {
+  const program = options.keyRanges === false ? programArbitrary(false) : statementProgramArbitrary;
+  return fc.array(program.map((args) => ({ operation: 'statements', args })), { minLength: 2, maxLength: 3 });
 }
 
 /** A workload as people read it: one line per transaction, `T1  select items where id=1 for update; update ...; commit`. */
