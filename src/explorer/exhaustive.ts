@@ -65,6 +65,8 @@ export interface ExhaustiveResult {
   readonly outcomes: number;
   /** The distinct outcomes as short digests (SHA-256, 16 hex digits), in the order first reached: searches split into parts count them together. */
   readonly outcomeDigests: readonly string[];
+  /** The distinct traces run to the end as short digests (SHA-256 of the canonical order, 16 hex digits), each with its equivalent orders: searches split into parts count traces together. */
+  readonly traceDigests: readonly (readonly [string, number])[];
   readonly failure?: ExhaustiveFailure;
 }
 
@@ -104,6 +106,7 @@ export function exploreExhaustively(engine: MemoryEngine, spec: RunPlan, options
   const first = options.first;
   const stack: Node[] = [];
   const traces = new Set<string>();
+  const traceDigests: [string, number][] = [];
   let naiveInterleavings = 0;
   let schedules = 0;
   const pruned = { value: false };
@@ -120,6 +123,7 @@ export function exploreExhaustively(engine: MemoryEngine, spec: RunPlan, options
     prunedPrefixes: cache.pruned,
     outcomes: outcomes.size,
     outcomeDigests: [...outcomes.values()],
+    traceDigests,
     failure,
   });
 
@@ -177,7 +181,9 @@ export function exploreExhaustively(engine: MemoryEngine, spec: RunPlan, options
       const key = canonicalOrder(run.steps, hb);
       if (!traces.has(key)) {
         traces.add(key);
-        naiveInterleavings += equivalentOrders(run.steps, hb);
+        const orders = equivalentOrders(run.steps, hb);
+        naiveInterleavings += orders;
+        traceDigests.push([createHash('sha256').update(key).digest('hex').slice(0, 16), orders]);
       }
       const reachedOutcome = outcomeKey(run.trace);
       if (!outcomes.has(reachedOutcome)) outcomes.set(reachedOutcome, createHash('sha256').update(reachedOutcome).digest('hex').slice(0, 16));

@@ -65,6 +65,8 @@ export interface UnitResult {
   readonly prunedPrefixes: number;
   /** Digests of the distinct final outcomes the unit reached (`ExhaustiveResult.outcomeDigests`). */
   readonly outcomes: readonly string[];
+  /** Digests of the distinct traces the unit ran to the end, with their equivalent orders (`ExhaustiveResult.traceDigests`): traces and naive interleavings count over all units by them. */
+  readonly traceDigests?: readonly (readonly [string, number])[];
   /** The unit's search stopped at `maxTimeMs` (it is then not complete). */
   readonly stoppedByTime?: boolean;
   /** The failing schedule as a choice list, when the unit found one. */
@@ -149,8 +151,7 @@ export function assembleReport(
       shrinks: shrunk?.shrinks ?? 0,
       ...timing(schedules),
       schedules,
-      traces: sum((u) => u.traces),
-      naiveInterleavings: sum((u) => u.naiveInterleavings),
+      ...traceStats(units),
       complete: !failing && units.every((u) => u.complete),
       ...outcomeStats(schedules, sum((u) => u.prunedPrefixes), units),
     };
@@ -290,6 +291,15 @@ function sampledExploration(options: ExploreOptions, mode: SearchMode): Explorat
 }
 
 /** State caching's pruned prefixes, the distinct final outcomes over every unit, and schedules run per distinct outcome (1 is a search that ran nothing twice). */
+/** Distinct traces over the units (a trace two units both ran counts once), and the naive interleavings of those traces. */
+function traceStats(units: readonly UnitResult[]): { traces: number; naiveInterleavings: number } {
+  const distinct = new Map<string, number>();
+  for (const u of units) for (const [digest, orders] of u.traceDigests ?? []) distinct.set(digest, orders);
+  let naiveInterleavings = 0;
+  for (const orders of distinct.values()) naiveInterleavings += orders;
+  return { traces: distinct.size, naiveInterleavings };
+}
+
 function outcomeStats(schedules: number, prunedPrefixes: number, units: readonly UnitResult[]) {
   const outcomes = new Set(units.flatMap((u) => u.outcomes ?? [])).size;
   return { prunedPrefixes, outcomes, schedulesPerOutcome: outcomes === 0 ? 0 : Math.round((schedules / outcomes) * 100) / 100 };
@@ -352,6 +362,7 @@ function exhaustiveExploration(options: ExploreOptions): Exploration {
       complete: r.complete,
       prunedPrefixes: r.prunedPrefixes,
       outcomes: r.outcomeDigests,
+      traceDigests: r.traceDigests,
       ...(stoppedByTime && !r.failure ? { stoppedByTime } : {}),
       ...(r.failure ? { choices: r.failure.choices } : {}),
     };
