@@ -5,6 +5,12 @@ export interface WorkersSpeedup {
   readonly oneWorker: number;
   readonly twoWorkers: number;
   readonly speedup: number;
+  /**
+   * CPU time per run (this process's, all threads: the pool's and this one's)
+   * with two workers over that with one: the split's own cost, which bounds
+   * the speedup on two idle cores at 2 / this ratio whatever the load.
+   */
+  readonly cpuRatio: number;
   /** The reports (timing aside) were the same bytes. */
   readonly sameResults: boolean;
   /** The 1-minute load average before and after, and the cores. */
@@ -29,19 +35,25 @@ export async function workersSpeedup(runs: number, rounds = 3): Promise<WorkersS
   const bytes = (r: { stats: object }) => JSON.stringify({ ...r, stats: { ...r.stats, elapsedMs: 0, runsPerSecond: 0 } });
   const rate = async (workers: number, n: number) => {
     const started = performance.now();
+    const cpu = process.cpuUsage();
     const report = await exploreOnWorkers({ ...options, runs: n, workers, scenarioModule });
-    return { perSecond: n / ((performance.now() - started) / 1000), bytes: bytes(report) };
+    const used = process.cpuUsage(cpu);
+    return { perSecond: n / ((performance.now() - started) / 1000), cpuPerRun: (used.user + used.system) / n, bytes: bytes(report) };
   };
   await rate(1, runs / 10);
   await rate(2, runs / 10);
   const one: number[] = [];
   const two: number[] = [];
+  const cpuOne: number[] = [];
+  const cpuTwo: number[] = [];
   const seen = new Set<string>();
   for (let i = 0; i < rounds; i++) {
     const a = await rate(1, runs);
     const b = await rate(2, runs);
     one.push(a.perSecond);
     two.push(b.perSecond);
+    cpuOne.push(a.cpuPerRun);
+    cpuTwo.push(b.cpuPerRun);
     seen.add(a.bytes).add(b.bytes);
   }
   const mid = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
@@ -50,6 +62,7 @@ export async function workersSpeedup(runs: number, rounds = 3): Promise<WorkersS
     oneWorker: mid(one),
     twoWorkers: mid(two),
     speedup: mid(two) / mid(one),
+    cpuRatio: mid(cpuTwo) / mid(cpuOne),
     sameResults: seen.size === 1,
     load: `load average ${before.toFixed(1)} before, ${after.toFixed(1)} after`,
   };

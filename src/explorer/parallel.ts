@@ -197,7 +197,7 @@ function combine(results: readonly PartResult[], from: number, to: number): Part
 
 /** Parts of one task for a pool of `workers`: small enough to share the work and stop soon after a failure, large enough to cost little to hand out. */
 function chunksOf(exploration: Exploration, task: Omit<WorkerTask, 'from' | 'to'>, workers: number, from: number, to: number): { from: number; to: number }[] {
-  const size = task.options.mode === 'exhaustive' ? 1 : Math.max(1, Math.min(500, Math.ceil((to - from) / (workers * 8))));
+  const size = task.options.mode === 'exhaustive' ? 1 : Math.max(1, Math.min(2000, Math.ceil((to - from) / (workers * 8))));
   const chunks: { from: number; to: number }[] = [];
   for (let a = from; a < to; a += size) chunks.push({ from: a, to: Math.min(to, a + size) });
   void exploration;
