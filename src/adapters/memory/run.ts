@@ -29,7 +29,6 @@ export const messages = {
   concurrentUpdate: 'could not serialize access due to concurrent update',
   concurrentDelete: 'could not serialize access due to concurrent delete',
   inFailedTransaction: 'current transaction is aborted, commands ignored until end of transaction block',
-  integerOutOfRange: 'integer out of range',
 };
 
 /** How far a statement got when it ran: to its end, to a wait, or to an error that aborts its transaction. */
