@@ -1,7 +1,7 @@
 import { cliStart } from './cli-start.ts';
 import { fcSchedulerRunsPerSecond, lockstepRunsPerSecond, memoryOverRuns, serializableVersusReadCommitted } from './exploration.ts';
 import { fcSchedulerRunsToFailure, lockstepRunsToFailure, median, uniformFailureRate } from './narrow-race.ts';
-import { exhaustiveDeduct, exhaustiveSchedulesPerSecond, fcSchedulerShrinkQuality, lockstepShrinkQuality } from './search.ts';
+import { exhaustiveRows, exhaustiveSchedulesPerSecond, fcSchedulerShrinkQuality, lockstepShrinkQuality } from './search.ts';
 import { workersSpeedup } from './workers.ts';
 
 /**
@@ -53,16 +53,7 @@ const shrinkScheduler = await fcSchedulerShrinkQuality(200);
 rows.push(['shrink quality, points-deduct naive 2-6 txs: lockstep', `${pct(shrinkLockstep)} end at 2 txs, 1 preemption`, 'over 200 seeds; target 100%']);
 rows.push(['shrink quality: fc.scheduler', `${pct(shrinkScheduler)} end at 2 txs, 1 preemption`, 'fast-check shrinks the workload, not the interleaving']);
 
-for (const n of [3, 4]) {
-  for (const strategy of ['naive', 'for-update', 'atomic-update']) {
-    const r = exhaustiveDeduct(strategy, n);
-    rows.push([
-      `exhaustive points-deduct ${strategy}, ${n} txs`,
-      `${fmt(r.schedules)} schedules, ${fmt(r.traces)} traces, ${fmt(r.naive)} naive, ${r.seconds.toFixed(3)} s`,
-      n === 3 ? 'target < 1 s' : 'target < 60 s',
-    ]);
-  }
-}
+rows.push(...exhaustiveRows(fmt));
 
 const memory = memoryOverRuns(1_000_000, 100_000);
 rows.push(['RSS over 1,000,000 runs (every 100,000)', `${memory.samplesMiB.join(' ')} MiB`, `peak ${memory.peakMiB} MiB`]);
