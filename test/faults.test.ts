@@ -53,13 +53,18 @@ const file = (name: string, text: string) => {
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Connections lockstep holds and schemas it created in this file's database (a backend leaves pg_stat_activity a moment after its client). */
+/**
+ * Connections lockstep holds, and schemas and throwaway databases
+ * (`lockstep_<hex>_<this database>`, lockstep spec's) it created, for this
+ * file's database (a backend leaves pg_stat_activity a moment after its client).
+ */
 async function leftovers(): Promise<{ connections: number; schemas: number }> {
   let found = { connections: 0, schemas: 0 };
   for (let i = 0; i < 100; i++) {
-    const c = await admin.query("select count(*)::int as n from pg_stat_activity where application_name like 'lockstep%' and application_name <> 'lockstep-test-admin' and datname = current_database()");
+    const c = await admin.query(`select count(*)::int as n from pg_stat_activity where application_name like 'lockstep%' and application_name <> 'lockstep-test-admin' and ${ours}`);
     const s = await admin.query("select count(*)::int as n from pg_namespace where nspname like 'lockstep\\_%'");
-    found = { connections: c.rows[0].n, schemas: s.rows[0].n };
+    const d = await admin.query("select count(*)::int as n from pg_database where datname like 'lockstep\\_%' and right(datname, length(current_database()) + 1) = '_' || current_database()");
+    found = { connections: c.rows[0].n, schemas: s.rows[0].n + d.rows[0].n };
     if (found.connections === 0 && found.schemas === 0) break;
     await sleep(20);
   }
@@ -90,7 +95,7 @@ function postgresProcesses(tmp: string): number[] {
   return pids;
 }
 
-/** The embedded server's postmaster under `tmp`, and its client backends (process titles `postgres: postgres postgres 127.0.0.1(port) ...`). */
+/** The embedded server's postmaster under `tmp`, and its client backends (process titles `postgres: postgres <database> 127.0.0.1(port) ...`). */
 function embedded(tmp: string): { postmaster: number; backends: { pid: number; title: string }[] } | undefined {
   const data = readdirSync(tmp).find((n) => n.startsWith('lockstep-pg-'));
   if (!data) return undefined;
@@ -106,7 +111,7 @@ function embedded(tmp: string): { postmaster: number; backends: { pid: number; t
       const ppid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
       if (ppid !== postmaster) continue;
       const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-      if (title.startsWith('postgres: postgres postgres 127.0.0.1')) backends.push({ pid: Number(pid), title });
+      if (/^postgres: postgres \S+ 127\.0\.0\.1/.test(title)) backends.push({ pid: Number(pid), title });
     } catch {
       // Gone.
     }
@@ -138,9 +143,9 @@ async function withFault(work: Promise<LockstepResult>, until: () => Promise<boo
   return { ...result, injected };
 }
 
-/** lockstep's backends in this file's database. */
+/** lockstep's backends in this file's database and in lockstep spec's throwaway databases made from it. */
 async function lockstepBackends(where = ''): Promise<number[]> {
-  const r = await admin.query(`select pid from pg_stat_activity where application_name = 'lockstep' and datname = current_database() ${where}`);
+  const r = await admin.query(`select pid from pg_stat_activity where application_name = 'lockstep' and ${ours} ${where}`);
   return r.rows.map((row) => row.pid as number);
 }
 const terminate = async (pids: readonly number[]) => {
@@ -148,6 +153,8 @@ const terminate = async (pids: readonly number[]) => {
 };
 
 const oneSentence = /^[A-Z][^\n]*[.]\n$/;
+/** This file's database, or a throwaway database lockstep spec made from it (`lockstep_<hex>_<database>`). */
+const ours = "(datname = current_database() or (datname like 'lockstep\\_%' and right(datname, length(current_database()) + 1) = '_' || current_database()))";
 const lostAtStep = /^PostgreSQL failed (at step \d+ \(T\d+: [^\n]+\)|while resetting the tables|while reading the final tables): [^\n]+\.\n$/;
 
 describe('bad input and absurd requests: one sentence, exit 2, before any connection', () => {
@@ -193,7 +200,7 @@ describe('bad input and absurd requests: one sentence, exit 2, before any connec
     {
       title: '--max-time with --workers',
       args: ['explore', 'points-deduct', '--strategy', 'naive', '--workers', '2', '--max-time', '1s'],
-      stderr: '--max-time applies only to a search in this process, not to --workers: its parts are not cut by time yet.',
+      stderr: '--max-time does not combine with --workers or --shard: their parts must not depend on the clock.',
     },
     { title: 'a --max-time that is not a duration', args: ['explore', 'points-deduct', '--strategy', 'naive', '--max-time', 'soon'], stderr: '--max-time must be a duration like 60s, 500ms or 2m, not "soon".' },
   ];
@@ -364,14 +371,14 @@ describe('faults of PostgreSQL: one sentence naming the step, exit 2, nothing le
 
 describe('signals: exactly one sentence, 130 for SIGINT and 143 for SIGTERM, nothing left behind', () => {
   /** Spawns `lockstep` from the sources, sends `signal` (twice when `twice`) once `ready` holds, and waits for its end. */
-  async function interrupt(args: string[], env: NodeJS.ProcessEnv, ready: () => Promise<boolean> | boolean, signal: NodeJS.Signals, twice = false) {
+  async function interrupt(args: string[], env: NodeJS.ProcessEnv, ready: (stderr: string) => Promise<boolean> | boolean, signal: NodeJS.Signals, twice = false) {
     const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, sig) => resolve({ code, signal: sig })));
     let sent = false;
     for (let i = 0; i < 3000 && !sent && child.exitCode === null; i++) {
-      if (await ready()) {
+      if (await ready(stderr)) {
         child.kill(signal);
         if (twice) setTimeout(() => child.kill(signal), 50);
         sent = true;
@@ -384,13 +391,8 @@ describe('signals: exactly one sentence, 130 for SIGINT and 143 for SIGTERM, not
   const sentence = (signal: string) => `Interrupted by ${signal}: lockstep stops once it has released what it holds (a run schema, connections, an embedded server).\n`;
   const sleepingSetup = 'setup { SELECT pg_sleep(1000); }\nsession s1\nstep s1a { SELECT 1; }\n';
   const noDb = { DATABASE_URL: '' };
-  /** Holds once `ms` have passed since it was first asked (the process has started and is searching). */
-  const after = (ms: number) => {
-    let first: number | undefined;
-    return () => Date.now() - (first ??= Date.now()) >= ms;
-  };
 
-  const cases: { title: string; signal: 'SIGINT' | 'SIGTERM'; code: number; twice?: boolean; embedded: boolean; args: () => string[]; ready: (tmp: string) => Promise<boolean> | boolean }[] = [
+  const cases: { title: string; signal: 'SIGINT' | 'SIGTERM'; code: number; twice?: boolean; embedded: boolean; args: () => string[]; ready: (tmp: string, stderr: string) => Promise<boolean> | boolean }[] = [
     ...(['SIGINT', 'SIGTERM'] as const).flatMap((signal) => [
       {
         title: `${signal} while a spec's setup block sleeps on a --db server (twice)`,
@@ -431,7 +433,7 @@ describe('signals: exactly one sentence, 130 for SIGINT and 143 for SIGTERM, not
         code: signal === 'SIGINT' ? 130 : 143,
         embedded: false,
         args: () => ['explore', 'points-deduct', '--strategy', 'for-update', '--runs', '1000000000'],
-        ready: after(3000),
+        ready: (_tmp: string, stderr: string) => stderr.startsWith('explore: '),
       },
       {
         title: `${signal} during a long audit in the model (audit --runs 1000000000)`,
@@ -439,15 +441,18 @@ describe('signals: exactly one sentence, 130 for SIGINT and 143 for SIGTERM, not
         code: signal === 'SIGINT' ? 130 : 143,
         embedded: false,
         args: () => ['audit', '--scenario', 'points-deduct', '--runs', '1000000000'],
-        ready: after(3000),
+        ready: (_tmp: string, stderr: string) => stderr.startsWith('audit: '),
       },
     ]),
   ];
   it.each(cases)('$title: exit $code', async ({ signal, code, twice, embedded: own, args, ready }) => {
     const tmp = privateTmp();
-    const r = await interrupt(args(), own ? { ...noDb, TMPDIR: tmp } : { TMPDIR: tmp }, () => ready(tmp), signal, twice);
+    const r = await interrupt(args(), own ? { ...noDb, TMPDIR: tmp } : { TMPDIR: tmp }, (stderr) => ready(tmp, stderr), signal, twice);
     expect(r.sent).toBe(true);
-    expect(r.stderr).toBe(sentence(signal));
+    // Progress lines of a long search may come first; the interrupt is one sentence, the last line.
+    const lines = r.stderr.split('\n');
+    expect(lines.slice(0, -2).filter((l) => !/^(explore|audit): .*, \d+ s$/.test(l))).toEqual([]);
+    expect(`${lines.at(-2)}\n`).toBe(sentence(signal));
     expect(r.code).toBe(code);
     expect(r.ms).toBeLessThan(15_000);
     expect(await leftovers()).toEqual({ connections: 0, schemas: 0 });

@@ -4,6 +4,7 @@ import { provisionPostgres } from '../adapters/postgres/provision.ts';
 import { SqlCompiler } from '../adapters/postgres/sql-compiler.ts';
 import { parseInteger, parseRuns } from './options.ts';
 import { parseDuration } from '../stress/duration.ts';
+import { formatCount, progressPrinter } from './progress.ts';
 import { auditStrategy, type AuditRow } from '../explorer/audit.ts';
 import { formatAudit, formatAuditMarkdown } from '../explorer/audit-report.ts';
 import { renderAuditHtml } from '../reports/audit-html.ts';
@@ -60,8 +61,16 @@ export async function auditCommand(options: AuditCommandOptions, io: CommandIo):
   const maxTimeMs = options.maxTime === undefined ? undefined : Math.max(1, Math.floor(parseDuration('--max-time', options.maxTime) / work.length));
   const rows: AuditRow[] = [];
   let database: string | undefined;
+  const progress = progressPrinter(io, 'audit');
+  const auditOptions = (w: (typeof work)[number]) => ({
+    runs,
+    seed,
+    maxTimeMs,
+    signal: io.signal,
+    onProgress: (p: { runs: number }) => progress(`${w.scenario.id} · ${w.strategy} · ${w.isolation} (${rows.length + 1} of ${work.length}), ${formatCount(p.runs)} of ${formatCount(runs)} runs`),
+  });
   if (!options.replay) {
-    for (const w of work) rows.push(await auditStrategy(w.scenario, w.strategy, w.isolation, { runs, seed, maxTimeMs, signal: io.signal }));
+    for (const w of work) rows.push(await auditStrategy(w.scenario, w.strategy, w.isolation, auditOptions(w)));
   } else {
     const server = await provisionPostgres({ url: options.db, signal: io.signal });
     const backends: PostgresBackend[] = [];
@@ -82,7 +91,7 @@ export async function auditCommand(options: AuditCommandOptions, io: CommandIo):
         backends.push(backend);
         database = backend.name;
         const compiler = new SqlCompiler(scenario.schema, backend.schemaName);
-        for (const w of mine) rows.push(await auditStrategy(w.scenario, w.strategy, w.isolation, { runs, seed, maxTimeMs, signal: io.signal }, { backend, sql: (st) => compiler.statement(st).sql }));
+        for (const w of mine) rows.push(await auditStrategy(w.scenario, w.strategy, w.isolation, auditOptions(w), { backend, sql: (st) => compiler.statement(st).sql }));
         await backend.close();
         backends.splice(backends.indexOf(backend), 1);
       }

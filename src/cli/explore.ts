@@ -61,9 +61,6 @@ export async function exploreCommand(id: string, options: ExploreCommandOptions,
   const reportFiles = checkReportFiles(options, io.cwd, [{ what: '--out', path: options.out }]);
   const search = parseSearchOptions(scenario, options, source, io.cwd);
   const spread = parseSpread(options, source, io.cwd);
-  if (options.maxTime !== undefined && (spread.workers !== undefined || spread.shard !== undefined)) {
-    throw new InputError(`--max-time applies only to a search in this process, not to ${spread.shard ? '--shard' : '--workers'}: its parts are not cut by time yet.`);
-  }
   if (spread.shard) {
     const command = { search: search.rerunArgs, maxTransactions, scenarioFile: source?.file };
     return runShard({ scenario, strategy, isolation, runs, seed, maxTransactions, ...search.options }, spread, command, options.json === true, io);

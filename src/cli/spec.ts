@@ -64,7 +64,6 @@ export async function specCommand(file: string, options: SpecCommandOptions, io:
   const stepSession = stepsByName(spec);
   const sessionOf = (step: string) => stepSession.get(step)!.session;
   const deadline = maxTimeMs === undefined ? Infinity : performance.now() + maxTimeMs;
-  const progress = progressPrinter(io, 'spec');
 
   const server = await provisionPostgres({ url: options.db, signal: io.signal });
   let runner: SpecRunner | undefined;
@@ -80,6 +79,8 @@ export async function specCommand(file: string, options: SpecCommandOptions, io:
     const ran: Permutation[] = [];
     const skipped: string[][] = [];
     let stopped = false;
+    // Progress counts from the first permutation, once the server and the sessions are there.
+    const progress = progressPrinter(io, 'spec');
     if (format === 'isolationtester') io.stdout(isolationtesterHeader(spec.sessions.length));
     for (const p of permutations) {
       if (performance.now() >= deadline) {

@@ -7,7 +7,7 @@ import type { AnomalyClass } from './anomaly.ts';
 import { scheduleArbitrary, workloadArbitrary } from './arbitraries.ts';
 import { ruleName } from './violation.ts';
 import type { Counterexample } from './counterexample.ts';
-import { exploreAsync } from './explore.ts';
+import { exploreAsync, type ExploreOptions } from './explore.ts';
 import { replay, type SqlRenderer } from './replay.ts';
 import { runOnEngine, type RunPlan, type Trace } from './runner.ts';
 import { choiceSchedule } from './schedule.ts';
@@ -45,6 +45,8 @@ export interface AuditOptions {
   readonly maxTimeMs?: number;
   /** Looked at between parts of the search (`exploreAsync`): once aborted, an `InterruptedError`. */
   readonly signal?: AbortSignal;
+  /** The search's progress (`explore`'s `onProgress`). */
+  readonly onProgress?: ExploreOptions['onProgress'];
 }
 
 /**
@@ -60,7 +62,7 @@ export async function auditStrategy(
   options: AuditOptions,
   postgres?: { readonly backend: Backend; readonly sql: SqlRenderer },
 ): Promise<AuditRow> {
-  const report = await exploreAsync({ scenario, strategy, isolation, runs: options.runs, seed: options.seed, maxTimeMs: options.maxTimeMs, signal: options.signal });
+  const report = await exploreAsync({ scenario, strategy, isolation, runs: options.runs, seed: options.seed, maxTimeMs: options.maxTimeMs, signal: options.signal, onProgress: options.onProgress });
   const spec = (workload: RunPlan['workload']): RunPlan => ({ scenario, strategy: scenario.strategies[strategy], isolation, workload });
   const engine = new MemoryEngine(scenario.schema);
   const max = scenario.transactions.max;

@@ -122,9 +122,18 @@ interface Active {
  * Runs a spec's permutations on PostgreSQL the way PostgreSQL's
  * isolationtester does: one connection per session plus a control
  * connection; per permutation the global setup, the session setups, the steps
- * in order, the session teardowns and the global teardown, each permutation
- * in a fresh schema (`lockstep_<hex>`, first on every connection's
- * search_path) that is dropped after it.
+ * in order, the session teardowns and the global teardown.
+ *
+ * Like isolationtester, the spec runs in a database of its own with its
+ * tables in `public` (so messages and EXPLAIN VERBOSE name `public`): a
+ * throwaway database `lockstep_<hex>_<database>` created from template0
+ * and dropped at the end, `public` dropped and created again before each
+ * permutation after the first. A role that may not create databases gets
+ * the fallback: a fresh schema per permutation (`lockstep_<hex>`, first on
+ * every connection's search_path) in the given database, dropped after it.
+ * Every connection honours the libpq variables isolationtester's do:
+ * `PGOPTIONS`, `PGTZ` and `PGDATESTYLE` (not `PGCLIENTENCODING`:
+ * node-postgres reads UTF-8 only).
  *
  * A step is sent and then settled with lockstep's settle rule: it is reported
  * waiting when it is blocked by another session (`pg_blocking_pids`, or a
@@ -143,6 +152,8 @@ export class SpecRunner {
   private closing: Promise<void> | undefined;
   private runs = 0;
   private schemaName: string | undefined;
+  /** `public` of the throwaway database holds an earlier permutation's objects. */
+  private publicUsed = false;
   /** What runs now, to name it when PostgreSQL is lost: `step s1u of permutation 3 (s1u s2u s1c s2c)`. */
   private doing = 'connecting';
 
@@ -150,6 +161,8 @@ export class SpecRunner {
     readonly spec: Spec,
     readonly version: string,
     private readonly url: string,
+    /** The throwaway database the spec runs in, or none (the schema fallback). */
+    private readonly database: string | undefined,
     private readonly control: pg.Client,
     private readonly controlPid: number,
     private readonly sessions: Session[],
@@ -167,15 +180,19 @@ export class SpecRunner {
     const interrupted = () => {
       if (options.signal?.aborted) throw new InterruptedError();
     };
+    let database: string | undefined;
+    let target = url;
     const open = async (pipeline: boolean) => {
       interrupted();
-      const client = new pg.Client({ connectionString: url, application_name: applicationName, pipeline });
+      const client = new pg.Client({ connectionString: target, application_name: applicationName, pipeline, options: libpqOptions() });
       client.on('error', () => {});
       opened.push(client);
       await client.connect();
       return client;
     };
     try {
+      database = await createThrowawayDatabase(url, applicationName);
+      if (database !== undefined) target = inDatabase(url, database);
       const control = await open(true);
       const answer = await control.query<{ version: string; pid: number }>(`select current_setting('server_version') as version, pg_backend_pid() as pid`);
       const version = answer.rows[0].version.split(' ')[0];
@@ -193,9 +210,10 @@ export class SpecRunner {
         sessions.push({ name: s.name, index, client, pid, notices: [], totalNotices: 0, active: null, lost: undefined });
       }
       interrupted();
-      return new SpecRunner(spec, version, url, control, controlPid, sessions, options);
+      return new SpecRunner(spec, version, url, database, control, controlPid, sessions, options);
     } catch (e) {
       await Promise.all(opened.map((c) => endClient(c)));
+      if (database !== undefined) await releaseOnServer({ connectionString: url }, { terminate: [], dropDatabase: database }).catch(() => {});
       if (options.signal?.aborted) throw new InterruptedError();
       if (e instanceof LockstepError) throw e;
       throw new EnvironmentError(`Could not open the spec's sessions on PostgreSQL: ${message(e)}.`, { cause: e });
@@ -258,7 +276,7 @@ export class SpecRunner {
       s.notices = [];
     }
     await Promise.all(this.sessions.map((s) => (s.client.getTransactionStatus() === 'I' ? undefined : s.client.query('rollback'))));
-    if (this.schemaName !== undefined) await this.control.query(`drop schema if exists ${this.schemaName} cascade`);
+    if (this.schemaName !== undefined && this.database === undefined) await this.control.query(`drop schema if exists ${this.schemaName} cascade`);
     this.schemaName = undefined;
   }
 
@@ -275,12 +293,18 @@ export class SpecRunner {
     };
 
     during('the schema');
-    const schema = `lockstep_${randomBytes(6).toString('hex')}`;
+    const schema = this.database !== undefined ? 'public' : `lockstep_${randomBytes(6).toString('hex')}`;
     this.schemaName = schema;
-    await this.control.query(`create schema ${schema}`);
-    const searchPath = `set search_path = ${schema}, public`;
-    await this.control.query(searchPath);
-    await Promise.all(this.sessions.map((s) => s.client.query(searchPath)));
+    if (this.database !== undefined) {
+      // A clean public for every permutation, as a fresh schema would be.
+      if (this.publicUsed) await this.control.query('drop schema if exists public cascade; create schema public');
+      this.publicUsed = true;
+    } else {
+      await this.control.query(`create schema ${schema}`);
+      const searchPath = `set search_path = ${schema}, public`;
+      await this.control.query(searchPath);
+      await Promise.all(this.sessions.map((s) => s.client.query(searchPath)));
+    }
 
     for (const [i, sql] of this.spec.setup.entries()) {
       during(`the setup block${this.spec.setup.length > 1 ? ` ${i + 1}` : ''}`);
@@ -406,7 +430,7 @@ export class SpecRunner {
     }
     await Promise.all(this.sessions.map((s) => (s.client.getTransactionStatus() === 'I' ? undefined : s.client.query('rollback'))));
     for (const s of this.sessions) s.notices = [];
-    await this.control.query(`drop schema ${schema} cascade`);
+    if (this.database === undefined) await this.control.query(`drop schema ${schema} cascade`);
     this.schemaName = undefined;
     return { index, order, steps: stepRuns.map((s) => s!), transcript, ...(check !== undefined ? { check } : {}), warnings };
   }
@@ -424,6 +448,15 @@ export class SpecRunner {
    * terminates every session and drops the schema (`releaseOnServer`).
    */
   private async shutDown(): Promise<void> {
+    if (this.database !== undefined) {
+      // Idle connections end; busy ones are terminated with everything else on the database, which is then dropped from the given one.
+      const endAll = () => Promise.all([...this.sessions.map((s) => endClient(s.client)), endClient(this.control)]);
+      const idle = this.sessions.every((s) => s.active === null || s.active.done) && (await answersWithin(this.control, 1000));
+      if (idle) await endAll();
+      await releaseOnServer({ connectionString: this.url }, { terminate: [], dropDatabase: this.database }).catch(() => {});
+      if (!idle) await endAll();
+      return;
+    }
     const controlIdle = await answersWithin(this.control, 1000);
     if (controlIdle) {
       const stuck = this.sessions.filter((s) => s.lost === undefined && s.active !== null && !s.active.done).map((s) => s.pid);
@@ -566,4 +599,47 @@ function formatSeconds(ms: number): string {
 function lostConnection(e: unknown): boolean {
   if (!(e instanceof pg.DatabaseError)) return true;
   return e.code === undefined || e.code.startsWith('57P') || e.code.startsWith('08');
+}
+
+/**
+ * Creates the throwaway database a spec runs in (`lockstep_<hex>_<database>`,
+ * from template0); undefined when the role may not create databases (the
+ * schema fallback).
+ */
+async function createThrowawayDatabase(url: string, applicationName: string): Promise<string | undefined> {
+  const admin = new pg.Client({ connectionString: url, application_name: applicationName, options: libpqOptions() });
+  admin.on('error', () => {});
+  try {
+    await admin.connect();
+    const current = String((await admin.query('select current_database() as name')).rows[0].name);
+    const name = `lockstep_${randomBytes(6).toString('hex')}_${current}`.slice(0, 63);
+    try {
+      await admin.query(`create database ${pg.escapeIdentifier(name)} template template0`);
+    } catch (e) {
+      if (e instanceof pg.DatabaseError && e.code === '42501') return undefined;
+      throw e;
+    }
+    return name;
+  } finally {
+    await endClient(admin);
+  }
+}
+
+/** `url` naming `database` instead of its own. */
+function inDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${encodeURIComponent(database)}`;
+  return parsed.toString();
+}
+
+/**
+ * The startup options libpq would send from the environment:
+ * `PGOPTIONS`, and `PGTZ` and `PGDATESTYLE` as `-c TimeZone=...` and
+ * `-c DateStyle=...` (spaces and backslashes escaped with a backslash).
+ */
+export function libpqOptions(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const escape = (v: string) => v.replace(/([\\ ])/g, '\\$1');
+  const parts = [env.PGOPTIONS?.trim() || undefined, env.PGTZ ? `-c TimeZone=${escape(env.PGTZ)}` : undefined, env.PGDATESTYLE ? `-c DateStyle=${escape(env.PGDATESTYLE)}` : undefined];
+  const options = parts.filter((p) => p !== undefined).join(' ');
+  return options === '' ? undefined : options;
 }

@@ -27,11 +27,12 @@ afterAll(async () => {
 /** `lockstep` run in this process, in the folder of the spec files. */
 const lockstep = (args: string[]) => runLockstep(args, { cwd: specs });
 
-/** Connections lockstep holds and schemas it created on the test server. */
+/** Connections lockstep holds, and schemas and throwaway databases (`lockstep_<hex>_<this database>`) it created, on the test server. */
 async function leftovers() {
-  const connections = await admin.query("select count(*)::int as n from pg_stat_activity where application_name = 'lockstep' and datname = current_database()");
+  const connections = await admin.query("select count(*)::int as n from pg_stat_activity where application_name = 'lockstep' and (datname = current_database() or (datname like 'lockstep\\_%' and right(datname, length(current_database()) + 1) = '_' || current_database()))");
   const schemas = await admin.query("select count(*)::int as n from pg_namespace where nspname like 'lockstep\\_%'");
-  return { connections: connections.rows[0].n as number, schemas: schemas.rows[0].n as number };
+  const databases = await admin.query("select count(*)::int as n from pg_database where datname like 'lockstep\\_%' and right(datname, length(current_database()) + 1) = '_' || current_database()");
+  return { connections: connections.rows[0].n as number, schemas: schemas.rows[0].n as number, databases: databases.rows[0].n as number };
 }
 
 function write(name: string, text: string): string {
@@ -75,7 +76,7 @@ describe('lockstep spec: the same output as isolationtester, and JSON', () => {
     const { code, stdout } = await lockstep(['spec', 'nowait.spec', '--db', server.url, '--format', 'json']);
     expect(code).toBe(0);
     expect(stdout).toBe(readFileSync(join(specs, 'nowait.json'), 'utf8'));
-    expect(await leftovers()).toEqual({ connections: 0, schemas: 0 });
+    expect(await leftovers()).toEqual({ connections: 0, schemas: 0, databases: 0 });
   });
 
   it('the table format (the default) lists every permutation and groups outcomes', async () => {
@@ -190,7 +191,7 @@ describe('lockstep spec: bad input, one sentence, exit 2', () => {
     const { code, stderr } = await lockstep(['spec', file, '--db', server.url, '--json']);
     expect(stderr).toBe('Permutation 1 (s1u s2u s2c s1c) asks session s2 to run step s2c while its step s2u is still waiting for a lock held by s1.\n');
     expect(code).toBe(2);
-    expect(await leftovers()).toEqual({ connections: 0, schemas: 0 });
+    expect(await leftovers()).toEqual({ connections: 0, schemas: 0, databases: 0 });
   });
 
   it('a step that never completes ends within the step timeout and leaves no connection behind', async () => {
@@ -200,7 +201,7 @@ describe('lockstep spec: bad input, one sentence, exit 2', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(stderr).toBe('Permutation 1 (s1a s2a): step s1a did not finish and was not waiting for another session within the step timeout of 1 s; lockstep ended its sessions.\n');
     expect(code).toBe(2);
-    expect(await leftovers()).toEqual({ connections: 0, schemas: 0 });
+    expect(await leftovers()).toEqual({ connections: 0, schemas: 0, databases: 0 });
   });
 
   it('Ctrl-C while a step runs exits 130 and leaves no connection or schema', async () => {
@@ -217,7 +218,7 @@ describe('lockstep spec: bad input, one sentence, exit 2', () => {
     child.kill('SIGINT');
     expect(await exited).toBe(130);
     for (let i = 0; i < 100 && (await leftovers()).connections > 0; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(await leftovers()).toEqual({ connections: 0, schemas: 0 });
+    expect(await leftovers()).toEqual({ connections: 0, schemas: 0, databases: 0 });
   });
 
   it('a failing setup says which block failed', async () => {
@@ -225,6 +226,60 @@ describe('lockstep spec: bad input, one sentence, exit 2', () => {
     const { code, stderr } = await lockstep(['spec', file, '--db', server.url]);
     expect(stderr).toBe(`The spec's setup block failed on PostgreSQL: relation "missing_table" does not exist.\n`);
     expect(code).toBe(2);
-    expect(await leftovers()).toEqual({ connections: 0, schemas: 0 });
+    expect(await leftovers()).toEqual({ connections: 0, schemas: 0, databases: 0 });
+  });
+});
+
+describe('lockstep spec where isolationtester and lockstep could differ without reason (issue #13)', () => {
+  const envSpec =
+    'setup { CREATE TABLE t (id int primary key); }\nteardown { DROP TABLE t; }\nsession s1\n' +
+    "step s1a { SELECT current_schema(), current_setting('TimeZone'), current_setting('DateStyle'), current_setting('work_mem'); }\n" +
+    'step s1b { INSERT INTO t VALUES (1), (1); }\n';
+  /** isolationtester's output of envSpec, its first column as wide as `schema`. */
+  const expected = (schema: string) =>
+    'Parsed test spec with 1 sessions\n\nstarting permutation: s1a s1b\n' +
+    "step s1a: SELECT current_schema(), current_setting('TimeZone'), current_setting('DateStyle'), current_setting('work_mem');\n" +
+    `${'current_schema'.padEnd(schema.length)}|current_setting |current_setting|current_setting\n${'-'.repeat(Math.max(14, schema.length))}+${'-'.repeat(16)}+${'-'.repeat(15)}+${'-'.repeat(15)}\n` +
+    `${schema.padEnd(14)}|America/New_York|SQL, DMY       |5MB            \n(1 row)\n\n` +
+    'step s1b: INSERT INTO t VALUES (1), (1);\nERROR:  duplicate key value violates unique constraint "t_pkey"\n';
+  const env = { PGTZ: 'America/New_York', PGDATESTYLE: 'SQL, DMY', PGOPTIONS: '-c work_mem=5MB' };
+
+  it('runs in a throwaway database with its tables in public, honours PGOPTIONS, PGTZ and PGDATESTYLE, and drops the database', async () => {
+    const file = write('env.spec', envSpec);
+    const { code, stdout, stderr } = await runLockstep(['spec', file, '--db', server.url, '--format', 'isolationtester'], { env });
+    expect(stderr).toBe('');
+    expect(stdout).toBe(expected('public'));
+    expect(code).toBe(0);
+    expect(await leftovers()).toEqual({ connections: 0, schemas: 0, databases: 0 });
+  });
+
+  it('every permutation starts from an empty public, whatever the teardown left', async () => {
+    const file = write('no-teardown.spec', 'setup { CREATE TABLE t (id int); }\nsession s1\nstep s1a { SELECT count(*) FROM t; }\nsession s2\nstep s2a { INSERT INTO t VALUES (1); }\n');
+    const { code, stdout } = await runLockstep(['spec', file, '--db', server.url, '--json']);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).permutations).toHaveLength(2);
+    expect(await leftovers()).toEqual({ connections: 0, schemas: 0, databases: 0 });
+  });
+
+  it('a role that may not create databases gets a schema of its own per permutation instead', async () => {
+    const role = `lockstep_nocreatedb_${process.pid}`;
+    await admin.query(`create role ${role} login password 'pw' nocreatedb`);
+    try {
+      await admin.query(`grant create on database ${pg.escapeIdentifier((await admin.query('select current_database() as d')).rows[0].d)} to ${role}`);
+      const url = new URL(server.url);
+      url.username = role;
+      url.password = 'pw';
+      const file = write('env-fallback.spec', envSpec);
+      const { code, stdout, stderr } = await runLockstep(['spec', file, '--db', url.toString(), '--format', 'isolationtester'], { env });
+      expect(stderr).toBe('');
+      const schema = /\n(lockstep_[0-9a-f]{12})\|/.exec(stdout)?.[1];
+      expect(schema).toBeDefined();
+      expect(stdout).toBe(expected(schema!));
+      expect(code).toBe(0);
+      expect(await leftovers()).toEqual({ connections: 0, schemas: 0, databases: 0 });
+    } finally {
+      await admin.query(`drop owned by ${role}`);
+      await admin.query(`drop role ${role}`);
+    }
   });
 });

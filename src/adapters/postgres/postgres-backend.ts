@@ -501,12 +501,19 @@ export async function answersWithin(client: pg.Client, ms: number): Promise<bool
  * the drop), then drops `dropSchema`. Bounded: 5 s to connect, 10 s per
  * statement.
  */
-export async function releaseOnServer(config: pg.ClientConfig, work: { readonly terminate: readonly number[]; readonly dropSchema?: string }): Promise<void> {
+export async function releaseOnServer(
+  config: pg.ClientConfig,
+  work: { readonly terminate: readonly number[]; readonly dropSchema?: string; /** A throwaway database: every backend on it is terminated, then it is dropped. */ readonly dropDatabase?: string },
+): Promise<void> {
   const client = new pg.Client({ ...config, application_name: 'lockstep-cleanup', connectionTimeoutMillis: 5000, statement_timeout: 10_000 });
   client.on('error', () => {});
   try {
     await client.connect();
     const pids = [...work.terminate];
+    if (work.dropDatabase !== undefined) {
+      const { rows } = await client.query('select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [work.dropDatabase]);
+      pids.push(...rows.map((r) => r.pid as number));
+    }
     if (pids.length > 0) {
       await client.query('select pg_terminate_backend(pid) from unnest($1::int[]) as pid where pid <> pg_backend_pid()', [pids]);
       const deadline = performance.now() + 5000;
@@ -517,6 +524,7 @@ export async function releaseOnServer(config: pg.ClientConfig, work: { readonly 
       }
     }
     if (work.dropSchema !== undefined) await client.query(`drop schema if exists ${pg.escapeIdentifier(work.dropSchema)} cascade`);
+    if (work.dropDatabase !== undefined) await client.query(`drop database if exists ${pg.escapeIdentifier(work.dropDatabase)}`);
   } finally {
     await endClient(client);
   }
