@@ -4,13 +4,14 @@ import { main } from './cli/main.ts';
  * The `lockstep` executable: the only place that touches the process. It
  * wires stdout and stderr, turns Ctrl-C and SIGTERM into an aborted signal
  * while a command holds PostgreSQL (its resources are released, then the
- * exit code is 130 for SIGINT, 143 for SIGTERM, after exactly one sentence),
+ * exit code is 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP (the terminal
+ * closed), after exactly one sentence),
  * ends quietly when the reader of stdout goes away (`lockstep list | head -2`),
  * prints process warnings as one line (and pg's notice about sslmode
  * aliases not at all), and sets the exit code `main` returns.
  */
 const controller = new AbortController();
-const signalExitCodes = { SIGINT: 130, SIGTERM: 143 } as const;
+const signalExitCodes = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 type CaughtSignal = keyof typeof signalExitCodes;
 let caught: CaughtSignal | undefined;
 let watching = false;

@@ -392,7 +392,7 @@ describe('signals: exactly one sentence, 130 for SIGINT and 143 for SIGTERM, not
   const sleepingSetup = 'setup { SELECT pg_sleep(1000); }\nsession s1\nstep s1a { SELECT 1; }\n';
   const noDb = { DATABASE_URL: '' };
 
-  const cases: { title: string; signal: 'SIGINT' | 'SIGTERM'; code: number; twice?: boolean; embedded: boolean; args: () => string[]; ready: (tmp: string, stderr: string) => Promise<boolean> | boolean }[] = [
+  const cases: { title: string; signal: 'SIGINT' | 'SIGTERM' | 'SIGHUP'; code: number; twice?: boolean; embedded: boolean; args: () => string[]; ready: (tmp: string, stderr: string) => Promise<boolean> | boolean }[] = [
     ...(['SIGINT', 'SIGTERM'] as const).flatMap((signal) => [
       {
         title: `${signal} while a spec's setup block sleeps on a --db server (twice)`,
@@ -444,6 +444,14 @@ describe('signals: exactly one sentence, 130 for SIGINT and 143 for SIGTERM, not
         ready: (_tmp: string, stderr: string) => stderr.startsWith('audit: '),
       },
     ]),
+    {
+      title: "SIGHUP (the terminal closed) during the embedded server's initdb",
+      signal: 'SIGHUP',
+      code: 129,
+      embedded: true,
+      args: () => ['spec', file('sig-initdb-SIGHUP.spec', sleepingSetup)],
+      ready: (tmp: string) => readdirSync(tmp).some((n) => n.startsWith('pg-password-')),
+    },
   ];
   it.each(cases)('$title: exit $code', async ({ signal, code, twice, embedded: own, args, ready }) => {
     const tmp = privateTmp();
