@@ -27,6 +27,9 @@ export function knownGap(spec: RunPlan, trace: Trace, onConflictSkipReads: boole
     if (spec.isolation === 'serializable' && skipped && onConflictSkipReads) {
       return 'ON CONFLICT DO NOTHING skipped a row under serializable on PostgreSQL before 17 (which reads the conflicting row for SSI)';
     }
+    if (spec.isolation === 'serializable' && s.kind === 'select' && s.limit !== undefined && keysOf(s.where).length === 0) {
+      return 'a select with a LIMIT under serializable (PostgreSQL may scan the primary key index and stop at the LIMIT, locking finer than the model’s sequential scan)';
+    }
     if (spec.isolation === 'serializable' && s.kind !== 'insert' && s.kind !== 'commit' && s.kind !== 'rollback' && keyRange(s.where)) {
       return 'IS NULL, an IN list or a range on an indexed column under serializable (PostgreSQL plans a bitmap index scan, whose SIREAD locks are finer than the model’s sequential scan)';
     }

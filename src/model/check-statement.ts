@@ -213,10 +213,10 @@ function selectOptionsProblem(table: TableColumns, s: { readonly orderBy?: unkno
     }
   }
   if (limit !== undefined && !(Number.isSafeInteger(limit) && (limit as number) >= 0)) return `has limit ${show(limit)}; a limit is a whole number of at least 0.`;
-  if (lock !== undefined && lock !== 'update' && lock !== 'share') return `has lock ${show(lock)}; a lock is update or share.`;
+  if (lock !== undefined && lock !== 'update' && lock !== 'no-key-update' && lock !== 'share' && lock !== 'key-share') return `has lock ${show(lock)}; a lock is update, no-key-update, share or key-share.`;
   for (const [name, v] of [['skipLocked', skipLocked], ['nowait', nowait]] as const) {
     if (v !== undefined && typeof v !== 'boolean') return `has ${name} ${show(v)}; ${name} is true or false.`;
-    if (v === true && lock === undefined) return `has ${name} but no lock; ${name === 'skipLocked' ? 'SKIP LOCKED' : 'NOWAIT'} goes with a lock (lock: 'update' or 'share').`;
+    if (v === true && lock === undefined) return `has ${name} but no lock; ${name === 'skipLocked' ? 'SKIP LOCKED' : 'NOWAIT'} goes with a lock (lock: 'update', 'no-key-update', 'share' or 'key-share').`;
   }
   if (skipLocked === true && nowait === true) return 'has both skipLocked and nowait; a locking read either skips the rows it cannot lock at once or fails on them, not both.';
   return null;

@@ -44,14 +44,14 @@ export type Assignment<V> = V | (V extends number ? { readonly add: number } : n
 /** The SET list of an update. */
 export type Changes<R> = { readonly [K in keyof R]?: Assignment<R[K]> };
 
-/** Row lock taken by a locking read. */
-export type LockMode = 'update' | 'share';
+/** Row lock taken by a locking read: `FOR UPDATE`, `FOR NO KEY UPDATE`, `FOR SHARE`, `FOR KEY SHARE`. */
+export type LockMode = 'update' | 'no-key-update' | 'share' | 'key-share';
 
 export interface SelectStatement<Db = any, T extends keyof Db & string = any> {
   readonly kind: 'select';
   readonly table: T;
   readonly where: Where<Db[T]>;
-  /** `FOR UPDATE` or `FOR SHARE`. */
+  /** `FOR UPDATE`, `FOR NO KEY UPDATE`, `FOR SHARE` or `FOR KEY SHARE`. */
   readonly lock?: LockMode;
   /** `SKIP LOCKED` (with a lock): a row another transaction holds a conflicting lock on is left out, without waiting. */
   readonly skipLocked?: boolean;

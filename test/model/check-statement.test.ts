@@ -142,7 +142,7 @@ describe('checkStatement', () => {
   it('a limit that is not a non-negative whole number, and other options', () => {
     expect(problem(select({ limit: -1 }))).toBe(`${origin}: select gifts limit -1 has limit -1; a limit is a whole number of at least 0.`);
     expect(problem(select({ limit: 1.5 }))).toBe(`${origin}: select gifts limit 1.5 has limit 1.5; a limit is a whole number of at least 0.`);
-    expect(problem(select({ lock: 'updte' }))).toBe(`${origin}: select gifts for updte has lock "updte"; a lock is update or share.`);
+    expect(problem(select({ lock: 'updte' }))).toBe(`${origin}: select gifts for updte has lock "updte"; a lock is update, no-key-update, share or key-share.`);
     expect(problem(select({ orderBy: [['note', 'up']] }))).toBe(
       `${origin}: {"kind":"select","table":"gifts","where":{},"orderBy":[["note","up"]]} orders by note "up"; a direction is asc or desc.`,
     );
@@ -150,8 +150,8 @@ describe('checkStatement', () => {
 
   it('skipLocked and nowait: booleans, with a lock, not both', () => {
     expect(() => checkStatement(giftOnce, 'naive', 'claim', 1, select({ lock: 'update', skipLocked: true }))).not.toThrow();
-    expect(problem(select({ skipLocked: true }))).toBe(`${origin}: select gifts has skipLocked but no lock; SKIP LOCKED goes with a lock (lock: 'update' or 'share').`);
-    expect(problem(select({ nowait: true }))).toBe(`${origin}: select gifts has nowait but no lock; NOWAIT goes with a lock (lock: 'update' or 'share').`);
+    expect(problem(select({ skipLocked: true }))).toBe(`${origin}: select gifts has skipLocked but no lock; SKIP LOCKED goes with a lock (lock: 'update', 'no-key-update', 'share' or 'key-share').`);
+    expect(problem(select({ nowait: true }))).toBe(`${origin}: select gifts has nowait but no lock; NOWAIT goes with a lock (lock: 'update', 'no-key-update', 'share' or 'key-share').`);
     expect(problem(select({ lock: 'share', nowait: 'yes' }))).toBe(`${origin}: select gifts for share has nowait "yes"; nowait is true or false.`);
     expect(problem(select({ lock: 'update', skipLocked: true, nowait: true }))).toBe(
       `${origin}: select gifts for update skip locked nowait has both skipLocked and nowait; a locking read either skips the rows it cannot lock at once or fails on them, not both.`,

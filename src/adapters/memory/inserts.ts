@@ -1,6 +1,7 @@
 import { constraintName, sameKey, type Row } from '../../model/schema.ts';
 import { notNullError, SqlState, type DbError, type InsertStatement } from '../../model/statement.ts';
 import { sees, type RowChain, type Version } from './mvcc.ts';
+import { assignXid } from './row-lock.ts';
 import { messages, type Progress, type Run, type TableState } from './run.ts';
 import { serializableWrite, serializationFailure } from './serializable.ts';
 import { waitFor } from './wakeups.ts';
@@ -42,6 +43,7 @@ export function insertRows(run: Run, xact: Xact, p: PendingStatement, s: InsertS
         continue;
       }
     }
+    assignXid(xact);
     const version: Version = { data: row, xmin: xact, xmax: null };
     const chain: RowChain = { versions: [version], exclusive: null, shared: [], queue: [] };
     if (xact.ssi && !serializableWrite(run, xact, { table: s.table, chain, heap: true, existing: false, indexes: [] })) return serializationFailure;

@@ -17,10 +17,12 @@ export interface Version {
 /** A logical row: its versions oldest first, and its row lock. */
 export interface RowChain {
   readonly versions: Version[];
-  /** Holder of the exclusive row lock (FOR UPDATE, UPDATE, DELETE). */
+  /** Holder of the exclusive row lock (FOR UPDATE, DELETE, an UPDATE of a key column) or of FOR NO KEY UPDATE (an UPDATE of other columns). */
   exclusive: Xact | null;
-  /** Holders of FOR SHARE locks. */
+  /** Holders of FOR SHARE and FOR KEY SHARE locks. */
   readonly shared: Xact[];
+  /** The mode of each holder of FOR NO KEY UPDATE or FOR KEY SHARE (the others hold `exclusive` or `share` as their place says); created on first use. */
+  modes?: Map<Xact, 'key-share' | 'no-key-update'>;
   /** Transactions waiting for the row lock, first come first served. */
   readonly queue: Xact[];
 }

@@ -1,8 +1,43 @@
 import type { RowChain, Version } from './mvcc.ts';
 import type { Xact } from './xact.ts';
 
-/** Row lock strength: `share` for FOR SHARE, `exclusive` for FOR UPDATE, UPDATE and DELETE. */
-export type RowLockMode = 'share' | 'exclusive';
+/**
+ * Row lock strength, weakest first: `key-share` for FOR KEY SHARE, `share`
+ * for FOR SHARE, `no-key-update` for FOR NO KEY UPDATE and an UPDATE that
+ * changes no key column, `exclusive` for FOR UPDATE, DELETE and an UPDATE
+ * of a key column (a column of the primary key or a unique index).
+ */
+export type RowLockMode = 'key-share' | 'share' | 'no-key-update' | 'exclusive';
+
+const strength: Record<RowLockMode, number> = { 'key-share': 0, share: 1, 'no-key-update': 2, exclusive: 3 };
+
+/**
+ * PostgreSQL's conflict table of row locks: FOR KEY SHARE conflicts only
+ * with FOR UPDATE, FOR SHARE with FOR NO KEY UPDATE and FOR UPDATE, FOR NO
+ * KEY UPDATE with all but FOR KEY SHARE, FOR UPDATE with all. (Their tuple
+ * locks conflict the same way.) Two modes conflict exactly when their
+ * strengths add up to 3 or more.
+ */
+export function conflicts(a: RowLockMode, b: RowLockMode): boolean {
+  return strength[a] + strength[b] >= 3;
+}
+
+/** The mode `holder` holds `chain` in (it must hold it). */
+export function holderMode(chain: RowChain, holder: Xact): RowLockMode {
+  return chain.modes?.get(holder) ?? (chain.exclusive === holder ? 'exclusive' : 'share');
+}
+
+let lockSequence = 0;
+
+/** Marks the first time `xact` locks or writes a row (PostgreSQL assigns its transaction id then), if it has not before. */
+export function assignXid(xact: Xact): void {
+  xact.firstLock ??= ++lockSequence;
+}
+
+/** The order PostgreSQL keeps a row's lockers in: by transaction id. */
+function before(a: Xact, b: Xact): boolean {
+  return (a.firstLock ?? Infinity) < (b.firstLock ?? Infinity);
+}
 
 /*
  * Who gets a row lock when several transactions wait for it, as PostgreSQL's
@@ -53,24 +88,28 @@ export type RowLockMode = 'share' | 'exclusive';
  * chain.
  */
 
-/** Transactions whose row lock on `chain` conflicts with `xact` taking it in `mode`. */
+/** Transactions whose row lock on `chain` conflicts with `xact` taking it in `mode`, in PostgreSQL's order (by transaction id). */
 export function conflictingHolders(chain: RowChain, xact: Xact, mode: RowLockMode): Xact[] {
-  if (chain.exclusive !== null) return chain.exclusive === xact ? [] : [chain.exclusive];
-  if (mode === 'share') return [];
-  return chain.shared.filter((x) => x !== xact);
+  const out: Xact[] = [];
+  const x = chain.exclusive;
+  if (x !== null && x !== xact && conflicts(holderMode(chain, x), mode)) out.push(x);
+  for (const y of chain.shared) if (y !== xact && conflicts(holderMode(chain, y), mode)) out.push(y);
+  return out.length > 1 ? out.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0)) : out;
 }
 
 /** The first of `conflictingHolders` (the one a waiter sleeps on), without allocating; null when none. */
 export function firstConflictingHolder(chain: RowChain, xact: Xact, mode: RowLockMode): Xact | null {
-  if (chain.exclusive !== null) return chain.exclusive === xact ? null : chain.exclusive;
-  if (mode === 'share') return null;
-  for (const x of chain.shared) if (x !== xact) return x;
-  return null;
+  let first: Xact | null = null;
+  const x = chain.exclusive;
+  if (x !== null && x !== xact && conflicts(holderMode(chain, x), mode)) first = x;
+  for (const y of chain.shared) if (y !== xact && conflicts(holderMode(chain, y), mode) && (first === null || before(y, first))) first = y;
+  return first;
 }
 
 /** True when `xact` already holds a lock on `chain` at least as strong as `mode`. */
 export function holds(chain: RowChain, xact: Xact, mode: RowLockMode): boolean {
-  return chain.exclusive === xact || (mode === 'share' && chain.shared.includes(xact));
+  if (chain.exclusive !== xact && !chain.shared.includes(xact)) return false;
+  return strength[holderMode(chain, xact)] >= strength[mode];
 }
 
 /**
@@ -87,14 +126,25 @@ export function tryLock(chain: RowChain, xact: Xact, mode: RowLockMode): boolean
 }
 
 function grant(chain: RowChain, xact: Xact, mode: RowLockMode): void {
-  if (mode === 'exclusive') {
+  assignXid(xact);
+  if (mode === 'exclusive' || mode === 'no-key-update') {
     chain.exclusive = xact;
     const i = chain.shared.indexOf(xact);
     if (i >= 0) chain.shared.splice(i, 1);
-  } else {
+  } else if (!chain.shared.includes(xact)) {
     chain.shared.push(xact);
   }
+  if (mode === 'key-share' || mode === 'no-key-update') (chain.modes ??= new Map()).set(xact, mode);
+  else chain.modes?.delete(xact);
   if (!xact.locks.includes(chain)) xact.locks.push(chain);
+}
+
+/** Drops `xact`'s lock on `chain`, whatever its mode. */
+export function dropLock(chain: RowChain, xact: Xact): void {
+  if (chain.exclusive === xact) chain.exclusive = null;
+  const i = chain.shared.indexOf(xact);
+  if (i >= 0) chain.shared.splice(i, 1);
+  chain.modes?.delete(xact);
 }
 
 /**
@@ -114,7 +164,7 @@ export interface Waking {
  * locking multixact, to avoid deadlock): it waits only for the other holders.
  */
 export function upgrading(chain: RowChain, waiter: Xact): boolean {
-  return chain.shared.includes(waiter);
+  return chain.exclusive === waiter || chain.shared.includes(waiter);
 }
 
 /** The row lock mode a waiter asks for. */
@@ -152,10 +202,10 @@ function walks(chain: RowChain, waiter: Xact, at: Version): boolean {
  */
 function holdsTupleLock(chain: RowChain, waiter: Xact): boolean {
   const at = waiter.queuedAt;
-  const share = modeOf(waiter) === 'share';
+  const mode = modeOf(waiter);
   for (const x of chain.queue) {
     if (x === waiter) return true;
-    if (x.queuedAt === at && !(share && modeOf(x) === 'share')) return false;
+    if (x.queuedAt === at && conflicts(modeOf(x), mode)) return false;
   }
   return true;
 }
@@ -200,9 +250,7 @@ function followUpdateChains(chain: RowChain): void {
  * granted the lock, in grant order, and picks among racing ones.
  */
 export function release(chain: RowChain, xact: Xact, waking: Waking): void {
-  if (chain.exclusive === xact) chain.exclusive = null;
-  const i = chain.shared.indexOf(xact);
-  if (i >= 0) chain.shared.splice(i, 1);
+  dropLock(chain, xact);
   const queue = chain.queue;
   if (queue.length === 0) return;
   for (const w of queue) {
@@ -215,16 +263,16 @@ export function release(chain: RowChain, xact: Xact, waking: Waking): void {
     followUpdateChains(chain);
     let first: Xact | null = null;
     let free = 0;
-    let exclusive = false;
+    let clash = false;
     for (const w of queue) {
       if (!sleeping(chain, w) || firstConflictingHolder(chain, w, modeOf(w)) !== null) continue;
+      if (first !== null) clash ||= queue.some((v) => v !== w && queue.indexOf(v) < queue.indexOf(w) && sleeping(chain, v) && firstConflictingHolder(chain, v, modeOf(v)) === null && conflicts(modeOf(v), modeOf(w)));
       first ??= w;
       free++;
-      exclusive ||= modeOf(w) === 'exclusive';
     }
     if (first === null) return;
-    // Share lockers that wake together all get the row whatever their order; with an exclusive one among them, which locks first is a race.
-    take(chain, free > 1 && exclusive ? waking.pickWaiter(queue.filter((w) => sleeping(chain, w) && firstConflictingHolder(chain, w, modeOf(w)) === null)) : first, waking);
+    // Lockers compatible with each other that wake together all get the row whatever their order; with two that conflict among them, which locks first is a race.
+    take(chain, free > 1 && clash ? waking.pickWaiter(queue.filter((w) => sleeping(chain, w) && firstConflictingHolder(chain, w, modeOf(w)) === null)) : first, waking);
   }
 }
 

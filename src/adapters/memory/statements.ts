@@ -7,14 +7,15 @@ import {
   type DbError,
   type DeleteStatement,
   type InsertStatement,
+  type LockMode,
   type SelectStatement,
   type Statement,
   type UpdateStatement,
 } from '../../model/statement.ts';
 import { indexEntries, insertRows } from './inserts.ts';
 import { newestVersion, sees, visibleVersion, type RowChain, type Version } from './mvcc.ts';
-import { queuedVersion, tryLock, upgrading, type RowLockMode } from './row-lock.ts';
-import { messages, type Progress, type Run } from './run.ts';
+import { assignXid, queuedVersion, tryLock, upgrading, type RowLockMode } from './row-lock.ts';
+import { messages, type Progress, type Run, type TableState } from './run.ts';
 import { serializableRead, serializableWrite, serializationFailure } from './serializable.ts';
 import { overtakes, releaseRow } from './wakeups.ts';
 import type { PendingStatement, Xact } from './xact.ts';
@@ -74,7 +75,7 @@ export function runStatement(run: Run, xact: Xact, p: PendingStatement): Progres
   }
   switch (s.kind) {
     case 'select':
-      return s.lock ? lockRows(run, xact, p, s, s.lock === 'update' ? 'exclusive' : 'share') : readRows(xact, p, s);
+      return s.lock ? lockRows(run, xact, p, s, lockModes[s.lock]) : readRows(xact, p, s);
     case 'update':
     case 'delete':
       return lockRows(run, xact, p, s, 'exclusive');
@@ -84,6 +85,9 @@ export function runStatement(run: Run, xact: Xact, p: PendingStatement): Progres
       throw new Error(`statement ${s.kind} cannot be pending`);
   }
 }
+
+/** The row lock of each locking read. */
+const lockModes: Record<LockMode, RowLockMode> = { update: 'exclusive', 'no-key-update': 'no-key-update', share: 'share', 'key-share': 'key-share' };
 
 function readRows(xact: Xact, p: PendingStatement, s: SelectStatement): Progress {
   const limit = Math.min(s.limit ?? Infinity, p.candidates.length);
@@ -100,24 +104,33 @@ function lockRows(run: Run, xact: Xact, p: PendingStatement, s: SelectStatement 
   const limit = s.kind === 'select' ? (s.limit ?? Infinity) : Infinity;
   while (p.next < p.candidates.length && p.out.length < limit) {
     const chain = p.candidates[p.next];
+    let rowMode = mode;
     if (s.kind === 'update') {
       // PostgreSQL computes the new row and checks it (22003, 23502) before it locks the row: such an error comes without a wait.
-      const error = updatedRow(s.table, run.table(s.table).schema, s.set, visibleVersion(chain, xact, p.snapshot)!.data).error;
-      if (error) return error;
+      const old = visibleVersion(chain, xact, p.snapshot)!.data;
+      const updated = updatedRow(s.table, run.table(s.table).schema, s.set, old);
+      if (updated.error) return updated.error;
+      // An UPDATE locks FOR NO KEY UPDATE unless it changes a key column's value (heap_update's key_intact).
+      rowMode = keyChanged(run.table(s.table), old, updated.row) ? 'exclusive' : 'no-key-update';
     }
+    // UPDATE and DELETE take a transaction id before they may wait (heap_update, heap_delete).
+    if (s.kind !== 'select') assignXid(xact);
     if (xact.isolation !== 'read-committed') {
-      // The version this snapshot sees was already replaced by a committed transaction: fail now, without waiting for the row lock.
+      // The version this snapshot sees was already replaced by a committed transaction: fail now, without waiting for the row lock
+      // (FOR KEY SHARE goes on when the keys stayed: PostgreSQL locks it and the versions after it).
       const seen = visibleVersion(chain, xact, p.snapshot);
-      if (seen?.xmax && seen.xmax !== xact && seen.xmax.status === 'committed') return concurrentChange(chain, xact, s);
+      if (seen?.xmax && seen.xmax !== xact && seen.xmax.status === 'committed' && !(rowMode === 'key-share' && keysKept(run.table(s.table), seen, newestVersion(chain, xact)))) {
+        return concurrentChange(chain, xact, s);
+      }
     }
-    if (!tryLock(chain, xact, mode) && !overtakes(run, xact, chain, mode)) {
+    if (!tryLock(chain, xact, rowMode) && !overtakes(run, xact, chain, rowMode)) {
       if (s.kind === 'select' && s.skipLocked) {
         // SKIP LOCKED: the row is left out, and the scan goes on (below a LIMIT, to the next row).
         p.next++;
         continue;
       }
       if (s.kind === 'select' && s.nowait) return { code: SqlState.lockNotAvailable, message: `could not obtain lock on row in relation "${s.table}"` };
-      xact.wait = { kind: 'row', chain, mode };
+      xact.wait = { kind: 'row', chain, mode: rowMode };
       // A share holder upgrading its lock takes no tuple lock (see `upgrading`).
       const at = upgrading(chain, xact) ? null : queuedVersion(visibleVersion(chain, xact, p.snapshot), newestVersion(chain, xact));
       xact.queuedAt = at;
@@ -128,7 +141,7 @@ function lockRows(run: Run, xact: Xact, p: PendingStatement, s: SelectStatement 
     const seen = visibleVersion(chain, xact, p.snapshot);
     const newest = newestVersion(chain, xact);
     let target: Version | undefined = seen;
-    if (newest !== seen) {
+    if (newest !== seen && !(rowMode === 'key-share' && keysKept(run.table(s.table), seen, newest))) {
       if (xact.isolation !== 'read-committed') return concurrentChange(chain, xact, s);
       // READ COMMITTED: act on the newest committed version if it still matches.
       target = newest && matches(s.where, newest.data) ? newest : undefined;
@@ -158,6 +171,22 @@ function lockRows(run: Run, xact: Xact, p: PendingStatement, s: SelectStatement 
     p.next++;
   }
   return 'done';
+}
+
+/** True when an update changes the value of a column of the primary key or a unique index. */
+function keyChanged(table: TableState, before: Row, after: Row): boolean {
+  for (const columns of table.uniques) for (const c of columns) if (before[c] !== after[c]) return true;
+  return false;
+}
+
+/**
+ * True when the row's versions after `seen` up to `newest` (committed
+ * updates) kept its key: a FOR KEY SHARE lock does not conflict with them,
+ * and PostgreSQL locks `seen` and the versions after it without a 40001 or
+ * a recheck, returning `seen`.
+ */
+function keysKept(table: TableState, seen: Version | undefined, newest: Version | undefined): boolean {
+  return seen !== undefined && newest !== undefined && !keyChanged(table, seen.data, newest.data);
 }
 
 /** 40001 under repeatable read: the row changed after the snapshot. Only UPDATE and DELETE say "concurrent delete" for a deleted row. */

@@ -1,4 +1,4 @@
-import { conflictingHolders, modeOf, sleeping } from './row-lock.ts';
+import { conflicts, conflictingHolders, holderMode, modeOf, sleeping } from './row-lock.ts';
 import type { Xact } from './xact.ts';
 
 /**
@@ -31,11 +31,10 @@ export function reportedBlockers(xact: Xact): Xact[] {
   if (wait.kind === 'xact') return [wait.xact];
   const chain = wait.chain;
   if (!sleeping(chain, xact)) {
-    const share = wait.mode === 'share';
     const ahead: Xact[] = [];
     for (const x of chain.queue) {
       if (x === xact) break;
-      if (x.queuedAt === xact.queuedAt && !(share && modeOf(x) === 'share')) ahead.push(x);
+      if (x.queuedAt === xact.queuedAt && conflicts(modeOf(x), wait.mode)) ahead.push(x);
     }
     return ahead;
   }
@@ -72,8 +71,8 @@ function waitsForAWaiter(xact: Xact): boolean {
   if (wait === null) return false;
   if (wait.kind === 'xact') return wait.xact.wait !== null;
   const chain = wait.chain;
-  if (chain.exclusive !== null) return chain.exclusive !== xact && chain.exclusive.wait !== null;
-  if (wait.mode === 'share') return false;
-  for (const x of chain.shared) if (x !== xact && x.wait !== null) return true;
+  const x = chain.exclusive;
+  if (x !== null && x !== xact && x.wait !== null && conflicts(holderMode(chain, x), wait.mode)) return true;
+  for (const y of chain.shared) if (y !== xact && y.wait !== null && conflicts(holderMode(chain, y), wait.mode)) return true;
   return false;
 }

@@ -1,6 +1,6 @@
 import type { DbError } from '../../model/statement.ts';
 import { undoWrites, type RowChain } from './mvcc.ts';
-import { conflictingHolders, firstConflictingHolder, leaveQueue, modeOf, release, sleeping, tryLock, type RowLockMode } from './row-lock.ts';
+import { conflictingHolders, dropLock, firstConflictingHolder, holderMode, leaveQueue, modeOf, release, sleeping, tryLock, type RowLockMode } from './row-lock.ts';
 import type { Run } from './run.ts';
 import { afterAbort, afterCommit } from './ssi.ts';
 import type { Xact } from './xact.ts';
@@ -117,9 +117,8 @@ export function overtakes(run: Run, xact: Xact, chain: RowChain, mode: RowLockMo
   const waiter = holders[0];
   // A waiter that `xact` was already picked ahead of in this settle has not come back for its row: `xact` takes it first.
   if (!run.jumpedAhead.includes(waiter) && run.pickWaiter([waiter, xact]) !== xact) return false;
-  const waiterMode: RowLockMode = chain.exclusive === waiter ? 'exclusive' : 'share';
-  if (chain.exclusive === waiter) chain.exclusive = null;
-  else chain.shared.splice(chain.shared.indexOf(waiter), 1);
+  const waiterMode: RowLockMode = holderMode(chain, waiter);
+  dropLock(chain, waiter);
   waiter.locks.splice(waiter.locks.indexOf(chain), 1);
   waiter.grantedOnWake = null;
   waiter.wait = { kind: 'row', chain, mode: waiterMode };

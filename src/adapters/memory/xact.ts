@@ -26,7 +26,7 @@ export interface PendingStatement {
 
 /** What a blocked transaction waits for. */
 export type Wait =
-  | { readonly kind: 'row'; readonly chain: RowChain; readonly mode: 'share' | 'exclusive' }
+  | { readonly kind: 'row'; readonly chain: RowChain; readonly mode: 'key-share' | 'share' | 'no-key-update' | 'exclusive' }
   | { readonly kind: 'xact'; readonly xact: Xact };
 
 /** One database transaction of the memory engine. */
@@ -68,6 +68,12 @@ export interface Xact {
   awaited: Xact | null;
   /** The row whose lock a commit or rollback just granted it, until it runs again: another woken transaction may still overtake it there. */
   grantedOnWake: RowChain | null;
+  /**
+   * When it first locked or wrote a row (a run-wide sequence): PostgreSQL
+   * assigns a transaction id then, and orders the lockers of a row by it
+   * (the members of a multixact), so it waits for the one assigned first.
+   */
+  firstLock?: number;
   /** SSI bookkeeping; present only under SERIALIZABLE. */
   readonly ssi: SsiState | null;
   /** What it read, when the engine records a history for anomaly classification. */

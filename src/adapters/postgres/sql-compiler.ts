@@ -78,6 +78,8 @@ export class SqlCompiler {
         if (s.limit !== undefined) query = query.limit(s.limit);
         if (s.lock === 'update') query = query.forUpdate();
         if (s.lock === 'share') query = query.forShare();
+        if (s.lock === 'no-key-update') query = query.forNoKeyUpdate();
+        if (s.lock === 'key-share') query = query.forKeyShare();
         if (s.lock && s.skipLocked) query = query.skipLocked();
         if (s.lock && s.nowait) query = query.noWait();
         return compiled(query.compile());

@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Event, IsolationLevel, TxId } from '../../src/adapters/backend.ts';
+import { MemoryBackend } from '../../src/adapters/memory/memory-backend.ts';
+import { createPostgresBackend, type PostgresBackend } from '../../src/adapters/postgres/postgres-backend.ts';
+import { provisionPostgres, type Provisioned } from '../../src/adapters/postgres/provision.ts';
+import { defineSchema, type DatabaseOf, type Row, type Tables } from '../../src/model/schema.ts';
+import type { Changes, DbError, LockMode, SelectStatement, Statement } from '../../src/model/statement.ts';
+
+/**
+ * The four row lock strengths (issue #13 item 3): FOR UPDATE, FOR NO KEY
+ * UPDATE, FOR SHARE, FOR KEY SHARE, with PostgreSQL's conflict table; an
+ * UPDATE locks FOR NO KEY UPDATE unless it changes a key column (one of the
+ * primary key or a unique index); a row's lockers are waited for in the
+ * order of their transaction ids. Run step by step on the model and on
+ * PostgreSQL, each step's events asserted exactly on both sides (the same on
+ * PostgreSQL 15, with DATABASE_URL, and on the embedded 17).
+ */
+const schema = defineSchema({
+  t: { columns: { id: 'int', k: 'int', v: 'int' }, primaryKey: ['id'], unique: [['k']] },
+});
+type Db = DatabaseOf<typeof schema>;
+
+const seed: Tables = {
+  t: [
+    { id: 1, k: 10, v: 100 },
+    { id: 2, k: 20, v: 200 },
+    { id: 3, k: 30, v: 300 },
+  ],
+};
+const [row1] = seed.t;
+
+let server: Provisioned;
+let postgres: PostgresBackend;
+
+beforeAll(async () => {
+  server = await provisionPostgres();
+  postgres = await createPostgresBackend(server.url, schema, { applicationName: 'lockstep-test' });
+});
+
+afterAll(async () => {
+  await postgres?.close();
+  await server?.stop();
+});
+
+class Both {
+  readonly memory = new MemoryBackend(schema);
+
+  async reset(isolation: IsolationLevel): Promise<void> {
+    await this.memory.reset(seed, isolation);
+    await postgres.reset(seed, isolation);
+  }
+
+  async expect(tx: TxId, statement: Statement, events: Event[]): Promise<void> {
+    const model = await this.memory.step(tx, statement);
+    const actual = await postgres.step(tx, statement, model);
+    expect({ model, postgres: actual }).toEqual({ model: events, postgres: events });
+  }
+
+  async rows(tx: TxId, statement: Statement, rows: Row[]): Promise<void> {
+    await this.expect(tx, statement, [completed(tx, rows)]);
+  }
+}
+
+const completed = (tx: TxId, rows: Row[]): Event => ({ tx, kind: 'completed', result: { rows } });
+const failed = (tx: TxId, error: DbError): Event => ({ tx, kind: 'completed', result: { error } });
+const blocked = (tx: TxId, waitsFor: TxId[]): Event => ({ tx, kind: 'blocked', waitsFor });
+const commit: Statement = { kind: 'commit' };
+const rollback: Statement = { kind: 'rollback' };
+const lock = (id: number, mode: LockMode): SelectStatement<Db, 't'> => ({ kind: 'select', table: 't', where: { id }, lock: mode });
+const update = (id: number, set: Changes<Db['t']>): Statement => ({ kind: 'update', table: 't', where: { id }, set });
+const concurrentUpdate: DbError = { code: '40001', message: 'could not serialize access due to concurrent update' };
+
+describe('row lock strengths, on the model and on PostgreSQL', () => {
+  let both: Both;
+  beforeEach(async () => {
+    both = new Both();
+    await both.reset('read-committed');
+  });
+
+  it('FOR KEY SHARE does not stop an UPDATE of other columns (FOR NO KEY UPDATE); FOR UPDATE then waits for both, the key sharer first', async () => {
+    await both.rows(1, lock(1, 'key-share'), [row1]);
+    await both.rows(2, update(1, { v: 1 }), [{ ...row1, v: 1 }]);
+    await both.expect(3, lock(1, 'update'), [blocked(3, [1])]);
+    await both.rows(2, commit, []);
+    await both.expect(1, commit, [completed(1, []), completed(3, [{ ...row1, v: 1 }])]);
+    await both.rows(3, commit, []);
+  });
+
+  it('the lockers are waited for in the order of their transaction ids: the key sharer that came first, else the updater', async () => {
+    await both.rows(1, lock(1, 'key-share'), [row1]);
+    await both.rows(2, update(1, { v: 1 }), [{ ...row1, v: 1 }]);
+    await both.expect(3, lock(1, 'update'), [blocked(3, [1])]);
+    await both.rows(1, commit, []);
+    await both.expect(2, commit, [completed(2, []), completed(3, [{ ...row1, v: 1 }])]);
+    await both.rows(3, commit, []);
+    await both.reset('read-committed');
+    await both.rows(2, lock(1, 'key-share'), [row1]);
+    await both.rows(1, update(1, { v: 1 }), [{ ...row1, v: 1 }]);
+    await both.expect(3, lock(1, 'update'), [blocked(3, [2])]);
+    await both.rows(2, commit, []);
+    await both.expect(1, commit, [completed(1, []), completed(3, [{ ...row1, v: 1 }])]);
+    await both.rows(3, commit, []);
+  });
+
+  it('two FOR SHARE lockers: a FOR UPDATE waits first for the one whose transaction id came first, not the one that locked first', async () => {
+    await both.rows(2, update(3, { v: 5 }), [{ id: 3, k: 30, v: 5 }]);
+    await both.rows(1, lock(1, 'share'), [row1]);
+    await both.rows(2, lock(1, 'share'), [row1]);
+    await both.expect(3, lock(1, 'update'), [blocked(3, [2])]);
+    await both.rows(1, commit, []);
+    await both.expect(2, commit, [completed(2, []), completed(3, [row1])]);
+    await both.rows(3, commit, []);
+  });
+
+  it('an UPDATE of a key column locks FOR UPDATE: it waits for a key sharer', async () => {
+    await both.rows(1, lock(1, 'key-share'), [row1]);
+    await both.expect(2, update(1, { k: 11 }), [blocked(2, [1])]);
+    await both.expect(1, commit, [completed(1, []), completed(2, [{ ...row1, k: 11 }])]);
+    await both.rows(2, commit, []);
+  });
+
+  it('FOR NO KEY UPDATE lets FOR KEY SHARE in and keeps FOR SHARE out; setting a key column to its own value is no key change', async () => {
+    await both.rows(1, lock(1, 'no-key-update'), [row1]);
+    await both.rows(2, lock(1, 'key-share'), [row1]);
+    await both.expect(3, lock(1, 'share'), [blocked(3, [1])]);
+    await both.rows(1, update(1, { k: 10, v: 7 }), [{ ...row1, v: 7 }]);
+    await both.expect(1, commit, [completed(1, []), completed(3, [{ ...row1, v: 7 }])]);
+    await both.rows(2, commit, []);
+    await both.rows(3, commit, []);
+  });
+
+  it('a DELETE locks FOR UPDATE: it waits for a key sharer', async () => {
+    await both.rows(1, lock(2, 'key-share'), [seed.t[1]]);
+    await both.expect(2, { kind: 'delete', table: 't', where: { id: 2 } }, [blocked(2, [1])]);
+    await both.expect(1, commit, [completed(1, []), completed(2, [seed.t[1]])]);
+    await both.rows(2, commit, []);
+  });
+
+  it('repeatable read: FOR KEY SHARE of a row another transaction updated (no key) and committed since the snapshot returns the snapshot’s version; FOR SHARE fails with 40001', async () => {
+    await both.reset('repeatable-read');
+    await both.rows(2, lock(3, 'key-share'), [seed.t[2]]);
+    await both.rows(1, update(1, { v: 1 }), [{ ...row1, v: 1 }]);
+    await both.rows(1, commit, []);
+    await both.rows(2, lock(1, 'key-share'), [row1]);
+    await both.expect(2, lock(1, 'share'), [failed(2, concurrentUpdate)]);
+    await both.rows(2, rollback, []);
+    // A key change since the snapshot fails FOR KEY SHARE too.
+    await both.rows(2, lock(3, 'key-share'), [seed.t[2]]);
+    await both.rows(1, update(2, { k: 21 }), [{ ...seed.t[1], k: 21 }]);
+    await both.rows(1, commit, []);
+    await both.expect(2, lock(2, 'key-share'), [failed(2, concurrentUpdate)]);
+    await both.rows(2, rollback, []);
+  });
+});
