@@ -1,8 +1,20 @@
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-/** The files that take most of a run, longest first. */
-const longFiles = ['properties/conformance.test.ts', 'properties/scenarios.test.ts'];
+/**
+ * The files that take most of a run, longest first: the parts of the
+ * conformance property (properties/conformance.ts), then the in-memory
+ * property suite. Started first, so that the many short files fill in behind
+ * them and both workers end at about the same time.
+ */
+const longFiles = [
+  'properties/conformance-others.test.ts',
+  'properties/conformance-points-read-committed.test.ts',
+  'properties/conformance-lots-rewards.test.ts',
+  'properties/conformance-points-serializable.test.ts',
+  'properties/conformance-points-repeatable-read.test.ts',
+  'properties/scenarios.test.ts',
+];
 
 /**
  * vitest orders files by the durations it recorded last time, else by size,
@@ -27,8 +39,8 @@ export default defineConfig({
     // One PostgreSQL server for the run (DATABASE_URL, else an embedded one), and a database of its own for each test file.
     globalSetup: ['test/global-setup.ts'],
     setupFiles: ['test/database-per-file.ts'],
-    // Test files in child processes, two at a time
-    // (vitest's default on 2 cores is one): properties/conformance.test.ts takes most of a run on one, the rest runs on the other.
+    // Test files in child processes, two at a time (vitest's default on 2 cores is one). The conformance
+    // property, most of a run, is split into five files (properties/conformance-*.test.ts) that both workers share.
     pool: 'forks',
     maxWorkers: 2,
     sequence: { sequencer: LongFilesFirst },

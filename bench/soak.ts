@@ -20,7 +20,7 @@ import { propertySeed } from '../properties/seed.ts';
 import { statementPrograms, statementWorkloadArbitrary } from '../properties/statement-programs.ts';
 
 /**
- * `npm run soak`: the conformance property (properties/conformance.test.ts)
+ * `npm run soak`: the conformance property (properties/conformance.ts)
  * and the random-program property (properties/random-programs.test.ts) with
  * large counts, on PostgreSQL (DATABASE_URL, else an embedded server), within
  * a time budget. The same generators and seed as the properties, but every

@@ -1,0 +1,4 @@
+import { conformanceSuite } from './conformance.ts';
+
+/** Conformance (properties/conformance.ts) of points-deduct, points-add and points-mixed under repeatable read. */
+conformanceSuite('points-repeatable-read');
