@@ -36,7 +36,11 @@ const statementFailureBrand = Symbol.for('lockstep.StatementFailure');
  */
 export class StatementFailure extends Error {
   constructor(readonly error: DbError) {
+    // Thrown into a program at every failed statement (each 40001 of a serializable search): a stack trace would be most of its cost, and it points into lockstep, not the program.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`${error.code}: ${error.message}`);
+    Error.stackTraceLimit = limit;
     Object.defineProperty(this, statementFailureBrand, { value: true });
   }
 
