@@ -94,7 +94,7 @@ export function fileProblem(e: unknown): string {
   if (code === 'ENOENT') return 'no such file';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
   if (code === 'EISDIR') return 'it is a folder';
-  if (code === notRegularFile) return 'it is not a regular file (a pipe, a device or a socket)';
+  if (code === notRegularFile || code === 'ENXIO') return 'it is not a regular file (a pipe, a device or a socket)';
   if (code === fileTooLarge) return `it is larger than ${inputFileLimitBytes / 2 ** 20} MB, more than lockstep reads as input`;
   return code ?? (e as Error).message;
 }

@@ -175,6 +175,7 @@ describe('bad input and absurd requests: one sentence, exit 2, before any connec
     { title: 'a counterexample file over 16 MB', args: ['replay', huge, '--db', unreachable], stderr: `Cannot read the counterexample file ${huge}: ${tooLarge}.` },
     { title: 'a FIFO as spec file', args: ['spec', fifo, '--db', unreachable], stderr: `Cannot read ${fifo}: ${notRegular}.` },
     { title: '/dev/zero as spec file', args: ['spec', '/dev/zero', '--db', unreachable], stderr: `Cannot read /dev/zero: ${notRegular}.` },
+    { title: 'a FIFO as scenario module', args: ['explore', 'x', '--scenarios', fifo], stderr: `Cannot load scenarios from ${fifo}: it is not a regular file (a pipe, a device or a socket).` },
     { title: '/dev/zero as workload file', args: ['explore', 'points-deduct', '--strategy', 'naive', '--workload', '/dev/zero'], stderr: `Cannot read the workload file /dev/zero: ${notRegular}.` },
     {
       title: 'explore --runs 1000000000000',

@@ -26,6 +26,7 @@ export async function loadScenarioFile(path: string, cwd: string, given?: string
   const shown = given ?? path;
   if (!existsSync(file)) throw new InputError(`Cannot load scenarios from ${shown}: no such file.`);
   if (statSync(file).isDirectory()) throw new InputError(`Cannot load scenarios from ${shown}: it is a folder, not a module.`);
+  if (!statSync(file).isFile()) throw new InputError(`Cannot load scenarios from ${shown}: it is not a regular file (a pipe, a device or a socket).`);
   let module: Record<string, unknown>;
   try {
     module = typeScriptExtensions.has(extname(file)) ? await importTypeScript(file) : await import(pathToFileURL(file).href);
