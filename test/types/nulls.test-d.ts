@@ -80,6 +80,18 @@ describe('nullable columns in the row types', () => {
     expectTypeOf(pickSeat).toBeFunction();
   });
 
+  test('locking reads take the four lock strengths, with SKIP LOCKED or NOWAIT', () => {
+    function* program(tx: Tx<Db>) {
+      yield* tx.select('seats', { id: 1 }, { lock: 'key-share' });
+      yield* tx.select('seats', { id: 1 }, { lock: 'no-key-update', nowait: true });
+      yield* tx.selectOne('seats', { holder: null }, { lock: 'update', skipLocked: true });
+      // @ts-expect-error: no such lock
+      yield* tx.select('seats', { id: 1 }, { lock: 'exclusive' });
+      return yield* tx.commit('ok');
+    }
+    expectTypeOf(program).toBeFunction();
+  });
+
   test('a statement written as a value takes the nulls too', () => {
     const s = { kind: 'update', table: 'seats', where: { holder: { ne: null } }, set: { holder: null } } satisfies Statement<Db>;
     expectTypeOf(s).toExtend<Statement<Db>>();
