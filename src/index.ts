@@ -38,7 +38,7 @@ export { describeTx, everyRequestAnswered, plural, withResult } from './model/in
 export { isolationLevels, type IsolationLevel, type TxId } from './model/transaction.ts';
 
 // Checking it
-export { explore, type ExploreOptions, type ExploreReport, type ExploreStats } from './explorer/explore.ts';
+export { explore, exploreAsync, type ExploreOptions, type ExploreProgress, type ExploreReport, type ExploreStats } from './explorer/explore.ts';
 export { exploreOnWorkers, exploreShard, mergeShards, type Shard, type ShardedExploration, type ShardResult, type WorkerOptions } from './explorer/parallel.ts';
 export type { PartResult, Shrunk, UnitResult } from './explorer/exploration.ts';
 export type { SearchMode } from './explorer/search-mode.ts';
@@ -51,6 +51,7 @@ export type { ReplayReport, ReplayStep, StepSide } from './explorer/replay.ts';
 export { formatReplayReport } from './explorer/replay-report.ts';
 export { counterexampleSpec } from './explorer/counterexample-spec.ts';
 export { startPostgres, type PostgresServer } from './adapters/postgres/start-postgres.ts';
+export { leaveSignalsToCaller } from './adapters/postgres/signals.ts';
 
 // Reports people look at: self-contained HTML, standalone SVG, Markdown summaries
 export { renderCounterexampleHtml, renderExploreHtml, type ExploreHtmlOptions, type HtmlReportOptions } from './reports/counterexample-html.ts';
@@ -85,4 +86,4 @@ export type { LatencySummary } from './stress/latency-histogram.ts';
 export { defineConfig, type LockstepConfig } from './config.ts';
 
 // Errors
-export { DefinitionError, EnvironmentError, InputError, LockstepError } from './errors.ts';
+export { DefinitionError, EnvironmentError, InputError, InterruptedError, LockstepError } from './errors.ts';
