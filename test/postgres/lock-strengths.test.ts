@@ -112,6 +112,19 @@ describe('row lock strengths, on the model and on PostgreSQL', () => {
     await both.rows(3, commit, []);
   });
 
+  it('read committed: FOR KEY SHARE that waited for FOR UPDATE rechecks the newest version, whether the holder then changed a key or not', async () => {
+    await both.rows(1, lock(1, 'update'), [row1]);
+    await both.expect(2, lock(1, 'key-share'), [blocked(2, [1])]);
+    await both.rows(1, update(1, { v: 1 }), [{ ...row1, v: 1 }]);
+    await both.expect(1, commit, [completed(1, []), completed(2, [{ ...row1, v: 1 }])]);
+    await both.rows(2, commit, []);
+    await both.rows(1, lock(1, 'update'), [{ ...row1, v: 1 }]);
+    await both.expect(2, lock(1, 'key-share'), [blocked(2, [1])]);
+    await both.rows(1, update(1, { k: 11 }), [{ ...row1, v: 1, k: 11 }]);
+    await both.expect(1, commit, [completed(1, []), completed(2, [{ ...row1, v: 1, k: 11 }])]);
+    await both.rows(2, commit, []);
+  });
+
   it('an UPDATE of a key column locks FOR UPDATE: it waits for a key sharer', async () => {
     await both.rows(1, lock(1, 'key-share'), [row1]);
     await both.expect(2, update(1, { k: 11 }), [blocked(2, [1])]);
@@ -144,9 +157,23 @@ describe('row lock strengths, on the model and on PostgreSQL', () => {
     await both.rows(2, lock(1, 'key-share'), [row1]);
     await both.expect(2, lock(1, 'share'), [failed(2, concurrentUpdate)]);
     await both.rows(2, rollback, []);
+    // Once it waited for the row, FOR KEY SHARE fails on a committed update like the other locks.
+    await both.rows(2, { kind: 'select', table: 't', where: { id: 3 } }, [seed.t[2]]);
+    await both.rows(1, lock(2, 'update'), [seed.t[1]]);
+    await both.expect(2, lock(2, 'key-share'), [blocked(2, [1])]);
+    await both.rows(1, update(2, { v: 3 }), [{ ...seed.t[1], v: 3 }]);
+    await both.expect(1, commit, [completed(1, []), failed(2, concurrentUpdate)]);
+    await both.rows(2, rollback, []);
+    // So does an update by a transaction that had locked the row FOR UPDATE (PostgreSQL marks it as a key update).
+    await both.rows(2, { kind: 'select', table: 't', where: { id: 3 } }, [seed.t[2]]);
+    await both.rows(1, lock(1, 'update'), [{ ...row1, v: 1 }]);
+    await both.rows(1, update(1, { v: 2 }), [{ ...row1, v: 2 }]);
+    await both.rows(1, commit, []);
+    await both.expect(2, lock(1, 'key-share'), [failed(2, concurrentUpdate)]);
+    await both.rows(2, rollback, []);
     // A key change since the snapshot fails FOR KEY SHARE too.
     await both.rows(2, lock(3, 'key-share'), [seed.t[2]]);
-    await both.rows(1, update(2, { k: 21 }), [{ ...seed.t[1], k: 21 }]);
+    await both.rows(1, update(2, { k: 21 }), [{ ...seed.t[1], v: 3, k: 21 }]);
     await both.rows(1, commit, []);
     await both.expect(2, lock(2, 'key-share'), [failed(2, concurrentUpdate)]);
     await both.rows(2, rollback, []);

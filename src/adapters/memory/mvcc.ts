@@ -12,6 +12,13 @@ export interface Version {
    * already hold one. Absent once every index that needs an entry has it.
    */
   indexed?: number;
+  /**
+   * Set on a version written by an UPDATE that held the row FOR UPDATE (it
+   * changed a key column, or its transaction had locked the row FOR UPDATE
+   * before): PostgreSQL marks the replaced version HEAP_KEYS_UPDATED, and a
+   * FOR KEY SHARE of it then conflicts as with a key change.
+   */
+  keysUpdated?: true;
 }
 
 /** A logical row: its versions oldest first, and its row lock. */

@@ -14,7 +14,7 @@ import {
 } from '../../model/statement.ts';
 import { indexEntries, insertRows } from './inserts.ts';
 import { newestVersion, sees, visibleVersion, type RowChain, type Version } from './mvcc.ts';
-import { assignXid, queuedVersion, tryLock, upgrading, type RowLockMode } from './row-lock.ts';
+import { assignXid, holderMode, queuedVersion, tryLock, upgrading, type RowLockMode } from './row-lock.ts';
 import { messages, type Progress, type Run, type TableState } from './run.ts';
 import { serializableRead, serializableWrite, serializationFailure } from './serializable.ts';
 import { overtakes, releaseRow } from './wakeups.ts';
@@ -115,11 +115,13 @@ function lockRows(run: Run, xact: Xact, p: PendingStatement, s: SelectStatement 
     }
     // UPDATE and DELETE take a transaction id before they may wait (heap_update, heap_delete).
     if (s.kind !== 'select') assignXid(xact);
+    // FOR KEY SHARE of a row whose committed updates kept its key locks it as it saw it, unless it had to wait for the row first (then it rechecks as the others do).
+    const keyShareAsSeen = rowMode === 'key-share' && p.waitedAt !== p.next;
     if (xact.isolation !== 'read-committed') {
       // The version this snapshot sees was already replaced by a committed transaction: fail now, without waiting for the row lock
       // (FOR KEY SHARE goes on when the keys stayed: PostgreSQL locks it and the versions after it).
       const seen = visibleVersion(chain, xact, p.snapshot);
-      if (seen?.xmax && seen.xmax !== xact && seen.xmax.status === 'committed' && !(rowMode === 'key-share' && keysKept(run.table(s.table), seen, newestVersion(chain, xact)))) {
+      if (seen?.xmax && seen.xmax !== xact && seen.xmax.status === 'committed' && !(keyShareAsSeen && keysKept(run.table(s.table), chain, seen, newestVersion(chain, xact)))) {
         return concurrentChange(chain, xact, s);
       }
     }
@@ -131,6 +133,7 @@ function lockRows(run: Run, xact: Xact, p: PendingStatement, s: SelectStatement 
       }
       if (s.kind === 'select' && s.nowait) return { code: SqlState.lockNotAvailable, message: `could not obtain lock on row in relation "${s.table}"` };
       xact.wait = { kind: 'row', chain, mode: rowMode };
+      p.waitedAt = p.next;
       // A share holder upgrading its lock takes no tuple lock (see `upgrading`).
       const at = upgrading(chain, xact) ? null : queuedVersion(visibleVersion(chain, xact, p.snapshot), newestVersion(chain, xact));
       xact.queuedAt = at;
@@ -141,7 +144,7 @@ function lockRows(run: Run, xact: Xact, p: PendingStatement, s: SelectStatement 
     const seen = visibleVersion(chain, xact, p.snapshot);
     const newest = newestVersion(chain, xact);
     let target: Version | undefined = seen;
-    if (newest !== seen && !(rowMode === 'key-share' && keysKept(run.table(s.table), seen, newest))) {
+    if (newest !== seen && !(keyShareAsSeen && keysKept(run.table(s.table), chain, seen, newest))) {
       if (xact.isolation !== 'read-committed') return concurrentChange(chain, xact, s);
       // READ COMMITTED: act on the newest committed version if it still matches.
       target = newest && matches(s.where, newest.data) ? newest : undefined;
@@ -155,6 +158,7 @@ function lockRows(run: Run, xact: Xact, p: PendingStatement, s: SelectStatement 
       if (xact.ssi && !serializableWrite(run, xact, { table: s.table, chain, heap: true, existing: true, indexes: [] })) return serializationFailure;
       target.xmax = xact;
       const version: Version = { data, xmin: xact, xmax: null };
+      if (holderMode(chain, xact) === 'exclusive') version.keysUpdated = true;
       chain.versions.push(version);
       xact.writes.push(chain);
       const entries = indexEntries(run, xact, p, run.table(s.table), chain, version, target.data);
@@ -181,12 +185,19 @@ function keyChanged(table: TableState, before: Row, after: Row): boolean {
 
 /**
  * True when the row's versions after `seen` up to `newest` (committed
- * updates) kept its key: a FOR KEY SHARE lock does not conflict with them,
- * and PostgreSQL locks `seen` and the versions after it without a 40001 or
- * a recheck, returning `seen`.
+ * updates) kept its key, none by an UPDATE that held the row FOR UPDATE: a
+ * FOR KEY SHARE lock does not conflict with them, and PostgreSQL locks
+ * `seen` and the versions after it without a 40001 or a recheck, returning
+ * `seen`.
  */
-function keysKept(table: TableState, seen: Version | undefined, newest: Version | undefined): boolean {
-  return seen !== undefined && newest !== undefined && !keyChanged(table, seen.data, newest.data);
+function keysKept(table: TableState, chain: RowChain, seen: Version | undefined, newest: Version | undefined): boolean {
+  if (seen === undefined || newest === undefined || keyChanged(table, seen.data, newest.data)) return false;
+  const versions = chain.versions;
+  for (let i = versions.indexOf(seen) + 1; i < versions.length; i++) {
+    if (versions[i].keysUpdated) return false;
+    if (versions[i] === newest) return true;
+  }
+  return true;
 }
 
 /** 40001 under repeatable read: the row changed after the snapshot. Only UPDATE and DELETE say "concurrent delete" for a deleted row. */

@@ -20,6 +20,8 @@ export interface PendingStatement {
   readonly out: Row[];
   /** `ON CONFLICT DO NOTHING`: the unique index (position) whose pre-check of the row at `next` waits; the pre-check resumes there. */
   arbiterFrom?: number;
+  /** The candidate (index) whose row lock the statement waited for, once it has: FOR KEY SHARE then rechecks like the other locks. */
+  waitedAt?: number;
   /** The row version written at `next` whose unique-index entries are still being made (the statement waits between two of them). */
   writing?: { readonly chain: RowChain; readonly version: Version; readonly old?: Row };
 }
