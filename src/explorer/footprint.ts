@@ -33,6 +33,9 @@ export const commitLog = '$commits';
  */
 export const waitQueue = '$waits';
 
+/** The pseudo-table of advisory locks, one region per key. */
+const advisoryLocks = '$advisory';
+
 /**
  * The committed rows of a table, as a plain read sees them: only a COMMIT
  * writes them (the regions its attempt wrote); uncommitted versions and
@@ -357,8 +360,16 @@ export function statementFootprint(schema: Schema, statement: Statement, into = 
       }
       return into;
     }
+    case 'advisory-lock':
+      // An advisory lock touches only its key (which the attempt's end releases).
+      into.touch(advisoryLocks, { key: statement.key }, true);
+      return into;
     case 'commit':
     case 'rollback':
+      return into;
+    default:
+      // A statement kind this file does not know (an advisory lock, say): it writes a pseudo-table of its own kind, whole, so it conflicts with every other of its kind, and its COMMIT or ROLLBACK (which ends the attempt that touched it) too.
+      into.touch(`$${(statement as { kind: string }).kind}`, null, true);
       return into;
   }
 }
