@@ -2,7 +2,7 @@ import type { TxId } from './transaction.ts';
 import { DefinitionError } from '../errors.ts';
 import type { Scenario, Strategy } from './scenario.ts';
 import { columnType, isNullable, type ColumnType, type Schema } from './schema.ts';
-import { describeStatement, type Statement } from './statement.ts';
+import { describeStatement, type AdvisoryLockStatement, type Statement } from './statement.ts';
 
 /** PostgreSQL's `integer` range. */
 const int4Min = -2147483648;
@@ -62,6 +62,11 @@ export function checkStatement(scenario: Scenario, strategy: Strategy | string, 
   if (typeof statement === 'object' && statement !== null) {
     const kind = (statement as { kind?: unknown }).kind;
     if (kind === 'commit' || kind === 'rollback') return;
+    if (kind === 'advisory-lock') {
+      const problem = advisoryLockProblem(statement as AdvisoryLockStatement);
+      if (problem === null) return;
+      throw new DefinitionError(`${programOrigin(scenario, strategy, operation, tx)}: ${show(statement)} ${problem}`);
+    }
     if (kind === 'select' || kind === 'update' || kind === 'insert' || kind === 'delete') {
       const problem = statementProblem(tablesOf(scenario.schema), statement as DataStatement);
       if (problem === null) return;
@@ -83,7 +88,16 @@ function strategyName(scenario: Scenario, strategy: Strategy | string): string {
   return Object.keys(scenario.strategies).find((name) => scenario.strategies[name] === strategy) ?? '(unnamed)';
 }
 
-type DataStatement = Exclude<Statement, { kind: 'commit' | 'rollback' }>;
+type DataStatement = Exclude<Statement, { kind: 'commit' | 'rollback' | 'advisory-lock' }>;
+
+/** What is wrong with an advisory lock statement: its key must be a whole number in bigint's range (PostgreSQL's `pg_advisory_xact_lock(bigint)`). */
+function advisoryLockProblem(s: AdvisoryLockStatement): string | null {
+  const keys = Object.keys(s).filter((k) => k !== 'kind' && k !== 'key' && k !== 'try');
+  if (keys.length > 0) return `has ${show(keys[0])}; an advisory lock has a key and may have try.`;
+  if (typeof s.key !== 'number' || !Number.isInteger(s.key) || s.key < -int8Limit || s.key >= int8Limit) return `has key ${show(s.key)}; an advisory lock's key is a whole number in bigint's range.`;
+  if (s.try !== undefined && typeof s.try !== 'boolean') return `has try ${show(s.try)}; it is true or false.`;
+  return null;
+}
 
 /** A problem with a statement too malformed for `describeStatement` to render faithfully: the sentence shows the statement as written. */
 class Malformed {

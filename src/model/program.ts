@@ -69,6 +69,10 @@ export interface Tx<Db> {
   update<T extends Table<Db>>(table: T, where: Where<Db[T]>, set: Changes<Db[T]>): TxGenerator<Db[T][]>;
   insert<T extends Table<Db>>(table: T, rows: Db[T] | readonly Db[T][], options?: { onConflict?: 'nothing' }): TxGenerator<Db[T][]>;
   delete<T extends Table<Db>>(table: T, where: Where<Db[T]>): TxGenerator<Db[T][]>;
+  /** `SELECT pg_advisory_xact_lock(key)`: waits until it holds the advisory lock `key` (a bigint), held until the transaction ends. */
+  advisoryLock(key: number): TxGenerator<void>;
+  /** `SELECT pg_try_advisory_xact_lock(key)`: takes the advisory lock `key` if no other transaction holds it, without waiting; true when it holds it. */
+  tryAdvisoryLock(key: number): TxGenerator<boolean>;
   commit<R extends OperationResult>(result: R): TxGenerator<R>;
   rollback<R extends OperationResult>(result: R): TxGenerator<R>;
 }
@@ -101,6 +105,15 @@ class TxHandle<Db> implements Tx<Db> {
 
   delete(table: any, where: any): TxGenerator<any> {
     return execute({ kind: 'delete', table, where });
+  }
+
+  *advisoryLock(key: number): TxGenerator<void> {
+    yield* execute({ kind: 'advisory-lock', key });
+  }
+
+  *tryAdvisoryLock(key: number): TxGenerator<boolean> {
+    const rows = yield* execute({ kind: 'advisory-lock', key, try: true });
+    return rows[0].locked === true;
   }
 
   *commit<R extends OperationResult>(result: R): TxGenerator<R> {

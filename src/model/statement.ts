@@ -83,6 +83,20 @@ export interface DeleteStatement<Db = any, T extends keyof Db & string = any> {
   readonly where: Where<Db[T]>;
 }
 
+/**
+ * `SELECT pg_advisory_xact_lock(key)`: takes the transaction-level advisory
+ * lock `key` (a bigint), waiting while another transaction holds it; or with
+ * `try`, `SELECT pg_try_advisory_xact_lock(key)`, which does not wait and
+ * returns one row `{ locked }` (true when it took the lock or already held
+ * it). Held until COMMIT or ROLLBACK; waits are in the wait-for graph with
+ * row locks.
+ */
+export interface AdvisoryLockStatement {
+  readonly kind: 'advisory-lock';
+  readonly key: number;
+  readonly try?: boolean;
+}
+
 export interface CommitStatement {
   readonly kind: 'commit';
 }
@@ -97,6 +111,7 @@ export type Statement<Db = any> =
   | UpdateStatement<Db, keyof Db & string>
   | InsertStatement<Db, keyof Db & string>
   | DeleteStatement<Db, keyof Db & string>
+  | AdvisoryLockStatement
   | CommitStatement
   | RollbackStatement;
 
@@ -277,6 +292,8 @@ export function describeStatement(s: Statement): string {
       return `insert ${s.table} ${s.rows.map(describeRowValues).join(', ')}${s.onConflict ? ' on conflict do nothing' : ''}`;
     case 'delete':
       return `delete ${s.table}${describeWhere(s.where)}`;
+    case 'advisory-lock':
+      return `${s.try === true ? 'try ' : ''}advisory lock ${s.key}`;
     case 'commit':
     case 'rollback':
       return s.kind;

@@ -21,6 +21,8 @@ export function resultLines(statement: Statement, result: StatementResult): { li
       return { lines: result.rows.length === 0 ? [{ text: 'inserted nothing (conflict)', tone: 'muted' }] : rowLines(result.rows, 'inserted ', 'write') };
     case 'delete':
       return { lines: result.rows.length === 0 ? [{ text: 'deleted no rows', tone: 'muted' }] : rowLines(result.rows, 'deleted ', 'write') };
+    case 'advisory-lock':
+      return { lines: statement.try === true && result.rows[0]?.locked !== true ? [{ text: 'not locked (held by another)', tone: 'muted' }] : [{ text: `locked ${statement.key}`, tone: 'muted' }] };
   }
 }
 

@@ -97,7 +97,7 @@ class StatementFacts {
 
   private touches(s: StatementRun, item: string): boolean {
     const st = s.statement;
-    return st.kind !== 'commit' && st.kind !== 'rollback' && (s.result?.rows ?? []).some((row) => this.item(st.table, row) === item);
+    return st.kind !== 'commit' && st.kind !== 'rollback' && st.kind !== 'advisory-lock' && (s.result?.rows ?? []).some((row) => this.item(st.table, row) === item);
   }
 
   /** Statements of `tx` that read `item` (selects, and updates and deletes, which read the row they change). */

@@ -39,7 +39,7 @@ export class StatementCache {
   constructor(private readonly compiler: SqlCompiler) {}
 
   compile(statement: Statement): CompiledSql {
-    if (statement.kind === 'commit' || statement.kind === 'rollback') return this.compiler.statement(statement);
+    if (statement.kind === 'commit' || statement.kind === 'rollback' || statement.kind === 'advisory-lock') return this.compiler.statement(statement);
     const leaves: Value[] = [];
     const key = shapeKey(statement, leaves);
     let shape = this.shapes.get(key);

@@ -3,6 +3,7 @@ import type { TableSchema, Tables } from '../../model/schema.ts';
 import type { DbError, StatementResult } from '../../model/statement.ts';
 import type { RowChain } from './mvcc.ts';
 import type { Waking } from './row-lock.ts';
+import type { AdvisoryLock } from './advisory-locks.ts';
 import { newSsiState, type SsiClock } from './ssi.ts';
 import type { Xact } from './xact.ts';
 
@@ -85,6 +86,8 @@ export class Run implements Waking {
   readonly recorded: Xact[] = [];
   /** Every choice made among racing waiters in this run, in order. */
   readonly races: RaceDecision[] = [];
+  /** Advisory locks by key, once a transaction of the run takes one (`advisory-locks.ts`). */
+  advisory: Map<number, AdvisoryLock> | null = null;
 
   /**
    * A run whose tables hold exactly `seed` (rows created by `seedXact`, the

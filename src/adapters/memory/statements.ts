@@ -12,6 +12,7 @@ import {
   type Statement,
   type UpdateStatement,
 } from '../../model/statement.ts';
+import { advisoryLock } from './advisory-locks.ts';
 import { indexEntries, insertRows } from './inserts.ts';
 import { newestVersion, sees, visibleVersion, type RowChain, type Version } from './mvcc.ts';
 import { assignXid, holderMode, queuedVersion, tryLock, upgrading, type RowLockMode } from './row-lock.ts';
@@ -81,6 +82,8 @@ export function runStatement(run: Run, xact: Xact, p: PendingStatement): Progres
       return lockRows(run, xact, p, s, 'exclusive');
     case 'insert':
       return insertRows(run, xact, p, s);
+    case 'advisory-lock':
+      return advisoryLock(run, xact, p, s);
     default:
       throw new Error(`statement ${s.kind} cannot be pending`);
   }

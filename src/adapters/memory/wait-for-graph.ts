@@ -1,3 +1,4 @@
+import { advisoryBlockers } from './advisory-locks.ts';
 import { conflicts, conflictingHolders, holderMode, modeOf, sleeping } from './row-lock.ts';
 import type { Xact } from './xact.ts';
 
@@ -7,12 +8,14 @@ import type { Xact } from './xact.ts';
  * tuple lock, needs none, or upgrades its own share lock) sleeps on one
  * holder at a time, the one that took the row first (it waits for the next
  * only once that one ends); a waiter queued for a tuple lock waits for the
- * row's holders; a unique-index waiter for the inserting transaction.
+ * row's holders; a unique-index waiter for the inserting transaction; an
+ * advisory lock waiter for the lock's holder.
  */
 export function waitsFor(xact: Xact): Xact[] {
   const wait = xact.wait;
   if (wait === null) return [];
   if (wait.kind === 'xact') return [wait.xact];
+  if (wait.kind === 'advisory') return [wait.lock.holder!];
   const holders = conflictingHolders(wait.chain, xact, wait.mode);
   return sleeping(wait.chain, xact) ? holders.slice(0, 1) : holders;
 }
@@ -23,12 +26,14 @@ export function waitsFor(xact: Xact): Xact[] {
  * that version before it that hold or want a conflicting tuple lock; one
  * that sleeps on the row's holders waits for one holder at a time
  * (PostgreSQL sleeps on each locker in turn); a unique-index waiter waits
- * for the inserting transaction.
+ * for the inserting transaction; an advisory lock waiter for the holder and
+ * the waiters queued before it (`advisoryBlockers`).
  */
 export function reportedBlockers(xact: Xact): Xact[] {
   const wait = xact.wait;
   if (wait === null) return [];
   if (wait.kind === 'xact') return [wait.xact];
+  if (wait.kind === 'advisory') return advisoryBlockers(wait.lock, xact);
   const chain = wait.chain;
   if (!sleeping(chain, xact)) {
     const ahead: Xact[] = [];
@@ -70,6 +75,7 @@ function waitsForAWaiter(xact: Xact): boolean {
   const wait = xact.wait;
   if (wait === null) return false;
   if (wait.kind === 'xact') return wait.xact.wait !== null;
+  if (wait.kind === 'advisory') return wait.lock.holder!.wait !== null;
   const chain = wait.chain;
   const x = chain.exclusive;
   if (x !== null && x !== xact && x.wait !== null && conflicts(holderMode(chain, x), wait.mode)) return true;

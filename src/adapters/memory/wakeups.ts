@@ -1,4 +1,5 @@
 import type { DbError } from '../../model/statement.ts';
+import { leaveAdvisoryQueue, releaseAdvisoryLocks } from './advisory-locks.ts';
 import { undoWrites, type RowChain } from './mvcc.ts';
 import { conflictingHolders, dropLock, firstConflictingHolder, holderMode, leaveQueue, modeOf, release, sleeping, tryLock, type RowLockMode } from './row-lock.ts';
 import type { Run } from './run.ts';
@@ -27,6 +28,7 @@ export function abort(run: Run, xact: Xact): void {
   for (const chain of xact.writes) undoWrites(chain, xact);
   if (xact.wait !== null) {
     if (xact.wait.kind === 'row') leaveQueue(xact.wait.chain, xact);
+    else if (xact.wait.kind === 'advisory') leaveAdvisoryQueue(xact.wait.lock, xact);
     else {
       const waiters = xact.wait.xact.endWaiters;
       waiters.splice(waiters.indexOf(xact), 1);
@@ -54,6 +56,7 @@ export function waitFor(xact: Xact, other: Xact): 'blocked' {
 function end(run: Run, xact: Xact): void {
   for (const chain of xact.locks) releaseRow(run, chain, xact);
   xact.locks.length = 0;
+  if (xact.advisory !== undefined) releaseAdvisoryLocks(run, xact);
   if (xact.endWaiters.length > 0) {
     for (const x of xact.endWaiters.splice(0)) run.wakeOne(x);
   }

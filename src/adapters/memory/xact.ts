@@ -4,6 +4,7 @@ import type { Row } from '../../model/schema.ts';
 import type { RowChain, Version } from './mvcc.ts';
 import type { SsiState } from './ssi.ts';
 import type { Observations } from './dependency-graph.ts';
+import type { AdvisoryLock } from './advisory-locks.ts';
 
 /** Status of one database transaction (one attempt of a workload transaction). */
 export type XactStatus = 'active' | 'committed' | 'aborted';
@@ -29,7 +30,8 @@ export interface PendingStatement {
 /** What a blocked transaction waits for. */
 export type Wait =
   | { readonly kind: 'row'; readonly chain: RowChain; readonly mode: 'key-share' | 'share' | 'no-key-update' | 'exclusive' }
-  | { readonly kind: 'xact'; readonly xact: Xact };
+  | { readonly kind: 'xact'; readonly xact: Xact }
+  | { readonly kind: 'advisory'; readonly lock: AdvisoryLock };
 
 /** One database transaction of the memory engine. */
 export interface Xact {
@@ -76,6 +78,8 @@ export interface Xact {
    * (the members of a multixact), so it waits for the one assigned first.
    */
   firstLock?: number;
+  /** Advisory locks it holds (`advisory-locks.ts`); absent until it takes one. */
+  advisory?: AdvisoryLock[];
   /** SSI bookkeeping; present only under SERIALIZABLE. */
   readonly ssi: SsiState | null;
   /** What it read, when the engine records a history for anomaly classification. */

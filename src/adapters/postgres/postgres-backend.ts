@@ -6,7 +6,7 @@ import type { Backend, Event, IsolationLevel, TxId } from '../backend.ts';
 import { canonicalTables, compareBy, rowFromPostgres, type Row, type Schema, type Tables } from '../../model/schema.ts';
 import { describeStatement, SqlState, type Statement, type StatementResult } from '../../model/statement.ts';
 import { CompletionSignal, pollUntilSettled } from './settle.ts';
-import { SqlCompiler } from './sql-compiler.ts';
+import { advisoryLockRows, SqlCompiler } from './sql-compiler.ts';
 
 /** How to reach PostgreSQL: a URL or a `pg` client configuration. */
 export type PostgresConnection = string | pg.ClientConfig;
@@ -441,6 +441,7 @@ export class PostgresBackend implements Backend {
   /** Result rows as plain objects in column order; an update's or delete's rows sorted by primary key like the model's. */
   private resultRows(statement: Statement, result: pg.QueryResult): Row[] {
     if (statement.kind === 'commit' || statement.kind === 'rollback') return [];
+    if (statement.kind === 'advisory-lock') return advisoryLockRows(statement, result.rows);
     const rows = result.rows.map((row) => this.plainRow(statement.table, row));
     if (statement.kind === 'update' || statement.kind === 'delete') {
       const pk = this.schema[statement.table].primaryKey;

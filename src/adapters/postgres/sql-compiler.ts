@@ -11,7 +11,7 @@ import {
 } from 'kysely';
 import type { IsolationLevel } from '../backend.ts';
 import { columnType, constraintName, isNullable, uniqueIndexes, type ColumnType, type Row, type Schema, type TableSchema, type Tables, type Value } from '../../model/schema.ts';
-import { isComparison, type Assignment, type Condition, type Statement, type Where } from '../../model/statement.ts';
+import { isComparison, type AdvisoryLockStatement, type Assignment, type Condition, type Statement, type Where } from '../../model/statement.ts';
 
 /** One SQL statement with its `$1, $2, ...` parameters, ready for `pg`. */
 export interface CompiledSql {
@@ -105,6 +105,11 @@ export class SqlCompiler {
       }
       case 'delete':
         return compiled(filtered(db.deleteFrom(s.table), s.where).returningAll().compile());
+      case 'advisory-lock':
+        return {
+          sql: s.try === true ? 'select pg_try_advisory_xact_lock($1) as locked' : 'select pg_advisory_xact_lock($1)',
+          parameters: [this.schemaName === '' ? exact(s.key) : advisoryKey(s.key, this.schemaName)],
+        };
       case 'commit':
         return { sql: 'commit', parameters: [] };
       case 'rollback':
@@ -208,6 +213,27 @@ function filtered<Q extends { where(...args: any[]): any }>(query: Q, where: Whe
     }
   }
   return query;
+}
+
+/** The rows of an advisory lock statement as the model gives them: none, or for the try form `{ locked }`. */
+export function advisoryLockRows(s: AdvisoryLockStatement, rows: readonly Record<string, unknown>[]): Row[] {
+  return s.try === true ? [{ locked: rows[0].locked === true }] : [];
+}
+
+/**
+ * The advisory lock key a run sends for `key`: advisory locks belong to the
+ * database, not to the run schema, so runs sharing a database (parallel
+ * tests, workers) would share keys. Each run's keys are shifted by a number
+ * drawn from its schema name (its random hex times 2^16, wrapping in bigint's
+ * range): distinct keys stay distinct, and the keys of two runs meet only
+ * if two of their keys differ by the difference of their shifts. Reports,
+ * compiled without a schema, show the key as written.
+ */
+export function advisoryKey(key: number, schemaName: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (const c of schemaName) h = BigInt.asUintN(64, (h ^ BigInt(c.codePointAt(0)!)) * 0x100000001b3n);
+  const shift = BigInt.asUintN(48, h) << 16n;
+  return BigInt.asIntN(64, BigInt(key) + shift).toString();
 }
 
 /**
