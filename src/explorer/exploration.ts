@@ -290,7 +290,6 @@ function sampledExploration(options: ExploreOptions, mode: SearchMode): Explorat
   };
 }
 
-/** State caching's pruned prefixes, the distinct final outcomes over every unit, and schedules run per distinct outcome (1 is a search that ran nothing twice). */
 /** Distinct traces over the units (a trace two units both ran counts once), and the naive interleavings of those traces. */
 function traceStats(units: readonly UnitResult[]): { traces: number; naiveInterleavings: number } {
   const distinct = new Map<string, number>();
@@ -300,6 +299,7 @@ function traceStats(units: readonly UnitResult[]): { traces: number; naiveInterl
   return { traces: distinct.size, naiveInterleavings };
 }
 
+/** State caching's pruned prefixes, the distinct final outcomes over every unit, and schedules run per distinct outcome (1 is a search that ran nothing twice). */
 function outcomeStats(schedules: number, prunedPrefixes: number, units: readonly UnitResult[]) {
   const outcomes = new Set(units.flatMap((u) => u.outcomes ?? [])).size;
   return { prunedPrefixes, outcomes, schedulesPerOutcome: outcomes === 0 ? 0 : Math.round((schedules / outcomes) * 100) / 100 };
