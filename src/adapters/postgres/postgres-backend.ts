@@ -506,10 +506,25 @@ export async function releaseOnServer(
   config: pg.ClientConfig,
   work: { readonly terminate: readonly number[]; readonly dropSchema?: string; /** A throwaway database: every backend on it is terminated, then it is dropped. */ readonly dropDatabase?: string },
 ): Promise<void> {
-  const client = new pg.Client({ ...config, application_name: 'lockstep-cleanup', connectionTimeoutMillis: 5000, statement_timeout: 10_000 });
-  client.on('error', () => {});
+  const open = async (c: pg.ClientConfig) => {
+    const client = new pg.Client({ ...c, application_name: 'lockstep-cleanup', connectionTimeoutMillis: 5000, statement_timeout: 10_000 });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      return client;
+    } catch (e) {
+      await endClient(client);
+      throw e;
+    }
+  };
+  // A throwaway database outlives the database it was made from (dropped meanwhile): it is dropped from the maintenance database then.
+  const client = await open(config).catch(async (e: unknown) => {
+    if (!(work.dropDatabase !== undefined && e instanceof pg.DatabaseError && e.code === '3D000' && config.connectionString !== undefined)) throw e;
+    const url = new URL(config.connectionString);
+    url.pathname = '/postgres';
+    return open({ ...config, connectionString: url.toString() });
+  });
   try {
-    await client.connect();
     const pids = [...work.terminate];
     if (work.dropDatabase !== undefined) {
       const { rows } = await client.query('select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [work.dropDatabase]);
