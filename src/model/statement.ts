@@ -279,7 +279,7 @@ export function describeStatement(s: Statement): string {
       let text = `select ${s.table}${describeWhere(s.where)}`;
       if (s.orderBy?.length) text += ` order by ${s.orderBy.map(([c, d]) => (d === 'asc' ? c : `${c} desc`)).join(', ')}`;
       if (s.limit !== undefined) text += ` limit ${s.limit}`;
-      if (s.lock) text += ` for ${s.lock}${s.skipLocked === true ? ' skip locked' : ''}${s.nowait === true ? ' nowait' : ''}`;
+      if (s.lock) text += ` for ${s.lock.replace(/-/g, ' ')}${s.skipLocked === true ? ' skip locked' : ''}${s.nowait === true ? ' nowait' : ''}`;
       return text;
     }
     case 'update': {
