@@ -18,7 +18,8 @@ import { describeStatement, type Changes, type Statement, type Where } from '../
  * distinct in a unique index), and the conditions on `value` include IS
  * NULL, IS NOT NULL, IN lists and ranges; selects by `value` may be ordered
  * by it (NULLs last ascending, first descending) with a LIMIT; a locking
- * read may SKIP LOCKED or NOWAIT. Seed:
+ * read may SKIP LOCKED or NOWAIT. A program may also take an advisory lock
+ * (key 1 or 2, waiting or with try). Seed:
  * (1, 10, 100), (2, 20, 200), (3, 30, 300).
  *
  * A program stops at its first failed statement (the runner then rolls back)
@@ -160,8 +161,13 @@ function statementArbitrary({ keyRanges, limits }: Extras): fc.Arbitrary<ItemsSt
       { arbitrary: fc.record({ where: predicates, set: setValue }), weight: 1 },
     )
     .map(({ where, set }): ItemsStatement => ({ kind: 'update', table: 'items', where, set }));
-  return fc.oneof({ arbitrary: select, weight: 4 }, { arbitrary: update, weight: 4 }, { arbitrary: insert, weight: 2 }, { arbitrary: remove, weight: 1 });
+  return fc.oneof({ arbitrary: select, weight: 4 }, { arbitrary: update, weight: 4 }, { arbitrary: insert, weight: 2 }, { arbitrary: remove, weight: 1 }, { arbitrary: advisoryLock, weight: 3 });
 }
+
+/** `pg_advisory_xact_lock` or (one time in four) `pg_try_advisory_xact_lock` on one of two keys: waits and deadlocks with each other and with row locks. */
+const advisoryLock = fc
+  .record({ key: fc.constantFrom(1, 1, 2), try: fc.constantFrom(false, false, false, true) })
+  .map(({ key, try: t }): ItemsStatement => (t ? { kind: 'advisory-lock', key, try: true } : { kind: 'advisory-lock', key }));
 
 /** A new row: its id (3 exists) and its `k` (10 exists) may collide; `k` and `value` may be null, and one time in ten `id` too (23502). */
 const insert = fc
