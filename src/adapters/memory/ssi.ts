@@ -174,9 +174,11 @@ function coveringLock(reads: readonly SireadLock[], target: WriteTarget): number
   let distinct = 0;
   let seen0: RowChain | undefined;
   let seen1: RowChain | undefined;
+  let relation = false;
   for (const lock of reads) {
     if (lock.table !== target.table) continue;
     if (lock.kind === 'relation') {
+      relation = true;
       if (target.heap) best = earlier(best, relationTarget, lock.seq);
       continue;
     }
@@ -193,7 +195,8 @@ function coveringLock(reads: readonly SireadLock[], target: WriteTarget): number
     }
     if (tupleSeq < 0 && lock.tuples.has(target.chain)) tupleSeq = lock.seq;
   }
-  if (tupleChecks) {
+  // A transaction holding the relation lock holds no tuple or page lock of its heap: PostgreSQL takes none under it and drops those taken before (DeleteChildTargetLocks).
+  if (tupleChecks && !relation) {
     if (promotedSeq >= 0) best = earlier(best, pageTarget, promotedSeq);
     else if (tupleSeq >= 0) best = earlier(best, tupleTarget, tupleSeq);
   }
