@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { MemoryEngine } from '../src/adapters/memory/engine.ts';
 import { scheduleArbitrary } from '../src/explorer/arbitraries.ts';
 import { checkedRun } from '../src/explorer/explore.ts';
+import { runOnEngine } from '../src/explorer/runner.ts';
+import { stepOrder } from '../src/explorer/schedule.ts';
 import { explore, type Scenario } from '../src/index.ts';
 import { pointsAdd, pointsDeduct, pointsMixed } from '../src/model/scenarios/points.ts';
 import { expectRace } from '../src/vitest.ts';
@@ -51,6 +53,26 @@ describe('points-deduct', () => {
         expect(trace.final.history).toHaveLength(10);
       }
     }
+  });
+
+  it('advisory-lock: under read committed 10 deductions of 300 from 3000 all succeed and leave 0; under repeatable read the waiters that took their snapshot before the lock was free fail with 40001, and the balance matches the successes', () => {
+    for (const { trace, violation } of canonicalRuns(pointsDeduct, 'advisory-lock', 100)) {
+      expect(violation).toBeNull();
+      expect(trace.outcomes.filter((o) => o.result === 'ok')).toHaveLength(10);
+      expect(balance(trace.final)).toBe(0);
+    }
+    const engine = new MemoryEngine(pointsDeduct.schema);
+    const workload = pointsDeduct.canonical.slice(0, 2);
+    // T1 takes the lock; T2 waits for it; T1 reads, writes and commits; T2 reads the balance of its snapshot (3000) and its write fails.
+    const { trace, violation } = checkedRun(engine, { scenario: pointsDeduct, strategy: pointsDeduct.strategies['advisory-lock'], isolation: 'repeatable-read', workload }, []);
+    expect(violation).toBeNull();
+    expect(trace.outcomes.map((o) => o.result ?? o.error?.code)).toEqual(['ok', 'ok']);
+    const order = [1, 2, 1, 1, 1, 1, 2, 2];
+    const run = runOnEngine(engine, { scenario: pointsDeduct, strategy: pointsDeduct.strategies['advisory-lock'], isolation: 'repeatable-read', workload }, stepOrder(order));
+    expect(run.steps[1].events).toEqual([{ tx: 2, kind: 'blocked', waitsFor: [1] }]);
+    expect(run.steps[6].events).toEqual([{ tx: 2, kind: 'completed', result: { rows: [{ id: 1, balance: 3000 }] } }]);
+    expect(run.outcomes.map((o) => o.error?.code ?? o.result)).toEqual(['ok', '40001']);
+    expect(balance(run.final)).toBe(2700);
   });
 
   it('a deduction larger than the balance is refused and changes nothing', () => {

@@ -26,6 +26,25 @@ describe('welcome-gift', () => {
     expect(resultCounts({ trace, violation })).toEqual({ ok: 1, '23505': 1 });
     expect(violation).toMatchObject({ invariant: 'gift-granted-once' });
   });
+
+  it('advisory-lock: under read committed the waiter for the user\'s lock sees the claim; under repeatable read its snapshot, taken by the lock statement before the wait, misses it and its grant fails with 40001', () => {
+    const workload = [
+      { operation: 'claim', args: { user: 1 } },
+      { operation: 'claim', args: { user: 1 } },
+    ];
+    // T1 takes the lock; T2 waits for it; T1 looks, grants, claims and commits (T2 gets the lock); T2 looks for a claim and goes on.
+    const readCommitted = runInOrder(welcomeGift, 'advisory-lock', 'read-committed', workload, [1, 2, 1, 1, 1, 1, 1, 2, 2]);
+    expect(readCommitted.trace.steps[1].events).toEqual([{ tx: 2, kind: 'blocked', waitsFor: [1] }]);
+    expect(readCommitted.violation).toBeNull();
+    expect(resultCounts(readCommitted)).toEqual({ ok: 1, 'already-claimed': 1 });
+    const repeatableRead = runInOrder(welcomeGift, 'advisory-lock', 'repeatable-read', workload, [1, 2, 1, 1, 1, 1, 1, 2, 2]);
+    expect(resultCounts(repeatableRead)).toEqual({ ok: 1, '40001': 1 });
+    expect(repeatableRead.violation).toMatchObject({ invariant: 'gift-granted-once' });
+    // advisory-lock-retry: the second attempt takes a new snapshot and sees the claim.
+    const retried = runInOrder(welcomeGift, 'advisory-lock-retry', 'repeatable-read', workload, [1, 2, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2]);
+    expect(retried.violation).toBeNull();
+    expect(resultCounts(retried)).toEqual({ ok: 1, 'already-claimed': 1 });
+  });
 });
 
 describe('reward-redeem', () => {

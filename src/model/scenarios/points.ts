@@ -81,6 +81,18 @@ function* addAtomic(tx: Tx<PointsDb>, a: Amount) {
   return yield* tx.commit('ok');
 }
 
+// --- advisory-lock: take the account's advisory lock (pg_advisory_xact_lock(user)) first, then the naive read-modify-write ---
+
+function* deductAdvisory(tx: Tx<PointsDb>, a: Amount) {
+  yield* tx.advisoryLock(a.user);
+  return yield* deductNaive(tx, a);
+}
+
+function* addAdvisory(tx: Tx<PointsDb>, a: Amount) {
+  yield* tx.advisoryLock(a.user);
+  return yield* addNaive(tx, a);
+}
+
 // --- serial spec ---
 
 /** Deductions of `step` × 1..`max` from user 1's account, and what one does alone. */
@@ -180,6 +192,12 @@ const strategiesFor = (expectedSafe: Strategy['expected']): Record<string, Strat
   'atomic-update': {
     description: 'one conditional UPDATE ... SET balance = balance - x WHERE balance >= x',
     programs: { deduct: deductAtomic, add: addAtomic },
+    expected: expectedSafe,
+  },
+  'advisory-lock': {
+    description: 'SELECT pg_advisory_xact_lock(user) first, then the naive read-modify-write',
+    programs: { deduct: deductAdvisory, add: addAdvisory },
+    // Under repeatable read and serializable the lock statement took the waiter's snapshot before the wait: its write gets 40001, as with for-update.
     expected: expectedSafe,
   },
   'serializable-retry': {

@@ -60,6 +60,12 @@ function* claimForUpdate(tx: Tx<GiftDb>, a: { user: number }) {
   return yield* tx.commit('ok');
 }
 
+/** advisory-lock: take the user's advisory lock (pg_advisory_xact_lock(user)) first, so that claims of one user run one at a time, then the naive claim. */
+function* claimAdvisory(tx: Tx<GiftDb>, a: { user: number }) {
+  yield* tx.advisoryLock(a.user);
+  return yield* claimNaive(tx, a);
+}
+
 /** unique-constraint: insert the claim first; 23505 from its primary key means "already claimed". */
 function* claimUnique(tx: Tx<GiftDb>, a: { user: number }) {
   try {
@@ -130,6 +136,17 @@ export const welcomeGift = defineScenario({
     'for-update-retry': {
       description: `SELECT the account FOR UPDATE, then look for a claim; ${giftRetry}`,
       programs: { claim: retrying(claimForUpdate) },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
+    },
+    'advisory-lock': {
+      description: 'SELECT pg_advisory_xact_lock(user) first, then look for a claim',
+      programs: { claim: claimAdvisory },
+      // Under repeatable read the lock statement took the waiter's snapshot before the wait: it misses the winner's claim and gets 40001 granting the points.
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails', serializable: 'fails' },
+    },
+    'advisory-lock-retry': {
+      description: `SELECT pg_advisory_xact_lock(user) first, then look for a claim; ${giftRetry}`,
+      programs: { claim: retrying(claimAdvisory) },
       expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
     },
     'unique-constraint': {

@@ -226,6 +226,19 @@ function* signupNaive(tx: Tx<SignupDb>, a: { email: string }) {
   return yield* tx.commit('ok');
 }
 
+/** The advisory lock key of an email: a 32-bit string hash, as applications pass `hashtext(email)` to pg_advisory_xact_lock. */
+export function emailLockKey(email: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < email.length; i++) h = Math.imul(h ^ email.charCodeAt(i), 0x01000193);
+  return h | 0;
+}
+
+/** advisory-lock: take the email's advisory lock first, so that signups of one email run one at a time, then the naive signup. */
+function* signupAdvisory(tx: Tx<SignupDb>, a: { email: string }) {
+  yield* tx.advisoryLock(emailLockKey(a.email));
+  return yield* signupNaive(tx, a);
+}
+
 /** unique-constraint: insert; 23505 means the email is taken. */
 function* signupUniqueConstraint(tx: Tx<SignupDb>, a: { email: string }) {
   try {
@@ -281,6 +294,12 @@ export const signupUnique = defineScenario({
       programs: { signup: signupNaive },
       expected: { 'read-committed': 'fails', 'repeatable-read': 'fails', serializable: 'fails' },
     },
+    'advisory-lock': {
+      description: 'SELECT pg_advisory_xact_lock(hash of the email) first, then the naive signup',
+      programs: { signup: signupAdvisory },
+      // Under repeatable read and serializable the lock statement took the waiter's snapshot before the wait: it misses the winner's account and its insert fails (23505, 40001).
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails', serializable: 'fails' },
+    },
     'unique-constraint': {
       description: 'insert; the unique index decides and 23505 means "duplicate"',
       programs: { signup: signupUniqueConstraint },
@@ -318,6 +337,12 @@ function* attemptNaive(tx: Tx<RateDb>, a: { key: number }) {
   if (!c || c.count >= c.max) return yield* tx.rollback('rejected');
   yield* tx.update('counters', { key: a.key }, { count: c.count + 1 });
   return yield* tx.commit('allowed');
+}
+
+/** advisory-lock: take the key's advisory lock first, then the naive attempt. */
+function* attemptAdvisory(tx: Tx<RateDb>, a: { key: number }) {
+  yield* tx.advisoryLock(a.key);
+  return yield* attemptNaive(tx, a);
 }
 
 function* attemptAtomic(tx: Tx<RateDb>, a: { key: number }) {
@@ -379,6 +404,12 @@ export const rateLimit = defineScenario({
       description: `one conditional UPDATE; ${retryNote}`,
       programs: { attempt: retrying(attemptAtomic) },
       expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
+    },
+    'advisory-lock': {
+      description: 'SELECT pg_advisory_xact_lock(key) first, then the naive read, compare and write',
+      programs: { attempt: attemptAdvisory },
+      // Under repeatable read the lock statement took the waiter's snapshot before the wait: its write gets 40001.
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'serializable-retry': {
       description: 'the naive attempt, run again from the start on 40001 (meant for SERIALIZABLE)',

@@ -51,6 +51,12 @@ function* setForUpdate(tx: Tx<Top3Db>, a: SetTop3) {
   return yield* setTop3(tx, a, true);
 }
 
+/** advisory-lock: take the user's advisory lock first, which puts one user's sets in line, then the naive check and write. */
+function* setAdvisory(tx: Tx<Top3Db>, a: SetTop3) {
+  yield* tx.advisoryLock(a.user);
+  return yield* setTop3(tx, a, false);
+}
+
 const setOperation = (dates: readonly number[]): Operation<Top3Db, SetTop3> => ({
   args: fc.constantFrom(...dates).map((date) => ({ user, date })),
   serial(state, a, { id }) {
@@ -106,6 +112,12 @@ const strategies = (naiveUnderRepeatableRead: 'passes' | 'fails'): Record<string
     description: `SELECT the account FOR UPDATE, then check the date and write; ${retryNote}`,
     programs: { set: retrying(setForUpdate) },
     expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
+  },
+  'advisory-lock': {
+    description: 'SELECT pg_advisory_xact_lock(user) first, then check the date and write',
+    programs: { set: setAdvisory },
+    // Under repeatable read the lock statement took the waiter's snapshot before the wait: its write gets 40001.
+    expected: { 'read-committed': 'passes', 'repeatable-read': 'fails', serializable: 'fails' },
   },
   'serializable-retry': {
     description: 'the naive set, run again from the start on 40001 (meant for SERIALIZABLE)',
