@@ -82,6 +82,7 @@ describe('lockstep audit (the matrix)', () => {
       ['naive', 'failed', 'balance-matches-successes', 'lost update', 2, 1, 'confirmed'],
       ['for-update', 'passed', null, null, null, null, 'confirmed'],
       ['atomic-update', 'passed', null, null, null, null, 'confirmed'],
+      ['advisory-lock', 'passed', null, null, null, null, 'confirmed'],
       ['serializable-retry', 'failed', 'balance-matches-successes', 'lost update', 2, 1, 'confirmed'],
     ]);
     const forUpdate = rows.find((r: any) => r.strategy === 'for-update');
@@ -96,7 +97,7 @@ describe('lockstep audit (the matrix)', () => {
     const lines = stdout.trim().split('\n');
     expect(lines[0]).toBe('| scenario | strategy | isolation | verdict | broken rule | anomaly | size | blocks/run | aborts/run | PostgreSQL |');
     expect(lines[2]).toMatch(/^\| points-add \| naive \| repeatable-read \| failed \| every-operation-succeeds \| none \| 2 tx, 1 preemption \| \d+\.\d\d \| \d+\.\d\d \| - \|$/);
-    expect(lines.at(-1)).toBe('4 combinations: 1 passed, 3 failed.');
+    expect(lines.at(-1)).toBe('5 combinations: 1 passed, 4 failed.');
   });
 
   it.each([

@@ -19,7 +19,7 @@ describe('lockstep list', () => {
     expect(rows.map((r: any) => r.scenario)).toEqual(expect.arrayContaining(['points-deduct', 'points-add', 'points-mixed']));
     expect(rows.find((r: any) => r.scenario === 'points-deduct')).toEqual({
       scenario: 'points-deduct',
-      strategies: ['naive', 'for-update', 'atomic-update', 'serializable-retry'],
+      strategies: ['naive', 'for-update', 'atomic-update', 'advisory-lock', 'serializable-retry'],
       isolationLevels: ['read-committed', 'repeatable-read', 'serializable'],
     });
   });
@@ -71,8 +71,8 @@ describe('lockstep explore', () => {
 describe('bad input: one sentence, exit 2', () => {
   const cases: [string[], string][] = [
     [['explore', 'points-dedct', '--strategy', 'naive'], `Unknown scenario "points-dedct"; choose one of ${scenarios.map((s) => s.id).join(', ')}.`],
-    [['explore', 'points-deduct', '--strategy', 'magic'], 'Unknown strategy "magic" for points-deduct; choose one of naive, for-update, atomic-update, serializable-retry.'],
-    [['explore', 'points-deduct'], 'Choose a strategy with --strategy; points-deduct has naive, for-update, atomic-update, serializable-retry.'],
+    [['explore', 'points-deduct', '--strategy', 'magic'], 'Unknown strategy "magic" for points-deduct; choose one of naive, for-update, atomic-update, advisory-lock, serializable-retry.'],
+    [['explore', 'points-deduct'], 'Choose a strategy with --strategy; points-deduct has naive, for-update, atomic-update, advisory-lock, serializable-retry.'],
     [['explore', 'points-deduct', '--strategy', 'naive', '--isolation', 'chaos'], 'Unknown isolation level "chaos"; choose one of read-committed, repeatable-read, serializable.'],
     [['explore', 'points-deduct', '--strategy', 'naive', '--seed', 'abc'], '--seed must be a whole number, not "abc".'],
     [['explore', 'points-deduct', '--strategy', 'naive', '--runs', '10x'], '--runs must be a whole number, not "10x".'],
