@@ -125,6 +125,22 @@ describe('row lock strengths, on the model and on PostgreSQL', () => {
     await both.rows(2, commit, []);
   });
 
+  it('FOR KEY SHARE of a row another running transaction updated without a key change, then deleted, waits on the update chain even with SKIP LOCKED or NOWAIT', async () => {
+    await both.rows(2, update(2, { v: 5 }), [{ ...seed.t[1], v: 5 }]);
+    await both.rows(2, { kind: 'delete', table: 't', where: { id: 2 } }, [{ ...seed.t[1], v: 5 }]);
+    await both.expect(1, { ...lock(2, 'key-share'), skipLocked: true }, [blocked(1, [2])]);
+    await both.expect(3, { ...lock(2, 'key-share'), nowait: true }, [blocked(3, [2])]);
+    await both.expect(2, rollback, [completed(1, [seed.t[1]]), completed(2, []), completed(3, [seed.t[1]])]);
+    await both.rows(1, commit, []);
+    await both.rows(3, commit, []);
+    // Once the deleter commits, the row is gone for the waiter.
+    await both.rows(2, update(2, { v: 5 }), [{ ...seed.t[1], v: 5 }]);
+    await both.rows(2, { kind: 'delete', table: 't', where: { id: 2 } }, [{ ...seed.t[1], v: 5 }]);
+    await both.expect(1, { ...lock(2, 'key-share'), skipLocked: true }, [blocked(1, [2])]);
+    await both.expect(2, commit, [completed(1, []), completed(2, [])]);
+    await both.rows(1, commit, []);
+  });
+
   it('an UPDATE of a key column locks FOR UPDATE: it waits for a key sharer', async () => {
     await both.rows(1, lock(1, 'key-share'), [row1]);
     await both.expect(2, update(1, { k: 11 }), [blocked(2, [1])]);

@@ -15,7 +15,7 @@ import {
 import { advisoryLock } from './advisory-locks.ts';
 import { indexEntries, insertRows } from './inserts.ts';
 import { newestVersion, sees, visibleVersion, type RowChain, type Version } from './mvcc.ts';
-import { assignXid, holderMode, queuedVersion, tryLock, upgrading, type RowLockMode } from './row-lock.ts';
+import { assignXid, conflictingHolders, holderMode, queuedVersion, tryLock, upgrading, type RowLockMode } from './row-lock.ts';
 import { messages, type Progress, type Run, type TableState } from './run.ts';
 import { serializableRead, serializableWrite, serializationFailure } from './serializable.ts';
 import { overtakes, releaseRow } from './wakeups.ts';
@@ -129,16 +129,17 @@ function lockRows(run: Run, xact: Xact, p: PendingStatement, s: SelectStatement 
       }
     }
     if (!tryLock(chain, xact, rowMode) && !overtakes(run, xact, chain, rowMode)) {
-      if (s.kind === 'select' && s.skipLocked) {
+      const walking = rowMode === 'key-share' && waitsOnUpdateChain(run.table(s.table), chain, xact, visibleVersion(chain, xact, p.snapshot));
+      if (s.kind === 'select' && s.skipLocked && !walking) {
         // SKIP LOCKED: the row is left out, and the scan goes on (below a LIMIT, to the next row).
         p.next++;
         continue;
       }
-      if (s.kind === 'select' && s.nowait) return { code: SqlState.lockNotAvailable, message: `could not obtain lock on row in relation "${s.table}"` };
+      if (s.kind === 'select' && s.nowait && !walking) return { code: SqlState.lockNotAvailable, message: `could not obtain lock on row in relation "${s.table}"` };
       xact.wait = { kind: 'row', chain, mode: rowMode };
       p.waitedAt = p.next;
-      // A share holder upgrading its lock takes no tuple lock (see `upgrading`).
-      const at = upgrading(chain, xact) ? null : queuedVersion(visibleVersion(chain, xact, p.snapshot), newestVersion(chain, xact));
+      // A share holder upgrading its lock takes no tuple lock (see `upgrading`); nor does FOR KEY SHARE waiting on the update chain.
+      const at = upgrading(chain, xact) || walking ? null : queuedVersion(visibleVersion(chain, xact, p.snapshot), newestVersion(chain, xact));
       xact.queuedAt = at;
       xact.walksFrom = s.kind === 'select' && at !== null ? at.xmax : null;
       chain.queue.push(xact);
@@ -201,6 +202,25 @@ function keysKept(table: TableState, chain: RowChain, seen: Version | undefined,
     if (versions[i] === newest) return true;
   }
   return true;
+}
+
+/**
+ * True when a FOR KEY SHARE of `seen` must wait for the transaction that
+ * replaced it without changing its key and still runs, because that
+ * transaction now holds the row in a conflicting mode (it deleted or
+ * key-updated its new version, or locked it FOR UPDATE): PostgreSQL finds no
+ * conflict at `seen`, walks the update chain to lock the newer versions too
+ * (heap_lock_updated_tuple) and waits there whatever SKIP LOCKED or NOWAIT
+ * say, without a tuple lock.
+ */
+function waitsOnUpdateChain(table: TableState, chain: RowChain, xact: Xact, seen: Version | undefined): boolean {
+  const updater = seen?.xmax;
+  if (!seen || !updater || updater === xact || updater.status !== 'active') return false;
+  const versions = chain.versions;
+  const next = versions[versions.indexOf(seen) + 1];
+  if (next === undefined || next.xmin !== updater || next.keysUpdated || keyChanged(table, seen.data, next.data)) return false;
+  const holders = conflictingHolders(chain, xact, 'key-share');
+  return holders.length === 1 && holders[0] === updater;
 }
 
 /** 40001 under repeatable read: the row changed after the snapshot. Only UPDATE and DELETE say "concurrent delete" for a deleted row. */
