@@ -298,7 +298,7 @@ function describeSafely(s: Statement): string {
 function notAStatement(value: unknown): string {
   if (typeof value === 'object' && value !== null) {
     if (typeof (value as { next?: unknown }).next === 'function') return 'a generator instead of a statement; write yield* tx.select(...), with a star, to run a statement.';
-    if ((value as { kind?: unknown }).kind !== undefined) return `a statement of unknown kind ${show((value as { kind: unknown }).kind)}; the kinds are select, update, insert, delete, commit, rollback.`;
+    if ((value as { kind?: unknown }).kind !== undefined) return `a statement of unknown kind ${show((value as { kind: unknown }).kind)}; the kinds are select, update, insert, delete, advisory-lock, commit, rollback.`;
   }
   return `${show(value)}, which is not a statement; yield* the statements of tx (tx.select, tx.update, ...).`;
 }

@@ -158,9 +158,20 @@ describe('checkStatement', () => {
     );
   });
 
+  it('an advisory lock: a whole number key in bigint\'s range, try a boolean, nothing else', () => {
+    for (const s of [{ kind: 'advisory-lock', key: 1 }, { kind: 'advisory-lock', key: -(2 ** 63), try: true }, { kind: 'advisory-lock', key: 2 ** 62, try: false }]) {
+      expect(() => checkStatement(giftOnce, 'naive', 'claim', 1, s)).not.toThrow();
+    }
+    expect(problem({ kind: 'advisory-lock', key: 1.5 })).toBe(`${origin}: {"kind":"advisory-lock","key":1.5} has key 1.5; an advisory lock's key is a whole number in bigint's range.`);
+    expect(problem({ kind: 'advisory-lock', key: 2 ** 63 })).toBe(`${origin}: {"kind":"advisory-lock","key":9223372036854776000} has key 9223372036854776000; an advisory lock's key is a whole number in bigint's range.`);
+    expect(problem({ kind: 'advisory-lock', key: '7' })).toBe(`${origin}: {"kind":"advisory-lock","key":"7"} has key "7"; an advisory lock's key is a whole number in bigint's range.`);
+    expect(problem({ kind: 'advisory-lock', key: 7, try: 'yes' })).toBe(`${origin}: {"kind":"advisory-lock","key":7,"try":"yes"} has try "yes"; it is true or false.`);
+    expect(problem({ kind: 'advisory-lock', key: 7, shared: true })).toBe(`${origin}: {"kind":"advisory-lock","key":7,"shared":true} has "shared"; an advisory lock has a key and may have try.`);
+  });
+
   it('something that is not a statement', () => {
     expect(problem({ kind: 'upsert', table: 'gifts' })).toBe(
-      `${origin} yielded a statement of unknown kind "upsert"; the kinds are select, update, insert, delete, commit, rollback.`,
+      `${origin} yielded a statement of unknown kind "upsert"; the kinds are select, update, insert, delete, advisory-lock, commit, rollback.`,
     );
     expect(problem(claim({} as never, { user: 1 }))).toBe(`${origin} yielded a generator instead of a statement; write yield* tx.select(...), with a star, to run a statement.`);
   });
