@@ -166,7 +166,7 @@ function checkAgainstBruteForce(scenario: Scenario, strategy: string, isolation:
 describe('exhaustive search is sound: the same outcomes as running every interleaving', () => {
   const isolations: IsolationLevel[] = ['read-committed', 'repeatable-read', 'serializable'];
   for (const scenario of [pointsDeduct, pointsMixed]) {
-    for (const strategy of ['naive', 'for-update', 'atomic-update']) {
+    for (const strategy of ['naive', 'for-update', 'atomic-update', 'advisory-lock']) {
       for (const isolation of isolations.filter((i) => scenario.isolationLevels.includes(i))) {
         for (const n of [2, 3]) {
           it(`${scenario.id} ${strategy} ${isolation}, ${n} transactions`, () => {
