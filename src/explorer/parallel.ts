@@ -6,7 +6,7 @@ import { DefinitionError, EnvironmentError, InputError, InterruptedError, Lockst
 import { checkScenario } from '../model/check-scenario.ts';
 import type { ExploreOptions, ExploreReport } from './explore.ts';
 import { checkExploreOptions } from './explore-options.ts';
-import { assembleReport, checkShard, firstFailure, prepareExploration, reportBase, shardRange, type Exploration, type PartResult, type Shrunk } from './exploration.ts';
+import { assembleReport, checkShard, firstFailure, prepareExploration, reportBase, shardRange, type Exploration, type PartResult, type Shrunk, type UnitResult } from './exploration.ts';
 import type { WorkerAnswer, WorkerTask } from './explore-worker.ts';
 import { moduleUrl } from './scenario-module.ts';
 import { checkSerialSpec } from './serial-spec-check.ts';
@@ -74,7 +74,7 @@ export interface ShardResult {
 export async function exploreOnWorkers(options: ExploreOptions & WorkerOptions): Promise<ExploreReport> {
   const started = performance.now();
   const { exploration, task } = prepare(options, options);
-  const results = await runOnWorkers(task!, options.workers, exploration, 0, exploration.size, options.signal);
+  const results = await runOnWorkers(task!, options.workers, 0, exploration.size, options.signal);
   const failing = firstFailure(results, exploration.size);
   const shrunk = failing ? exploration.shrink(failing) : undefined;
   return assembleReport(reportBase({ ...options, scenario: options.scenario.id }), exploration.size, results, shrunk, performance.now() - started);
@@ -93,7 +93,7 @@ export async function exploreShard(options: ExploreOptions & { readonly shard: S
   if (parallel && (options.workers === undefined || options.scenarioModule === undefined)) throw new InputError('Give both workers and scenarioModule to run a shard on worker threads.');
   const { exploration, task } = prepare(options, parallel ? (options as WorkerOptions) : undefined);
   const { from, to } = shardRange(exploration.size, options.shard);
-  const results = task ? await runOnWorkers(task, options.workers!, exploration, from, to, options.signal) : [exploration.run(from, to)];
+  const results = task ? await runOnWorkers(task, options.workers!, from, to, options.signal) : [exploration.run(from, to)];
   const result = combine(results, from, to);
   const shrunk = result.failure !== undefined ? exploration.shrink(result) : undefined;
   return {
@@ -187,7 +187,7 @@ function shardedExploration(options: ExploreOptions): ShardedExploration {
 /** The results of consecutive parts as one result over [from, to), up to the first failure. */
 function combine(results: readonly PartResult[], from: number, to: number): PartResult {
   const sorted = [...results].sort((a, b) => a.from - b.from);
-  const units = sorted.some((r) => r.units) ? [] as NonNullable<PartResult['units']>[number][] : undefined;
+  const units: UnitResult[] | undefined = sorted.some((r) => r.units) ? [] : undefined;
   for (const r of sorted) {
     units?.push(...(r.units ?? []));
     if (r.failure !== undefined) return { from, to, failure: r.failure, ...(units ? { units } : {}) };
@@ -196,11 +196,10 @@ function combine(results: readonly PartResult[], from: number, to: number): Part
 }
 
 /** Parts of one task for a pool of `workers`: small enough to share the work and stop soon after a failure, large enough to cost little to hand out. */
-function chunksOf(exploration: Exploration, task: Omit<WorkerTask, 'from' | 'to'>, workers: number, from: number, to: number): { from: number; to: number }[] {
+function chunksOf(task: Omit<WorkerTask, 'from' | 'to'>, workers: number, from: number, to: number): { from: number; to: number }[] {
   const size = task.options.mode === 'exhaustive' ? 1 : Math.max(1, Math.min(2000, Math.ceil((to - from) / (workers * 8))));
   const chunks: { from: number; to: number }[] = [];
   for (let a = from; a < to; a += size) chunks.push({ from: a, to: Math.min(to, a + size) });
-  void exploration;
   return chunks;
 }
 
@@ -210,8 +209,8 @@ function chunksOf(exploration: Exploration, task: Omit<WorkerTask, 'from' | 'to'
  * running are stopped), since the report needs only the parts up to the
  * first failure. Returns the results up to it, in order.
  */
-async function runOnWorkers(task: Omit<WorkerTask, 'from' | 'to'>, workers: number, exploration: Exploration, from: number, to: number, signal?: AbortSignal): Promise<PartResult[]> {
-  const chunks = chunksOf(exploration, task, workers, from, to);
+async function runOnWorkers(task: Omit<WorkerTask, 'from' | 'to'>, workers: number, from: number, to: number, signal?: AbortSignal): Promise<PartResult[]> {
+  const chunks = chunksOf(task, workers, from, to);
   const pool = new Tinypool({ filename: workerFilename(), minThreads: workers, maxThreads: workers, isolateWorkers: false });
   const results: (PartResult | undefined)[] = [];
   const running = new Map<number, AbortController>();
