@@ -1,6 +1,6 @@
 import { releasedStatement, type RunPlan, type Trace } from '../src/explorer/runner.ts';
 import type { Row } from '../src/model/schema.ts';
-import { isComparison, SqlState, type Where } from '../src/model/statement.ts';
+import { isComparison, isSavepointControl, SqlState, type Where } from '../src/model/statement.ts';
 
 /**
  * Why a random statement program's run falls in a documented model gap, or
@@ -30,10 +30,10 @@ export function knownGap(spec: RunPlan, trace: Trace, onConflictSkipReads: boole
     if (spec.isolation === 'serializable' && s.kind === 'select' && s.limit !== undefined && keysOf(s.where).length === 0) {
       return 'a select with a LIMIT under serializable (PostgreSQL may scan the primary key index and stop at the LIMIT, locking finer than the model’s sequential scan)';
     }
-    if (spec.isolation === 'serializable' && s.kind !== 'insert' && s.kind !== 'commit' && s.kind !== 'rollback' && s.kind !== 'advisory-lock' && keyRange(s.where)) {
+    if (spec.isolation === 'serializable' && s.kind !== 'insert' && s.kind !== 'commit' && s.kind !== 'rollback' && s.kind !== 'advisory-lock' && !isSavepointControl(s) && keyRange(s.where)) {
       return 'IS NULL, an IN list or a range on an indexed column under serializable (PostgreSQL plans a bitmap index scan, whose SIREAD locks are finer than the model’s sequential scan)';
     }
-    if (spec.isolation === 'serializable' && s.kind !== 'insert' && s.kind !== 'commit' && s.kind !== 'rollback' && s.kind !== 'advisory-lock' && failsLater(step.tx) && keysOf(s.where).some((key) => deadKeys.has(key))) {
+    if (spec.isolation === 'serializable' && s.kind !== 'insert' && s.kind !== 'commit' && s.kind !== 'rollback' && s.kind !== 'advisory-lock' && !isSavepointControl(s) && failsLater(step.tx) && keysOf(s.where).some((key) => deadKeys.has(key))) {
       return 'a doomed serializable transaction looked up a key of an uncommitted row version (PostgreSQL still examines its index entry)';
     }
   }

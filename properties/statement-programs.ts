@@ -19,7 +19,9 @@ import { describeStatement, type Changes, type Statement, type Where } from '../
  * NULL, IS NOT NULL, IN lists and ranges; selects by `value` may be ordered
  * by it (NULLs last ascending, first descending) with a LIMIT; a locking
  * read may SKIP LOCKED or NOWAIT. A program may also take an advisory lock
- * (key 1 or 2, waiting or with try). Seed:
+ * (key 1 or 2, waiting or with try), and set savepoints: statements inside
+ * one, ended by ROLLBACK TO (where the program goes on after an error) or
+ * RELEASE, and savepoint statements on their own. Seed:
  * (1, 10, 100), (2, 20, 200), (3, 30, 300).
  *
  * A program stops at its first failed statement (the runner then rolls back)
@@ -53,10 +55,18 @@ const seed = {
 };
 
 function* statementsProgram(tx: Tx<ItemsDb>, program: StatementProgram): TxGenerator<OperationResult> {
-  const results: Row[][] = [];
-  for (const statement of program.statements) {
-    const result = yield statement;
-    if (result.error) throw new StatementFailure(result.error);
+  const results: (Row[] | string)[] = [];
+  const statements = program.statements;
+  for (let i = 0; i < statements.length; i++) {
+    const result = yield statements[i];
+    if (result.error) {
+      // A failure with a ROLLBACK TO later in the program goes on there, as an application catching the error inside a savepoint does.
+      const recovery = statements.findIndex((s, j) => j > i && s.kind === 'rollback-to');
+      if (recovery < 0) throw new StatementFailure(result.error);
+      results.push(result.error.code);
+      i = recovery - 1;
+      continue;
+    }
     results.push([...result.rows]);
   }
   return program.end === 'commit' ? yield* tx.commit(results) : yield* tx.rollback(results);
@@ -182,10 +192,33 @@ const insert = fc
   );
 const remove = byKey.map((where): ItemsStatement => ({ kind: 'delete', table: 'items', where }));
 
-/** One program: 1 to 4 statements, then COMMIT (or, one time in six, ROLLBACK). */
+const savepointNames = fc.constantFrom('a', 'b');
+/** SAVEPOINT, ROLLBACK TO or RELEASE on its own (of a savepoint that may not exist: 3B001). */
+const savepointControl = fc.oneof(
+  savepointNames.map((name): ItemsStatement => ({ kind: 'savepoint', name })),
+  savepointNames.map((name): ItemsStatement => ({ kind: 'rollback-to', name })),
+  savepointNames.map((name): ItemsStatement => ({ kind: 'release', name })),
+);
+
+/**
+ * Statements inside a savepoint, ended by ROLLBACK TO it (where the program
+ * goes on after an error, see `statementsProgram`) or by RELEASE.
+ */
+function savepointGroup(extras: Extras): fc.Arbitrary<readonly ItemsStatement[]> {
+  return fc
+    .record({ name: savepointNames, inside: fc.array(statementArbitrary(extras), { minLength: 1, maxLength: 2 }), end: fc.constantFrom('rollback-to' as const, 'rollback-to' as const, 'release' as const) })
+    .map(({ name, inside, end }) => [{ kind: 'savepoint', name } as ItemsStatement, ...inside, { kind: end, name } as ItemsStatement]);
+}
+
+/** One program: 1 to 4 statements or savepoint groups, then COMMIT (or, one time in six, ROLLBACK). */
 function programArbitrary(extras: Extras): fc.Arbitrary<StatementProgram> {
+  const unit = fc.oneof(
+    { arbitrary: statementArbitrary(extras).map((s) => [s]), weight: 40 },
+    { arbitrary: savepointGroup(extras), weight: 10 },
+    { arbitrary: savepointControl.map((s) => [s]), weight: 1 },
+  );
   return fc.record({
-    statements: fc.array(statementArbitrary(extras), { minLength: 1, maxLength: 4 }),
+    statements: fc.array(unit, { minLength: 1, maxLength: 4 }).map((units) => units.flat()),
     end: fc.oneof({ arbitrary: fc.constant('commit' as const), weight: 5 }, { arbitrary: fc.constant('rollback' as const), weight: 1 }),
   });
 }

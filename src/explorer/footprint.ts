@@ -426,6 +426,8 @@ export class FootprintTracker {
       if (this.isolation !== 'read-committed') this.readCommits(into);
     }
     if (this.serializable) into.touch(commitLog, null, false);
+    // ROLLBACK TO undoes writes and releases locks the attempt took since the savepoint: as a failure would, it writes what the attempt wrote.
+    if (statement.kind === 'rollback-to') this.failed(tx, into);
     const own = statementFootprint(this.schema, statement, undefined, this.options);
     this.attempt(tx).add(own);
     into.add(own);

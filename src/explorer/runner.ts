@@ -168,6 +168,9 @@ class WorkloadRun {
         t.failed = false;
       } else if (result.error) {
         t.failed = true;
+      } else if (statement.kind === 'rollback-to') {
+        // ROLLBACK TO a savepoint ends the failed state an error inside it left.
+        t.failed = false;
       }
     }
     let next: IteratorResult<Statement, OperationResult>;

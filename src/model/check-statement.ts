@@ -2,7 +2,7 @@ import type { TxId } from './transaction.ts';
 import { DefinitionError } from '../errors.ts';
 import type { Scenario, Strategy } from './scenario.ts';
 import { columnType, isNullable, type ColumnType, type Schema } from './schema.ts';
-import { describeStatement, type AdvisoryLockStatement, type Statement } from './statement.ts';
+import { describeStatement, type AdvisoryLockStatement, type SavepointControl, type Statement } from './statement.ts';
 
 /** PostgreSQL's `integer` range. */
 const int4Min = -2147483648;
@@ -62,6 +62,11 @@ export function checkStatement(scenario: Scenario, strategy: Strategy | string, 
   if (typeof statement === 'object' && statement !== null) {
     const kind = (statement as { kind?: unknown }).kind;
     if (kind === 'commit' || kind === 'rollback') return;
+    if (kind === 'savepoint' || kind === 'rollback-to' || kind === 'release') {
+      const problem = savepointProblem(statement as SavepointControl);
+      if (problem === null) return;
+      throw new DefinitionError(`${programOrigin(scenario, strategy, operation, tx)}: ${show(statement)} ${problem}`);
+    }
     if (kind === 'advisory-lock') {
       const problem = advisoryLockProblem(statement as AdvisoryLockStatement);
       if (problem === null) return;
@@ -88,7 +93,15 @@ function strategyName(scenario: Scenario, strategy: Strategy | string): string {
   return Object.keys(scenario.strategies).find((name) => scenario.strategies[name] === strategy) ?? '(unnamed)';
 }
 
-type DataStatement = Exclude<Statement, { kind: 'commit' | 'rollback' | 'advisory-lock' }>;
+type DataStatement = Exclude<Statement, { kind: 'commit' | 'rollback' | 'advisory-lock' | 'savepoint' | 'rollback-to' | 'release' }>;
+
+/** What is wrong with a savepoint statement: its name must be a string PostgreSQL takes as an identifier (at most 63 bytes, no NUL). */
+function savepointProblem(s: SavepointControl): string | null {
+  const keys = Object.keys(s).filter((k) => k !== 'kind' && k !== 'name');
+  if (keys.length > 0) return `has ${show(keys[0])}; a ${s.kind} has a name only.`;
+  if (typeof s.name !== 'string' || s.name === '' || s.name.includes('\0') || Buffer.byteLength(s.name) > 63) return `has name ${show(s.name)}; a savepoint's name is a non-empty string of at most 63 bytes.`;
+  return null;
+}
 
 /** What is wrong with an advisory lock statement: its key must be a whole number in bigint's range (PostgreSQL's `pg_advisory_xact_lock(bigint)`). */
 function advisoryLockProblem(s: AdvisoryLockStatement): string | null {
@@ -298,7 +311,7 @@ function describeSafely(s: Statement): string {
 function notAStatement(value: unknown): string {
   if (typeof value === 'object' && value !== null) {
     if (typeof (value as { next?: unknown }).next === 'function') return 'a generator instead of a statement; write yield* tx.select(...), with a star, to run a statement.';
-    if ((value as { kind?: unknown }).kind !== undefined) return `a statement of unknown kind ${show((value as { kind: unknown }).kind)}; the kinds are select, update, insert, delete, advisory-lock, commit, rollback.`;
+    if ((value as { kind?: unknown }).kind !== undefined) return `a statement of unknown kind ${show((value as { kind: unknown }).kind)}; the kinds are select, update, insert, delete, advisory-lock, savepoint, rollback-to, release, commit, rollback.`;
   }
   return `${show(value)}, which is not a statement; yield* the statements of tx (tx.select, tx.update, ...).`;
 }

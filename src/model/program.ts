@@ -73,6 +73,12 @@ export interface Tx<Db> {
   advisoryLock(key: number): TxGenerator<void>;
   /** `SELECT pg_try_advisory_xact_lock(key)`: takes the advisory lock `key` if no other transaction holds it, without waiting; true when it holds it. */
   tryAdvisoryLock(key: number): TxGenerator<boolean>;
+  /** `SAVEPOINT name`. */
+  savepoint(name: string): TxGenerator<void>;
+  /** `ROLLBACK TO SAVEPOINT name`: undoes what was done since the savepoint, and after an error inside it makes the transaction usable again. */
+  rollbackTo(name: string): TxGenerator<void>;
+  /** `RELEASE SAVEPOINT name`. */
+  release(name: string): TxGenerator<void>;
   commit<R extends OperationResult>(result: R): TxGenerator<R>;
   rollback<R extends OperationResult>(result: R): TxGenerator<R>;
 }
@@ -114,6 +120,18 @@ class TxHandle<Db> implements Tx<Db> {
   *tryAdvisoryLock(key: number): TxGenerator<boolean> {
     const rows = yield* execute({ kind: 'advisory-lock', key, try: true });
     return rows[0].locked === true;
+  }
+
+  *savepoint(name: string): TxGenerator<void> {
+    yield* execute({ kind: 'savepoint', name });
+  }
+
+  *rollbackTo(name: string): TxGenerator<void> {
+    yield* execute({ kind: 'rollback-to', name });
+  }
+
+  *release(name: string): TxGenerator<void> {
+    yield* execute({ kind: 'release', name });
   }
 
   *commit<R extends OperationResult>(result: R): TxGenerator<R> {

@@ -97,6 +97,29 @@ export interface AdvisoryLockStatement {
   readonly try?: boolean;
 }
 
+/** `SAVEPOINT name`: a point inside the transaction that `rollback-to` returns to (a subtransaction, in PostgreSQL's terms). */
+export interface SavepointStatement {
+  readonly kind: 'savepoint';
+  readonly name: string;
+}
+
+/**
+ * `ROLLBACK TO SAVEPOINT name`: undoes what the transaction did since the
+ * savepoint (its writes, and the row and advisory locks it took since), and
+ * ends a failed state an error inside the savepoint left; the savepoint stays.
+ * An unknown name fails with 3B001.
+ */
+export interface RollbackToStatement {
+  readonly kind: 'rollback-to';
+  readonly name: string;
+}
+
+/** `RELEASE SAVEPOINT name`: forgets the savepoint and those after it, keeping what was done since. An unknown name fails with 3B001. */
+export interface ReleaseStatement {
+  readonly kind: 'release';
+  readonly name: string;
+}
+
 export interface CommitStatement {
   readonly kind: 'commit';
 }
@@ -112,8 +135,19 @@ export type Statement<Db = any> =
   | InsertStatement<Db, keyof Db & string>
   | DeleteStatement<Db, keyof Db & string>
   | AdvisoryLockStatement
+  | SavepointStatement
+  | RollbackToStatement
+  | ReleaseStatement
   | CommitStatement
   | RollbackStatement;
+
+/** The statements that mark a savepoint, roll back to one or release one. */
+export type SavepointControl = SavepointStatement | RollbackToStatement | ReleaseStatement;
+
+/** True for `savepoint`, `rollback-to` and `release`. */
+export function isSavepointControl(s: Statement): s is SavepointControl {
+  return s.kind === 'savepoint' || s.kind === 'rollback-to' || s.kind === 'release';
+}
 
 /** A database error, as PostgreSQL reports it: SQLSTATE and message. */
 export interface DbError {
@@ -137,6 +171,7 @@ export const SqlState = {
   numericOutOfRange: '22003',
   notNullViolation: '23502',
   lockNotAvailable: '55P03',
+  noSuchSavepoint: '3B001',
 } as const;
 
 /** True when a condition value is a comparison object rather than an equality constant (or null, `IS NULL`). */
@@ -294,6 +329,12 @@ export function describeStatement(s: Statement): string {
       return `delete ${s.table}${describeWhere(s.where)}`;
     case 'advisory-lock':
       return `${s.try === true ? 'try ' : ''}advisory lock ${s.key}`;
+    case 'savepoint':
+      return `savepoint ${s.name}`;
+    case 'rollback-to':
+      return `rollback to ${s.name}`;
+    case 'release':
+      return `release ${s.name}`;
     case 'commit':
     case 'rollback':
       return s.kind;

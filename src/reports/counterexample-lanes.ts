@@ -1,5 +1,5 @@
 import type { Counterexample } from '../explorer/counterexample.ts';
-import type { Statement, StatementResult } from '../model/statement.ts';
+import { describeStatement, type Statement, type StatementResult } from '../model/statement.ts';
 import type { DamageStep } from './damage-step.ts';
 import type { StepDependency } from './dependency-steps.ts';
 import { operationCaption, rowLines, type BoxMark, type LaneBox, type LaneDiagram, type LaneEdge, type LaneLine, type LaneWait } from './lanes.ts';
@@ -21,6 +21,10 @@ export function resultLines(statement: Statement, result: StatementResult): { li
       return { lines: result.rows.length === 0 ? [{ text: 'inserted nothing (conflict)', tone: 'muted' }] : rowLines(result.rows, 'inserted ', 'write') };
     case 'delete':
       return { lines: result.rows.length === 0 ? [{ text: 'deleted no rows', tone: 'muted' }] : rowLines(result.rows, 'deleted ', 'write') };
+    case 'savepoint':
+    case 'rollback-to':
+    case 'release':
+      return { lines: [{ text: describeStatement(statement), tone: 'muted' }] };
     case 'advisory-lock':
       return { lines: statement.try === true && result.rows[0]?.locked !== true ? [{ text: 'not locked (held by another)', tone: 'muted' }] : [{ text: `locked ${statement.key}`, tone: 'muted' }] };
   }

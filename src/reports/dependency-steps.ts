@@ -2,6 +2,7 @@ import type { TxId } from '../adapters/backend.ts';
 import type { Dependency } from '../adapters/memory/dependency-graph.ts';
 import type { Anomaly } from '../explorer/anomaly.ts';
 import type { Schema } from '../model/schema.ts';
+import { isSavepointControl } from '../model/statement.ts';
 import type { RunHistory, StatementRun } from './step-history.ts';
 
 /** An edge of an anomaly's cycle, placed on the steps that made it and told in one sentence. */
@@ -97,7 +98,7 @@ class StatementFacts {
 
   private touches(s: StatementRun, item: string): boolean {
     const st = s.statement;
-    return st.kind !== 'commit' && st.kind !== 'rollback' && st.kind !== 'advisory-lock' && (s.result?.rows ?? []).some((row) => this.item(st.table, row) === item);
+    return st.kind !== 'commit' && st.kind !== 'rollback' && st.kind !== 'advisory-lock' && !isSavepointControl(st) && (s.result?.rows ?? []).some((row) => this.item(st.table, row) === item);
   }
 
   /** Statements of `tx` that read `item` (selects, and updates and deletes, which read the row they change). */

@@ -6,7 +6,7 @@ import { DefinitionError, thrownName } from '../errors.ts';
 import { createTx, StatementFailure, type OperationResult, type Program, type TxGenerator } from '../model/program.ts';
 import type { Fate, TxOutcome, WorkloadTx } from '../model/scenario.ts';
 import { compareBy, rowFromPostgres, type Row, type Schema } from '../model/schema.ts';
-import type { DbError, Statement, StatementResult } from '../model/statement.ts';
+import { isSavepointControl, type DbError, type Statement, type StatementResult } from '../model/statement.ts';
 import { withLiterals } from '../adapters/postgres/sql-literal.ts';
 import type { StatementCache } from './statement-cache.ts';
 
@@ -157,6 +157,7 @@ class ProgramRun {
     const result =
       this.context.protocol === 'simple' ? await this.query(withLiterals(compiled), undefined, statement) : await this.query(compiled.sql, compiled.parameters as unknown[], statement);
     if (result.error !== undefined) this.failed = true;
+    else if (statement.kind === 'rollback-to') this.failed = false;
     return result;
   }
 
@@ -199,7 +200,7 @@ function connectionError(e: unknown): DbError {
 
 /** Result rows as plain rows in column order; an update's or delete's rows sorted by primary key, as the model returns them. */
 function rowsOf(schema: Schema, statement: Statement, answer: pg.QueryResult): Row[] {
-  if (statement.kind === 'commit' || statement.kind === 'rollback') return [];
+  if (statement.kind === 'commit' || statement.kind === 'rollback' || isSavepointControl(statement)) return [];
   if (statement.kind === 'advisory-lock') return advisoryLockRows(statement, answer.rows);
   const rows = answer.rows.map((r: Record<string, unknown>) => rowFromPostgres(schema[statement.table], r));
   if (statement.kind === 'update' || statement.kind === 'delete') rows.sort((a, b) => compareBy(schema[statement.table].primaryKey, a, b));

@@ -1,6 +1,6 @@
 import type { CompiledSql, SqlCompiler } from '../adapters/postgres/sql-compiler.ts';
 import type { Value } from '../model/schema.ts';
-import type { Statement } from '../model/statement.ts';
+import { isSavepointControl, type Statement } from '../model/statement.ts';
 
 /** Statement fields whose primitives are values (parameters), null aside; everything else is the statement's shape. */
 const valueFields = new Set(['where', 'set', 'rows', 'limit']);
@@ -39,7 +39,7 @@ export class StatementCache {
   constructor(private readonly compiler: SqlCompiler) {}
 
   compile(statement: Statement): CompiledSql {
-    if (statement.kind === 'commit' || statement.kind === 'rollback' || statement.kind === 'advisory-lock') return this.compiler.statement(statement);
+    if (statement.kind === 'commit' || statement.kind === 'rollback' || statement.kind === 'advisory-lock' || isSavepointControl(statement)) return this.compiler.statement(statement);
     const leaves: Value[] = [];
     const key = shapeKey(statement, leaves);
     let shape = this.shapes.get(key);

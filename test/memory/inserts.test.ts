@@ -30,7 +30,7 @@ describe('memory engine: inserts and unique indexes', () => {
     expect(uniqueConflict(table, t1, { id: 1, email: 'x' }, undefined, undefined, [table.uniques[1]])).toBeNull();
     // t2 deletes ann and has not ended: t1 must wait for it; t2 itself finds no conflict in its own deletion.
     ann.versions[0].xmax = t2;
-    expect(uniqueConflict(table, t1, { id: 2, email: 'ann@example.com' })).toEqual({ kind: 'wait', xact: t2 });
+    expect(uniqueConflict(table, t1, { id: 2, email: 'ann@example.com' })).toEqual({ kind: 'wait', xact: t2, version: ann.versions[0], by: 'xmax' });
     expect(uniqueConflict(table, t2, { id: 2, email: 'ann@example.com' })).toBeNull();
   });
 
@@ -58,7 +58,7 @@ describe('memory engine: inserts and unique indexes', () => {
     // Same email, new id: its heap tuple and primary key entry are made, then it waits at the email index.
     const second = pendingInsert(t2, users([{ id: 3, email: 'bob@example.com' }]));
     expect(insertRows(run, t2, second, second.statement as InsertStatement)).toBe('blocked');
-    expect(t2.wait).toEqual({ kind: 'xact', xact: t1 });
+    expect(t2.wait).toEqual({ kind: 'xact', xact: t1, version: chainOf(run, 'users', 2).versions[0], by: 'xmin' });
     expect(t1.endWaiters).toEqual([t2]);
     const written = chainOf(run, 'users', 3);
     expect(second.writing).toEqual({ chain: written, version: written.versions[0], old: undefined });
@@ -88,7 +88,7 @@ describe('memory engine: inserts and unique indexes', () => {
     expect(p.out).toEqual([{ id: 2, email: 'y@example.com' }]);
 
     const q = pendingInsert(t2, users([{ id: 9, email: 'y@example.com' }], 'nothing'));
-    expect(arbiterConflict(t2, q, run.table('users'), { id: 9, email: 'y@example.com' })).toEqual({ kind: 'wait', xact: t1 });
+    expect(arbiterConflict(t2, q, run.table('users'), { id: 9, email: 'y@example.com' })).toEqual({ kind: 'wait', xact: t1, version: chainOf(run, 'users', 2).versions[0], by: 'xmin' });
     expect(q.arbiterFrom).toBe(1);
   });
 

@@ -171,7 +171,7 @@ describe('checkStatement', () => {
 
   it('something that is not a statement', () => {
     expect(problem({ kind: 'upsert', table: 'gifts' })).toBe(
-      `${origin} yielded a statement of unknown kind "upsert"; the kinds are select, update, insert, delete, advisory-lock, commit, rollback.`,
+      `${origin} yielded a statement of unknown kind "upsert"; the kinds are select, update, insert, delete, advisory-lock, savepoint, rollback-to, release, commit, rollback.`,
     );
     expect(problem(claim({} as never, { user: 1 }))).toBe(`${origin} yielded a generator instead of a statement; write yield* tx.select(...), with a star, to run a statement.`);
   });

@@ -35,7 +35,7 @@ export function advisoryLock(run: Run, xact: Xact, p: PendingStatement, s: Advis
   if (lock === undefined) locks.set(s.key, (lock = { key: s.key, holder: null, queue: [] }));
   if (lock.holder === xact) return done(p, s, true);
   if (lock.holder === null) {
-    grant(lock, xact);
+    grantAdvisory(lock, xact);
     return done(p, s, true);
   }
   if (s.try === true) return done(p, s, false);
@@ -49,9 +49,11 @@ function done(p: PendingStatement, s: AdvisoryLockStatement, locked: boolean): '
   return 'done';
 }
 
-function grant(lock: AdvisoryLock, xact: Xact): void {
+/** Gives `xact` the lock (logged for ROLLBACK TO while it has a savepoint). */
+export function grantAdvisory(lock: AdvisoryLock, xact: Xact): void {
   lock.holder = xact;
   (xact.advisory ??= []).push(lock);
+  if (xact.undo) xact.undo.push({ kind: 'advisory', lock });
 }
 
 /** Releases the advisory locks of a transaction that ended; each goes to its first waiter, which is woken. */
@@ -60,7 +62,7 @@ export function releaseAdvisoryLocks(run: Run, xact: Xact): void {
     lock.holder = null;
     const next = lock.queue.shift();
     if (next !== undefined) {
-      grant(lock, next);
+      grantAdvisory(lock, next);
       run.wakeOne(next);
     }
   }

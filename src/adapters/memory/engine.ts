@@ -1,6 +1,7 @@
 import type { Event, IsolationLevel, TxId } from '../backend.ts';
 import { canonicalTables, uniqueIndexes, type Row, type Schema, type Tables } from '../../model/schema.ts';
-import { SqlState, type Statement } from '../../model/statement.ts';
+import { isSavepointControl, SqlState, type Statement } from '../../model/statement.ts';
+import { savepointStep } from './savepoints.ts';
 import { visibleVersion } from './mvcc.ts';
 import { messages, newXact, Run, type RaceResolver, type TableDefinition } from './run.ts';
 import { serializableCommit } from './serializable.ts';
@@ -89,21 +90,25 @@ export class MemoryEngine {
     if (statement.kind === 'commit' || statement.kind === 'rollback') {
       const xact = slot.xact;
       slot.xact = null;
-      const failure = xact !== null && xact.status === 'active' && statement.kind === 'commit' ? serializableCommit(run, xact) : null;
+      // A COMMIT of a transaction an error inside a savepoint left failed rolls it back, as PostgreSQL's does.
+      const committing = statement.kind === 'commit' && xact !== null && xact.subFailed === undefined;
+      const failure = xact !== null && xact.status === 'active' && committing ? serializableCommit(run, xact) : null;
       if (failure) {
         abort(run, xact!);
         run.complete(tx, { error: failure });
       } else {
         if (xact !== null && xact.status === 'active') {
-          if (statement.kind === 'commit') commit(run, xact);
+          if (committing) commit(run, xact);
           else abort(run, xact);
         }
         run.complete(tx, { rows: [] });
       }
+    } else if (isSavepointControl(statement)) {
+      savepointStep(run, (slot.xact ??= run.begin(tx)), statement);
     } else {
       if (slot.xact === null) slot.xact = run.begin(tx);
       const xact = slot.xact;
-      if (xact.status === 'aborted') {
+      if (xact.status === 'aborted' || xact.subFailed !== undefined) {
         run.complete(tx, { error: { code: SqlState.inFailedTransaction, message: messages.inFailedTransaction } });
       } else {
         if (xact.pending !== null) throw new Error(`T${tx} is blocked and cannot take a step`);

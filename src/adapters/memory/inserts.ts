@@ -15,7 +15,7 @@ import type { PendingStatement, Xact } from './xact.ts';
 
 /** A unique index check's finding: a writer still running to wait for, or a live row with the key. */
 export type UniqueConflict =
-  | { readonly kind: 'wait'; readonly xact: Xact }
+  | { readonly kind: 'wait'; readonly xact: Xact; readonly version: Version; readonly by: 'xmin' | 'xmax' }
   | { readonly kind: 'violation'; readonly constraint: string; readonly columns: readonly string[]; readonly chain: RowChain };
 
 /**
@@ -33,7 +33,7 @@ export function insertRows(run: Run, xact: Xact, p: PendingStatement, s: InsertS
     if (nullInNotNull) return nullInNotNull;
     if (s.onConflict === 'nothing') {
       const conflict = arbiterConflict(xact, p, table, row);
-      if (conflict?.kind === 'wait') return waitFor(xact, conflict.xact);
+      if (conflict?.kind === 'wait') return waitFor(xact, conflict.xact, conflict.version, conflict.by);
       if (conflict) {
         p.next++;
         // Under repeatable read, PostgreSQL skips the row only if its snapshot sees the conflicting version itself (not an older version of that row).
@@ -49,6 +49,7 @@ export function insertRows(run: Run, xact: Xact, p: PendingStatement, s: InsertS
     if (xact.ssi && !serializableWrite(run, xact, { table: s.table, chain, heap: true, existing: false, indexes: [] })) return serializationFailure;
     table.rows.push(chain);
     xact.writes.push(chain);
+    if (xact.undo) xact.undo.push({ kind: 'created', chain, version });
     const entries = indexEntries(run, xact, p, table, chain, version);
     if (entries !== 'done') return entries;
     p.next++;
@@ -96,7 +97,7 @@ export function indexEntries(run: Run, xact: Xact, p: PendingStatement, table: T
     if (conflict?.kind === 'wait') {
       version.indexed = i;
       p.writing = { chain, version, old };
-      return waitFor(xact, conflict.xact);
+      return waitFor(xact, conflict.xact, conflict.version, conflict.by);
     }
     if (conflict) return uniqueViolation(run, xact, table, conflict.chain, conflict);
     if (xact.ssi && !serializableWrite(run, xact, { table: table.name, chain, heap: false, existing: false, indexes: [columns.join()] })) return serializationFailure;
@@ -125,10 +126,10 @@ export function uniqueConflict(table: TableState, xact: Xact, row: Row, own?: Ro
       // Every version keeps its index entry until vacuum, oldest first: each one with the key is checked with a dirty snapshot.
       for (const version of chain.versions) {
         if ((version.indexed !== undefined && version.indexed <= position) || !sameKey(columns, version.data, row)) continue;
-        if (version.xmin !== xact && version.xmin.status === 'active') return { kind: 'wait', xact: version.xmin };
+        if (version.xmin !== xact && version.xmin.status === 'active') return { kind: 'wait', xact: version.xmin, version, by: 'xmin' };
         const deleter = version.xmax;
         if (deleter === null) return { kind: 'violation', constraint: constraintName(table.name, table.schema, columns), columns, chain };
-        if (deleter !== xact && deleter.status === 'active') return { kind: 'wait', xact: deleter };
+        if (deleter !== xact && deleter.status === 'active') return { kind: 'wait', xact: deleter, version, by: 'xmax' };
       }
     }
   }

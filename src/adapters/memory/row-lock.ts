@@ -126,6 +126,8 @@ export function tryLock(chain: RowChain, xact: Xact, mode: RowLockMode): boolean
 }
 
 function grant(chain: RowChain, xact: Xact, mode: RowLockMode): void {
+  // While it has a savepoint, ROLLBACK TO gives the lock back, or goes back to the mode held before.
+  if (xact.undo) xact.undo.push({ kind: 'lock', chain, before: chain.exclusive === xact || chain.shared.includes(xact) ? holderMode(chain, xact) : null });
   assignXid(xact);
   if (mode === 'exclusive' || mode === 'no-key-update') {
     chain.exclusive = xact;
@@ -249,8 +251,10 @@ function followUpdateChains(chain: RowChain): void {
  * which gets the row too if compatible. `waking` hears of each waiter
  * granted the lock, in grant order, and picks among racing ones.
  */
-export function release(chain: RowChain, xact: Xact, waking: Waking): void {
+export function release(chain: RowChain, xact: Xact, waking: Waking, keep: RowLockMode | null = null): void {
   dropLock(chain, xact);
+  // ROLLBACK TO of a lock made stronger since the savepoint: the mode held before stays.
+  if (keep !== null) grant(chain, xact, keep);
   const queue = chain.queue;
   if (queue.length === 0) return;
   for (const w of queue) {

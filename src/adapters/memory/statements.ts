@@ -165,6 +165,7 @@ function lockRows(run: Run, xact: Xact, p: PendingStatement, s: SelectStatement 
       if (holderMode(chain, xact) === 'exclusive') version.keysUpdated = true;
       chain.versions.push(version);
       xact.writes.push(chain);
+      if (xact.undo) xact.undo.push({ kind: 'deleted', version: target }, { kind: 'created', chain, version });
       const entries = indexEntries(run, xact, p, run.table(s.table), chain, version, target.data);
       if (entries !== 'done') return entries;
       p.out.push(data);
@@ -172,6 +173,7 @@ function lockRows(run: Run, xact: Xact, p: PendingStatement, s: SelectStatement 
       if (xact.ssi && !serializableWrite(run, xact, { table: s.table, chain, heap: true, existing: true, indexes: [] })) return serializationFailure;
       target.xmax = xact;
       xact.writes.push(chain);
+      if (xact.undo) xact.undo.push({ kind: 'deleted', version: target });
       p.out.push(target.data);
     } else if (target) {
       p.out.push(target.data);

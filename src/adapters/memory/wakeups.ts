@@ -1,6 +1,7 @@
 import type { DbError } from '../../model/statement.ts';
 import { leaveAdvisoryQueue, releaseAdvisoryLocks } from './advisory-locks.ts';
-import { undoWrites, type RowChain } from './mvcc.ts';
+import { undoWrites, type RowChain, type Version } from './mvcc.ts';
+import { subAbort } from './savepoints.ts';
 import { conflictingHolders, dropLock, firstConflictingHolder, holderMode, leaveQueue, modeOf, release, sleeping, tryLock, type RowLockMode } from './row-lock.ts';
 import type { Run } from './run.ts';
 import { afterAbort, afterCommit } from './ssi.ts';
@@ -26,6 +27,12 @@ export function abort(run: Run, xact: Xact): void {
   xact.status = 'aborted';
   if (xact.ssi) afterAbort(xact);
   for (const chain of xact.writes) undoWrites(chain, xact);
+  leaveWait(xact);
+  end(run, xact);
+}
+
+/** `xact` stops waiting, if it was (it failed). */
+export function leaveWait(xact: Xact): void {
   if (xact.wait !== null) {
     if (xact.wait.kind === 'row') leaveQueue(xact.wait.chain, xact);
     else if (xact.wait.kind === 'advisory') leaveAdvisoryQueue(xact.wait.lock, xact);
@@ -35,19 +42,22 @@ export function abort(run: Run, xact: Xact): void {
     }
     xact.wait = null;
   }
-  end(run, xact);
 }
 
 /** A statement failed: the transaction is aborted at once (its locks released), and the error is its result. */
 export function fail(run: Run, xact: Xact, error: DbError): void {
-  xact.pending = null;
-  abort(run, xact);
+  // Inside a savepoint only the work since it is aborted (`savepoints.ts`).
+  if (xact.savepoints !== undefined) subAbort(run, xact);
+  else {
+    xact.pending = null;
+    abort(run, xact);
+  }
   run.complete(xact.tx, { error });
 }
 
 /** `xact` waits for `other` to end (a unique-index check found `other`'s row version). */
-export function waitFor(xact: Xact, other: Xact): 'blocked' {
-  xact.wait = { kind: 'xact', xact: other };
+export function waitFor(xact: Xact, other: Xact, version?: Version, by?: 'xmin' | 'xmax'): 'blocked' {
+  xact.wait = version === undefined ? { kind: 'xact', xact: other } : { kind: 'xact', xact: other, version, by };
   other.endWaiters.push(xact);
   return 'blocked';
 }
@@ -71,14 +81,14 @@ function end(run: Run, xact: Xact): void {
  * waits may close a cycle, which `settle` checks once nothing else moves
  * (`Run.rewaited`).
  */
-export function releaseRow(run: Run, chain: RowChain, xact: Xact): void {
+export function releaseRow(run: Run, chain: RowChain, xact: Xact, keep: RowLockMode | null = null): void {
   const queue = chain.queue;
   if (queue.length === 0) {
-    release(chain, xact, run);
+    release(chain, xact, run, keep);
     return;
   }
   for (const w of queue) w.awaited = sleeping(chain, w) ? firstConflictingHolder(chain, w, modeOf(w)) : null;
-  release(chain, xact, run);
+  release(chain, xact, run, keep);
   for (const w of queue) {
     if (!sleeping(chain, w)) continue;
     const holder = firstConflictingHolder(chain, w, modeOf(w));

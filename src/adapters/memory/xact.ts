@@ -5,6 +5,7 @@ import type { RowChain, Version } from './mvcc.ts';
 import type { SsiState } from './ssi.ts';
 import type { Observations } from './dependency-graph.ts';
 import type { AdvisoryLock } from './advisory-locks.ts';
+import type { Savepoint, UndoEntry } from './savepoints.ts';
 
 /** Status of one database transaction (one attempt of a workload transaction). */
 export type XactStatus = 'active' | 'committed' | 'aborted';
@@ -30,7 +31,7 @@ export interface PendingStatement {
 /** What a blocked transaction waits for. */
 export type Wait =
   | { readonly kind: 'row'; readonly chain: RowChain; readonly mode: 'key-share' | 'share' | 'no-key-update' | 'exclusive' }
-  | { readonly kind: 'xact'; readonly xact: Xact }
+  | { readonly kind: 'xact'; readonly xact: Xact; /** The version whose creation (`xmin`) or deletion (`xmax`) by `xact` the unique-index check waits on. */ readonly version?: Version; readonly by?: 'xmin' | 'xmax' }
   | { readonly kind: 'advisory'; readonly lock: AdvisoryLock };
 
 /** One database transaction of the memory engine. */
@@ -78,6 +79,12 @@ export interface Xact {
    * (the members of a multixact), so it waits for the one assigned first.
    */
   firstLock?: number;
+  /** Its savepoints, outermost first (`savepoints.ts`); absent when it has none. */
+  savepoints?: Savepoint[];
+  /** What it did since its first savepoint, for ROLLBACK TO; absent when it has no savepoint. */
+  undo?: UndoEntry[];
+  /** An error inside a savepoint left it failed until ROLLBACK TO (statements get 25P02; COMMIT rolls back). */
+  subFailed?: true;
   /** Advisory locks it holds (`advisory-locks.ts`); absent until it takes one. */
   advisory?: AdvisoryLock[];
   /** SSI bookkeeping; present only under SERIALIZABLE. */

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { Backend, Event, IsolationLevel, TxId } from '../backend.ts';
 import { canonicalTables, compareBy, rowFromPostgres, type Row, type Schema, type Tables } from '../../model/schema.ts';
-import { describeStatement, SqlState, type Statement, type StatementResult } from '../../model/statement.ts';
+import { describeStatement, isSavepointControl, SqlState, type Statement, type StatementResult } from '../../model/statement.ts';
 import { CompletionSignal, pollUntilSettled } from './settle.ts';
 import { advisoryLockRows, SqlCompiler } from './sql-compiler.ts';
 
@@ -440,7 +440,7 @@ export class PostgresBackend implements Backend {
 
   /** Result rows as plain objects in column order; an update's or delete's rows sorted by primary key like the model's. */
   private resultRows(statement: Statement, result: pg.QueryResult): Row[] {
-    if (statement.kind === 'commit' || statement.kind === 'rollback') return [];
+    if (statement.kind === 'commit' || statement.kind === 'rollback' || isSavepointControl(statement)) return [];
     if (statement.kind === 'advisory-lock') return advisoryLockRows(statement, result.rows);
     const rows = result.rows.map((row) => this.plainRow(statement.table, row));
     if (statement.kind === 'update' || statement.kind === 'delete') {

@@ -110,6 +110,12 @@ export class SqlCompiler {
           sql: s.try === true ? 'select pg_try_advisory_xact_lock($1) as locked' : 'select pg_advisory_xact_lock($1)',
           parameters: [this.schemaName === '' ? exact(s.key) : advisoryKey(s.key, this.schemaName)],
         };
+      case 'savepoint':
+        return { sql: `savepoint ${quoteIdentifier(s.name)}`, parameters: [] };
+      case 'rollback-to':
+        return { sql: `rollback to savepoint ${quoteIdentifier(s.name)}`, parameters: [] };
+      case 'release':
+        return { sql: `release savepoint ${quoteIdentifier(s.name)}`, parameters: [] };
       case 'commit':
         return { sql: 'commit', parameters: [] };
       case 'rollback':
@@ -213,6 +219,11 @@ function filtered<Q extends { where(...args: any[]): any }>(query: Q, where: Whe
     }
   }
   return query;
+}
+
+/** A savepoint name as a quoted identifier (PostgreSQL's message names it as written). */
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
 }
 
 /** The rows of an advisory lock statement as the model gives them: none, or for the try form `{ locked }`. */

@@ -66,6 +66,26 @@ function* claimAdvisory(tx: Tx<GiftDb>, a: { user: number }) {
   return yield* claimNaive(tx, a);
 }
 
+/**
+ * get-or-create: look for a claim; if none, insert it inside a savepoint,
+ * and on 23505 roll back to the savepoint (the transaction goes on) and
+ * answer "already claimed"; then grant the gift.
+ */
+function* claimGetOrCreate(tx: Tx<GiftDb>, a: { user: number }) {
+  if (yield* tx.selectOne('claims', { user: a.user })) return yield* tx.rollback('already-claimed');
+  yield* tx.savepoint('claim');
+  try {
+    yield* tx.insert('claims', { user: a.user, tx: tx.id });
+  } catch (e) {
+    if (!isSqlState(e, SqlState.uniqueViolation)) throw e;
+    yield* tx.rollbackTo('claim');
+    return yield* tx.rollback('already-claimed');
+  }
+  yield* tx.release('claim');
+  yield* grantGift(tx, a.user);
+  return yield* tx.commit('ok');
+}
+
 /** unique-constraint: insert the claim first; 23505 from its primary key means "already claimed". */
 function* claimUnique(tx: Tx<GiftDb>, a: { user: number }) {
   try {
@@ -148,6 +168,11 @@ export const welcomeGift = defineScenario({
       description: `SELECT pg_advisory_xact_lock(user) first, then look for a claim; ${giftRetry}`,
       programs: { claim: retrying(claimAdvisory) },
       expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'passes' },
+    },
+    'get-or-create': {
+      description: 'look for a claim; insert it inside a savepoint, and on 23505 roll back to the savepoint and answer "already claimed"',
+      programs: { claim: claimGetOrCreate },
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'passes', serializable: 'fails' },
     },
     'unique-constraint': {
       description: 'insert the claim first; its primary key decides, 23505 means "already claimed"',

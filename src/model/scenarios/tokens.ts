@@ -239,6 +239,27 @@ function* signupAdvisory(tx: Tx<SignupDb>, a: { email: string }) {
   return yield* signupNaive(tx, a);
 }
 
+/**
+ * get-or-create, as ORMs write it (Django's get_or_create): look the email
+ * up; if absent, insert inside a savepoint, and on 23505 roll back to the
+ * savepoint (the transaction goes on) and look again.
+ */
+function* signupGetOrCreate(tx: Tx<SignupDb>, a: { email: string }) {
+  if (yield* tx.selectOne('accounts', { email: a.email })) return yield* tx.rollback('duplicate');
+  yield* tx.savepoint('create');
+  try {
+    yield* tx.insert('accounts', { id: tx.id, email: a.email });
+  } catch (e) {
+    if (!isSqlState(e, SqlState.uniqueViolation)) throw e;
+    yield* tx.rollbackTo('create');
+    // Under repeatable read the snapshot predates the winner's row: the second look finds nothing.
+    const winner = yield* tx.selectOne('accounts', { email: a.email });
+    return yield* tx.rollback(winner ? 'duplicate' : 'not-found-after-23505');
+  }
+  yield* tx.release('create');
+  return yield* tx.commit('ok');
+}
+
 /** unique-constraint: insert; 23505 means the email is taken. */
 function* signupUniqueConstraint(tx: Tx<SignupDb>, a: { email: string }) {
   try {
@@ -298,6 +319,11 @@ export const signupUnique = defineScenario({
       description: 'SELECT pg_advisory_xact_lock(hash of the email) first, then the naive signup',
       programs: { signup: signupAdvisory },
       // Under repeatable read and serializable the lock statement took the waiter's snapshot before the wait: it misses the winner's account and its insert fails (23505, 40001).
+      expected: { 'read-committed': 'passes', 'repeatable-read': 'fails', serializable: 'fails' },
+    },
+    'get-or-create': {
+      description: 'look the email up; insert inside a savepoint, and on 23505 roll back to it and look again',
+      programs: { signup: signupGetOrCreate },
       expected: { 'read-committed': 'passes', 'repeatable-read': 'fails', serializable: 'fails' },
     },
     'unique-constraint': {
