@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loginIssue, rateLimit, refreshRotation, signupUnique } from '../src/model/scenarios/tokens.ts';
-import { passing, randomRuns, resultCounts } from './runs.ts';
+import { passing, randomRuns, resultCounts, runInOrder } from './runs.ts';
 
 describe('refresh-rotation', () => {
   it('5 concurrent refreshes with one token: exactly 1 succeeds and issues exactly 1 new token; the old one is blacklisted', () => {
@@ -52,6 +52,27 @@ describe('signup-unique', () => {
         expect(run.trace.final.accounts).toHaveLength(1);
       }
     }
+  });
+
+  it('get-or-create: the loser\'s insert waits inside its savepoint, gets 23505, rolls back to the savepoint and finds the winner under read committed; not under repeatable read, whose snapshot predates it', () => {
+    const workload = [
+      { operation: 'signup', args: { email: 'a@example.com' } },
+      { operation: 'signup', args: { email: 'a@example.com' } },
+    ];
+    // Both look; T1 inserts inside its savepoint; T2's insert waits; T1 releases and commits; T2 rolls back to its savepoint and looks again.
+    const order = [1, 2, 1, 1, 2, 2, 1, 1, 2, 2, 2];
+    const readCommitted = runInOrder(signupUnique, 'get-or-create', 'read-committed', workload, order);
+    expect(readCommitted.trace.steps[5].events).toEqual([{ tx: 2, kind: 'blocked', waitsFor: [1] }]);
+    expect(readCommitted.trace.steps[7].events).toEqual([
+      { tx: 1, kind: 'completed', result: { rows: [] } },
+      { tx: 2, kind: 'completed', result: { error: { code: '23505', message: 'duplicate key value violates unique constraint "accounts_email_key"' } } },
+    ]);
+    expect(readCommitted.trace.steps[9].events).toEqual([{ tx: 2, kind: 'completed', result: { rows: [{ id: 1, email: 'a@example.com' }] } }]);
+    expect(readCommitted.violation).toBeNull();
+    expect(resultCounts(readCommitted)).toEqual({ ok: 1, duplicate: 1 });
+    const repeatableRead = runInOrder(signupUnique, 'get-or-create', 'repeatable-read', workload, order);
+    expect(resultCounts(repeatableRead)).toEqual({ ok: 1, 'not-found-after-23505': 1 });
+    expect(repeatableRead.violation).toMatchObject({ invariant: 'one-account-per-email' });
   });
 });
 

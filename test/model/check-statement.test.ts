@@ -169,6 +169,14 @@ describe('checkStatement', () => {
     expect(problem({ kind: 'advisory-lock', key: 7, shared: true })).toBe(`${origin}: {"kind":"advisory-lock","key":7,"shared":true} has "shared"; an advisory lock has a key and may have try.`);
   });
 
+  it('a savepoint statement: a name of at most 63 bytes, nothing else', () => {
+    for (const kind of ['savepoint', 'rollback-to', 'release']) expect(() => checkStatement(giftOnce, 'naive', 'claim', 1, { kind, name: 'create' })).not.toThrow();
+    expect(problem({ kind: 'savepoint', name: '' })).toBe(`${origin}: {"kind":"savepoint","name":""} has name ""; a savepoint's name is a non-empty string of at most 63 bytes.`);
+    expect(problem({ kind: 'rollback-to', name: 7 })).toBe(`${origin}: {"kind":"rollback-to","name":7} has name 7; a savepoint's name is a non-empty string of at most 63 bytes.`);
+    expect(problem({ kind: 'release', name: 'x'.repeat(64) })).toBe(`${origin}: {"kind":"release","name":"${'x'.repeat(64)}"} has name "${'x'.repeat(64)}"; a savepoint's name is a non-empty string of at most 63 bytes.`);
+    expect(problem({ kind: 'savepoint', name: 'a', table: 'gifts' })).toBe(`${origin}: {"kind":"savepoint","name":"a","table":"gifts"} has "table"; a savepoint has a name only.`);
+  });
+
   it('something that is not a statement', () => {
     expect(problem({ kind: 'upsert', table: 'gifts' })).toBe(
       `${origin} yielded a statement of unknown kind "upsert"; the kinds are select, update, insert, delete, advisory-lock, savepoint, rollback-to, release, commit, rollback.`,
