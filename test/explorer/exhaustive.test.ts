@@ -129,13 +129,17 @@ describe('exhaustive search: traces counted by hand', () => {
 /** What a run ends in: final tables and every transaction's result, fate, error and attempts. */
 const outcome = (t: Trace) => outcomeKey(t);
 
-/** Scenarios whose 3-transaction workloads brute force runs in seconds, and at which levels: reads during an update, inserts against a unique index, dirty reads, deadlocks among three. */
-const threeTransactionScenarios: { scenario: Scenario; levels?: readonly IsolationLevel[] }[] = [
+/**
+ * Scenarios whose 3-transaction workloads brute force runs in seconds, at which levels and with which strategies: reads during
+ * an update, inserts against a unique index, dirty reads, deadlocks among three. signup-unique's get-or-create (select,
+ * savepoint, insert, select again) has millions of interleavings with three; it is checked with two above.
+ */
+const threeTransactionScenarios: { scenario: Scenario; levels?: readonly IsolationLevel[]; except?: string }[] = [
   { id: 'points-read-during-update' },
-  { id: 'signup-unique' },
+  { id: 'signup-unique', except: 'get-or-create' },
   { id: 'dirty-read' },
   { id: 'deadlock-retry', levels: ['read-committed'] as const },
-].map(({ id, levels }) => ({ scenario: scenarios.find((s) => s.id === id)!, levels }));
+].map(({ id, levels, except }) => ({ scenario: scenarios.find((s) => s.id === id)!, levels, except }));
 
 /** The reductions checked against brute force: lockstep 0.1's footprints, the semantic ones, and the semantic ones with state caching. */
 const reductions: { name: string; options: ExhaustiveOptions }[] = [
@@ -187,9 +191,9 @@ describe('exhaustive search is sound on every built-in scenario and the anomaly 
       }
     });
   }
-  for (const { scenario, levels } of threeTransactionScenarios) {
-    it(`${scenario.id}: every strategy, ${levels ? levels.join(', ') : 'every level'}, 3 transactions`, () => {
-      for (const strategy of Object.keys(scenario.strategies)) {
+  for (const { scenario, levels, except } of threeTransactionScenarios) {
+    it(`${scenario.id}: every strategy${except ? ` but ${except}` : ''}, ${levels ? levels.join(', ') : 'every level'}, 3 transactions`, () => {
+      for (const strategy of Object.keys(scenario.strategies).filter((s) => s !== except)) {
         for (const isolation of levels ?? scenario.isolationLevels) checkAgainstBruteForce(scenario, strategy, isolation, defaultWorkload(scenario, 3));
       }
     });
