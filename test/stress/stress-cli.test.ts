@@ -128,7 +128,7 @@ describe('lockstep stress: bad input is one sentence and exit 2, with nothing le
     ['a duration without a unit', ['points-deduct', '--strategy', 'naive', '--duration', '10'], '--duration must be a duration like 60s, 500ms or 2m, not "10".'],
     ['a profile of another scenario', ['order-stock', '--profile', 'points-scale', '--strategy', 'naive'], 'Profile points-scale runs scenario points-deduct, not order-stock.'],
     ['no scenario and no profile', ['--strategy', 'naive'], 'Name a scenario (lockstep stress points-deduct --strategy naive) or a profile with --profile.'],
-    ['no strategy', ['points-deduct'], 'Choose a strategy with --strategy; points-deduct has naive, for-update, atomic-update, serializable-retry.'],
+    ['no strategy', ['points-deduct'], 'Choose a strategy with --strategy; points-deduct has naive, for-update, atomic-update, advisory-lock, serializable-retry.'],
     ['an unknown workload', ['points-deduct', '--strategy', 'naive', '--workload', 'random'], '--workload must be generated or canonical, not "random".'],
   ];
   it.each(bad)('%s', async (_, args, sentence) => {

@@ -65,7 +65,7 @@ describe('expectRaceFree', () => {
 
   it('bad options are input errors, as from explore', () => {
     expect(() => expectRaceFree({ scenario: pointsDeduct, strategy: 'naiv' })).toThrow(
-      new InputError('Unknown strategy "naiv" for points-deduct; choose one of naive, for-update, atomic-update, serializable-retry.'),
+      new InputError('Unknown strategy "naiv" for points-deduct; choose one of naive, for-update, atomic-update, advisory-lock, serializable-retry.'),
     );
   });
 });
