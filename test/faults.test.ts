@@ -442,6 +442,14 @@ describe('signals: exactly one sentence, 130 for SIGINT and 143 for SIGTERM, not
         ready: (_tmp: string, stderr: string) => stderr.startsWith('explore: '),
       },
       {
+        title: `${signal} during a long exhaustive search in the model (explore --mode exhaustive --txs 7)`,
+        signal,
+        code: signal === 'SIGINT' ? 130 : 143,
+        embedded: false,
+        args: () => ['explore', 'points-deduct', '--strategy', 'for-update', '--mode', 'exhaustive', '--txs', '7'],
+        ready: (_tmp: string, stderr: string) => stderr.startsWith('explore: '),
+      },
+      {
         title: `${signal} during a long audit in the model (audit --runs 1000000000)`,
         signal,
         code: signal === 'SIGINT' ? 130 : 143,

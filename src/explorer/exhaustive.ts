@@ -6,6 +6,7 @@ import { canonicalOrder, dependent, HappensBefore, runWithDependencies, type Dep
 import type { RunPlan, Trace } from './runner.ts';
 import type { Independence } from './footprint.ts';
 import { StateCache, StateKeys, stepKey, type CachedState } from './state-cache.ts';
+import { runToEnd } from './run-to-end.ts';
 
 /** Limits of an exhaustive search. */
 export interface ExhaustiveOptions {
@@ -101,6 +102,11 @@ interface Node {
  * asks for them.
  */
 export function exploreExhaustively(engine: MemoryEngine, spec: RunPlan, options: ExhaustiveOptions = {}): ExhaustiveResult {
+  return runToEnd(exhaustiveSearch(engine, spec, options));
+}
+
+/** `exploreExhaustively` as a generator that yields after each schedule, so a caller can give the event loop a turn (an interrupt) in a long search. */
+export function* exhaustiveSearch(engine: MemoryEngine, spec: RunPlan, options: ExhaustiveOptions = {}): Generator<void, ExhaustiveResult> {
   const bound = options.preemptionBound ?? Infinity;
   const stopOnViolation = options.stopOnViolation ?? true;
   const first = options.first;
@@ -194,6 +200,7 @@ export function exploreExhaustively(engine: MemoryEngine, spec: RunPlan, options
     }
     if (schedules >= (options.maxSchedules ?? Infinity)) return result(false);
     if (!nextSchedule(stack, bound, pruned)) break;
+    yield;
   }
   return result(!pruned.value);
 }

@@ -8,7 +8,8 @@ import type { Scenario, Workload } from '../model/scenario.ts';
 import { scheduleArbitrary, workloadArbitrary } from './arbitraries.ts';
 import { buildCounterexample, type Counterexample } from './counterexample.ts';
 import { dependent, runWithDependencies, type DependencyStep } from './dependency-run.ts';
-import { exploreExhaustively } from './exhaustive.ts';
+import { exhaustiveSearch, type ExhaustiveResult } from './exhaustive.ts';
+import { runToEnd } from './run-to-end.ts';
 import type { ExploreOptions, ExploreReport, ExploreStats } from './explore.ts';
 import { pctArbitrary, pctChooser, type PctSchedule } from './pct.ts';
 import { runOnEngine, type RunPlan, type Trace } from './runner.ts';
@@ -41,6 +42,8 @@ export interface Exploration {
   readonly size: number;
   /** Runs parts [from, to) in order, stopping at the first failure. */
   run(from: number, to: number): PartResult;
+  /** `run`, yielding where a caller may give the event loop a turn: within an exhaustive unit, every `progressEvery` schedules. */
+  runSteps(from: number, to: number): Generator<void, PartResult>;
   /** Shrinks the failure a part found (the first failing part of the whole exploration) into the reported counterexample. */
   shrink(failing: PartResult): Shrunk;
 }
@@ -220,6 +223,10 @@ function randomExploration(options: ExploreOptions): Exploration {
       const failure = runs(from, to);
       return { from, to, ...(failure !== undefined ? { failure } : {}) };
     },
+    // Runs are short: callers cut them into parts of progressEvery runs.
+    *runSteps(from, to) {
+      return this.run(from, to);
+    },
     shrink(failing) {
       const details = checkOneRun(property, seed, failing.failure!, false);
       guard.rethrow();
@@ -277,6 +284,10 @@ function sampledExploration(options: ExploreOptions, mode: SearchMode): Explorat
     run(from, to) {
       const failure = runs(from, to);
       return { from, to, ...(failure !== undefined ? { failure } : {}) };
+    },
+    // Runs are short: callers cut them into parts of progressEvery runs.
+    *runSteps(from, to) {
+      return this.run(from, to);
     },
     shrink(failing) {
       const details = checkOneRun(property, seed, failing.failure!, true);
@@ -336,7 +347,7 @@ function exhaustiveExploration(options: ExploreOptions): Exploration {
     }
     return step;
   };
-  const unit = (k: number): UnitResult => {
+  function* unit(k: number): Generator<void, UnitResult> {
     const tx = roots[k];
     const own = firstStepOf(tx);
     const asleep = new Map<TxId, DependencyStep>();
@@ -354,7 +365,16 @@ function exhaustiveExploration(options: ExploreOptions): Exploration {
       stoppedByTime = true;
       return false;
     };
-    const r = exploreExhaustively(engine, plan, { preemptionBound: options.preemptionBound, first: { tx, asleep }, onRun });
+    const search = exhaustiveSearch(engine, plan, { preemptionBound: options.preemptionBound, first: { tx, asleep }, onRun });
+    let r: ExhaustiveResult;
+    for (let schedules = 1; ; schedules++) {
+      const next = search.next();
+      if (next.done) {
+        r = next.value;
+        break;
+      }
+      if (schedules % progressEvery === 0) yield;
+    }
     return {
       schedules: r.schedules,
       traces: r.traces,
@@ -370,9 +390,12 @@ function exhaustiveExploration(options: ExploreOptions): Exploration {
   return {
     size: roots.length,
     run(from, to) {
+      return runToEnd(this.runSteps(from, to));
+    },
+    *runSteps(from, to) {
       const units: UnitResult[] = [];
       for (let k = from; k < to; k++) {
-        const u = unit(k);
+        const u = yield* unit(k);
         units.push(u);
         if (u.choices) return { from, to, failure: k, units };
       }

@@ -108,7 +108,7 @@ export function explore(options: ExploreOptions): ExploreReport {
 
 /**
  * `explore`, giving the event loop a turn between parts of the search (500
- * runs; one exhaustive unit), so that `signal` can abort from a timer or a
+ * runs, or 500 schedules of an exhaustive search), so that `signal` can abort from a timer or a
  * signal handler: it then rejects with an `InterruptedError`. The same runs
  * and the same report as `explore`.
  *
@@ -145,7 +145,7 @@ function* exploreInParts(options: ExploreOptions, inParts: boolean): Generator<v
   let covered = 0;
   while (covered < exploration.size) {
     const to = Math.min(exploration.size, covered + (base.mode === 'exhaustive' ? 1 : progressEvery));
-    const result = exploration.run(covered, to);
+    const result = yield* exploration.runSteps(covered, to);
     results.push(result);
     covered = to;
     if (result.failure !== undefined) break;
