@@ -143,6 +143,19 @@ describe('savepoints, on the model and on PostgreSQL', () => {
     await both.rows(3, commit, []);
   });
 
+  it('a row lock taken inside a savepoint is held under the subtransaction\'s id, later than a transaction that got its id in between: a waiter sleeps on that one first', async () => {
+    await both.rows(1, setBalance(1, 1), [{ id: 1, balance: 1 }]);
+    await both.rows(2, addUser(2, 'bob@example.com'), [{ id: 2, email: 'bob@example.com' }]);
+    await both.rows(1, savepoint('a'), []);
+    await both.rows(1, account(2, 'share'), [account2]);
+    await both.rows(2, account(2, 'share'), [account2]);
+    await both.expect(3, setBalance(2, 3), [blocked(3, [2])]);
+    await both.rows(1, rollbackTo('a'), []);
+    await both.expect(2, commit, [completed(2, []), completed(3, [{ id: 2, balance: 3 }])]);
+    await both.rows(3, commit, []);
+    await both.rows(1, commit, []);
+  });
+
   it('a deadlock victim inside a savepoint loses only the savepoint\'s work: its earlier locks still hold the other transaction', async () => {
     await both.rows(1, account(1, 'update'), [account1]);
     await both.rows(2, account(2, 'update'), [account2]);

@@ -30,6 +30,8 @@ export interface RowChain {
   readonly shared: Xact[];
   /** The mode of each holder of FOR NO KEY UPDATE or FOR KEY SHARE (the others hold `exclusive` or `share` as their place says); created on first use. */
   modes?: Map<Xact, 'key-share' | 'no-key-update'>;
+  /** The subtransaction id of each holder that locked the row inside a savepoint (`row-lock.ts`, `lockerId`); created on first use. */
+  subLockers?: Map<Xact, number>;
   /** Transactions waiting for the row lock, first come first served. */
   readonly queue: Xact[];
 }

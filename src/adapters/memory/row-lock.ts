@@ -34,9 +34,28 @@ export function assignXid(xact: Xact): void {
   xact.firstLock ??= ++lockSequence;
 }
 
-/** The order PostgreSQL keeps a row's lockers in: by transaction id. */
-function before(a: Xact, b: Xact): boolean {
-  return (a.firstLock ?? Infinity) < (b.firstLock ?? Infinity);
+/**
+ * The id `holder` locked `chain` under: its transaction id, or for a lock
+ * taken inside a savepoint the subtransaction's (`RowChain.subLockers`).
+ */
+function lockerId(chain: RowChain, holder: Xact): number {
+  return chain.subLockers?.get(holder) ?? holder.firstLock ?? Infinity;
+}
+
+/** The order PostgreSQL keeps a row's lockers in: by the transaction (or subtransaction) id they locked it under. */
+function before(chain: RowChain, a: Xact, b: Xact): boolean {
+  return lockerId(chain, a) < lockerId(chain, b);
+}
+
+/**
+ * Inside a savepoint PostgreSQL locks and writes under a subtransaction id,
+ * assigned at the savepoint's first lock or write, after its transaction's
+ * own: the id `xact` locks under now (see `lockerId`).
+ */
+function subtransactionId(xact: Xact): number | undefined {
+  const savepoints = xact.savepoints;
+  if (savepoints === undefined) return undefined;
+  return (savepoints[savepoints.length - 1].xid ??= ++lockSequence);
 }
 
 /*
@@ -94,7 +113,7 @@ export function conflictingHolders(chain: RowChain, xact: Xact, mode: RowLockMod
   const x = chain.exclusive;
   if (x !== null && x !== xact && conflicts(holderMode(chain, x), mode)) out.push(x);
   for (const y of chain.shared) if (y !== xact && conflicts(holderMode(chain, y), mode)) out.push(y);
-  return out.length > 1 ? out.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0)) : out;
+  return out.length > 1 ? out.sort((a, b) => (before(chain, a, b) ? -1 : before(chain, b, a) ? 1 : 0)) : out;
 }
 
 /** The first of `conflictingHolders` (the one a waiter sleeps on), without allocating; null when none. */
@@ -102,7 +121,7 @@ export function firstConflictingHolder(chain: RowChain, xact: Xact, mode: RowLoc
   let first: Xact | null = null;
   const x = chain.exclusive;
   if (x !== null && x !== xact && conflicts(holderMode(chain, x), mode)) first = x;
-  for (const y of chain.shared) if (y !== xact && conflicts(holderMode(chain, y), mode) && (first === null || before(y, first))) first = y;
+  for (const y of chain.shared) if (y !== xact && conflicts(holderMode(chain, y), mode) && (first === null || before(chain, y, first))) first = y;
   return first;
 }
 
@@ -127,8 +146,10 @@ export function tryLock(chain: RowChain, xact: Xact, mode: RowLockMode): boolean
 
 function grant(chain: RowChain, xact: Xact, mode: RowLockMode): void {
   // While it has a savepoint, ROLLBACK TO gives the lock back, or goes back to the mode held before.
-  if (xact.undo) xact.undo.push({ kind: 'lock', chain, before: chain.exclusive === xact || chain.shared.includes(xact) ? holderMode(chain, xact) : null });
+  const held = chain.exclusive === xact || chain.shared.includes(xact);
+  if (xact.undo) xact.undo.push({ kind: 'lock', chain, before: held ? holderMode(chain, xact) : null });
   assignXid(xact);
+  if (!held && xact.savepoints !== undefined) (chain.subLockers ??= new Map()).set(xact, subtransactionId(xact)!);
   if (mode === 'exclusive' || mode === 'no-key-update') {
     chain.exclusive = xact;
     const i = chain.shared.indexOf(xact);
@@ -143,6 +164,7 @@ function grant(chain: RowChain, xact: Xact, mode: RowLockMode): void {
 
 /** Drops `xact`'s lock on `chain`, whatever its mode. */
 export function dropLock(chain: RowChain, xact: Xact): void {
+  chain.subLockers?.delete(xact);
   if (chain.exclusive === xact) chain.exclusive = null;
   const i = chain.shared.indexOf(xact);
   if (i >= 0) chain.shared.splice(i, 1);
@@ -252,9 +274,14 @@ function followUpdateChains(chain: RowChain): void {
  * granted the lock, in grant order, and picks among racing ones.
  */
 export function release(chain: RowChain, xact: Xact, waking: Waking, keep: RowLockMode | null = null): void {
+  const id = keep !== null ? chain.subLockers?.get(xact) : undefined;
   dropLock(chain, xact);
-  // ROLLBACK TO of a lock made stronger since the savepoint: the mode held before stays.
-  if (keep !== null) grant(chain, xact, keep);
+  // ROLLBACK TO of a lock made stronger since the savepoint: the mode held before stays, under the id it was taken with.
+  if (keep !== null) {
+    grant(chain, xact, keep);
+    if (id !== undefined) chain.subLockers!.set(xact, id);
+    else chain.subLockers?.delete(xact);
+  }
   const queue = chain.queue;
   if (queue.length === 0) return;
   for (const w of queue) {

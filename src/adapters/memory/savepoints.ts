@@ -29,6 +29,8 @@ import type { Xact } from './xact.ts';
 export interface Savepoint {
   readonly name: string;
   readonly mark: number;
+  /** The subtransaction id its locks and writes are made under, assigned at the first (see `row-lock.ts`); a ROLLBACK TO starts a new subtransaction. */
+  xid?: number;
 }
 
 /** One thing done while a savepoint exists, as `ROLLBACK TO` undoes it. */
@@ -84,6 +86,7 @@ function rollbackTo(run: Run, xact: Xact, i: number): void {
   const savepoints = xact.savepoints!;
   undoTo(run, xact, savepoints[i].mark);
   savepoints.length = i + 1;
+  savepoints[i].xid = undefined;
   xact.subFailed = undefined;
   run.complete(xact.tx, { rows: [] });
 }
