@@ -148,8 +148,9 @@ describe('advisory locks, on the model and on PostgreSQL', () => {
 });
 
 describe('advisory lock SQL', () => {
-  it('compiles to pg_advisory_xact_lock and pg_try_advisory_xact_lock, the key as written in reports and shifted per run schema', () => {
+  it('compiles to pg_advisory_xact_lock and pg_try_advisory_xact_lock, the key as written in reports and specs and shifted per run schema', () => {
     expect(new SqlCompiler(schema, '').statement(lock(42))).toEqual({ sql: 'select pg_advisory_xact_lock($1)', parameters: [42] });
+    expect(new SqlCompiler(schema, 'lockstep_spec').statement(lock(42))).toEqual({ sql: 'select pg_advisory_xact_lock($1)', parameters: [42] });
     expect(new SqlCompiler(schema, '').statement(tryLock(42))).toEqual({ sql: 'select pg_try_advisory_xact_lock($1) as locked', parameters: [42] });
     const run = new SqlCompiler(schema, 'lockstep_0123456789ab').statement(lock(42));
     expect(run.parameters).toEqual([advisoryKey(42, 'lockstep_0123456789ab')]);

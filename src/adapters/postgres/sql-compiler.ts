@@ -108,7 +108,7 @@ export class SqlCompiler {
       case 'advisory-lock':
         return {
           sql: s.try === true ? 'select pg_try_advisory_xact_lock($1) as locked' : 'select pg_advisory_xact_lock($1)',
-          parameters: [this.schemaName === '' ? exact(s.key) : advisoryKey(s.key, this.schemaName)],
+          parameters: [runSchema.test(this.schemaName) ? advisoryKey(s.key, this.schemaName) : exact(s.key)],
         };
       case 'savepoint':
         return { sql: `savepoint ${quoteIdentifier(s.name)}`, parameters: [] };
@@ -226,6 +226,9 @@ function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
+/** A run schema's name, `lockstep_<hex>` (`PostgresBackend`). */
+const runSchema = /^lockstep_[0-9a-f]{12}$/;
+
 /** The rows of an advisory lock statement as the model gives them: none, or for the try form `{ locked }`. */
 export function advisoryLockRows(s: AdvisoryLockStatement, rows: readonly Record<string, unknown>[]): Row[] {
   return s.try === true ? [{ locked: rows[0].locked === true }] : [];
@@ -237,8 +240,9 @@ export function advisoryLockRows(s: AdvisoryLockStatement, rows: readonly Record
  * tests, workers) would share keys. Each run's keys are shifted by a number
  * drawn from its schema name (its random hex times 2^16, wrapping in bigint's
  * range): distinct keys stay distinct, and the keys of two runs meet only
- * if two of their keys differ by the difference of their shifts. Reports,
- * compiled without a schema, show the key as written.
+ * if two of their keys differ by the difference of their shifts. Only a
+ * run schema's statements are shifted: reports and isolationtester specs
+ * show the key as written.
  */
 export function advisoryKey(key: number, schemaName: string): string {
   let h = 0xcbf29ce484222325n;
