@@ -141,6 +141,14 @@ describe('row lock strengths, on the model and on PostgreSQL', () => {
     await both.rows(1, commit, []);
   });
 
+  it('FOR KEY SHARE that waited on the update chain (the updater kept the key, then locked the row FOR UPDATE) returns the version it saw once the updater commits', async () => {
+    await both.rows(2, update(2, { v: 5 }), [{ ...seed.t[1], v: 5 }]);
+    await both.rows(2, lock(2, 'update'), [{ ...seed.t[1], v: 5 }]);
+    await both.expect(1, lock(2, 'key-share'), [blocked(1, [2])]);
+    await both.expect(2, commit, [completed(1, [seed.t[1]]), completed(2, [])]);
+    await both.rows(1, commit, []);
+  });
+
   it('an UPDATE of a key column locks FOR UPDATE: it waits for a key sharer', async () => {
     await both.rows(1, lock(1, 'key-share'), [row1]);
     await both.expect(2, update(1, { k: 11 }), [blocked(2, [1])]);

@@ -137,7 +137,8 @@ function lockRows(run: Run, xact: Xact, p: PendingStatement, s: SelectStatement 
       }
       if (s.kind === 'select' && s.nowait && !walking) return { code: SqlState.lockNotAvailable, message: `could not obtain lock on row in relation "${s.table}"` };
       xact.wait = { kind: 'row', chain, mode: rowMode };
-      p.waitedAt = p.next;
+      // Waiting on the update chain is not waiting for the row: PostgreSQL had locked the version it saw, and returns that one.
+      if (!walking) p.waitedAt = p.next;
       // A share holder upgrading its lock takes no tuple lock (see `upgrading`); nor does FOR KEY SHARE waiting on the update chain.
       const at = upgrading(chain, xact) || walking ? null : queuedVersion(visibleVersion(chain, xact, p.snapshot), newestVersion(chain, xact));
       xact.queuedAt = at;
