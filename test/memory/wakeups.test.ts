@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tryLock } from '../../src/adapters/memory/row-lock.ts';
-import { abort, canGoOn, commit, deadlockVictim, fail, nextWoken, overtakes, releaseRow, waitFor } from '../../src/adapters/memory/wakeups.ts';
+import { fail } from '../../src/adapters/memory/failure.ts';
+import { abort, canGoOn, commit, deadlockVictim, nextWoken, overtakes, releaseRow, waitFor } from '../../src/adapters/memory/wakeups.ts';
 import type { Xact } from '../../src/adapters/memory/xact.ts';
 import type { Run } from '../../src/adapters/memory/run.ts';
 import type { RowChain } from '../../src/adapters/memory/mvcc.ts';

@@ -6,7 +6,8 @@ import { visibleVersion } from './mvcc.ts';
 import { messages, newXact, Run, type RaceResolver, type TableDefinition } from './run.ts';
 import { serializableCommit } from './serializable.ts';
 import { runStatement, startStatement } from './statements.ts';
-import { abort, canGoOn, commit, deadlockVictim, fail, nextWoken } from './wakeups.ts';
+import { fail } from './failure.ts';
+import { abort, canGoOn, commit, deadlockVictim, nextWoken } from './wakeups.ts';
 import { cycleThrough, reportedBlockers } from './wait-for-graph.ts';
 import { dependencyGraph, type DependencyGraph } from './dependency-graph.ts';
 import type { Xact } from './xact.ts';
@@ -104,7 +105,9 @@ export class MemoryEngine {
         run.complete(tx, { rows: [] });
       }
     } else if (isSavepointControl(statement)) {
-      savepointStep(run, (slot.xact ??= run.begin(tx)), statement);
+      const xact = (slot.xact ??= run.begin(tx));
+      const error = savepointStep(run, xact, statement);
+      if (error) fail(run, xact, error);
     } else {
       if (slot.xact === null) slot.xact = run.begin(tx);
       const xact = slot.xact;

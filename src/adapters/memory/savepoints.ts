@@ -3,7 +3,7 @@ import { grantAdvisory, type AdvisoryLock } from './advisory-locks.ts';
 import type { RowChain, Version } from './mvcc.ts';
 import type { RowLockMode } from './row-lock.ts';
 import { messages, type Run } from './run.ts';
-import { fail, leaveWait, releaseRow } from './wakeups.ts';
+import { leaveWait, releaseRow } from './wakeups.ts';
 import type { Xact } from './xact.ts';
 
 /*
@@ -42,28 +42,25 @@ export type UndoEntry =
 
 const noSuchSavepoint = (name: string): DbError => ({ code: SqlState.noSuchSavepoint, message: `savepoint "${name}" does not exist` });
 
-/** Runs `SAVEPOINT`, `ROLLBACK TO SAVEPOINT` or `RELEASE SAVEPOINT` for `xact` and reports its result. */
-export function savepointStep(run: Run, xact: Xact, s: SavepointControl): void {
+/** Runs `SAVEPOINT`, `ROLLBACK TO SAVEPOINT` or `RELEASE SAVEPOINT` for `xact` and reports its result; returns the error that fails the statement (an unknown savepoint), for the caller to `fail` it with. */
+export function savepointStep(run: Run, xact: Xact, s: SavepointControl): DbError | null {
   if (xact.status === 'aborted' || xact.subFailed === true) {
     // In a failed transaction only ROLLBACK TO is taken, and only a savepoint that exists (an error at the top level left none).
     if (s.kind !== 'rollback-to') run.complete(xact.tx, { error: { code: SqlState.inFailedTransaction, message: messages.inFailedTransaction } });
     else if (xact.status === 'aborted' || find(xact, s.name) < 0) run.complete(xact.tx, { error: noSuchSavepoint(s.name) });
     else rollbackTo(run, xact, find(xact, s.name));
-    return;
+    return null;
   }
   if (s.kind === 'savepoint') {
     (xact.savepoints ??= []).push({ name: s.name, mark: (xact.undo ??= []).length });
     run.complete(xact.tx, { rows: [] });
-    return;
+    return null;
   }
   const i = find(xact, s.name);
-  if (i < 0) {
-    fail(run, xact, noSuchSavepoint(s.name));
-    return;
-  }
+  if (i < 0) return noSuchSavepoint(s.name);
   if (s.kind === 'rollback-to') {
     rollbackTo(run, xact, i);
-    return;
+    return null;
   }
   const savepoints = xact.savepoints!;
   savepoints.length = i;
@@ -72,6 +69,7 @@ export function savepointStep(run: Run, xact: Xact, s: SavepointControl): void {
     xact.undo = undefined;
   }
   run.complete(xact.tx, { rows: [] });
+  return null;
 }
 
 /** The innermost savepoint named `name`, or -1. */

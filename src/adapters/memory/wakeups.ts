@@ -1,7 +1,5 @@
-import type { DbError } from '../../model/statement.ts';
 import { leaveAdvisoryQueue, releaseAdvisoryLocks } from './advisory-locks.ts';
 import { undoWrites, type RowChain, type Version } from './mvcc.ts';
-import { subAbort } from './savepoints.ts';
 import { conflictingHolders, dropLock, firstConflictingHolder, holderMode, leaveQueue, modeOf, release, sleeping, tryLock, type RowLockMode } from './row-lock.ts';
 import type { Run } from './run.ts';
 import { afterAbort, afterCommit } from './ssi.ts';
@@ -42,17 +40,6 @@ export function leaveWait(xact: Xact): void {
     }
     xact.wait = null;
   }
-}
-
-/** A statement failed: the transaction is aborted at once (its locks released), and the error is its result. */
-export function fail(run: Run, xact: Xact, error: DbError): void {
-  // Inside a savepoint only the work since it is aborted (`savepoints.ts`).
-  if (xact.savepoints !== undefined) subAbort(run, xact);
-  else {
-    xact.pending = null;
-    abort(run, xact);
-  }
-  run.complete(xact.tx, { error });
 }
 
 /** `xact` waits for `other` to end (a unique-index check found `other`'s row version). */
