@@ -1,11 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Event, IsolationLevel, TxId } from '../../src/adapters/backend.ts';
-import { MemoryBackend } from '../../src/adapters/memory/memory-backend.ts';
-import { createPostgresBackend, type PostgresBackend } from '../../src/adapters/postgres/postgres-backend.ts';
-import { provisionPostgres, type Provisioned } from '../../src/adapters/postgres/provision.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Event, TxId } from '../../src/adapters/backend.ts';
 import { advisoryKey, SqlCompiler } from '../../src/adapters/postgres/sql-compiler.ts';
 import { defineSchema, type Row, type Tables } from '../../src/model/schema.ts';
 import type { DbError, Statement } from '../../src/model/statement.ts';
+import { sideBySide, type SideBySide } from './side-by-side.ts';
 
 /**
  * Advisory locks (issue #13 item 7), `pg_advisory_xact_lock` and
@@ -24,37 +22,8 @@ const seed: Tables = {
   ],
 };
 
-let server: Provisioned;
-let postgres: PostgresBackend;
-
-beforeAll(async () => {
-  server = await provisionPostgres();
-  postgres = await createPostgresBackend(server.url, schema, { applicationName: 'lockstep-test' });
-});
-
-afterAll(async () => {
-  await postgres?.close();
-  await server?.stop();
-});
-
-class Both {
-  readonly memory = new MemoryBackend(schema);
-
-  async reset(isolation: IsolationLevel): Promise<void> {
-    await this.memory.reset(seed, isolation);
-    await postgres.reset(seed, isolation);
-  }
-
-  async expect(tx: TxId, statement: Statement, events: Event[]): Promise<void> {
-    const model = await this.memory.step(tx, statement);
-    const actual = await postgres.step(tx, statement, model);
-    expect({ model, postgres: actual }).toEqual({ model: events, postgres: events });
-  }
-
-  async rows(tx: TxId, statement: Statement, rows: Row[]): Promise<void> {
-    await this.expect(tx, statement, [completed(tx, rows)]);
-  }
-}
+const Both = sideBySide(schema, seed);
+type Both = SideBySide;
 
 const completed = (tx: TxId, rows: Row[]): Event => ({ tx, kind: 'completed', result: { rows } });
 const failed = (tx: TxId, error: DbError): Event => ({ tx, kind: 'completed', result: { error } });

@@ -1,10 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Event, IsolationLevel, TxId } from '../../src/adapters/backend.ts';
-import { MemoryBackend } from '../../src/adapters/memory/memory-backend.ts';
-import { createPostgresBackend, type PostgresBackend } from '../../src/adapters/postgres/postgres-backend.ts';
-import { provisionPostgres, type Provisioned } from '../../src/adapters/postgres/provision.ts';
+import { beforeEach, describe, it } from 'vitest';
+import type { Event, TxId } from '../../src/adapters/backend.ts';
 import { defineSchema, type DatabaseOf, type Row, type Tables } from '../../src/model/schema.ts';
 import type { DbError, SelectStatement, Statement, Where } from '../../src/model/statement.ts';
+import { sideBySide, type SideBySide } from './side-by-side.ts';
 
 /**
  * NULL, bigint, IN lists, ranges and the place of NULLs in an ORDER BY, run
@@ -36,43 +34,8 @@ const seed: Tables = {
   ],
 };
 
-let server: Provisioned;
-let postgres: PostgresBackend;
-
-beforeAll(async () => {
-  server = await provisionPostgres();
-  postgres = await createPostgresBackend(server.url, schema, { applicationName: 'lockstep-test' });
-});
-
-afterAll(async () => {
-  await postgres?.close();
-  await server?.stop();
-});
-
-/** Runs each step on the model and on PostgreSQL and asserts the given events on both. */
-class Both {
-  readonly memory = new MemoryBackend(schema);
-
-  async reset(isolation: IsolationLevel): Promise<void> {
-    await this.memory.reset(seed, isolation);
-    await postgres.reset(seed, isolation);
-  }
-
-  async expect(tx: TxId, statement: Statement, events: Event[]): Promise<void> {
-    const model = await this.memory.step(tx, statement);
-    const actual = await postgres.step(tx, statement, model);
-    expect({ model, postgres: actual }).toEqual({ model: events, postgres: events });
-  }
-
-  /** The step returns `rows` to `tx`, and nothing else happens. */
-  async rows(tx: TxId, statement: Statement, rows: Row[]): Promise<void> {
-    await this.expect(tx, statement, [completed(tx, rows)]);
-  }
-
-  async tables(expected: Tables): Promise<void> {
-    expect({ model: await this.memory.tables(), postgres: await postgres.tables() }).toEqual({ model: expected, postgres: expected });
-  }
-}
+const Both = sideBySide(schema, seed);
+type Both = SideBySide;
 
 const completed = (tx: TxId, rows: Row[]): Event => ({ tx, kind: 'completed', result: { rows } });
 const failed = (tx: TxId, error: DbError): Event => ({ tx, kind: 'completed', result: { error } });
