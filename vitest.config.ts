@@ -9,6 +9,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  */
 const longFiles = [
   'properties/conformance-others.test.ts',
+  'test/faults.test.ts',
   'properties/conformance-points-read-committed.test.ts',
   'properties/conformance-lots-rewards.test.ts',
   'properties/conformance-points-serializable.test.ts',
