@@ -31,8 +31,9 @@ type Attempt = 'closed' | 'clean' | 'dirty';
  * inserted in.
  */
 export class StateKeys {
+  /** Per transaction: the results its program was given, as JSON (for the key) and as they came (to replay the program). */
   private readonly results: string[][];
-  private readonly results_: StatementResult[][];
+  private readonly given: StatementResult[][];
   private readonly endings: string[][];
   private readonly attempts: Attempt[];
   private readonly pending: (Statement | null)[];
@@ -44,7 +45,7 @@ export class StateKeys {
   ) {
     const n = spec.workload.length;
     this.results = Array.from({ length: n + 1 }, () => []);
-    this.results_ = Array.from({ length: n + 1 }, () => []);
+    this.given = Array.from({ length: n + 1 }, () => []);
     this.endings = Array.from({ length: n + 1 }, () => []);
     this.attempts = new Array<Attempt>(n + 1).fill('closed');
     this.pending = new Array<Statement | null>(n + 1).fill(null);
@@ -54,7 +55,7 @@ export class StateKeys {
   reset(): void {
     for (let t = 1; t < this.results.length; t++) {
       this.results[t].length = 0;
-      this.results_[t].length = 0;
+      this.given[t].length = 0;
       this.endings[t].length = 0;
       this.attempts[t] = 'closed';
       this.pending[t] = null;
@@ -84,7 +85,7 @@ export class StateKeys {
       if (statement === null) continue; // the ROLLBACK of an abandon
       this.pending[e.tx] = null;
       this.results[e.tx].push(JSON.stringify(e.result));
-      this.results_[e.tx].push(e.result);
+      this.given[e.tx].push(e.result);
       if (statement.kind === 'commit' || statement.kind === 'rollback') {
         this.endings[e.tx].push(`${statement.kind}${e.result.error ? ` ${e.result.error.code}` : ''}`);
         this.attempts[e.tx] = 'closed';
@@ -120,7 +121,7 @@ export class StateKeys {
     let thrown: unknown = null;
     try {
       let r = program.next();
-      for (const result of this.results_[tx]) {
+      for (const result of this.given[tx]) {
         if (r.done) break;
         r = program.next(result);
       }
