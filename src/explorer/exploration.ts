@@ -199,6 +199,22 @@ function runCursor<T extends [unknown, unknown]>(property: fc.IProperty<T>, seed
   };
 }
 
+/** The parts of a search whose parts are its numbered runs, run by `runs` (the first failing run in [from, to), if any). */
+function numberedRuns(size: number, runs: (from: number, to: number) => number | undefined): Pick<Exploration, 'size' | 'run' | 'runSteps'> {
+  const run = (from: number, to: number): PartResult => {
+    const failure = runs(from, to);
+    return { from, to, ...(failure !== undefined ? { failure } : {}) };
+  };
+  return {
+    size,
+    run,
+    // Runs are short: callers cut them into parts of progressEvery runs.
+    *runSteps(from, to) {
+      return run(from, to);
+    },
+  };
+}
+
 /** fast-check's own check of run `run` of `seed` (and its shrinking unless `endOnFailure`), with the generator `runCursor` uses. */
 function checkOneRun<T extends [unknown, unknown]>(property: fc.IProperty<T>, seed: number, run: number, endOnFailure: boolean): fc.RunDetails<T> {
   return fc.check(property, { seed, path: String(run), numRuns: 1, endOnFailure, randomType: xorshift128plus });
@@ -216,17 +232,8 @@ function randomExploration(options: ExploreOptions): Exploration {
     return checkedRun(engine, planFor(workload), choices).violation === null;
   }));
   const base = reportBase({ ...options, scenario: scenario.id });
-  const runs = runCursor(property, seed, guard);
   return {
-    size: options.runs,
-    run(from, to) {
-      const failure = runs(from, to);
-      return { from, to, ...(failure !== undefined ? { failure } : {}) };
-    },
-    // Runs are short: callers cut them into parts of progressEvery runs.
-    *runSteps(from, to) {
-      return this.run(from, to);
-    },
+    ...numberedRuns(options.runs, runCursor(property, seed, guard)),
     shrink(failing) {
       const details = checkOneRun(property, seed, failing.failure!, false);
       guard.rethrow();
@@ -278,17 +285,8 @@ function sampledExploration(options: ExploreOptions, mode: SearchMode): Explorat
     return checkRun(scenario, trace) === null;
   }));
   const base = reportBase({ ...options, scenario: scenario.id });
-  const runs = runCursor(property, seed, guard);
   return {
-    size: options.runs,
-    run(from, to) {
-      const failure = runs(from, to);
-      return { from, to, ...(failure !== undefined ? { failure } : {}) };
-    },
-    // Runs are short: callers cut them into parts of progressEvery runs.
-    *runSteps(from, to) {
-      return this.run(from, to);
-    },
+    ...numberedRuns(options.runs, runCursor(property, seed, guard)),
     shrink(failing) {
       const details = checkOneRun(property, seed, failing.failure!, true);
       guard.rethrow();
