@@ -1,9 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Event, TxId } from '../../src/adapters/backend.ts';
 import { advisoryKey, SqlCompiler } from '../../src/adapters/postgres/sql-compiler.ts';
-import { defineSchema, type Row, type Tables } from '../../src/model/schema.ts';
+import { defineSchema, type Tables } from '../../src/model/schema.ts';
 import type { DbError, Statement } from '../../src/model/statement.ts';
-import { sideBySide, type SideBySide } from './side-by-side.ts';
+import { blocked, completed, failed, sideBySide, type SideBySide } from './side-by-side.ts';
 
 /**
  * Advisory locks (issue #13 item 7), `pg_advisory_xact_lock` and
@@ -25,9 +24,6 @@ const seed: Tables = {
 const Both = sideBySide(schema, seed);
 type Both = SideBySide;
 
-const completed = (tx: TxId, rows: Row[]): Event => ({ tx, kind: 'completed', result: { rows } });
-const failed = (tx: TxId, error: DbError): Event => ({ tx, kind: 'completed', result: { error } });
-const blocked = (tx: TxId, waitsFor: TxId[]): Event => ({ tx, kind: 'blocked', waitsFor });
 const commit: Statement = { kind: 'commit' };
 const rollback: Statement = { kind: 'rollback' };
 const lock = (key: number): Statement => ({ kind: 'advisory-lock', key });

@@ -1,8 +1,7 @@
 import { beforeEach, describe, it } from 'vitest';
-import type { Event, TxId } from '../../src/adapters/backend.ts';
-import { defineSchema, type DatabaseOf, type Row, type Tables } from '../../src/model/schema.ts';
+import { defineSchema, type DatabaseOf, type Tables } from '../../src/model/schema.ts';
 import type { Changes, DbError, LockMode, SelectStatement, Statement } from '../../src/model/statement.ts';
-import { sideBySide, type SideBySide } from './side-by-side.ts';
+import { blocked, completed, failed, sideBySide, type SideBySide } from './side-by-side.ts';
 
 /**
  * The four row lock strengths (issue #13 item 3): FOR UPDATE, FOR NO KEY
@@ -30,9 +29,6 @@ const [row1] = seed.t;
 const Both = sideBySide(schema, seed);
 type Both = SideBySide;
 
-const completed = (tx: TxId, rows: Row[]): Event => ({ tx, kind: 'completed', result: { rows } });
-const failed = (tx: TxId, error: DbError): Event => ({ tx, kind: 'completed', result: { error } });
-const blocked = (tx: TxId, waitsFor: TxId[]): Event => ({ tx, kind: 'blocked', waitsFor });
 const commit: Statement = { kind: 'commit' };
 const rollback: Statement = { kind: 'rollback' };
 const lock = (id: number, mode: LockMode): SelectStatement<Db, 't'> => ({ kind: 'select', table: 't', where: { id }, lock: mode });

@@ -1,8 +1,7 @@
 import { beforeEach, describe, it } from 'vitest';
-import type { Event, TxId } from '../../src/adapters/backend.ts';
-import { defineSchema, type DatabaseOf, type Row, type Tables } from '../../src/model/schema.ts';
+import { defineSchema, type DatabaseOf, type Tables } from '../../src/model/schema.ts';
 import type { DbError, SelectStatement, Statement, Where } from '../../src/model/statement.ts';
-import { sideBySide, type SideBySide } from './side-by-side.ts';
+import { blocked, completed, failed, sideBySide, type SideBySide } from './side-by-side.ts';
 
 /**
  * NULL, bigint, IN lists, ranges and the place of NULLs in an ORDER BY, run
@@ -37,9 +36,6 @@ const seed: Tables = {
 const Both = sideBySide(schema, seed);
 type Both = SideBySide;
 
-const completed = (tx: TxId, rows: Row[]): Event => ({ tx, kind: 'completed', result: { rows } });
-const failed = (tx: TxId, error: DbError): Event => ({ tx, kind: 'completed', result: { error } });
-const blocked = (tx: TxId, waitsFor: TxId[]): Event => ({ tx, kind: 'blocked', waitsFor });
 const commit: S = { kind: 'commit' };
 const rollback: S = { kind: 'rollback' };
 const seats = (where: Where<Db['seats']>, options: Pick<SelectStatement<Db, 'seats'>, 'orderBy' | 'limit' | 'lock'> = {}): SelectStatement<Db, 'seats'> => ({

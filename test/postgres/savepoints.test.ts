@@ -1,8 +1,7 @@
 import { beforeEach, describe, it } from 'vitest';
-import type { Event, TxId } from '../../src/adapters/backend.ts';
-import { defineSchema, type Row, type Tables } from '../../src/model/schema.ts';
+import { defineSchema, type Tables } from '../../src/model/schema.ts';
 import type { DbError, Statement } from '../../src/model/statement.ts';
-import { sideBySide, type SideBySide } from './side-by-side.ts';
+import { blocked, completed, failed, sideBySide, type SideBySide } from './side-by-side.ts';
 
 /**
  * Savepoints (issue #13 item 6), `SAVEPOINT`, `ROLLBACK TO SAVEPOINT` and
@@ -28,9 +27,6 @@ const ann = seed.users[0];
 const Both = sideBySide(schema, seed);
 type Both = SideBySide;
 
-const completed = (tx: TxId, rows: Row[]): Event => ({ tx, kind: 'completed', result: { rows } });
-const failed = (tx: TxId, error: DbError): Event => ({ tx, kind: 'completed', result: { error } });
-const blocked = (tx: TxId, waitsFor: TxId[]): Event => ({ tx, kind: 'blocked', waitsFor });
 const commit: Statement = { kind: 'commit' };
 const rollback: Statement = { kind: 'rollback' };
 const savepoint = (name: string): Statement => ({ kind: 'savepoint', name });

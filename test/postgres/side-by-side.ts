@@ -4,7 +4,7 @@ import { MemoryBackend } from '../../src/adapters/memory/memory-backend.ts';
 import { createPostgresBackend, type PostgresBackend } from '../../src/adapters/postgres/postgres-backend.ts';
 import { provisionPostgres, type Provisioned } from '../../src/adapters/postgres/provision.ts';
 import type { Row, Schema, Tables } from '../../src/model/schema.ts';
-import type { Statement } from '../../src/model/statement.ts';
+import type { DbError, Statement } from '../../src/model/statement.ts';
 
 /** Runs each step on the model and on PostgreSQL and asserts the given events on both. */
 export interface SideBySide {
@@ -56,7 +56,7 @@ export function sideBySide(schema: Schema, seed: Tables): new () => SideBySide {
     }
 
     async rows(tx: TxId, statement: Statement, rows: Row[]): Promise<void> {
-      await this.expect(tx, statement, [{ tx, kind: 'completed', result: { rows } }]);
+      await this.expect(tx, statement, [completed(tx, rows)]);
     }
 
     async tables(expected: Tables): Promise<void> {
@@ -64,3 +64,10 @@ export function sideBySide(schema: Schema, seed: Tables): new () => SideBySide {
     }
   };
 }
+
+/** `tx`'s statement completed with `rows`. */
+export const completed = (tx: TxId, rows: Row[]): Event => ({ tx, kind: 'completed', result: { rows } });
+/** `tx`'s statement failed with `error`. */
+export const failed = (tx: TxId, error: DbError): Event => ({ tx, kind: 'completed', result: { error } });
+/** `tx` waits, for `waitsFor` as PostgreSQL's pg_blocking_pids names them. */
+export const blocked = (tx: TxId, waitsFor: TxId[]): Event => ({ tx, kind: 'blocked', waitsFor });

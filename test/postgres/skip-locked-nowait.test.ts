@@ -1,8 +1,7 @@
 import { beforeEach, describe, it } from 'vitest';
-import type { Event, TxId } from '../../src/adapters/backend.ts';
-import { defineSchema, type DatabaseOf, type Row, type Tables } from '../../src/model/schema.ts';
+import { defineSchema, type DatabaseOf, type Tables } from '../../src/model/schema.ts';
 import type { DbError, SelectStatement, Statement, Where } from '../../src/model/statement.ts';
-import { sideBySide, type SideBySide } from './side-by-side.ts';
+import { blocked, completed, failed, sideBySide, type SideBySide } from './side-by-side.ts';
 
 /**
  * SKIP LOCKED and NOWAIT (issue #13 item 3), run step by step on the model
@@ -27,9 +26,6 @@ const [job1, job2, job3] = seed.jobs;
 const Both = sideBySide(schema, seed);
 type Both = SideBySide;
 
-const completed = (tx: TxId, rows: Row[]): Event => ({ tx, kind: 'completed', result: { rows } });
-const failed = (tx: TxId, error: DbError): Event => ({ tx, kind: 'completed', result: { error } });
-const blocked = (tx: TxId, waitsFor: TxId[]): Event => ({ tx, kind: 'blocked', waitsFor });
 const commit: Statement = { kind: 'commit' };
 const rollback: Statement = { kind: 'rollback' };
 const jobs = (where: Where<Db['jobs']>, options: Pick<SelectStatement<Db, 'jobs'>, 'orderBy' | 'limit' | 'lock' | 'skipLocked' | 'nowait'>): SelectStatement<Db, 'jobs'> => ({
