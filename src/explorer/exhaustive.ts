@@ -5,7 +5,7 @@ import { checkRun, type Violation } from './violation.ts';
 import { canonicalOrder, dependent, HappensBefore, runWithDependencies, type DependencyStep } from './dependency-run.ts';
 import type { RunPlan, Trace } from './runner.ts';
 import type { Independence } from './footprint.ts';
-import { StateCache, StateKeys, stepKey, type CachedState } from './state-cache.ts';
+import { StateCache, StateKeys, type CachedState } from './state-cache.ts';
 import { runToEnd } from './run-to-end.ts';
 
 /** Limits of an exhaustive search. */
@@ -126,7 +126,7 @@ export function* exhaustiveSearch(engine: MemoryEngine, spec: RunPlan, options: 
     traces: traces.size,
     naiveInterleavings,
     complete,
-    prunedPrefixes: cache.pruned,
+    prunedPrefixes: cache.pruned, ...({ states: cache.size } as {}),
     outcomes: outcomes.size,
     outcomeDigests: [...outcomes.values()],
     traceDigests,
@@ -157,7 +157,7 @@ export function* exhaustiveSearch(engine: MemoryEngine, spec: RunPlan, options: 
             // Explored from here already: its continuations' races with this prefix are this prefix's races.
             reached = known;
             cache.pruned++;
-            backtrackForContinuations(stack, steps, hb, known, first !== undefined);
+            backtrackForContinuations(stack, steps, hb, [...cache.steps(known)], first !== undefined);
             return undefined;
           }
         }
@@ -182,7 +182,7 @@ export function* exhaustiveSearch(engine: MemoryEngine, spec: RunPlan, options: 
       keys,
     );
     schedules++;
-    summarize(stack, run.steps, reached);
+    summarize(cache, stack, run.steps, reached, firstNew);
     if (run.trace) {
       const key = canonicalOrder(run.steps, hb);
       if (!traces.has(key)) {
@@ -213,18 +213,17 @@ export function outcomeKey(trace: Trace): string {
 /**
  * Adds the steps a run took below each cached state it passed through (and,
  * when it stopped at an explored state, that state's steps) to the state's
- * summary.
+ * summary. Steps before `from` were replayed: the states above them have them
+ * from the schedule that first ran them.
  */
-function summarize(stack: readonly Node[], steps: readonly DependencyStep[], reached: CachedState | undefined): void {
+function summarize(cache: StateCache, stack: readonly Node[], steps: readonly DependencyStep[], reached: CachedState | undefined, from: number): void {
+  let ids: number[] | undefined;
   for (let d = 0; d < stack.length && d <= steps.length; d++) {
     const owned = stack[d].owns;
     if (owned === undefined) continue;
-    for (let k = d; k < steps.length; k++) {
-      const step = steps[k];
-      const key = stepKey(step);
-      if (!owned.steps.has(key)) owned.steps.set(key, step);
-    }
-    if (reached) for (const [key, step] of reached.steps) if (!owned.steps.has(key)) owned.steps.set(key, step);
+    ids ??= steps.map((step, k) => (k < from ? -1 : cache.stepId(step)));
+    for (let k = Math.max(d, from); k < steps.length; k++) owned.steps.add(ids[k]);
+    if (reached) for (const id of reached.steps) owned.steps.add(id);
   }
 }
 
@@ -245,14 +244,14 @@ function summarize(stack: readonly Node[], steps: readonly DependencyStep[], rea
  *   `addBacktrack`; otherwise every transaction with a step in the
  *   continuations is tried at i.
  */
-function backtrackForContinuations(stack: readonly Node[], steps: readonly DependencyStep[], hb: HappensBefore, state: CachedState, splitRoot: boolean): void {
+function backtrackForContinuations(stack: readonly Node[], steps: readonly DependencyStep[], hb: HappensBefore, continuations: readonly DependencyStep[], splitRoot: boolean): void {
   const d = steps.length;
   const continuing = new Set<TxId>();
-  for (const e of state.steps.values()) continuing.add(e.tx);
+  for (const e of continuations) continuing.add(e.tx);
   for (let i = splitRoot ? 1 : 0; i < d; i++) {
     const a = steps[i];
     let races = false;
-    for (const e of state.steps.values()) {
+    for (const e of continuations) {
       if (e.tx === a.tx || a.movedOn.includes(e.tx) || !dependent(a, e)) continue;
       let direct = true;
       for (let k = i + 1; k < d && direct; k++) if (hb.precedes(i, k) && dependent(steps[k], e)) direct = false;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Event, TxId } from '../adapters/backend.ts';
 import type { MemoryEngine } from '../adapters/memory/engine.ts';
 import { createTx, StatementFailure } from '../model/program.ts';
@@ -96,18 +97,33 @@ export class StateKeys {
     }
   }
 
-  /** The key of the state reached, or null where the engine may hold more than its committed tables show. `runnable`: the transactions that can step now. */
+  /**
+   * The key of the state reached, or null where it is not known. `runnable`:
+   * the transactions that can step now. Where every unfinished transaction
+   * holds nothing, the committed tables and the programs' states; elsewhere
+   * the engine's whole state (`MemoryEngine.stateKey`) and the programs'.
+   */
   key(runnable: readonly TxId[]): string | null {
     if (this.spec.isolation === 'serializable') return null;
     const n = this.spec.workload.length;
-    const parts: string[] = [];
-    for (let t = 1; t <= n; t++) {
-      if (this.engine.isBlocked(t)) return null;
+    let quiescent = true;
+    for (let t = 1; t <= n && quiescent; t++) {
       const attempt = this.attempts[t];
-      if (attempt === 'dirty' || (attempt === 'clean' && this.spec.isolation !== 'read-committed')) return null;
-      parts.push(runnable.includes(t) ? `${attempt} ${this.results[t].join(' ')}` : `done ${this.outcome(t)}`);
+      if (this.engine.isBlocked(t) || attempt === 'dirty' || (attempt === 'clean' && this.spec.isolation !== 'read-committed')) quiescent = false;
     }
-    return `${JSON.stringify(this.engine.tables())}\n${parts.join('\n')}`;
+    const parts: string[] = [];
+    if (quiescent) {
+      for (let t = 1; t <= n; t++) parts.push(runnable.includes(t) ? `${this.attempts[t]} ${this.results[t].join(' ')}` : `done ${this.outcome(t)}`);
+      return `${JSON.stringify(this.engine.tables())}\n${parts.join('\n')}`;
+    }
+    const engine = this.engine.stateKey();
+    if (engine === null) return null;
+    for (let t = 1; t <= n; t++) {
+      const finished = !runnable.includes(t) && !this.engine.isBlocked(t);
+      parts.push(finished ? `done ${this.outcome(t)}` : `${this.results[t].join(' ')} | ${this.endings[t].join(',')}`);
+    }
+    // A digest (128 bits) keeps a large cache small; the engine's names run to a kilobyte.
+    return createHash('sha256').update(engine).update('\n').update(parts.join('\n')).digest('base64').slice(0, 22);
   }
 
   /** What a finished transaction's program returned (or threw), and how each of its attempts ended: all of it the run's outcome keeps. */
@@ -140,20 +156,27 @@ export class StateKeys {
 export interface CachedState {
   /** Transactions asleep when it was first reached: the continuations starting with their steps were left to other schedules. */
   readonly asleep: ReadonlySet<TxId>;
-  /** Steps of the continuations explored from it (and from the cached states they reached), one of each kind. */
-  readonly steps: Map<string, DependencyStep>;
+  /** Steps of the continuations explored from it (and from the cached states they reached), one of each kind, as `StateCache.step` numbers them. */
+  readonly steps: Set<number>;
   /** Every continuation has been explored (its choice point left the search stack). */
   complete: boolean;
 }
 
 /** Identifies a step by what decides its dependencies: its transaction, the transactions it moved on, its footprint. */
-export function stepKey(step: DependencyStep): string {
+function stepKey(step: DependencyStep): string {
   return `${step.tx}|${step.movedOn.join(',')}|${step.footprint.key()}`;
 }
 
-/** A bounded map of explored states: once full, no new state is added (deterministic: the first `capacity` states reached stay). */
+/**
+ * A bounded map of explored states: once full, no new state is added
+ * (deterministic: the first `capacity` states reached stay). Steps of the
+ * summaries are numbered once for the whole search, so a summary is a set of
+ * small numbers.
+ */
 export class StateCache {
   private readonly states = new Map<string, CachedState>();
+  private readonly stepIds = new Map<string, number>();
+  private readonly stepList: DependencyStep[] = [];
   /** Prefixes not run further because they reached an explored state. */
   pruned = 0;
 
@@ -166,9 +189,26 @@ export class StateCache {
   /** A new entry for a state reached for the first time, or undefined when the cache is full. */
   add(key: string, asleep: Iterable<TxId>): CachedState | undefined {
     if (this.states.size >= this.capacity) return undefined;
-    const state: CachedState = { asleep: new Set(asleep), steps: new Map(), complete: false };
+    const state: CachedState = { asleep: new Set(asleep), steps: new Set(), complete: false };
     this.states.set(key, state);
     return state;
+  }
+
+  /** The number of a step's kind (steps with equal `stepKey`s share one). */
+  stepId(step: DependencyStep): number {
+    const key = stepKey(step);
+    let id = this.stepIds.get(key);
+    if (id === undefined) {
+      id = this.stepList.length;
+      this.stepIds.set(key, id);
+      this.stepList.push(step);
+    }
+    return id;
+  }
+
+  /** The steps of a cached state's continuations. */
+  *steps(state: CachedState): Generator<DependencyStep> {
+    for (const id of state.steps) yield this.stepList[id];
   }
 
   get size(): number {

@@ -5,6 +5,7 @@ import { savepointStep } from './savepoints.ts';
 import { visibleVersion } from './mvcc.ts';
 import { messages, newXact, Run, type RaceResolver, type TableDefinition } from './run.ts';
 import { serializableCommit } from './serializable.ts';
+import { runStateKey } from './state-key.ts';
 import { runStatement, startStatement } from './statements.ts';
 import { fail } from './failure.ts';
 import { abort, canGoOn, commit, deadlockVictim, nextWoken } from './wakeups.ts';
@@ -135,6 +136,16 @@ export class MemoryEngine {
   /** True while `tx` has a statement waiting for a lock. */
   isBlocked(tx: TxId): boolean {
     return this.run.slots[tx]?.xact?.wait != null;
+  }
+
+  /**
+   * A canonical name of everything the current run holds between steps
+   * (`state-key.ts`): equal names, the same continuations. Null where it
+   * does not cover the run (SERIALIZABLE, savepoints, a recorded history, a
+   * race resolver).
+   */
+  stateKey(): string | null {
+    return this.resolveRace === undefined ? runStateKey(this.run, this.seedXact) : null;
   }
 
   /** Committed contents of every table, rows in primary-key order. */
