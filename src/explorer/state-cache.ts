@@ -10,26 +10,31 @@ import type { RunPlan } from './runner.ts';
 type Attempt = 'closed' | 'clean' | 'dirty';
 
 /**
- * Names the state a run has reached at a choice point, when the memory engine
- * holds nothing of any unfinished transaction but what its committed tables
- * show: no statement waits, and no open attempt holds a lock, a row version
- * or a snapshot (under READ COMMITTED an attempt that has only run plain
- * selects holds none of these: each statement's snapshot ends with it). Then
- * the state is the committed tables (as `MemoryEngine.tables()` shows them),
- * every finished transaction's outcome (its program's result, how each of
- * its attempts ended) and every unfinished transaction's program state (the
- * results it was given, in order: programs are deterministic). Two prefixes
- * with the same key go on in the same ways and end in the same final states
- * with the same results. Elsewhere (a waiter, a lock, an uncommitted version,
- * a REPEATABLE READ snapshot, SERIALIZABLE's SSI bookkeeping, which outlives
- * commits) the key is null: the engine's public surface does not show that
- * state, so nothing is cached there.
+ * Names the state a run has reached at a choice point, so that two prefixes
+ * with the same name go on in the same ways and end in the same final states
+ * with the same results. Two kinds of name:
  *
- * Committed tables are enough because, once no transaction is open, older
- * row versions and their commit order are seen by nobody: every new snapshot
- * sees the newest committed version, a unique-index check passes over dead
- * versions, and candidate rows are sorted by key whatever order they were
- * inserted in.
+ * - When the memory engine holds nothing of any unfinished transaction but
+ *   what its committed tables show (no statement waits, and no open attempt
+ *   holds a lock, a row version or a snapshot; under READ COMMITTED an
+ *   attempt that has only run plain selects holds none of these: each
+ *   statement's snapshot ends with it): the committed tables (as
+ *   `MemoryEngine.tables()` shows them), every finished transaction's
+ *   outcome (its program's result, how each of its attempts ended) and every
+ *   unfinished transaction's program state (the results it was given, in
+ *   order: programs are deterministic). Committed tables are enough then
+ *   because older row versions and their commit order are seen by nobody:
+ *   every new snapshot sees the newest committed version, a unique-index
+ *   check passes over dead versions, and candidate rows are sorted by key
+ *   whatever order they were inserted in.
+ * - Elsewhere (a waiter, a lock, an uncommitted version, a REPEATABLE READ
+ *   snapshot): the engine's whole state (`MemoryEngine.stateKey`: row
+ *   versions in storage order, locks and their queues, each open
+ *   transaction's snapshot, waits and half-run statement), the finished
+ *   transactions' outcomes and every unfinished transaction's results and
+ *   attempt endings so far, as a 128-bit digest. Null where the engine's
+ *   name does not cover the state: SERIALIZABLE (SSI bookkeeping outlives
+ *   commits), savepoints.
  */
 export class StateKeys {
   /** Per transaction: the results its program was given, as JSON (for the key) and as they came (to replay the program). */
