@@ -15,7 +15,7 @@ function passedLine(report: ExploreReport): string {
   if (report.mode === 'exhaustive') {
     const pruned = stats.prunedPrefixes ? `, ${stats.prunedPrefixes} of them stopped at a state already explored` : '';
     const outcomes = stats.outcomes !== undefined ? `, ${stats.outcomes} distinct final ${stats.outcomes === 1 ? 'outcome' : 'outcomes'}` : '';
-    const counts = `${stats.schedules} schedules${pruned}, ${stats.traces} distinct traces (${stats.naiveInterleavings} interleavings without reduction)${outcomes}`;
+    const counts = `${stats.schedules} schedules${pruned}, ${stats.traces} distinct traces (${stats.prunedPrefixes ? 'at least ' : ''}${stats.naiveInterleavings} interleavings without reduction)${outcomes}`;
     if (stats.stoppedByTime) return `stopped by the time budget after ${counts}; no violation found (not a proof: the search did not finish).`;
     return stats.complete
       ? `passed exhaustive search: ${counts}; no schedule of this workload breaks a rule.`
