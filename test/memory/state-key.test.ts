@@ -32,8 +32,8 @@ describe('the engine state key', () => {
   it('keeps the order in which transactions first locked a row (PostgreSQL orders the lockers of a row by transaction id)', () => {
     const a = keyAfter([[1, forUpdate], [2, update('accounts', { id: 2 }, { balance: 0 })]]);
     const b = keyAfter([[2, update('accounts', { id: 2 }, { balance: 0 })], [1, forUpdate]]);
-    expect(a).toContain('T1 active - l:accounts.0 w: f0');
-    expect(b).toContain('T1 active - l:accounts.0 w: f1');
+    expect(a).toContain('T1 active - l:accounts.0, w: f0');
+    expect(b).toContain('T1 active - l:accounts.0, w: f1');
   });
 
   it('forgets the order of two commits that no open snapshot tells apart', () => {

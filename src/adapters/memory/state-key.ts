@@ -36,88 +36,122 @@ export function runStateKey(run: Run, seed: Xact): string | null {
     if (x.snapshot >= 0) snapshots.push(x.snapshot);
     if (x.pending) snapshots.push(x.pending.snapshot);
   }
-  const live = [...new Set(snapshots)].sort((a, b) => a - b);
-  /** How many live snapshots are older than commit sequence number `seq` (a committed transaction's), or than snapshot `seq`. */
-  const epoch = (seq: number) => {
-    let k = 0;
-    while (k < live.length && live[k] < seq) k++;
-    return k;
-  };
-  const names = new Map<Xact, string>([[seed, 'S']]);
-  for (const x of open) names.set(x, `T${x.tx}`);
-  let unknown = false;
-  /** A reference to something no longer in the run's tables: not covered. */
-  const missing = () => {
-    unknown = true;
-    return '?';
-  };
-  let aborted = 0;
-  const name = (x: Xact | null): string => {
-    if (x === null) return '-';
-    let n = names.get(x);
-    if (n === undefined) {
-      if (x.status === 'committed') n = `c${x.tx}.${epoch(x.commitSeq)}`;
-      else if (x.status === 'aborted') n = `a${x.tx}.${aborted++}`;
-      else {
-        unknown = true; // an open transaction no slot holds
-        n = '?';
-      }
-      names.set(x, n);
-    }
-    return n;
-  };
-
-  const chains = new Map<RowChain, string>();
-  const versions = new Map<Version, string>();
+  const namer = new Namer(seed, open, snapshots);
   const parts: string[] = [];
   for (const table of run.tables.values()) {
     parts.push(`#${table.name}`);
-    table.rows.forEach((chain, r) => {
-      const id = `${table.name}.${r}`;
-      chains.set(chain, id);
-      if (chain.subLockers !== undefined && chain.subLockers.size > 0) unknown = true;
-      let line = `${r}`;
-      chain.versions.forEach((v, k) => {
-        versions.set(v, `${id}.${k}`);
-        line += ` ${JSON.stringify(v.data)}/${name(v.xmin)}/${name(v.xmax)}${v.indexed !== undefined ? `/i${v.indexed}` : ''}${v.keysUpdated ? '/k' : ''}`;
-      });
-      if (chain.exclusive !== null || chain.shared.length > 0 || chain.queue.length > 0) {
-        line += ` x:${name(chain.exclusive)} s:${chain.shared.map(name).join(',')} q:${chain.queue.map(name).join(',')}`;
-        if (chain.modes !== undefined) for (const [x, mode] of chain.modes) line += ` ${name(x)}=${mode}`;
-      }
-      parts.push(line);
-    });
+    for (let r = 0; r < table.rows.length; r++) parts.push(namer.row(table.name, r, table.rows[r]));
   }
   if (run.advisory !== null) {
     for (const lock of [...run.advisory.values()].sort((a, b) => a.key - b.key)) {
-      if (lock.holder !== null || lock.queue.length > 0) parts.push(`@${lock.key} ${name(lock.holder)} q:${lock.queue.map(name).join(',')}`);
+      if (lock.holder !== null || lock.queue.length > 0) parts.push(`@${lock.key} ${namer.name(lock.holder)} q:${namer.names(lock.queue)}`);
     }
   }
-  const rank = (values: number[]) => {
-    const sorted = [...new Set(values)].sort((a, b) => a - b);
-    return (v: number) => sorted.indexOf(v);
-  };
   const lockRank = rank(open.filter((x) => x.firstLock !== undefined).map((x) => x.firstLock!));
   const waitRank = rank(open.filter((x) => x.wait !== null).map((x) => x.waitSince));
-  const chainId = (c: RowChain) => chains.get(c) ?? missing();
-  const versionId = (v: Version | null | undefined) => (v == null ? '-' : (versions.get(v) ?? missing()));
-  const waitKey = (w: Wait): string => {
-    if (w.kind === 'row') return `row ${chainId(w.chain)} ${w.mode}`;
-    if (w.kind === 'advisory') return `advisory ${w.lock.key}`;
-    return `xact ${name(w.xact)} ${versionId(w.version)} ${w.by ?? ''}`;
-  };
-  const pendingKey = (p: PendingStatement): string =>
-    `${JSON.stringify(p.statement)} @${epoch(p.snapshot)} [${p.candidates.map(chainId).join(',')}] ${p.next} ${JSON.stringify(p.out)}` +
-    ` ${p.arbiterFrom ?? ''} ${p.waitedAt ?? ''}` +
-    (p.writing ? ` w:${chainId(p.writing.chain)}:${versionId(p.writing.version)}:${JSON.stringify(p.writing.old ?? null)}` : '');
   for (const x of open) {
-    let line = `T${x.tx} ${x.status} ${x.snapshot < 0 ? '-' : `@${epoch(x.snapshot)}`} l:${x.locks.map(chainId).join(',')} w:${x.writes.map(chainId).join(',')}`;
-    if (x.firstLock !== undefined) line += ` f${lockRank(x.firstLock)}`;
-    if (x.endWaiters.length > 0) line += ` e:${x.endWaiters.map(name).join(',')}`;
+    let line = `T${x.tx} ${x.status} ${x.snapshot < 0 ? '-' : `@${namer.epoch(x.snapshot)}`} l:${namer.chainIds(x.locks)} w:${namer.chainIds(x.writes)}`;
+    if (x.firstLock !== undefined) line += ` f${lockRank.indexOf(x.firstLock)}`;
+    if (x.endWaiters.length > 0) line += ` e:${namer.names(x.endWaiters)}`;
     if (x.advisory !== undefined) line += ` a:${x.advisory.map((l) => l.key).join(',')}`;
-    if (x.wait !== null) line += ` wait ${waitKey(x.wait)} #${waitRank(x.waitSince)} q:${versionId(x.queuedAt)} walks:${x.walksFrom === null ? '-' : name(x.walksFrom)}`;
-    if (x.pending !== null) line += ` p:${pendingKey(x.pending)}`;
+    if (x.wait !== null) {
+      line += ` wait ${namer.wait(x.wait)} #${waitRank.indexOf(x.waitSince)} q:${namer.versionId(x.queuedAt)} walks:${namer.name(x.walksFrom)}`;
+    }
+    if (x.pending !== null) line += ` p:${namer.pending(x.pending)}`;
     parts.push(line);
   }
-  return unknown ? null : parts.join('\n');
+  return namer.unknown ? null : parts.join('\n');
+}
+
+/** Distinct values, in order: a value's rank is its index. */
+function rank(values: number[]): number[] {
+  return [...new Set(values)].sort((a, b) => a - b);
+}
+
+/** Names of one run's transactions, rows and versions while its key is written. */
+class Namer {
+  /** Set when the key meets something it does not cover (an open transaction no slot holds, a version no longer stored, a savepoint's lock). */
+  unknown = false;
+  private readonly xacts = new Map<Xact, string>();
+  private readonly chains = new Map<RowChain, string>();
+  private readonly versions = new Map<Version, string>();
+  private readonly live: number[];
+  private aborted = 0;
+
+  constructor(seed: Xact, open: readonly Xact[], snapshots: number[]) {
+    this.live = rank(snapshots);
+    this.xacts.set(seed, 'S');
+    for (const x of open) this.xacts.set(x, `T${x.tx}`);
+  }
+
+  /** How many live snapshots are older than commit sequence number `seq` (a committed transaction's), or than snapshot `seq`. */
+  epoch(seq: number): number {
+    let k = 0;
+    while (k < this.live.length && this.live[k] < seq) k++;
+    return k;
+  }
+
+  name(x: Xact | null): string {
+    if (x === null) return '-';
+    let n = this.xacts.get(x);
+    if (n === undefined) {
+      if (x.status === 'committed') n = `c${x.tx}.${this.epoch(x.commitSeq)}`;
+      else if (x.status === 'aborted') n = `a${x.tx}.${this.aborted++}`;
+      else n = this.missing();
+      this.xacts.set(x, n);
+    }
+    return n;
+  }
+
+  names(xs: readonly Xact[]): string {
+    let out = '';
+    for (const x of xs) out += `${this.name(x)},`;
+    return out;
+  }
+
+  /** Row `r` of `table`: its versions, and its lock holders and queue when it has any. */
+  row(table: string, r: number, chain: RowChain): string {
+    const id = `${table}.${r}`;
+    this.chains.set(chain, id);
+    if (chain.subLockers !== undefined && chain.subLockers.size > 0) this.missing();
+    let line = `${r}`;
+    const versions = chain.versions;
+    for (let k = 0; k < versions.length; k++) {
+      const v = versions[k];
+      this.versions.set(v, `${id}.${k}`);
+      line += ` ${JSON.stringify(v.data)}/${this.name(v.xmin)}/${this.name(v.xmax)}${v.indexed !== undefined ? `/i${v.indexed}` : ''}${v.keysUpdated ? '/k' : ''}`;
+    }
+    if (chain.exclusive !== null || chain.shared.length > 0 || chain.queue.length > 0) {
+      line += ` x:${this.name(chain.exclusive)} s:${this.names(chain.shared)} q:${this.names(chain.queue)}`;
+      if (chain.modes !== undefined) for (const [x, mode] of chain.modes) line += ` ${this.name(x)}=${mode}`;
+    }
+    return line;
+  }
+
+  chainIds(chains: readonly RowChain[]): string {
+    let out = '';
+    for (const c of chains) out += `${this.chains.get(c) ?? this.missing()},`;
+    return out;
+  }
+
+  versionId(v: Version | null | undefined): string {
+    return v == null ? '-' : (this.versions.get(v) ?? this.missing());
+  }
+
+  wait(w: Wait): string {
+    if (w.kind === 'row') return `row ${this.chains.get(w.chain) ?? this.missing()} ${w.mode}`;
+    if (w.kind === 'advisory') return `advisory ${w.lock.key}`;
+    return `xact ${this.name(w.xact)} ${this.versionId(w.version)} ${w.by ?? ''}`;
+  }
+
+  pending(p: PendingStatement): string {
+    let out = `${JSON.stringify(p.statement)} @${this.epoch(p.snapshot)} [${this.chainIds(p.candidates)}] ${p.next} ${JSON.stringify(p.out)} ${p.arbiterFrom ?? ''} ${p.waitedAt ?? ''}`;
+    if (p.writing) out += ` w:${this.chains.get(p.writing.chain) ?? this.missing()}:${this.versionId(p.writing.version)}:${JSON.stringify(p.writing.old ?? null)}`;
+    return out;
+  }
+
+  private missing(): string {
+    this.unknown = true;
+    return '?';
+  }
 }
