@@ -161,7 +161,7 @@ export class StateKeys {
 export interface CachedState {
   /** Transactions asleep when it was first reached: the continuations starting with their steps were left to other schedules. */
   readonly asleep: ReadonlySet<TxId>;
-  /** Steps of the continuations explored from it (and from the cached states they reached), one of each kind, as `StateCache.step` numbers them. */
+  /** Steps of the continuations explored from it (and from the cached states they reached), one of each kind, as `StateCache.stepId` numbers them. */
   readonly steps: Set<number>;
   /** Every continuation has been explored (its choice point left the search stack). */
   complete: boolean;

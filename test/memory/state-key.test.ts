@@ -64,8 +64,8 @@ describe('the engine state key', () => {
     const set = update('accounts', { id: 1 }, { balance: 2700 });
     const after = keyAfter([[1, forUpdate], [1, set], [2, forUpdate]]);
     const before = keyAfter([[1, forUpdate], [2, forUpdate], [1, set]]);
-    expect(after).toContain('walks:T1');
-    expect(before).toContain('walks:-');
+    expect(after).toContain('q:accounts.0.0 walks');
+    expect(before).not.toContain('walks');
     expect(after).not.toBe(before);
   });
 

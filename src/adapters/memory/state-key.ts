@@ -55,7 +55,9 @@ export function runStateKey(run: Run, seed: Xact): string | null {
     if (x.endWaiters.length > 0) line += ` e:${namer.names(x.endWaiters)}`;
     if (x.advisory !== undefined) line += ` a:${x.advisory.map((l) => l.key).join(',')}`;
     if (x.wait !== null) {
-      line += ` wait ${namer.wait(x.wait)} #${waitRank.indexOf(x.waitSince)} q:${namer.versionId(x.queuedAt)} walks:${namer.name(x.walksFrom)}`;
+      // `walksFrom` counts only while it replaced the version the waiter queues at (`row-lock.ts`, `walks`); once that transaction aborted, never again.
+      const walks = x.queuedAt !== null && x.walksFrom !== null && x.walksFrom === x.queuedAt.xmax;
+      line += ` wait ${namer.wait(x.wait)} #${waitRank.indexOf(x.waitSince)} q:${namer.versionId(x.queuedAt)}${walks ? ' walks' : ''}`;
     }
     if (x.pending !== null) line += ` p:${namer.pending(x.pending)}`;
     parts.push(line);
