@@ -1,4 +1,4 @@
-import type { PermutationRun, ResultSet, StepOutcome } from './spec-runner.ts';
+import type { PermutationRun, ResultSet, StepOutcome } from './permutation-run.ts';
 
 /**
  * The text PostgreSQL's isolationtester prints for a run, so that

@@ -1,4 +1,4 @@
-import type { PermutationRun, ResultSet, StepOutcome } from './spec-runner.ts';
+import type { PermutationRun, ResultSet, StepOutcome } from './permutation-run.ts';
 
 /** A JSON value of a result column: integers and booleans as JSON numbers and booleans, everything else in PostgreSQL's text form. */
 export type JsonValue = string | number | boolean | null;

@@ -1,66 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import type { NoticeMessage } from 'pg-protocol/dist/messages.js';
-import { answersWithin, endClient, releaseOnServer } from '../adapters/postgres/postgres-backend.ts';
-import { CompletionSignal, pollUntilSettled } from '../adapters/postgres/settle.ts';
-import { EnvironmentError, InputError, InterruptedError, LockstepError } from '../errors.ts';
+import { reasonOf, lostConnection } from '../adapters/postgres/connection.ts';
+import type { Flight, Session } from '../adapters/postgres/session.ts';
+import { opening, Sessions } from '../adapters/postgres/sessions.ts';
+import { InputError, InterruptedError, throwIfInterrupted } from '../errors.ts';
+import { exec, noticeText, stepOutcome, stepQuery, type PermutationRun, type ResultSet, type StepOutcome, type StepRun, type TranscriptEntry } from './permutation-run.ts';
 import type { Permutation } from './permutations.ts';
+import { createThrowawayDatabase, inDatabase, libpqOptions, PermutationSchema } from './spec-database.ts';
 import { stepsByName, type Blocker, type PermutationStep, type Spec, type SpecStep } from './spec-parser.ts';
-
-/** A result set as PostgreSQL sent it: column names and type oids, values in text form (null for NULL). */
-export interface ResultSet {
-  readonly columns: readonly { readonly name: string; readonly typeId: number }[];
-  readonly rows: readonly (readonly (string | null)[])[];
-}
-
-/** An error PostgreSQL reported for a step. */
-export interface StepError {
-  readonly severity: string;
-  /** SQLSTATE, e.g. `40001`. */
-  readonly code: string;
-  readonly message: string;
-}
-
-/** How a step ended: the result sets of its statements (those that return rows), then its error if one failed. */
-export interface StepOutcome {
-  readonly results: readonly ResultSet[];
-  readonly error: StepError | null;
-}
-
-/**
- * What isolationtester prints for a permutation, in order: result sets of
- * setup and teardown blocks, notices, steps as they are sent (`outcome` null
- * while reported waiting) and steps completed later.
- */
-export type TranscriptEntry =
-  | { readonly kind: 'result'; readonly result: ResultSet }
-  | { readonly kind: 'notice'; readonly session: string; readonly text: string }
-  | { readonly kind: 'step'; readonly step: string; readonly sql: string; readonly outcome: StepOutcome | null }
-  | { readonly kind: 'completed'; readonly step: string; readonly outcome: StepOutcome };
-
-/** One step of a permutation as it ran. */
-export interface StepRun {
-  readonly step: string;
-  readonly session: string;
-  /** Reported as waiting when sent: blocked by another session of the spec, or held back by a marker. */
-  readonly blocked: boolean;
-  readonly outcome: StepOutcome;
-}
-
-/** One permutation as it ran. */
-export interface PermutationRun {
-  /** Position in the list of permutations run, from 1. */
-  readonly index: number;
-  readonly order: readonly string[];
-  /** The steps in permutation order. */
-  readonly steps: readonly StepRun[];
-  readonly transcript: readonly TranscriptEntry[];
-  /** The `--check` query's answer, when one was given. */
-  readonly check?: boolean;
-  /** Teardown failures and the like, for stderr. */
-  readonly warnings: readonly string[];
-}
 
 /** How to run a spec. */
 export interface SpecRunOptions {
@@ -90,32 +37,27 @@ export class BlockedSessionError extends InputError {}
 
 const defaultStepTimeoutMs = 10_000;
 
-/** PostgreSQL's text form of every value, as isolationtester prints it. */
-const rawTypes = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
-
-interface Session {
-  readonly name: string;
-  readonly index: number;
-  readonly client: pg.Client;
-  readonly pid: number;
-  /** Notices received and not printed yet. */
-  notices: string[];
-  totalNotices: number;
-  active: Active | null;
-  lost: Error | undefined;
-}
 
 /** A step sent and not yet reported complete. */
-interface Active {
+interface Sent {
   readonly index: number;
   readonly pstep: PermutationStep;
   readonly step: SpecStep;
-  readonly session: Session;
-  outcome: StepOutcome | undefined;
-  /** PostgreSQL is ready for the session's next query (a failed step's transaction has released its locks). */
-  done: boolean;
+  readonly session: LiveSession;
   /** Notice counts the `(other notices N)` markers wait for, by blocker. */
   readonly noticeTargets: Map<Blocker, number>;
+}
+
+type Active = Flight<Sent, StepOutcome>;
+
+/** A session of the spec on its connection, with the notices it received. */
+interface LiveSession {
+  readonly name: string;
+  readonly index: number;
+  readonly connection: Session<Sent, StepOutcome>;
+  /** Notices received and not printed yet. */
+  notices: string[];
+  totalNotices: number;
 }
 
 /**
@@ -146,100 +88,56 @@ interface Active {
  * ```
  */
 export class SpecRunner {
-  private readonly finished = new CompletionSignal();
   private readonly steps: Map<string, SpecStep>;
   private readonly stepTimeoutMs: number;
-  private closing: Promise<void> | undefined;
+  private readonly schema: PermutationSchema;
   private runs = 0;
-  private schemaName: string | undefined;
-  /** `public` of the throwaway database holds an earlier permutation's objects. */
-  private publicUsed = false;
   /** What runs now, to name it when PostgreSQL is lost: `step s1u of permutation 3 (s1u s2u s1c s2c)`. */
   private doing = 'connecting';
 
   private constructor(
     readonly spec: Spec,
     readonly version: string,
-    private readonly url: string,
     /** The throwaway database the spec runs in, or none (the schema fallback). */
-    private readonly database: string | undefined,
-    private readonly control: pg.Client,
-    private readonly controlPid: number,
-    private readonly sessions: Session[],
+    database: string | undefined,
+    private readonly sessions: Sessions<Sent, StepOutcome>,
+    private readonly live: LiveSession[],
     private readonly options: SpecRunOptions,
   ) {
     this.steps = stepsByName(spec);
     this.stepTimeoutMs = options.stepTimeoutMs ?? defaultStepTimeoutMs;
-    for (const s of sessions) this.watch(s);
-  }
-
-  /** Opens the control connection and one connection per session. */
-  static async connect(url: string, spec: Spec, options: SpecRunOptions = {}): Promise<SpecRunner> {
-    const applicationName = options.applicationName ?? 'lockstep';
-    const opened: pg.Client[] = [];
-    const interrupted = () => {
-      if (options.signal?.aborted) throw new InterruptedError();
-    };
-    let database: string | undefined;
-    let target = url;
-    const open = async (pipeline: boolean) => {
-      interrupted();
-      const client = new pg.Client({ connectionString: target, application_name: applicationName, pipeline, options: libpqOptions() });
-      client.on('error', () => {});
-      opened.push(client);
-      await client.connect();
-      return client;
-    };
-    try {
-      database = await createThrowawayDatabase(url, applicationName);
-      if (database !== undefined) target = inDatabase(url, database);
-      const control = await open(true);
-      const answer = await control.query<{ version: string; pid: number }>(`select current_setting('server_version') as version, pg_backend_pid() as pid`);
-      const version = answer.rows[0].version.split(' ')[0];
-      const controlPid = Number(answer.rows[0].pid);
-      // PostgreSQL 14 and later cancel a waiting statement whose client has gone (a killed lockstep).
-      const checkConnection = Number.parseInt(version, 10) >= 14 ? 'set client_connection_check_interval = 500' : 'select 1';
-      await control.query(checkConnection);
-      // Setup, teardown and check run on the control connection: bound them like a step.
-      await control.query(`set statement_timeout = ${options.stepTimeoutMs ?? defaultStepTimeoutMs}`);
-      const sessions: Session[] = [];
-      for (const [index, s] of spec.sessions.entries()) {
-        const client = await open(false);
-        await client.query(checkConnection);
-        const pid = Number((await client.query('select pg_backend_pid() as pid')).rows[0].pid);
-        sessions.push({ name: s.name, index, client, pid, notices: [], totalNotices: 0, active: null, lost: undefined });
-      }
-      interrupted();
-      return new SpecRunner(spec, version, url, database, control, controlPid, sessions, options);
-    } catch (e) {
-      await Promise.all(opened.map((c) => endClient(c)));
-      if (database !== undefined) await releaseOnServer({ connectionString: url }, { terminate: [], dropDatabase: database }).catch(() => {});
-      if (options.signal?.aborted) throw new InterruptedError();
-      if (e instanceof LockstepError) throw e;
-      throw new EnvironmentError(`Could not open the spec's sessions on PostgreSQL: ${message(e)}.`, { cause: e });
+    this.schema = new PermutationSchema(database, sessions as Sessions<unknown, unknown>);
+    for (const s of live) {
+      s.connection.client.on('notice', (n: NoticeMessage) => {
+        s.notices.push(noticeText(n));
+        s.totalNotices++;
+      });
     }
   }
 
-  private watch(session: Session): void {
-    session.client.on('notice', (n: NoticeMessage) => {
-      session.notices.push(noticeText(n));
-      session.totalNotices++;
-    });
-    session.client.on('error', (e) => {
-      session.lost = e;
-      if (session.active && !session.active.done) {
-        session.active.outcome ??= { results: [], error: { severity: 'FATAL', code: '', message: e.message } };
-        session.active.done = true;
-        this.finished.fire();
+  /** Creates the spec's database (or, failing the right to, uses the schema fallback), then opens the control connection and one connection per session. */
+  static async connect(url: string, spec: Spec, options: SpecRunOptions = {}): Promise<SpecRunner> {
+    const applicationName = options.applicationName ?? 'lockstep';
+    let sessions: Sessions<Sent, StepOutcome> | undefined;
+    const open = async () => {
+      const database = await createThrowawayDatabase(url, applicationName);
+      const config = { connectionString: database !== undefined ? inDatabase(url, database) : url, options: libpqOptions() };
+      sessions = new Sessions({ config, cleanup: { connectionString: url }, applicationName, label: (i) => `session ${spec.sessions[i].name}` });
+      if (database !== undefined) sessions.dropOnClose = { database };
+      throwIfInterrupted(options.signal);
+      const version = await sessions.openControl('');
+      // PostgreSQL 14 and later cancel a waiting statement whose client has gone (a killed lockstep).
+      const checkConnection = Number.parseInt(version, 10) >= 14 ? 'set client_connection_check_interval = 500' : '';
+      if (checkConnection !== '') await sessions.control.query(checkConnection);
+      // Setup, teardown and check run on the control connection: bound them like a step.
+      await sessions.control.query(`set statement_timeout = ${options.stepTimeoutMs ?? defaultStepTimeoutMs}`);
+      const live: LiveSession[] = [];
+      for (const [index, s] of spec.sessions.entries()) {
+        live.push({ name: s.name, index, connection: await sessions.connect(index, checkConnection, false), notices: [], totalNotices: 0 });
       }
-    });
-    session.client.on('drain', () => {
-      const active = session.active;
-      if (active && active.outcome !== undefined && !active.done) {
-        active.done = true;
-        this.finished.fire();
-      }
-    });
+      return new SpecRunner(spec, version, database, sessions, live, options);
+    };
+    return opening(options.signal, "Could not open the spec's sessions on PostgreSQL", open, async () => sessions?.close());
   }
 
   /**
@@ -248,36 +146,34 @@ export class SpecRunner {
    * steps are cancelled and its schema dropped, so the runner can go on.
    */
   async run(permutation: Permutation): Promise<PermutationRun> {
-    if (this.closing) throw new InterruptedError();
+    if (this.sessions.closed) throw new InterruptedError();
     try {
       return await this.runPermutation(permutation);
     } catch (e) {
       // Closed under it: the caller gave up (an abort); whatever failed since is the close's doing.
-      if (this.closing) throw new InterruptedError();
-      if (e instanceof InputError) {
+      if (!this.sessions.closed && e instanceof InputError) {
         await this.abandon().catch(() => {});
         throw e;
       }
-      if (e instanceof LockstepError || e instanceof StepTimeoutError) throw e;
-      throw new EnvironmentError(`PostgreSQL failed during ${this.doing}: ${message(e)}.`, { cause: e });
+      if (!this.sessions.closed && e instanceof StepTimeoutError) throw e;
+      throw this.sessions.failure(e, `during ${this.doing}`);
     }
   }
 
   /** Cancels steps still running, rolls every session back and drops the permutation's schema. */
   private async abandon(): Promise<void> {
-    const stuck = this.sessions.filter((s) => s.active !== null && !s.active.done);
-    if (stuck.length > 0) await this.control.query('select pg_cancel_backend(pid) from unnest($1::int[]) as pid', [stuck.map((s) => s.pid)]);
+    const stuck = this.live.filter((s) => s.connection.busy);
+    if (stuck.length > 0) await this.sessions.control.query('select pg_cancel_backend(pid) from unnest($1::int[]) as pid', [stuck.map((s) => s.connection.pid)]);
     const deadline = performance.now() + this.stepTimeoutMs;
-    while (this.sessions.some((s) => s.active !== null && !s.active.done) && performance.now() < deadline) {
-      await Promise.race([this.finished.next, new Promise((r) => setTimeout(r, 50))]);
+    while (this.live.some((s) => s.connection.busy) && performance.now() < deadline) {
+      await Promise.race([this.sessions.finished.next, new Promise((r) => setTimeout(r, 50))]);
     }
-    for (const s of this.sessions) {
-      s.active = null;
+    for (const s of this.live) {
+      s.connection.flight = null;
       s.notices = [];
     }
-    await Promise.all(this.sessions.map((s) => (s.client.getTransactionStatus() === 'I' ? undefined : s.client.query('rollback'))));
-    if (this.schemaName !== undefined && this.database === undefined) await this.control.query(`drop schema if exists ${this.schemaName} cascade`);
-    this.schemaName = undefined;
+    await this.sessions.rollback();
+    await this.schema.drop();
   }
 
   private async runPermutation(permutation: Permutation): Promise<PermutationRun> {
@@ -293,34 +189,23 @@ export class SpecRunner {
     };
 
     during('the schema');
-    const schema = this.database !== undefined ? 'public' : `lockstep_${randomBytes(6).toString('hex')}`;
-    this.schemaName = schema;
-    if (this.database !== undefined) {
-      // A clean public for every permutation, as a fresh schema would be.
-      if (this.publicUsed) await this.control.query('drop schema if exists public cascade; create schema public');
-      this.publicUsed = true;
-    } else {
-      await this.control.query(`create schema ${schema}`);
-      const searchPath = `set search_path = ${schema}, public`;
-      await this.control.query(searchPath);
-      await Promise.all(this.sessions.map((s) => s.client.query(searchPath)));
-    }
+    await this.schema.create();
 
     for (const [i, sql] of this.spec.setup.entries()) {
       during(`the setup block${this.spec.setup.length > 1 ? ` ${i + 1}` : ''}`);
-      const last = await this.exec(this.control, sql).catch((e: unknown) => {
+      const last = await exec(this.sessions.control, sql).catch((e: unknown) => {
         if (lostConnection(e)) throw e;
-        throw new InputError(`The spec's setup block${this.spec.setup.length > 1 ? ` ${i + 1}` : ''} failed on PostgreSQL: ${message(e)}.`);
+        throw new InputError(`The spec's setup block${this.spec.setup.length > 1 ? ` ${i + 1}` : ''} failed on PostgreSQL: ${reasonOf(e)}.`);
       });
       if (last) transcript.push({ kind: 'result', result: last });
     }
-    for (const s of this.sessions) {
+    for (const s of this.live) {
       const sql = this.spec.sessions[s.index].setup;
       if (sql === undefined) continue;
       during(`the setup of session ${s.name}`);
-      const last = await this.exec(s.client, sql).catch((e: unknown) => {
+      const last = await exec(s.connection.client, sql).catch((e: unknown) => {
         if (lostConnection(e)) throw e;
-        throw new InputError(`The setup of session ${s.name} failed on PostgreSQL: ${message(e)}.`);
+        throw new InputError(`The setup of session ${s.name} failed on PostgreSQL: ${reasonOf(e)}.`);
       });
       this.flushNotices(s, transcript);
       if (last) transcript.push({ kind: 'result', result: last });
@@ -329,11 +214,11 @@ export class SpecRunner {
     const waiting: Active[] = [];
     const complete = (a: Active, entry: 'step' | 'completed') => {
       this.flushNotices(a.session, transcript);
-      const outcome = a.outcome!;
+      const outcome = a.result!;
       if (entry === 'step') transcript.push({ kind: 'step', step: a.step.name, sql: a.step.sql, outcome });
       else transcript.push({ kind: 'completed', step: a.step.name, outcome });
       stepRuns[a.index] = { step: a.step.name, session: a.session.name, blocked: records.get(a)!.blocked, outcome };
-      a.session.active = null;
+      a.session.connection.flight = null;
     };
     /** isolationtester's check of the waiting steps: report those finished and not held back by a marker, again while that frees others. */
     const reportFinished = () => {
@@ -357,28 +242,24 @@ export class SpecRunner {
     for (const [i, pstep] of permutation.entries()) {
       const step = this.steps.get(pstep.step)!;
       during(`step ${step.name}`);
-      const session = this.sessions[this.spec.sessions.findIndex((s) => s.name === step.session)];
-      if (session.active !== null) {
-        const previous = session.active;
+      const session = this.sessionOf(step);
+      const previous = session.connection.flight;
+      if (previous !== null) {
         const waits = await this.settle(false, describe);
         if (!previous.done || this.hasBlocker(previous)) {
           const on = waits.get(session.index) ?? [];
-          const why = on.length > 0 ? `still waiting for a lock held by ${on.map((k) => this.sessions[k].name).join(' and ')}` : 'still reported waiting by its marker';
+          const why = on.length > 0 ? `still waiting for a lock held by ${on.map((k) => this.live[k].name).join(' and ')}` : 'still reported waiting by its marker';
           throw new BlockedSessionError(`${describe} asks session ${session.name} to run step ${step.name} while its step ${previous.step.name} is ${why}.`);
         }
         waiting.splice(waiting.indexOf(previous), 1);
         complete(previous, 'completed');
         reportFinished();
       }
-      const active: Active = { index: i, pstep, step, session, outcome: undefined, done: false, noticeTargets: new Map() };
+      const noticeTargets = new Map<Blocker, number>();
       for (const b of pstep.blockers) {
-        if (b.kind === 'step' && b.notices !== undefined) {
-          const other = this.sessions[this.spec.sessions.findIndex((s) => s.name === this.steps.get(b.step)!.session)];
-          active.noticeTargets.set(b, other.totalNotices + b.notices);
-        }
+        if (b.kind === 'step' && b.notices !== undefined) noticeTargets.set(b, this.sessionOf(this.steps.get(b.step)!).totalNotices + b.notices);
       }
-      session.active = active;
-      this.send(active);
+      const active = session.connection.send({ index: i, pstep, step, session, noticeTargets }, [stepQuery(step.sql)], stepOutcome);
       await this.settle(true, describe);
       const once = pstep.blockers.some((b) => b.kind === 'once');
       const mustWait = once || !active.done || this.hasBlocker(active);
@@ -399,7 +280,7 @@ export class SpecRunner {
     if (waiting.length > 0) {
       const a = waiting[0];
       const on = waits.get(a.session.index) ?? [];
-      const why = on.length > 0 ? `still waiting for a lock held by ${on.map((k) => this.sessions[k].name).join(' and ')}` : 'still reported waiting by its marker';
+      const why = on.length > 0 ? `still waiting for a lock held by ${on.map((k) => this.live[k].name).join(' and ')}` : 'still reported waiting by its marker';
       throw new InputError(`${describe} ends with step ${a.step.name} ${why}.`);
     }
 
@@ -408,84 +289,40 @@ export class SpecRunner {
     if (this.options.check !== undefined) check = await this.runCheck(this.options.check);
     during('the teardown');
 
-    for (const s of this.sessions) {
+    for (const s of this.live) {
       const sql = this.spec.sessions[s.index].teardown;
       if (sql === undefined) continue;
       try {
-        const last = await this.exec(s.client, sql);
+        const last = await exec(s.connection.client, sql);
         this.flushNotices(s, transcript);
         if (last) transcript.push({ kind: 'result', result: last });
       } catch (e) {
         this.flushNotices(s, transcript);
-        warnings.push(`The teardown of session ${s.name} failed in permutation ${index}: ${message(e)}.`);
+        warnings.push(`The teardown of session ${s.name} failed in permutation ${index}: ${reasonOf(e)}.`);
       }
     }
     if (this.spec.teardown !== undefined) {
       try {
-        const last = await this.exec(this.control, this.spec.teardown);
+        const last = await exec(this.sessions.control, this.spec.teardown);
         if (last) transcript.push({ kind: 'result', result: last });
       } catch (e) {
-        warnings.push(`The spec's teardown failed in permutation ${index}: ${message(e)}.`);
+        warnings.push(`The spec's teardown failed in permutation ${index}: ${reasonOf(e)}.`);
       }
     }
-    await Promise.all(this.sessions.map((s) => (s.client.getTransactionStatus() === 'I' ? undefined : s.client.query('rollback'))));
-    for (const s of this.sessions) s.notices = [];
-    if (this.database === undefined) await this.control.query(`drop schema ${schema} cascade`);
-    this.schemaName = undefined;
+    await this.sessions.rollback();
+    for (const s of this.live) s.notices = [];
+    await this.schema.drop();
     return { index, order, steps: stepRuns.map((s) => s!), transcript, ...(check !== undefined ? { check } : {}), warnings };
   }
 
-  /** Ends every connection (terminating backends still running a step) and drops the current schema. Idempotent. */
+  /** Ends every connection (terminating backends still running a step) and drops the spec's database or current schema. Idempotent. */
   close(): Promise<void> {
-    this.closing ??= this.shutDown();
-    return this.closing;
+    return this.sessions.close();
   }
 
-  /**
-   * With an idle control connection, cleans up through it; when it is busy
-   * (an abort during a setup block or a --check query that does not end) or
-   * gone (a terminated backend, a lost server), a fresh connection
-   * terminates every session and drops the schema (`releaseOnServer`).
-   */
-  private async shutDown(): Promise<void> {
-    if (this.database !== undefined) {
-      // Idle connections end; busy ones are terminated with everything else on the database, which is then dropped from the given one.
-      const endAll = () => Promise.all([...this.sessions.map((s) => endClient(s.client)), endClient(this.control)]);
-      const idle = this.sessions.every((s) => s.active === null || s.active.done) && (await answersWithin(this.control, 1000));
-      if (idle) await endAll();
-      await releaseOnServer({ connectionString: this.url }, { terminate: [], dropDatabase: this.database }).catch(() => {});
-      if (!idle) await endAll();
-      return;
-    }
-    const controlIdle = await answersWithin(this.control, 1000);
-    if (controlIdle) {
-      const stuck = this.sessions.filter((s) => s.lost === undefined && s.active !== null && !s.active.done).map((s) => s.pid);
-      if (stuck.length > 0) await this.control.query('select pg_terminate_backend(pid) from unnest($1::int[]) as pid', [stuck]).catch(() => {});
-      await Promise.all(this.sessions.map((s) => endClient(s.client)));
-      const dropped =
-        this.schemaName === undefined ||
-        (await this.control.query(`drop schema if exists ${this.schemaName} cascade`).then(
-          () => true,
-          () => false,
-        ));
-      await endClient(this.control);
-      if (dropped) return;
-    }
-    await releaseOnServer({ connectionString: this.url }, { terminate: [...this.sessions.map((s) => s.pid), this.controlPid], dropSchema: this.schemaName }).catch(() => {});
-    await Promise.all([...this.sessions.map((s) => endClient(s.client)), endClient(this.control)]);
-  }
-
-  private send(active: Active): void {
-    const query = new pg.Query({ text: active.step.sql, rowMode: 'array', types: rawTypes } as pg.QueryConfig);
-    query.on('end', (results: pg.QueryResult | pg.QueryResult[]) => {
-      active.outcome = { results: resultSets(results), error: null };
-    });
-    query.on('error', (e: Error) => {
-      const partial = (query as unknown as { _results: pg.QueryResult | pg.QueryResult[] })._results;
-      const completed = (Array.isArray(partial) ? partial : [partial]).filter((r) => r?.command);
-      active.outcome = { results: resultSets(completed), error: stepError(e) };
-    });
-    active.session.client.query(query);
+  /** The session that runs `step`. */
+  private sessionOf(step: SpecStep): LiveSession {
+    return this.live[this.spec.sessions.findIndex((s) => s.name === step.session)];
   }
 
   /**
@@ -493,67 +330,47 @@ export class SpecRunner {
    * is blocked by another session; unless `allowCycles`, also until
    * PostgreSQL has resolved every deadlock among them.
    */
-  private async settle(allowCycles: boolean, describe: string): Promise<Map<number, number[]>> {
-    const sessions = new Map(this.sessions.map((s) => [s.pid, s.index] as const));
-    const { waits, settled } = await pollUntilSettled({
-      control: this.control,
-      pending: () => this.sessions.filter((s) => s.active !== null && !s.active.done).map((s) => ({ key: s.index, pid: s.pid })),
-      sessions,
-      deadline: performance.now() + this.stepTimeoutMs,
-      completions: () => this.finished,
-      compare: (a, b) => a - b,
+  private settle(allowCycles: boolean, describe: string): Promise<Map<number, number[]>> {
+    return this.sessions.settle(this.stepTimeoutMs, {
       allowCycles,
       safeSnapshots: true,
+      onDeadline: (waits) => {
+        const busy = this.live.filter((s) => s.connection.busy);
+        const running = busy.filter((s) => (waits.get(s.index)?.length ?? 0) === 0);
+        const stuck = running.length > 0 ? running : busy;
+        const names = stuck.map((s) => s.connection.flight!.step.name).join(', ');
+        const what = running.length > 0 ? 'did not finish and was not waiting for another session' : 'stayed in a deadlock PostgreSQL did not resolve';
+        throw new StepTimeoutError(`${describe}: step ${names} ${what} within the step timeout of ${formatSeconds(this.stepTimeoutMs)}; lockstep ended its sessions.`);
+      },
     });
-    if (!settled) {
-      const running = this.sessions.filter((s) => s.active !== null && !s.active.done && (waits.get(s.index)?.length ?? 0) === 0);
-      const stuck = running.length > 0 ? running : this.sessions.filter((s) => s.active !== null && !s.active.done);
-      const names = stuck.map((s) => s.active!.step.name).join(', ');
-      const what = running.length > 0 ? 'did not finish and was not waiting for another session' : 'stayed in a deadlock PostgreSQL did not resolve';
-      throw new StepTimeoutError(`${describe}: step ${names} ${what} within the step timeout of ${formatSeconds(this.stepTimeoutMs)}; lockstep ended its sessions.`);
-    }
-    for (const s of this.sessions) {
-      // The server's own word (a FATAL the step received) says more than the client's "Connection terminated".
-      if (s.active?.done && s.lost) throw new Error(`the connection of session ${s.name} broke: ${s.active.outcome?.error?.severity === 'FATAL' ? s.active.outcome.error.message : message(s.lost)}`);
-    }
-    return waits;
   }
 
   /** isolationtester's marker rule: a finished step is still reported waiting while a step it names is unreported, or too few notices came. */
   private hasBlocker(active: Active): boolean {
     for (const b of active.pstep.blockers) {
       if (b.kind === 'once') continue;
-      const otherStep = this.steps.get(b.step)!;
-      const other = this.sessions[this.spec.sessions.findIndex((s) => s.name === otherStep.session)];
+      const other = this.sessionOf(this.steps.get(b.step)!);
       if (b.notices !== undefined) {
         if (other.totalNotices < active.noticeTargets.get(b)!) return true;
-      } else if (other.active !== null && other.active.step.name === b.step) {
+      } else if (other.connection.flight?.step.name === b.step) {
         return true;
       }
     }
     return false;
   }
 
-  private flushNotices(session: Session, transcript: TranscriptEntry[]): void {
+  private flushNotices(session: LiveSession, transcript: TranscriptEntry[]): void {
     for (const text of session.notices) transcript.push({ kind: 'notice', session: session.name, text });
     session.notices = [];
-  }
-
-  /** Runs SQL as one simple query and returns the last statement's result set, like libpq's PQexec. */
-  private async exec(client: pg.Client, sql: string): Promise<ResultSet | undefined> {
-    const answer = (await client.query({ text: sql, rowMode: 'array', types: rawTypes } as pg.QueryConfig)) as unknown as pg.QueryResult | pg.QueryResult[];
-    const results = Array.isArray(answer) ? answer : [answer];
-    const last = results.at(-1);
-    return last && last.fields.length > 0 ? resultSets([last])[0] : undefined;
   }
 
   private async runCheck(sql: string): Promise<boolean> {
     let result: ResultSet | undefined;
     try {
-      result = await this.exec(this.control, sql);
+      result = await exec(this.sessions.control, sql);
     } catch (e) {
       if (lostConnection(e)) throw e;
-      throw new InputError(`The --check query failed on PostgreSQL: ${message(e)}.`);
+      throw new InputError(`The --check query failed on PostgreSQL: ${reasonOf(e)}.`);
     }
     if (!result || result.columns.length !== 1 || result.rows.length !== 1 || result.columns[0].typeId !== 16) {
       const shape = result ? `${result.rows.length} row${result.rows.length === 1 ? '' : 's'} of ${result.columns.length} column${result.columns.length === 1 ? '' : 's'}` : 'no rows';
@@ -563,83 +380,6 @@ export class SpecRunner {
   }
 }
 
-function resultSets(results: pg.QueryResult | readonly pg.QueryResult[]): ResultSet[] {
-  const all = Array.isArray(results) ? results : [results as pg.QueryResult];
-  return all
-    .filter((r) => r && r.fields.length > 0)
-    .map((r) => ({
-      columns: r.fields.map((f: pg.FieldDef) => ({ name: f.name, typeId: f.dataTypeID })),
-      rows: (r.rows as unknown as (string | null)[][]).map((row) => [...row]),
-    }));
-}
-
-function stepError(e: Error): StepError {
-  if (e instanceof pg.DatabaseError) return { severity: e.severity ?? 'ERROR', code: e.code ?? '', message: e.message };
-  return { severity: 'ERROR', code: '', message: e.message };
-}
-
-/** A notice as libpq prints it: `NOTICE:  text`, then its detail and hint lines. */
-function noticeText(n: NoticeMessage): string {
-  let text = `${n.severity ?? 'NOTICE'}:  ${n.message}\n`;
-  if (n.detail) text += `DETAIL:  ${n.detail}\n`;
-  if (n.hint) text += `HINT:  ${n.hint}\n`;
-  return text;
-}
-
-function message(e: unknown): string {
-  const text = e instanceof Error ? e.message : String(e);
-  return text.split('\n')[0].replace(/\.$/, '');
-}
-
 function formatSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
-}
-
-/** A connection that broke or a backend PostgreSQL terminated (57P01 and the like), not an error of the SQL. */
-function lostConnection(e: unknown): boolean {
-  if (!(e instanceof pg.DatabaseError)) return true;
-  return e.code === undefined || e.code.startsWith('57P') || e.code.startsWith('08');
-}
-
-/**
- * Creates the throwaway database a spec runs in (`lockstep_<hex>_<database>`,
- * from template0); undefined when the role may not create databases (the
- * schema fallback).
- */
-async function createThrowawayDatabase(url: string, applicationName: string): Promise<string | undefined> {
-  const admin = new pg.Client({ connectionString: url, application_name: applicationName, options: libpqOptions() });
-  admin.on('error', () => {});
-  try {
-    await admin.connect();
-    const current = String((await admin.query('select current_database() as name')).rows[0].name);
-    const name = `lockstep_${randomBytes(6).toString('hex')}_${current}`.slice(0, 63);
-    try {
-      await admin.query(`create database ${pg.escapeIdentifier(name)} template template0`);
-    } catch (e) {
-      if (e instanceof pg.DatabaseError && e.code === '42501') return undefined;
-      throw e;
-    }
-    return name;
-  } finally {
-    await endClient(admin);
-  }
-}
-
-/** `url` naming `database` instead of its own. */
-function inDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${encodeURIComponent(database)}`;
-  return parsed.toString();
-}
-
-/**
- * The startup options libpq would send from the environment:
- * `PGOPTIONS`, and `PGTZ` and `PGDATESTYLE` as `-c TimeZone=...` and
- * `-c DateStyle=...` (spaces and backslashes escaped with a backslash).
- */
-export function libpqOptions(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const escape = (v: string) => v.replace(/([\\ ])/g, '\\$1');
-  const parts = [env.PGOPTIONS?.trim() || undefined, env.PGTZ ? `-c TimeZone=${escape(env.PGTZ)}` : undefined, env.PGDATESTYLE ? `-c DateStyle=${escape(env.PGDATESTYLE)}` : undefined];
-  const options = parts.filter((p) => p !== undefined).join(' ');
-  return options === '' ? undefined : options;
 }

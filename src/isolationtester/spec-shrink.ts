@@ -1,6 +1,6 @@
 import { InputError } from '../errors.ts';
 import { fewerSwitches, sessionSwitches, type Permutation } from './permutations.ts';
-import type { PermutationRun } from './spec-runner.ts';
+import type { PermutationRun } from './permutation-run.ts';
 
 /** The permutation a failing check shrank to, and how many extra permutations it took to get there. */
 export interface ShrinkResult {

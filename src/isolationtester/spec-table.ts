@@ -1,6 +1,6 @@
 import { textTable } from '../explorer/text-table.ts';
 import { outcomeGroups, describeOutcome } from './spec-json.ts';
-import type { PermutationRun } from './spec-runner.ts';
+import type { PermutationRun } from './permutation-run.ts';
 import type { ShrinkResult } from './spec-shrink.ts';
 
 /** What the table report says about the run as a whole. */
