@@ -1,6 +1,6 @@
 import type { TxId } from '../adapters/backend.ts';
 import type { Dependency, DependencyGraph } from '../adapters/memory/dependency-graph.ts';
-import { MemoryEngine } from '../adapters/memory/engine.ts';
+import { recordedDependencies } from './model-engine.ts';
 import { runOnEngine, type RunPlan } from './runner.ts';
 import { stepOrder } from './schedule.ts';
 
@@ -62,10 +62,7 @@ export function classifyGraph(graph: DependencyGraph): Anomaly | null {
 
 /** Runs a schedule again on a recording engine and classifies its dependency graph. */
 export function classifyRun(spec: RunPlan, schedule: readonly TxId[]): Anomaly | null {
-  const engine = new MemoryEngine(spec.scenario.schema);
-  engine.recordHistory = true;
-  runOnEngine(engine, spec, stepOrder(schedule));
-  return classifyGraph(engine.dependencies());
+  return classifyGraph(recordedDependencies(spec.scenario.schema, (engine) => runOnEngine(engine, spec, stepOrder(schedule))));
 }
 
 /**

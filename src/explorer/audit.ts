@@ -1,10 +1,10 @@
 import * as fc from 'fast-check';
 import type { Backend, IsolationLevel } from '../adapters/backend.ts';
-import { MemoryEngine } from '../adapters/memory/engine.ts';
 import type { Scenario } from '../model/scenario.ts';
 import { SqlState } from '../model/statement.ts';
 import type { AnomalyClass } from './anomaly.ts';
 import { scheduleArbitrary, workloadArbitrary } from './arbitraries.ts';
+import { modelEngine } from './model-engine.ts';
 import { ruleName } from './violation.ts';
 import type { Counterexample } from './counterexample.ts';
 import { exploreAsync, type ExploreOptions } from './explore.ts';
@@ -64,7 +64,7 @@ export async function auditStrategy(
 ): Promise<AuditRow> {
   const report = await exploreAsync({ scenario, strategy, isolation, runs: options.runs, seed: options.seed, maxTimeMs: options.maxTimeMs, signal: options.signal, onProgress: options.onProgress });
   const spec = (workload: RunPlan['workload']): RunPlan => ({ scenario, strategy: scenario.strategies[strategy], isolation, workload });
-  const engine = new MemoryEngine(scenario.schema);
+  const engine = modelEngine(scenario.schema);
   const max = scenario.transactions.max;
   const samples = fc.sample(fc.tuple(workloadArbitrary(scenario), scheduleArbitrary(max, max * 8)), { numRuns: options.costSamples ?? 200, seed: options.seed });
   let blocks = 0;

@@ -1,9 +1,9 @@
 import * as fc from 'fast-check';
 import { isolationLevels, type Backend, type IsolationLevel, type TxId } from '../adapters/backend.ts';
-import { MemoryEngine } from '../adapters/memory/engine.ts';
 import type { Scenario } from '../model/scenario.ts';
 import { classifyRun, type Anomaly } from './anomaly.ts';
 import { scheduleArbitrary } from './arbitraries.ts';
+import { modelEngine } from './model-engine.ts';
 import { replay, type ReplayReport, type SqlRenderer } from './replay.ts';
 import { runOnEngine, type RunPlan, type Trace } from './runner.ts';
 import { choiceSchedule, intendedOrder } from './schedule.ts';
@@ -49,7 +49,7 @@ export interface CatalogueRow {
 export function modelAllowance(entry: CatalogueEntry, isolation: IsolationLevel, seed = 1): { model: Allowance; witness?: Witness; intended: Trace } {
   const { scenario } = entry;
   const spec: RunPlan = { scenario, strategy: scenario.strategies['as-written'], isolation, workload: scenario.canonical };
-  const engine = new MemoryEngine(scenario.schema);
+  const engine = modelEngine(scenario.schema);
   const shows = (trace: Trace) => observed(entry, trace);
   const intended = runOnEngine(engine, spec, intendedOrder(entry.intended));
   const n = scenario.canonical.length;
@@ -88,7 +88,7 @@ export async function auditCatalogueEntry(entry: CatalogueEntry, levels: readonl
   for (const isolation of levels) {
     const spec: RunPlan = { scenario, strategy: scenario.strategies['as-written'], isolation, workload: scenario.canonical };
     const { model, witness, intended } = found.get(isolation)!;
-    const engine = new MemoryEngine(scenario.schema);
+    const engine = modelEngine(scenario.schema);
     const orders = [witness?.schedule, intended.steps.map((s) => s.tx), ...witnesses.map((w) => runOnEngine(engine, spec, intendedOrder(w)).steps.map((s) => s.tx))];
     const schedules = orders.filter((s, i): s is TxId[] => s !== undefined && orders.findIndex((t) => t?.join() === s.join()) === i);
     const replays: { schedule: readonly TxId[]; status: ReplayReport['status']; anomaly: boolean }[] = [];

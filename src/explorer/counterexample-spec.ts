@@ -1,7 +1,7 @@
 import type { TxId } from '../adapters/backend.ts';
-import { MemoryEngine } from '../adapters/memory/engine.ts';
 import { SqlCompiler } from '../adapters/postgres/sql-compiler.ts';
 import { withLiterals } from '../adapters/postgres/sql-literal.ts';
+import { modelEngine } from './model-engine.ts';
 import { ruleName } from './violation.ts';
 import type { Counterexample } from './counterexample.ts';
 import { runPlanOf } from './replay.ts';
@@ -31,7 +31,7 @@ const placeholder = 'lockstep_spec';
 export function counterexampleSpec(cx: Counterexample, scenario: Scenario): string {
   const run = runPlanOf(cx, scenario);
   const schema = run.scenario.schema;
-  const trace = runOnEngine(new MemoryEngine(schema), run, stepOrder(cx.schedule));
+  const trace = runOnEngine(modelEngine(schema), run, stepOrder(cx.schedule));
   const compiler = new SqlCompiler(schema, placeholder);
   const unqualified = (sql: string) => sql.replaceAll(`"${placeholder}".`, '');
   const tables = Object.keys(schema);

@@ -1,5 +1,5 @@
 import type { Event, TxId } from '../adapters/backend.ts';
-import type { MemoryEngine } from '../adapters/memory/engine.ts';
+import type { Engine } from '../adapters/engine.ts';
 import { seedTables } from '../model/scenario.ts';
 import type { Statement } from '../model/statement.ts';
 import { Footprint, FootprintTracker, type Independence } from './footprint.ts';
@@ -50,7 +50,7 @@ export interface DependencyRun {
  * sees each step as soon as it has settled.
  */
 export function runWithDependencies(
-  engine: MemoryEngine,
+  engine: Engine,
   spec: RunPlan,
   choose: StepChooser,
   onStep?: (step: DependencyStep, index: number, steps: readonly DependencyStep[]) => void,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { TxId } from '../adapters/backend.ts';
-import type { MemoryEngine } from '../adapters/memory/engine.ts';
+import type { Engine } from '../adapters/engine.ts';
 import { checkRun, type Violation } from './violation.ts';
 import { canonicalOrder, dependent, HappensBefore, runWithDependencies, type DependencyStep } from './dependency-run.ts';
 import type { RunPlan, Trace } from './runner.ts';
@@ -101,12 +101,12 @@ interface Node {
  * the first schedules are serial and preemptions are added only where a race
  * asks for them.
  */
-export function exploreExhaustively(engine: MemoryEngine, spec: RunPlan, options: ExhaustiveOptions = {}): ExhaustiveResult {
+export function exploreExhaustively(engine: Engine, spec: RunPlan, options: ExhaustiveOptions = {}): ExhaustiveResult {
   return runToEnd(exhaustiveSearch(engine, spec, options));
 }
 
 /** `exploreExhaustively` as a generator that yields after each schedule, so a caller can give the event loop a turn (an interrupt) in a long search. */
-export function* exhaustiveSearch(engine: MemoryEngine, spec: RunPlan, options: ExhaustiveOptions = {}): Generator<void, ExhaustiveResult> {
+export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: ExhaustiveOptions = {}): Generator<void, ExhaustiveResult> {
   const bound = options.preemptionBound ?? Infinity;
   const stopOnViolation = options.stopOnViolation ?? true;
   const first = options.first;
@@ -396,7 +396,7 @@ export function equivalentOrders(steps: readonly DependencyStep[], hb: HappensBe
 }
 
 /** Every schedule of a workload, without reduction; `onRun` sees each finished run. For checking the reduction on small workloads. */
-export function enumerateInterleavings(engine: MemoryEngine, spec: RunPlan, onRun: (trace: Trace) => void): number {
+export function enumerateInterleavings(engine: Engine, spec: RunPlan, onRun: (trace: Trace) => void): number {
   const points: { runnable: readonly TxId[]; index: number }[] = [];
   let runs = 0;
   for (;;) {

@@ -2,13 +2,14 @@ import * as fc from 'fast-check';
 import { xorshift128plus } from 'pure-rand/generator/xorshift128plus';
 import { jumpedAhead } from './jump-ahead.ts';
 import type { TxId } from '../adapters/backend.ts';
-import { MemoryEngine } from '../adapters/memory/engine.ts';
+import type { Engine } from '../adapters/engine.ts';
 import { DefinitionError, InputError, InterruptedError } from '../errors.ts';
 import type { Scenario, Workload } from '../model/scenario.ts';
 import { scheduleArbitrary, workloadArbitrary } from './arbitraries.ts';
 import { buildCounterexample, type Counterexample } from './counterexample.ts';
 import { dependent, runWithDependencies, type DependencyStep } from './dependency-run.ts';
 import { exhaustiveSearch, type ExhaustiveResult } from './exhaustive.ts';
+import { modelEngine } from './model-engine.ts';
 import { runToEnd } from './run-to-end.ts';
 import type { ExploreOptions, ExploreReport, ExploreStats } from './explore.ts';
 import { pctArbitrary, pctChooser, type PctSchedule } from './pct.ts';
@@ -89,7 +90,7 @@ export interface CheckedRun {
 }
 
 /** Runs one workload under one choice schedule on `engine` and checks it. */
-export function checkedRun(engine: MemoryEngine, spec: RunPlan, choices: readonly number[]): CheckedRun {
+export function checkedRun(engine: Engine, spec: RunPlan, choices: readonly number[]): CheckedRun {
   const trace = runOnEngine(engine, spec, choiceSchedule(choices));
   return { trace, violation: checkRun(spec.scenario, trace) };
 }
@@ -225,7 +226,7 @@ function randomExploration(options: ExploreOptions): Exploration {
   const { scenario, isolation, seed } = options;
   const strategy = scenario.strategies[options.strategy];
   const maxTransactions = options.maxTransactions ?? scenario.transactions.max;
-  const engine = new MemoryEngine(scenario.schema);
+  const engine = modelEngine(scenario.schema);
   const planFor = (workload: Workload): RunPlan => ({ scenario, strategy, isolation, workload });
   const guard = definitionGuard();
   const property = fc.property(workloadArbitrary(scenario, maxTransactions), scheduleArbitrary(maxTransactions, maxTransactions * 8), guard.wrap((workload, choices) => {
@@ -265,7 +266,7 @@ function sampledExploration(options: ExploreOptions, mode: SearchMode): Explorat
   const strategy = scenario.strategies[options.strategy];
   const maxTransactions = options.workload?.length ?? options.maxTransactions ?? scenario.transactions.max;
   const depth = options.depth ?? defaultPctDepth;
-  const engine = new MemoryEngine(scenario.schema);
+  const engine = modelEngine(scenario.schema);
   const planFor = (workload: Workload): RunPlan => ({ scenario, strategy, isolation, workload });
   // PCT spreads its change points over the run's length: from a serial run of the fixed workload, else of the scenario's own two transactions, per transaction.
   const sample = options.workload ?? defaultWorkload(scenario, 2);
@@ -323,7 +324,7 @@ function outcomeStats(schedules: number, prunedPrefixes: number, units: readonly
 function exhaustiveExploration(options: ExploreOptions): Exploration {
   const { scenario, isolation, seed } = options;
   const strategy = scenario.strategies[options.strategy];
-  const engine = new MemoryEngine(scenario.schema);
+  const engine = modelEngine(scenario.schema);
   const planFor = (workload: Workload): RunPlan => ({ scenario, strategy, isolation, workload });
   const workload = options.workload ?? defaultWorkload(scenario, options.transactions ?? Math.min(3, scenario.transactions.max));
   const plan = planFor(workload);
@@ -409,7 +410,7 @@ function exhaustiveExploration(options: ExploreOptions): Exploration {
 
 /** Shrinks a failing case found by a search other than random. */
 function shrinkFound(
-  engine: MemoryEngine,
+  engine: Engine,
   scenario: Scenario,
   planFor: (workload: Workload) => RunPlan,
   base: Omit<ExploreReport, 'status' | 'stats' | 'counterexample'>,

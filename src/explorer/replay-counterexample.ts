@@ -1,7 +1,7 @@
-import { MemoryEngine } from '../adapters/memory/engine.ts';
 import { DefinitionError, InputError, LockstepError } from '../errors.ts';
 import { checkScenario } from '../model/check-scenario.ts';
 import type { Scenario } from '../model/scenario.ts';
+import { modelEngine } from './model-engine.ts';
 import { checkRun } from './violation.ts';
 import { scenarioOf, type Counterexample } from './counterexample.ts';
 import { replay, runPlanOf, type ReplayReport } from './replay.ts';
@@ -62,7 +62,7 @@ export function checkOnModel(cx: Counterexample, scenario: Scenario): void {
   const spec = runPlanOf(cx, scenario);
   let steps: number;
   try {
-    const trace = runOnEngine(new MemoryEngine(scenario.schema), spec, stepOrder(cx.schedule));
+    const trace = runOnEngine(modelEngine(scenario.schema), spec, stepOrder(cx.schedule));
     checkRun(scenario, trace);
     steps = trace.steps.length;
   } catch (e) {

@@ -1,8 +1,9 @@
 import type { Backend, Event, TxId } from '../adapters/backend.ts';
-import { MemoryEngine } from '../adapters/memory/engine.ts';
+import type { RacingEngine } from '../adapters/engine.ts';
 import { seedTables, type Fate, type Scenario } from '../model/scenario.ts';
 import type { Row, Tables } from '../model/schema.ts';
 import { describeStatement, type Statement, type StatementResult } from '../model/statement.ts';
+import { modelEngine, racingModel } from './model-engine.ts';
 import { checkRun, type Violation } from './violation.ts';
 import { describeEvent, describeReleased, type Counterexample, workloadOf } from './counterexample.ts';
 import { runOnEngine, runWorkload, type RunPlan, type Step, type Trace } from './runner.ts';
@@ -102,7 +103,7 @@ export interface RaceFollowed {
 export async function replay(backend: Backend, spec: RunPlan, schedule: readonly TxId[], sql: SqlRenderer, maxAttempts = 4): Promise<ReplayReport> {
   const started = performance.now();
   // The model's run of the stored schedule, first: a schedule that does not fit the workload is the input's fault (an InputError).
-  runOnEngine(new MemoryEngine(spec.scenario.schema), spec, stepOrder(schedule));
+  runOnEngine(modelEngine(spec.scenario.schema), spec, stepOrder(schedule));
   for (let attempt = 1; ; attempt++) {
     const last = attempt >= maxAttempts;
     const report = await replayOnce(backend, spec, schedule, sql, last);
@@ -157,7 +158,7 @@ async function replayOnce(
   reorder: boolean,
 ): Promise<Omit<ReplayReport, 'attempts' | 'elapsedMs'> & { raced?: RaceFollowed }> {
   const resolutions = new Map<number, TxId>();
-  const engine = new MemoryEngine(spec.scenario.schema, (ordinal) => resolutions.get(ordinal));
+  const engine = racingModel(spec.scenario.schema, (ordinal) => resolutions.get(ordinal));
   const order = () => new ReplayOrder(schedule, reorder);
   let model = runOnEngine(engine, spec, order());
   await backend.reset(seedTables(spec.scenario), spec.isolation);
@@ -252,7 +253,7 @@ const maxRacesAtOnce = 3;
  * the rest of the stored schedule cannot run (see `ReplayOrder`).
  */
 function followRaces(
-  engine: MemoryEngine,
+  engine: RacingEngine,
   spec: RunPlan,
   order: () => ReplayOrder,
   resolutions: Map<number, TxId>,

@@ -1,8 +1,8 @@
 import type { TxId } from '../model/transaction.ts';
-import { MemoryEngine } from '../adapters/memory/engine.ts';
 import { createTx, StatementFailure, type OperationResult, type Program } from '../model/program.ts';
 import type { SerialState } from '../model/scenario.ts';
 import type { Schema, Tables } from '../model/schema.ts';
+import { modelEngine } from './model-engine.ts';
 
 /**
  * A serial spec that runs the transaction's own program alone on a memory
@@ -16,7 +16,7 @@ import type { Schema, Tables } from '../model/schema.ts';
  * ```
  */
 export function runAlone<Db, A>(schema: Schema, program: Program<Db, A>): (state: SerialState<Db>, args: A, ctx: { readonly id: TxId }) => OperationResult {
-  const engine = new MemoryEngine(schema);
+  const engine = modelEngine(schema);
   return (state, args, { id }) => {
     engine.reset(state as unknown as Tables, 'serializable');
     const run = program(createTx(id), args);

@@ -1,5 +1,5 @@
 import type { Backend, Event, IsolationLevel, TxId } from '../adapters/backend.ts';
-import type { MemoryEngine } from '../adapters/memory/engine.ts';
+import type { Engine } from '../adapters/engine.ts';
 import { DefinitionError, thrownName } from '../errors.ts';
 import { checkStatement, programOrigin } from '../model/check-statement.ts';
 import { createTx, StatementFailure, type OperationResult, type TxGenerator } from '../model/program.ts';
@@ -212,7 +212,7 @@ class WorkloadRun {
 }
 
 /** Runs a workload on the memory engine, synchronously. */
-export function runOnEngine(engine: MemoryEngine, spec: RunPlan, chooser: Chooser): Trace {
+export function runOnEngine(engine: Engine, spec: RunPlan, chooser: Chooser): Trace {
   engine.reset(seedTables(spec.scenario), spec.isolation);
   const run = runWorkload(spec, chooser);
   let r = run.next();

@@ -1,7 +1,7 @@
-import { MemoryEngine } from '../adapters/memory/engine.ts';
 import { DefinitionError } from '../errors.ts';
 import { seedTables, type Scenario, type WorkloadTx } from '../model/scenario.ts';
 import type { Tables } from '../model/schema.ts';
+import { modelEngine } from './model-engine.ts';
 import { runOnEngine } from './runner.ts';
 import { choiceSchedule } from './schedule.ts';
 import { runSerial, sameResult, sameTables } from './serializability.ts';
@@ -24,7 +24,7 @@ const checked = new WeakMap<Scenario, Set<string>>();
 export function checkSerialSpec(scenario: Scenario, strategyName: string): void {
   const strategy = scenario.strategies[strategyName];
   if (checked.get(scenario)?.has(strategyName)) return;
-  const engine = new MemoryEngine(scenario.schema);
+  const engine = modelEngine(scenario.schema);
   for (const tx of firstOfEachOperation(scenario)) {
     const isolation = scenario.isolationLevels[0];
     const alone = runOnEngine(engine, { scenario, strategy, isolation, workload: [tx] }, choiceSchedule([]));

@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import type { MemoryEngine } from '../adapters/memory/engine.ts';
+import type { Engine } from '../adapters/engine.ts';
 import type { Scenario, Workload, WorkloadTx } from '../model/scenario.ts';
 import { exploreExhaustively } from './exhaustive.ts';
 import type { RunPlan } from './runner.ts';
@@ -62,7 +62,7 @@ const minimizeBudget = 5_000;
  * `failing`.
  */
 export function minimizeWithSearch(
-  engine: MemoryEngine,
+  engine: Engine,
   scenario: Scenario,
   planFor: (workload: Workload) => RunPlan,
   failing: FailingCase,

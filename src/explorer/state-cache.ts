@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Event, TxId } from '../adapters/backend.ts';
-import type { MemoryEngine } from '../adapters/memory/engine.ts';
+import type { Engine } from '../adapters/engine.ts';
 import { createTx, StatementFailure } from '../model/program.ts';
 import type { Statement, StatementResult } from '../model/statement.ts';
 import type { DependencyStep } from './dependency-run.ts';
@@ -19,7 +19,7 @@ type Attempt = 'closed' | 'clean' | 'dirty';
  *   holds a lock, a row version or a snapshot; under READ COMMITTED an
  *   attempt that has only run plain selects holds none of these: each
  *   statement's snapshot ends with it): the committed tables (as
- *   `MemoryEngine.tables()` shows them), every finished transaction's
+ *   `Engine.tables()` shows them), every finished transaction's
  *   outcome (its program's result, how each of its attempts ended) and every
  *   unfinished transaction's program state (the results it was given, in
  *   order: programs are deterministic). Committed tables are enough then
@@ -28,7 +28,7 @@ type Attempt = 'closed' | 'clean' | 'dirty';
  *   check passes over dead versions, and candidate rows are sorted by key
  *   whatever order they were inserted in.
  * - Elsewhere (a waiter, a lock, an uncommitted version, a REPEATABLE READ
- *   snapshot): the engine's whole state (`MemoryEngine.stateKey`: row
+ *   snapshot): the engine's whole state (`Engine.stateKey`: row
  *   versions in storage order, locks and their queues, each open
  *   transaction's snapshot, waits and half-run statement), the finished
  *   transactions' outcomes and every unfinished transaction's results and
@@ -47,7 +47,7 @@ export class StateKeys {
 
   constructor(
     private readonly spec: RunPlan,
-    private readonly engine: MemoryEngine,
+    private readonly engine: Engine,
   ) {
     const n = spec.workload.length;
     this.results = Array.from({ length: n + 1 }, () => []);
@@ -106,7 +106,7 @@ export class StateKeys {
    * The key of the state reached, or null where it is not known. `runnable`:
    * the transactions that can step now. Where every unfinished transaction
    * holds nothing, the committed tables and the programs' states; elsewhere
-   * the engine's whole state (`MemoryEngine.stateKey`) and the programs'.
+   * the engine's whole state (`Engine.stateKey`) and the programs'.
    */
   key(runnable: readonly TxId[]): string | null {
     if (this.spec.isolation === 'serializable') return null;

@@ -94,4 +94,19 @@ describe('layers', () => {
     for (const file of files) if (!state.has(file)) visit(file);
     expect(cycles).toEqual([]);
   });
+
+  it('the explorer sees the memory engine through the Engine interface (src/adapters/engine.ts); only src/explorer/model-engine.ts makes one', () => {
+    const maker = 'explorer/model-engine.ts';
+    const wrong: string[] = [];
+    for (const [file, imports] of graph) {
+      if (!file.startsWith('explorer/') || file === maker) continue;
+      const values = valueGraph.get(file)!;
+      // Types of what the engine produces (its dependency graph) are data; its class and its workings are not.
+      for (const target of imports) {
+        if (target === 'adapters/memory/engine.ts' || (target.startsWith('adapters/memory/') && values.includes(target))) wrong.push(`src/${file} imports src/${target}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(graph.get(maker)).toContain('adapters/memory/engine.ts');
+  });
 });

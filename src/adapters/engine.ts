@@ -1,0 +1,49 @@
+import type { Tables } from '../model/schema.ts';
+import type { Statement } from '../model/statement.ts';
+import type { Event, IsolationLevel, TxId } from './backend.ts';
+
+/**
+ * A database the explorer steps synchronously, one statement at a time:
+ * `Backend`'s protocol without promises, so that exploring makes no promise
+ * per step. The memory engine (`adapters/memory`) implements it; the
+ * explorer depends on this interface and makes its engines in one place
+ * (`src/explorer/model-engine.ts`).
+ *
+ * ```ts
+ * engine.reset(seed, 'read-committed');
+ * engine.step(1, { kind: 'select', table: 'accounts', where: { id: 1 }, lock: 'update' });
+ * engine.step(2, { kind: 'select', table: 'accounts', where: { id: 1 }, lock: 'update' }); // [{ tx: 2, kind: 'blocked', waitsFor: [1] }]
+ * engine.isBlocked(2); // true
+ * ```
+ */
+export interface Engine {
+  /** Starts a run: every table holds exactly `seed`, no transaction is open, new transactions use `isolation`. */
+  reset(seed: Tables, isolation: IsolationLevel): void;
+  /** Runs `statement` as transaction `tx` and settles; see `Backend.step`. */
+  step(tx: TxId, statement: Statement): Event[];
+  /** Ends `tx`'s transaction after an error its program did not handle, as a ROLLBACK would. */
+  abandon(tx: TxId): Event[];
+  /** True while `tx` has a statement waiting for a lock. */
+  isBlocked(tx: TxId): boolean;
+  /** Committed contents of every table, rows in primary-key order. */
+  tables(): Tables;
+  /**
+   * A name for the engine's whole state between steps: two states with the
+   * same name go on in the same ways. Null where the engine cannot name it
+   * (then exhaustive search caches nothing there).
+   */
+  stateKey(): string | null;
+}
+
+/** A choice among waiters racing for what one of them releases, where PostgreSQL leaves the winner to timing. */
+export interface Race {
+  /** Position among the run's races, from 0. */
+  readonly ordinal: number;
+  readonly candidates: readonly TxId[];
+  readonly chosen: TxId;
+}
+
+/** An engine whose races replay can steer: `races` logs every choice of the current run. */
+export interface RacingEngine extends Engine {
+  readonly races: readonly Race[];
+}
