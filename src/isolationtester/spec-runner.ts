@@ -37,7 +37,6 @@ export class BlockedSessionError extends InputError {}
 
 const defaultStepTimeoutMs = 10_000;
 
-
 /** A step sent and not yet reported complete. */
 interface Sent {
   readonly index: number;
@@ -247,9 +246,7 @@ export class SpecRunner {
       if (previous !== null) {
         const waits = await this.settle(false, describe);
         if (!previous.done || this.hasBlocker(previous)) {
-          const on = waits.get(session.index) ?? [];
-          const why = on.length > 0 ? `still waiting for a lock held by ${on.map((k) => this.live[k].name).join(' and ')}` : 'still reported waiting by its marker';
-          throw new BlockedSessionError(`${describe} asks session ${session.name} to run step ${step.name} while its step ${previous.step.name} is ${why}.`);
+          throw new BlockedSessionError(`${describe} asks session ${session.name} to run step ${step.name} while its step ${previous.step.name} is ${this.stillWaiting(session, waits)}.`);
         }
         waiting.splice(waiting.indexOf(previous), 1);
         complete(previous, 'completed');
@@ -279,9 +276,7 @@ export class SpecRunner {
     reportFinished();
     if (waiting.length > 0) {
       const a = waiting[0];
-      const on = waits.get(a.session.index) ?? [];
-      const why = on.length > 0 ? `still waiting for a lock held by ${on.map((k) => this.live[k].name).join(' and ')}` : 'still reported waiting by its marker';
-      throw new InputError(`${describe} ends with step ${a.step.name} ${why}.`);
+      throw new InputError(`${describe} ends with step ${a.step.name} ${this.stillWaiting(a.session, waits)}.`);
     }
 
     let check: boolean | undefined;
@@ -318,6 +313,12 @@ export class SpecRunner {
   /** Ends every connection (terminating backends still running a step) and drops the spec's database or current schema. Idempotent. */
   close(): Promise<void> {
     return this.sessions.close();
+  }
+
+  /** Why `session`'s step is still reported waiting: `still waiting for a lock held by s2`, or its marker. */
+  private stillWaiting(session: LiveSession, waits: ReadonlyMap<number, readonly number[]>): string {
+    const on = waits.get(session.index) ?? [];
+    return on.length > 0 ? `still waiting for a lock held by ${on.map((k) => this.live[k].name).join(' and ')}` : 'still reported waiting by its marker';
   }
 
   /** The session that runs `step`. */
