@@ -97,7 +97,7 @@ export class Sessions<W, R> {
   connect(key: number, setup: string, pipeline: boolean): Promise<Session<W, R>> {
     const existing = this.open.get(key);
     if (existing !== undefined) return Promise.resolve(existing);
-    void this.control;
+    void this.control; // throws once closed: no new connection after a close
     let pending = this.connecting.get(key);
     if (pending === undefined) {
       pending = this.newSession(key, setup, pipeline).finally(() => this.connecting.delete(key));
