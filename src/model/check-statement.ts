@@ -1,7 +1,7 @@
 import type { TxId } from './transaction.ts';
 import { DefinitionError } from '../errors.ts';
 import type { Scenario, Strategy } from './scenario.ts';
-import { columnType, isNullable, type ColumnType, type Schema } from './schema.ts';
+import { columnType, isNullable, uniqueIndexes, type ColumnType, type Schema } from './schema.ts';
 import { describeStatement, type AdvisoryLockStatement, type SavepointControl, type Statement } from './statement.ts';
 
 /** PostgreSQL's `integer` range. */
@@ -18,6 +18,8 @@ interface TableColumns {
   readonly nullable: ReadonlySet<string>;
   /** Column names in schema order. */
   readonly names: readonly string[];
+  /** The unique indexes, primary key first: what an ON CONFLICT target may name. */
+  readonly uniques: readonly (readonly string[])[];
 }
 
 const tablesBySchema = new WeakMap<Schema, ReadonlyMap<string, TableColumns>>();
@@ -34,7 +36,7 @@ function tablesOf(schema: Schema): ReadonlyMap<string, TableColumns> {
     for (const name of Object.keys(schema)) {
       const columns = schema[name].columns;
       const names = Object.keys(columns);
-      built.set(name, { name, types: new Map(names.map((c) => [c, columnType(columns[c])])), nullable: new Set(names.filter((c) => isNullable(columns[c]))), names });
+      built.set(name, { name, types: new Map(names.map((c) => [c, columnType(columns[c])])), nullable: new Set(names.filter((c) => isNullable(columns[c]))), names, uniques: uniqueIndexes(schema[name]) });
     }
     tablesBySchema.set(schema, (tables = built));
   }
@@ -132,7 +134,7 @@ function statementProblem(tables: ReadonlyMap<string, TableColumns>, s: DataStat
     case 'delete':
       return whereProblem(table, s.where);
     case 'insert':
-      return rowsProblem(table, s.rows) ?? (s.onConflict === undefined || s.onConflict === 'nothing' ? null : `has onConflict ${show(s.onConflict)}; the only choice is nothing.`);
+      return rowsProblem(table, s.rows) ?? (s.onConflict === undefined || s.onConflict === 'nothing' ? null : conflictUpdateProblem(table, s.onConflict));
   }
 }
 
@@ -183,20 +185,46 @@ function comparisonProblem(type: ColumnType, column: string, c: Record<string, u
   return null;
 }
 
-function setProblem(table: TableColumns, set: unknown): Problem {
+/**
+ * What is wrong with `ON CONFLICT (columns) DO UPDATE`: the columns must be
+ * those of the primary key or of a unique index (PostgreSQL's 42P10
+ * otherwise), the SET list a set list that may also take `{ excluded: col }`,
+ * the where clause one on the table.
+ */
+function conflictUpdateProblem(table: TableColumns, spec: unknown): Problem {
+  const shape = 'onConflict is nothing or { columns, update, where? }.';
+  if (typeof spec !== 'object' || spec === null) return new Malformed(`has onConflict ${show(spec)}; ${shape}`);
+  const extra = Object.keys(spec).find((k) => k !== 'columns' && k !== 'update' && k !== 'where');
+  if (extra !== undefined) return new Malformed(`has onConflict with ${show(extra)}; ${shape}`);
+  const { columns, update, where } = spec as { columns?: unknown; update?: unknown; where?: unknown };
+  if (!Array.isArray(columns) || columns.length === 0) return new Malformed(`has onConflict columns ${show(columns)}; they are a non-empty list of the columns of a unique index.`);
+  for (const column of columns as unknown[]) if (typeof column !== 'string' || !table.types.has(column)) return unknownColumn(table, column, 'its on conflict columns');
+  const target = columns as string[];
+  if (!table.uniques.some((index) => index.length === target.length && index.every((c) => target.includes(c)))) {
+    return `has on conflict (${target.join(', ')}), but no primary key or unique index of ${table.name} is on exactly these columns (PostgreSQL's 42P10); ${table.name}'s are ${table.uniques.map((index) => `(${index.join(', ')})`).join(', ')}.`;
+  }
+  return setProblem(table, update, true) ?? (where === undefined ? null : whereProblem(table, where));
+}
+
+/** What is wrong with a SET list; `excluded`: an upsert's, whose values may also be `{ excluded: col }`. */
+function setProblem(table: TableColumns, set: unknown, excluded = false): Problem {
   if (typeof set !== 'object' || set === null) return new Malformed(`has set list ${show(set)}; a set list is an object of column values.`);
   for (const column in set) {
     const type = table.types.get(column);
     if (type === undefined) return unknownColumn(table, column, 'its set list');
     const a = (set as Record<string, unknown>)[column];
-    if (typeof a === 'object' && a !== null) {
+    if (excluded && typeof a === 'object' && a !== null && Object.keys(a).length === 1 && 'excluded' in a) {
+      const from = (a as { excluded: unknown }).excluded;
+      if (typeof from !== 'string' || !table.types.has(from)) return unknownColumn(table, from, `the excluded value of ${column}`);
+      if (table.types.get(from) !== type) return `sets ${column} to excluded.${from}, but column ${from} is ${typeText(table.types.get(from)!, undefined, false)} and ${column} ${typeText(type, undefined, false)}.`;
+    } else if (typeof a === 'object' && a !== null) {
       let keys = 0;
       let onlyAdd = true;
       for (const key in a) {
         keys++;
         if (key !== 'add') onlyAdd = false;
       }
-      if (keys !== 1 || !onlyAdd) return new Malformed(`sets ${column} to ${show(a)}; a new value is a constant, null or { add: n }.`);
+      if (keys !== 1 || !onlyAdd) return new Malformed(`sets ${column} to ${show(a)}; a new value is a constant, null${excluded ? ', { add: n } or { excluded: column }' : ' or { add: n }'}.`);
       if (type !== 'int' && type !== 'bigint') return `adds to ${column}, but column ${column} is ${typeText(type, undefined, false)}; only an int or bigint column takes { add: n }.`;
       const n = (a as { add: unknown }).add;
       if (!fits(type, n, true)) return `adds ${show(n)} to ${column}, but an increment is a whole number from ${type === 'int' ? `${int4Min} to ${int4Max}` : '-2^63 to 2^63 - 1'}.`;

@@ -1,5 +1,5 @@
 import type { Row } from './schema.ts';
-import type { DbError, LockMode, SelectStatement, Statement, StatementResult, Where, Changes } from './statement.ts';
+import type { DbError, LockMode, SelectStatement, Statement, StatementResult, Where, Changes, ConflictUpdate } from './statement.ts';
 
 /**
  * A transaction program: one operation under one strategy, written once and
@@ -67,7 +67,11 @@ export interface Tx<Db> {
   ): TxGenerator<Db[T][]>;
   selectOne<T extends Table<Db>>(table: T, where: Where<Db[T]>, options?: { lock?: LockMode; skipLocked?: boolean; nowait?: boolean }): TxGenerator<Db[T] | undefined>;
   update<T extends Table<Db>>(table: T, where: Where<Db[T]>, set: Changes<Db[T]>): TxGenerator<Db[T][]>;
-  insert<T extends Table<Db>>(table: T, rows: Db[T] | readonly Db[T][], options?: { onConflict?: 'nothing' }): TxGenerator<Db[T][]>;
+  /**
+   * `INSERT ... RETURNING *`; with `onConflict: 'nothing'`, `ON CONFLICT DO NOTHING` (the rows inserted come back); with
+   * `onConflict: { columns, update, where? }`, `ON CONFLICT (columns) DO UPDATE SET ...` (the rows inserted or updated come back).
+   */
+  insert<T extends Table<Db>>(table: T, rows: Db[T] | readonly Db[T][], options?: { onConflict?: 'nothing' | ConflictUpdate<Db[T]> }): TxGenerator<Db[T][]>;
   delete<T extends Table<Db>>(table: T, where: Where<Db[T]>): TxGenerator<Db[T][]>;
   /** `SELECT pg_advisory_xact_lock(key)`: waits until it holds the advisory lock `key` (a bigint), held until the transaction ends. */
   advisoryLock(key: number): TxGenerator<void>;

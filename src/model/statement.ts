@@ -44,6 +44,35 @@ export type Assignment<V> = V | (V extends number ? { readonly add: number } : n
 /** The SET list of an update. */
 export type Changes<R> = { readonly [K in keyof R]?: Assignment<R[K]> };
 
+/** The columns of `R` whose values fit a column of type `V` (nulls aside): those `excluded` may take a value from. */
+type ColumnsFitting<R, V> = { [C in keyof R]: NonNullable<R[C]> extends NonNullable<V> ? C : never }[keyof R] & string;
+
+/**
+ * A new value in `ON CONFLICT DO UPDATE SET`: what an update's SET list takes
+ * (a constant, null, or `{ add: n }`, an increment of the existing row), or
+ * `{ excluded: 'col' }`, the value the proposed row has for `col`
+ * (`excluded.col`).
+ */
+export type ConflictAssignment<R, V> = Assignment<V> | { readonly excluded: ColumnsFitting<R, V> };
+
+/**
+ * `ON CONFLICT (columns) DO UPDATE SET ... [WHERE ...]`: a proposed row whose
+ * key in the unique index on `columns` (the primary key or a `unique` entry)
+ * exists updates that row instead, when the row matches `where` (conditions
+ * on the existing row; a row that does not match is locked and left as it
+ * is).
+ *
+ * ```ts
+ * yield* tx.insert('counters', { key: 'visits', n: 1 }, { onConflict: { columns: ['key'], update: { n: { add: 1 } } } });
+ * // insert into counters values ('visits', 1) on conflict (key) do update set n = counters.n + 1 returning *
+ * ```
+ */
+export interface ConflictUpdate<R = any> {
+  readonly columns: readonly (keyof R & string)[];
+  readonly update: { readonly [K in keyof R]?: ConflictAssignment<R, R[K]> };
+  readonly where?: Where<R>;
+}
+
 /** Row lock taken by a locking read: `FOR UPDATE`, `FOR NO KEY UPDATE`, `FOR SHARE`, `FOR KEY SHARE`. */
 export type LockMode = 'update' | 'no-key-update' | 'share' | 'key-share';
 
@@ -73,8 +102,8 @@ export interface InsertStatement<Db = any, T extends keyof Db & string = any> {
   readonly kind: 'insert';
   readonly table: T;
   readonly rows: readonly Db[T][];
-  /** `ON CONFLICT DO NOTHING`: a row whose key exists is skipped instead of failing with 23505. */
-  readonly onConflict?: 'nothing';
+  /** `ON CONFLICT DO NOTHING`: a row whose key exists is skipped instead of failing with 23505; or `ON CONFLICT (columns) DO UPDATE` (`ConflictUpdate`). */
+  readonly onConflict?: 'nothing' | ConflictUpdate<Db[T]>;
 }
 
 export interface DeleteStatement<Db = any, T extends keyof Db & string = any> {
@@ -172,6 +201,7 @@ export const SqlState = {
   notNullViolation: '23502',
   lockNotAvailable: '55P03',
   noSuchSavepoint: '3B001',
+  cardinalityViolation: '21000',
 } as const;
 
 /** True when a condition value is a comparison object rather than an equality constant (or null, `IS NULL`). */
@@ -229,7 +259,7 @@ export function applyChanges(set: Changes<Row>, row: Row): Row {
  * value in an insert row or a SET list outside 32 bits (`value "2147483648"
  * is out of range for type integer`), found before the statement runs, in
  * the order of the compiled statement's parameters (rows in order, each in
- * column order; then the SET list). Compared values and increments are
+ * column order; then the SET list, an upsert's too). Compared values and increments are
  * checked when the statement is defined, a bigint's values too.
  */
 export function parameterError(table: TableSchema, s: Statement): DbError | null {
@@ -237,6 +267,13 @@ export function parameterError(table: TableSchema, s: Statement): DbError | null
     for (const row of s.rows as readonly Row[]) {
       for (const column in table.columns) {
         const error = int4Parameter(table, column, row[column]);
+        if (error) return error;
+      }
+    }
+    if (typeof s.onConflict === 'object') {
+      const set = s.onConflict.update as Record<string, unknown>;
+      for (const column in set) {
+        const error = int4Parameter(table, column, set[column]);
         if (error) return error;
       }
     }
@@ -317,14 +354,10 @@ export function describeStatement(s: Statement): string {
       if (s.lock) text += ` for ${s.lock.replace(/-/g, ' ')}${s.skipLocked === true ? ' skip locked' : ''}${s.nowait === true ? ' nowait' : ''}`;
       return text;
     }
-    case 'update': {
-      const sets = Object.entries(s.set as Changes<Row>).map(([c, a]) =>
-        typeof a === 'object' && a !== null ? `${c}=${c}${a.add >= 0 ? '+' : '-'}${Math.abs(a.add)}` : `${c}=${JSON.stringify(a)}`,
-      );
-      return `update ${s.table} set ${sets.join(', ')}${describeWhere(s.where)}`;
-    }
+    case 'update':
+      return `update ${s.table} set ${describeSet(s.set)}${describeWhere(s.where)}`;
     case 'insert':
-      return `insert ${s.table} ${s.rows.map(describeRowValues).join(', ')}${s.onConflict ? ' on conflict do nothing' : ''}`;
+      return `insert ${s.table} ${s.rows.map(describeRowValues).join(', ')}${describeOnConflict(s.onConflict)}`;
     case 'delete':
       return `delete ${s.table}${describeWhere(s.where)}`;
     case 'advisory-lock':
@@ -339,6 +372,25 @@ export function describeStatement(s: Statement): string {
     case 'rollback':
       return s.kind;
   }
+}
+
+/** `balance=balance-300, note="x", n=excluded.n`. */
+function describeSet(set: Record<string, unknown>): string {
+  return Object.entries(set)
+    .map(([c, a]) => {
+      if (typeof a !== 'object' || a === null) return `${c}=${JSON.stringify(a)}`;
+      if ('excluded' in a) return `${c}=excluded.${String(a.excluded)}`;
+      const add = (a as { add: number }).add;
+      return `${c}=${c}${add >= 0 ? '+' : '-'}${Math.abs(add)}`;
+    })
+    .join(', ');
+}
+
+/** ` on conflict do nothing`, ` on conflict (k) do update set n=n+1 where n<10`, or nothing. */
+function describeOnConflict(onConflict: InsertStatement['onConflict']): string {
+  if (onConflict === undefined) return '';
+  if (onConflict === 'nothing') return ' on conflict do nothing';
+  return ` on conflict (${onConflict.columns.join(', ')}) do update set ${describeSet(onConflict.update)}${describeWhere(onConflict.where ?? {})}`;
 }
 
 function describeRowValues(row: Row): string {

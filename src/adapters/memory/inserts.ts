@@ -4,6 +4,7 @@ import { sees, type RowChain, type Version } from './mvcc.ts';
 import { assignXid } from './row-lock.ts';
 import { messages, type Progress, type Run, type TableState } from './run.ts';
 import { serializableWrite, serializationFailure } from './serializable.ts';
+import { abandonSpeculation, conflictUpdate, speculativeArbiter } from './upsert.ts';
 import { waitFor } from './wakeups.ts';
 import type { PendingStatement, Xact } from './xact.ts';
 
@@ -16,12 +17,13 @@ import type { PendingStatement, Xact } from './xact.ts';
 /** A unique index check's finding: a writer still running to wait for, or a live row with the key. */
 export type UniqueConflict =
   | { readonly kind: 'wait'; readonly xact: Xact; readonly version: Version; readonly by: 'xmin' | 'xmax' }
-  | { readonly kind: 'violation'; readonly constraint: string; readonly columns: readonly string[]; readonly chain: RowChain };
+  | { readonly kind: 'violation'; readonly constraint: string; readonly columns: readonly string[]; readonly chain: RowChain; readonly version: Version };
 
 /**
  * Inserts row by row as PostgreSQL does: `ON CONFLICT DO NOTHING` first
  * checks every unique index (waiting for an inserter still running, then
- * skipping the row); then the heap insert (under SERIALIZABLE, the check
+ * skipping the row), `ON CONFLICT DO UPDATE` its arbiter index (`upsert.ts`);
+ * then the heap insert (under SERIALIZABLE, the check
  * against relation locks) and the index entries (`indexEntries`).
  */
 export function insertRows(run: Run, xact: Xact, p: PendingStatement, s: InsertStatement): Progress {
@@ -42,6 +44,10 @@ export function insertRows(run: Run, xact: Xact, p: PendingStatement, s: InsertS
         }
         continue;
       }
+    } else if (s.onConflict !== undefined) {
+      const outcome = conflictUpdate(run, xact, p, s, row);
+      if (outcome === 'updated') continue;
+      if (outcome !== 'insert') return outcome;
     }
     assignXid(xact);
     const version: Version = { data: row, xmin: xact, xmax: null };
@@ -50,7 +56,10 @@ export function insertRows(run: Run, xact: Xact, p: PendingStatement, s: InsertS
     table.rows.push(chain);
     xact.writes.push(chain);
     if (xact.undo) xact.undo.push({ kind: 'created', chain, version });
+    if (s.onConflict !== undefined && s.onConflict !== 'nothing') (p.upserted ??= []).push(version);
     const entries = indexEntries(run, xact, p, table, chain, version);
+    // A speculative insertion that met its key at the arbiter index was taken back: the row's pre-check runs again.
+    if (entries === 'retry') continue;
     if (entries !== 'done') return entries;
     p.next++;
     p.out.push(row);
@@ -83,17 +92,22 @@ export function arbiterConflict(xact: Xact, p: PendingStatement, table: TableSta
  * earlier index before a later index reports 23505. An update adds entries
  * only when it changes an indexed column (otherwise it is a HOT update).
  *
+ * An upsert's insert (a speculative insertion) that finds a conflict in its
+ * arbiter index is taken back instead: 'retry' (`abandonSpeculation`).
+ *
  * The version is already in the heap, so a wait here leaves it in the
  * indexes before the one waited on (`Version.indexed`), where other
  * writers' uniqueness checks find it, and the statement resumes at that
  * index (`PendingStatement.writing`).
  */
-export function indexEntries(run: Run, xact: Xact, p: PendingStatement, table: TableState, chain: RowChain, version: Version, old?: Row): 'done' | 'blocked' | DbError {
+export function indexEntries(run: Run, xact: Xact, p: PendingStatement, table: TableState, chain: RowChain, version: Version, old?: Row): 'done' | 'blocked' | 'retry' | DbError {
   const row = version.data;
   if (old && !changesIndexedColumn(table, old, row)) return 'done';
+  const arbiter = old === undefined ? speculativeArbiter(table, p) : undefined;
   for (let i = version.indexed ?? 0; i < table.uniques.length; i++) {
     const columns = table.uniques[i];
     const conflict = uniqueConflict(table, xact, row, chain, old, [columns]);
+    if (conflict !== null && columns === arbiter) return abandonSpeculation(run, xact, p, table, chain, version, columns);
     if (conflict?.kind === 'wait') {
       version.indexed = i;
       p.writing = { chain, version, old };
@@ -128,7 +142,7 @@ export function uniqueConflict(table: TableState, xact: Xact, row: Row, own?: Ro
         if ((version.indexed !== undefined && version.indexed <= position) || !sameKey(columns, version.data, row)) continue;
         if (version.xmin !== xact && version.xmin.status === 'active') return { kind: 'wait', xact: version.xmin, version, by: 'xmin' };
         const deleter = version.xmax;
-        if (deleter === null) return { kind: 'violation', constraint: constraintName(table.name, table.schema, columns), columns, chain };
+        if (deleter === null) return { kind: 'violation', constraint: constraintName(table.name, table.schema, columns), columns, chain, version };
         if (deleter !== xact && deleter.status === 'active') return { kind: 'wait', xact: deleter, version, by: 'xmax' };
       }
     }

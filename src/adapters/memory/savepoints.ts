@@ -139,7 +139,7 @@ function undoTo(run: Run, xact: Xact, mark: number): void {
 }
 
 /** Wakes the transactions whose unique-index check waits for `xact` because of `version` (its creation or its deletion). */
-function wakeUniqueWaiters(run: Run, xact: Xact, version: Version, by: 'xmin' | 'xmax'): void {
+export function wakeUniqueWaiters(run: Run, xact: Xact, version: Version, by: 'xmin' | 'xmax'): void {
   const waiters = xact.endWaiters;
   for (let i = 0; i < waiters.length; ) {
     const w = waiters[i];

@@ -70,9 +70,12 @@ export function runStatement(run: Run, xact: Xact, p: PendingStatement): Progres
     // Resume the index entries of the row written before the wait, then go on with the next row.
     const { chain, version, old } = p.writing;
     const entries = indexEntries(run, xact, p, run.table((s as InsertStatement | UpdateStatement).table), chain, version, old);
-    if (entries !== 'done') return entries;
-    p.out.push(version.data);
-    p.next++;
+    if (entries === 'blocked' || typeof entries === 'object') return entries;
+    // 'retry': an upsert's speculative insertion was taken back, and the row's pre-check runs again.
+    if (entries === 'done') {
+      p.out.push(version.data);
+      p.next++;
+    }
   }
   switch (s.kind) {
     case 'select':
@@ -168,7 +171,7 @@ function lockRows(run: Run, xact: Xact, p: PendingStatement, s: SelectStatement 
       xact.writes.push(chain);
       if (xact.undo) xact.undo.push({ kind: 'deleted', version: target }, { kind: 'created', chain, version });
       const entries = indexEntries(run, xact, p, run.table(s.table), chain, version, target.data);
-      if (entries !== 'done') return entries;
+      if (entries !== 'done') return entries as 'blocked' | DbError; // only a speculative insertion retries
       p.out.push(data);
     } else if (target && s.kind === 'delete') {
       if (xact.ssi && !serializableWrite(run, xact, { table: s.table, chain, heap: true, existing: true, indexes: [] })) return serializationFailure;

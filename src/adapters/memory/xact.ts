@@ -26,6 +26,10 @@ export interface PendingStatement {
   waitedAt?: number;
   /** The row version written at `next` whose unique-index entries are still being made (the statement waits between two of them). */
   writing?: { readonly chain: RowChain; readonly version: Version; readonly old?: Row };
+  /** An upsert waiting for the row lock of the conflicting `version` of the row at `next` (`before`: the mode it held before, or null); see `upsert.ts`. */
+  locking?: { readonly chain: RowChain; readonly version: Version; readonly before: 'key-share' | 'share' | 'no-key-update' | 'exclusive' | null };
+  /** The row versions an upsert has written so far: a second proposed row with the key of one is 21000. */
+  upserted?: Version[];
 }
 
 /** What a blocked transaction waits for. */

@@ -7,11 +7,13 @@ import {
   sql,
   type ComparisonOperator,
   type Expression,
+  type OnConflictBuilder,
+  type OnConflictUpdateBuilder,
   type SqlBool,
 } from 'kysely';
 import type { IsolationLevel } from '../backend.ts';
 import { columnType, constraintName, isNullable, uniqueIndexes, type ColumnType, type Row, type Schema, type TableSchema, type Tables, type Value } from '../../model/schema.ts';
-import { isComparison, type AdvisoryLockStatement, type Assignment, type Condition, type Statement, type Where } from '../../model/statement.ts';
+import { isComparison, type AdvisoryLockStatement, type Assignment, type Condition, type ConflictUpdate, type Statement, type Where } from '../../model/statement.ts';
 
 /** One SQL statement with its `$1, $2, ...` parameters, ready for `pg`. */
 export interface CompiledSql {
@@ -101,6 +103,7 @@ export class SqlCompiler {
         if (s.rows.length === 0) return compiled(db.selectFrom(s.table).selectAll().where(sql<SqlBool>`false`).compile());
         let query = db.insertInto(s.table).values(s.rows.map((row) => exactRow(this.inColumnOrder(s.table, row as Row))));
         if (s.onConflict === 'nothing') query = query.onConflict((oc) => oc.doNothing());
+        else if (s.onConflict !== undefined) query = query.onConflict((oc) => conflictUpdate(oc, s.table, s.onConflict as ConflictUpdate));
         return compiled(query.returningAll().compile());
       }
       case 'delete':
@@ -219,6 +222,26 @@ function filtered<Q extends { where(...args: any[]): any }>(query: Q, where: Whe
     }
   }
   return query;
+}
+
+/**
+ * `ON CONFLICT (columns) DO UPDATE SET ... [WHERE ...]`. The existing row's
+ * columns are written qualified by the table's name (`"t"."n" + 1`, `where
+ * "t"."n" < 10`): unqualified, PostgreSQL finds them ambiguous with
+ * `excluded`'s.
+ */
+function conflictUpdate(oc: OnConflictBuilder<any, any>, table: string, spec: ConflictUpdate): OnConflictUpdateBuilder<any, any> {
+  const set: Record<string, unknown> = {};
+  for (const [column, a] of Object.entries(spec.update as Record<string, unknown>)) {
+    if (typeof a !== 'object' || a === null) set[column] = exact(a as Value);
+    else if ('excluded' in a) set[column] = sql.ref(`excluded.${(a as { excluded: string }).excluded}`);
+    else set[column] = sql`${sql.ref(`${table}.${column}`)} + ${exact((a as { add: number }).add)}`;
+  }
+  const update = oc.columns(spec.columns as string[]).doUpdateSet(set);
+  if (spec.where === undefined) return update;
+  const qualified: Record<string, Condition<Value>> = {};
+  for (const [column, c] of Object.entries(spec.where)) qualified[`${table}.${column}`] = c as Condition<Value>;
+  return filtered(update, qualified);
 }
 
 /** A savepoint name as a quoted identifier (PostgreSQL's message names it as written). */
