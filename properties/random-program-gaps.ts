@@ -50,9 +50,10 @@ function keyRange(where: Where<Row>): boolean {
   return keysOf(where).length === 0 && ['id', 'k'].some((c) => c in where && (where[c] === null || isComparison(where[c])));
 }
 
-/** `id=…` and `k=…` of every row version written by a transaction that did not commit. */
+/** `id=…` and `k=…` of every row version written by a transaction that did not commit, or that rolled back to a savepoint (which may have undone it). */
 function uncommittedKeys(trace: Trace): Set<string> {
-  const committed = new Set(trace.outcomes.filter((o) => o.fate === 'committed').map((o) => o.id));
+  const rolledBack = new Set(trace.steps.filter((s) => s.statement.kind === 'rollback-to').map((s) => s.tx));
+  const committed = new Set(trace.outcomes.filter((o) => o.fate === 'committed' && !rolledBack.has(o.id)).map((o) => o.id));
   const keys = new Set<string>();
   for (const step of trace.steps) {
     for (const e of step.events) {

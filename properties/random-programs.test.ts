@@ -36,7 +36,7 @@ import { knownGap } from './random-program-gaps.ts';
  *   (seen on PostgreSQL 15 and 17). The model drops them at once;
  * - under serializable, a transaction the model fails with 40001 (doomed)
  *   that looked up a key a row version of an uncommitted transaction had (or
- *   tried to have): PostgreSQL keeps an aborted version's heap tuple and
+ *   tried to have, or had before a ROLLBACK TO): PostgreSQL keeps an aborted version's heap tuple and
  *   index entries until a scan marks them dead, and a doomed transaction's
  *   scan that examines one fails there; the model forgets aborted versions,
  *   so it fails the same transaction at its next row access or COMMIT;

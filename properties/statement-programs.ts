@@ -3,7 +3,7 @@ import { StatementFailure, type OperationResult, type Tx, type TxGenerator } fro
 import { runAlone } from '../src/explorer/run-alone.ts';
 import { defineScenario, type Scenario, type Workload } from '../src/model/scenario.ts';
 import { defineSchema, type DatabaseOf, type Row } from '../src/model/schema.ts';
-import { describeStatement, type Changes, type Statement, type Where } from '../src/model/statement.ts';
+import { describeStatement, type Changes, type ConflictUpdate, type Statement, type Where } from '../src/model/statement.ts';
 
 /**
  * Statement programs: transactions that are nothing but a short list of
@@ -18,7 +18,8 @@ import { describeStatement, type Changes, type Statement, type Where } from '../
  * distinct in a unique index), and the conditions on `value` include IS
  * NULL, IS NOT NULL, IN lists and ranges; selects by `value` may be ordered
  * by it (NULLs last ascending, first descending) with a LIMIT; a locking
- * read may SKIP LOCKED or NOWAIT. A program may also take an advisory lock
+ * read may SKIP LOCKED or NOWAIT; an insert may be an upsert on `id` or `k`
+ * (`ON CONFLICT DO UPDATE`). A program may also take an advisory lock
  * (key 1 or 2, waiting or with try), and set savepoints: statements inside
  * one, ended by ROLLBACK TO (where the program goes on after an error) or
  * RELEASE, and savepoint statements on their own. Seed:
@@ -171,7 +172,7 @@ function statementArbitrary({ keyRanges, limits }: Extras): fc.Arbitrary<ItemsSt
       { arbitrary: fc.record({ where: predicates, set: setValue }), weight: 1 },
     )
     .map(({ where, set }): ItemsStatement => ({ kind: 'update', table: 'items', where, set }));
-  return fc.oneof({ arbitrary: select, weight: 4 }, { arbitrary: update, weight: 4 }, { arbitrary: insert, weight: 2 }, { arbitrary: remove, weight: 1 }, { arbitrary: advisoryLock, weight: 3 });
+  return fc.oneof({ arbitrary: select, weight: 4 }, { arbitrary: update, weight: 4 }, { arbitrary: insert, weight: 2 }, { arbitrary: upsert, weight: 2 }, { arbitrary: remove, weight: 1 }, { arbitrary: advisoryLock, weight: 3 });
 }
 
 /** `pg_advisory_xact_lock` or (one time in four) `pg_try_advisory_xact_lock` on one of two keys: waits and deadlocks with each other and with row locks. */
@@ -190,6 +191,24 @@ const insert = fc
   .map(({ id, k, value, nothing }): ItemsStatement =>
     nothing ? { kind: 'insert', table: 'items', rows: [{ id, k, value }], onConflict: 'nothing' } : { kind: 'insert', table: 'items', rows: [{ id, k, value }] },
   );
+/**
+ * An upsert, `ON CONFLICT (id)` or `ON CONFLICT (k)` `DO UPDATE`: one proposed row (one time in five two, which may
+ * share a key: 21000), with a SET list of an increment, a constant, the proposed value or (on `id`) the proposed
+ * `k` (a key column: FOR UPDATE even when unchanged, and on `id` it may collide), one time in four with a WHERE on
+ * the existing row.
+ */
+const proposedRow = fc.record({ id: fc.integer({ min: 3, max: 6 }), k: fc.constantFrom(10, 40, 50, null), value: fc.oneof(values, fc.constant(null)) });
+const upsert = fc
+  .record({
+    rows: fc.oneof({ arbitrary: fc.tuple(proposedRow), weight: 4 }, { arbitrary: fc.tuple(proposedRow, proposedRow), weight: 1 }),
+    target: fc.constantFrom('id' as const, 'k' as const),
+    set: fc.constantFrom<ConflictUpdate<ItemsDb['items']>['update']>({ value: { add: 100 } }, { value: { excluded: 'value' } }, { value: 400 }, { k: { excluded: 'k' } }, { k: { excluded: 'k' }, value: { add: -100 } }),
+    where: fc.constantFrom(undefined, undefined, undefined, { value: { gte: 200 } }),
+  })
+  .map(({ rows, target, set: update, where }): ItemsStatement => {
+    const onConflict: ConflictUpdate<ItemsDb['items']> = where === undefined ? { columns: [target], update } : { columns: [target], update, where };
+    return { kind: 'insert', table: 'items', rows, onConflict };
+  });
 const remove = byKey.map((where): ItemsStatement => ({ kind: 'delete', table: 'items', where }));
 
 const savepointNames = fc.constantFrom('a', 'b');

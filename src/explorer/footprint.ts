@@ -1,6 +1,6 @@
 import type { IsolationLevel } from '../adapters/backend.ts';
 import type { Row, Schema, Value } from '../model/schema.ts';
-import { isComparison, type Condition, type Statement, type UpdateStatement } from '../model/statement.ts';
+import { isComparison, type Condition, type ConflictUpdate, type Statement, type UpdateStatement } from '../model/statement.ts';
 
 /**
  * A set of rows of one table, as a conjunction of column conditions (a
@@ -295,6 +295,27 @@ function rowRegion(row: Row): Region {
   return row as Region;
 }
 
+/**
+ * What an upsert's DO UPDATE may touch beyond its proposed row: the row
+ * holding the proposed key in the conflict target (locked, then updated,
+ * whatever its other columns) and the rows it may turn into, with their
+ * index entries, as an UPDATE by that key would.
+ */
+function conflictUpdateFootprint(table: Schema[string], name: string, spec: ConflictUpdate, row: Row, into: Footprint): void {
+  const where = project(rowRegion(row), spec.columns);
+  const set: Record<string, unknown> = {};
+  for (const [column, a] of Object.entries(spec.update as Record<string, unknown>)) {
+    set[column] = typeof a === 'object' && a !== null && 'excluded' in a ? row[(a as { excluded: string }).excluded] : a;
+  }
+  const after = updatedRegion(where, set as UpdateStatement['set']);
+  into.touch(name, where, true);
+  into.touch(name, after, true);
+  for (const columns of [table.primaryKey, ...(table.unique ?? [])]) {
+    into.touch(indexTable(name, columns), project(where, columns), true);
+    into.touch(indexTable(name, columns), project(after, columns), true);
+  }
+}
+
 /** Options of `statementFootprint`. */
 export interface StatementFootprintOptions {
   /** Every access is to the whole table (SERIALIZABLE: SSI's predicate locks cover pages and relations, not only rows). */
@@ -314,7 +335,8 @@ export interface StatementFootprintOptions {
  *   it may add to or hold in each unique index, the primary key's included
  *   (a second inserter of a key waits for or fails against any version with
  *   that key, whoever wrote it): an insert its rows' keys, an update or
- *   delete the keys its where-clause allows.
+ *   delete the keys its where-clause allows; an upsert also the row with
+ *   its key in the conflict target, as an update of it.
  * - `coarse`: the row its where-condition pins by primary key, or else its
  *   whole table; each inserted row's key (the whole table when the table has
  *   unique indexes besides its primary key).
@@ -356,6 +378,7 @@ export function statementFootprint(schema: Schema, statement: Statement, into = 
         for (const row of statement.rows as readonly Row[]) {
           into.touch(statement.table, rowRegion(row), true);
           for (const columns of [table.primaryKey, ...(table.unique ?? [])]) into.touch(indexTable(statement.table, columns), project(rowRegion(row), columns), true);
+          if (typeof statement.onConflict === 'object') conflictUpdateFootprint(table, statement.table, statement.onConflict, row, into);
         }
       }
       return into;
