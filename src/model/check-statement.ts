@@ -203,7 +203,10 @@ function conflictUpdateProblem(table: TableColumns, spec: unknown): Problem {
   if (!table.uniques.some((index) => index.length === target.length && index.every((c) => target.includes(c)))) {
     return `has on conflict (${target.join(', ')}), but no primary key or unique index of ${table.name} is on exactly these columns (PostgreSQL's 42P10); ${table.name}'s are ${table.uniques.map((index) => `(${index.join(', ')})`).join(', ')}.`;
   }
-  return setProblem(table, update, true) ?? (where === undefined ? null : whereProblem(table, where));
+  const set = setProblem(table, update, true);
+  if (set !== null) return set;
+  if (Object.keys(update as object).length === 0) return 'has an empty on conflict update list; DO UPDATE sets at least one column.';
+  return where === undefined ? null : whereProblem(table, where);
 }
 
 /** What is wrong with a SET list; `excluded`: an upsert's, whose values may also be `{ excluded: col }`. */

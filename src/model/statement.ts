@@ -390,7 +390,8 @@ function describeSet(set: Record<string, unknown>): string {
 function describeOnConflict(onConflict: InsertStatement['onConflict']): string {
   if (onConflict === undefined) return '';
   if (onConflict === 'nothing') return ' on conflict do nothing';
-  return ` on conflict (${onConflict.columns.join(', ')}) do update set ${describeSet(onConflict.update)}${describeWhere(onConflict.where ?? {})}`;
+  const set = describeSet(onConflict.update);
+  return ` on conflict (${onConflict.columns.join(', ')}) do update${set === '' ? '' : ` set ${set}`}${describeWhere(onConflict.where ?? {})}`;
 }
 
 function describeRowValues(row: Row): string {

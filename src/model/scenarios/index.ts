@@ -1,3 +1,4 @@
+import { idempotencyKey } from './idempotency.ts';
 import { deadlockRetry, dirtyRead, optimisticConflict } from './isolation.ts';
 import { orderStock, paymentConfirm } from './orders.ts';
 import { pointsExpiryVsUse, pointsFifo, pointsHotLot } from './points-lots.ts';
@@ -33,6 +34,7 @@ export const scenarios: readonly Scenario[] = [
   rateLimit,
   orderStock,
   paymentConfirm,
+  idempotencyKey,
   taskCreate,
   taskCompleteDelete,
   dirtyRead,
@@ -40,7 +42,7 @@ export const scenarios: readonly Scenario[] = [
   deadlockRetry,
 ];
 
-export { deadlockRetry, dirtyRead, optimisticConflict, orderStock, paymentConfirm, pointsExpiryVsUse, pointsFifo, pointsHotLot, pointsReadDuringUpdate };
+export { deadlockRetry, dirtyRead, idempotencyKey, optimisticConflict, orderStock, paymentConfirm, pointsExpiryVsUse, pointsFifo, pointsHotLot, pointsReadDuringUpdate };
 export { pointsAdd, pointsDeduct, pointsMixed, rewardGrantQuery, rewardRedeem, welcomeGift, taskCompleteDelete, taskCreate };
 export { loginIssue, rateLimit, refreshRotation, signupUnique, top3DifferentDates, top3SameDate };
 export { catalogue, itemsSchema, type CatalogueEntry } from './catalogue.ts';
