@@ -64,6 +64,37 @@ const items = defineScenario({
   canonical: [],
 });
 
+/** Upserts on both unique indexes of a keyed table, and a write that moves a key: for the soundness check of their footprints. */
+const keyedSchema = defineSchema({ keyed: { columns: { id: 'int', k: 'int', v: 'int' }, primaryKey: ['id'], unique: [['k']] } });
+type KeyedDb = DatabaseOf<typeof keyedSchema>;
+type KeyedArgs = { id: number; k: number };
+
+function* upsertOnK(tx: Tx<KeyedDb>, a: KeyedArgs) {
+  const rows = yield* tx.insert('keyed', { id: a.id, k: a.k, v: 1 }, { onConflict: { columns: ['k'], update: { v: { add: 1 } } } });
+  return yield* tx.commit(rows.map((r) => `${r.id}:${r.k}:${r.v}`).join());
+}
+function* upsertOnId(tx: Tx<KeyedDb>, a: KeyedArgs) {
+  const rows = yield* tx.insert('keyed', { id: a.id, k: a.k, v: 1 }, { onConflict: { columns: ['id'], update: { k: { excluded: 'k' } } } });
+  return yield* tx.commit(rows.map((r) => `${r.id}:${r.k}:${r.v}`).join());
+}
+function* moveKey(tx: Tx<KeyedDb>, a: KeyedArgs) {
+  const rows = yield* tx.update('keyed', { id: a.id }, { k: a.k });
+  return yield* tx.commit(rows.length);
+}
+
+const keyed = defineScenario({
+  id: 'keyed',
+  title: 'upserts on id and on k',
+  schema: keyedSchema,
+  seed: { keyed: [{ id: 1, k: 10, v: 0 }, { id: 2, k: 20, v: 0 }] },
+  isolationLevels: ['read-committed', 'repeatable-read', 'serializable'],
+  operations: Object.fromEntries(['upsertOnK', 'upsertOnId', 'moveKey'].map((name) => [name, { args: fc.constant({ id: 1, k: 10 }), serial: () => 'ok' }])),
+  strategies: { plain: { description: 'one statement', programs: { upsertOnK, upsertOnId, moveKey }, expected: {} } },
+  invariants: [],
+  transactions: { min: 3, max: 3 },
+  canonical: [],
+});
+
 function search(scenario: Scenario, strategy: string, isolation: IsolationLevel, workload: RunPlan['workload'], options: ExhaustiveOptions = { stateCache: 0 }) {
   const spec: RunPlan = { scenario, strategy: scenario.strategies[strategy], isolation, workload };
   return exploreExhaustively(new MemoryEngine(scenario.schema), spec, { stopOnViolation: false, ...options });
@@ -132,7 +163,7 @@ const outcome = (t: Trace) => outcomeKey(t);
 
 /**
  * Scenarios whose 3-transaction workloads brute force runs in seconds, at which levels and with which strategies: reads during
- * an update, inserts against a unique index, dirty reads, deadlocks among three. signup-unique's get-or-create (select,
+ * an update, inserts against a unique index, dirty reads, deadlocks among three, upserts. signup-unique's get-or-create (select,
  * savepoint, insert, select again) has millions of interleavings with three; it is checked with two above.
  */
 const threeTransactionScenarios: { scenario: Scenario; levels?: readonly IsolationLevel[]; except?: string }[] = [
@@ -140,6 +171,7 @@ const threeTransactionScenarios: { scenario: Scenario; levels?: readonly Isolati
   { id: 'signup-unique', except: 'get-or-create' },
   { id: 'dirty-read' },
   { id: 'deadlock-retry', levels: ['read-committed'] as const },
+  { id: 'idempotency-key' },
 ].map(({ id, levels, except }) => ({ scenario: scenarios.find((s) => s.id === id)!, levels, except }));
 
 /** The reductions checked against brute force: lockstep 0.1's footprints, the semantic ones, and the semantic ones with state caching. */
@@ -231,6 +263,26 @@ describe('exhaustive search is sound on every built-in scenario and the anomaly 
       for (const strategy of Object.keys(scenario.strategies).filter((s) => s !== except)) {
         for (const isolation of levels ?? scenario.isolationLevels) checkAgainstBruteForce(scenario, strategy, isolation, defaultWorkload(scenario, 3));
       }
+    });
+  }
+});
+
+describe('exhaustive search is sound on upserts (ON CONFLICT DO UPDATE on the primary key and on a unique index)', () => {
+  const workloads: RunPlan['workload'][] = [
+    [
+      { operation: 'upsertOnK', args: { id: 3, k: 10 } },
+      { operation: 'upsertOnId', args: { id: 1, k: 30 } },
+      { operation: 'upsertOnK', args: { id: 4, k: 30 } },
+    ],
+    [
+      { operation: 'upsertOnK', args: { id: 3, k: 30 } },
+      { operation: 'upsertOnK', args: { id: 4, k: 30 } },
+      { operation: 'moveKey', args: { id: 2, k: 30 } },
+    ],
+  ];
+  for (const isolation of keyed.isolationLevels) {
+    it(`${isolation}: two workloads of 3 transactions`, () => {
+      for (const workload of workloads) checkAgainstBruteForce(keyed, 'plain', isolation, workload);
     });
   }
 });

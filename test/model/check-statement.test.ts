@@ -63,6 +63,7 @@ describe('checkStatement', () => {
       { kind: 'update', table: 'gifts', where: {}, set: {} },
       { kind: 'insert', table: 'gifts', rows: [row, { ...row, id: 2 ** 40 }], onConflict: 'nothing' },
       { kind: 'insert', table: 'gifts', rows: [] },
+      { kind: 'insert', table: 'gifts', rows: [row], onConflict: { columns: ['user'], update: { id: { add: 1 }, note: { excluded: 'note' }, sent: true }, where: { sent: false } } },
       { kind: 'delete', table: 'gifts', where: { id: 2147483647 } },
       { kind: 'commit' },
       { kind: 'rollback' },
@@ -136,6 +137,26 @@ describe('checkStatement', () => {
     expect(problem(update({ id: 1 }, { note: { add: 1 } }))).toBe(`${origin}: update gifts set note=note+1 where id=1 adds to note, but column note is a text; only an int or bigint column takes { add: n }.`);
     expect(problem(update({ id: 1 }, { user: { add: 0.5 } }))).toBe(
       `${origin}: update gifts set user=user+0.5 where id=1 adds 0.5 to user, but an increment is a whole number from -2147483648 to 2147483647.`,
+    );
+  });
+
+  it('an upsert: its conflict target a primary key or unique index (PostgreSQL\'s 42P10), its SET list with excluded values of known columns of the same type', () => {
+    const upsert = (onConflict: unknown) => ({ kind: 'insert', table: 'gifts', rows: [row], onConflict });
+    const text = `${origin}: insert gifts (id=1, user=1, note="hi", sent=false) on conflict`;
+    expect(problem(upsert({ columns: ['note'], update: { sent: true } }))).toBe(
+      `${text} (note) do update set sent=true has on conflict (note), but no primary key or unique index of gifts is on exactly these columns (PostgreSQL's 42P10); gifts's are (id), (user).`,
+    );
+    expect(problem(upsert({ columns: ['user', 'id'], update: { sent: true } }))).toBe(
+      `${text} (user, id) do update set sent=true has on conflict (user, id), but no primary key or unique index of gifts is on exactly these columns (PostgreSQL's 42P10); gifts's are (id), (user).`,
+    );
+    expect(problem(upsert({ columns: ['user'], update: {} }))).toBe(`${text} (user) do update has an empty on conflict update list; DO UPDATE sets at least one column.`);
+    expect(problem(upsert({ columns: ['usr'], update: {} }))).toBe(`${text} (usr) do update names unknown column "usr" in its on conflict columns; ${columns}`);
+    expect(problem(upsert({ columns: ['user'], update: { note: { excluded: 'nte' } } }))).toBe(`${text} (user) do update set note=excluded.nte names unknown column "nte" in the excluded value of note; ${columns}`);
+    expect(problem(upsert({ columns: ['user'], update: { note: { excluded: 'sent' } } }))).toBe(`${text} (user) do update set note=excluded.sent sets note to excluded.sent, but column sent is a bool and note a text.`);
+    expect(problem(upsert({ columns: ['user'], update: { sent: true }, where: { snt: true } }))).toBe(`${text} (user) do update set sent=true where snt=true names unknown column "snt" in its where clause; ${columns}`);
+    expect(problem(upsert('update'))).toBe(`${origin}: {"kind":"insert","table":"gifts","rows":[{"id":1,"user":1,"note":"hi","sent":false}],"onConflict":"update"} has onConflict "update"; onConflict is nothing or { columns, update, where? }.`);
+    expect(problem(upsert({ columns: [], update: {} }))).toBe(
+      `${origin}: {"kind":"insert","table":"gifts","rows":[{"id":1,"user":1,"note":"hi","sent":false}],"onConflict":{"columns":[],"update":{}}} has onConflict columns []; they are a non-empty list of the columns of a unique index.`,
     );
   });
 
