@@ -83,6 +83,24 @@ describe('SqlCompiler.statement', () => {
     });
   });
 
+  it('an upsert: on conflict (columns) do update, the existing row\'s columns qualified by the table (unqualified, PostgreSQL finds them ambiguous with excluded\'s)', () => {
+    expect(
+      compiler.statement({
+        kind: 'insert',
+        table: 'users',
+        rows: [{ id: 1, name: 'a', active: true }],
+        onConflict: { columns: ['id'], update: { name: { excluded: 'name' }, active: false }, where: { active: true } },
+      }),
+    ).toEqual({
+      sql: 'insert into "lockstep_ab12"."users" ("id", "name", "active") values ($1, $2, $3) on conflict ("id") do update set "name" = "excluded"."name", "active" = $4 where "lockstep_ab12"."users"."active" = $5 returning *',
+      parameters: [1, 'a', true, false, true],
+    });
+    expect(compiler.statement({ kind: 'insert', table: 'accounts', rows: [{ id: 1, balance: 5 }], onConflict: { columns: ['id'], update: { balance: { add: 5 } } } })).toEqual({
+      sql: 'insert into "lockstep_ab12"."accounts" ("id", "balance") values ($1, $2) on conflict ("id") do update set "balance" = "lockstep_ab12"."accounts"."balance" + $3 returning *',
+      parameters: [1, 5, 5],
+    });
+  });
+
   it('delete returns the deleted rows', () => {
     expect(compiler.statement({ kind: 'delete', table: 'history', where: { tx: { lt: 3 } } })).toEqual({
       sql: 'delete from "lockstep_ab12"."history" where "tx" < $1 returning *',
