@@ -172,6 +172,7 @@ const threeTransactionScenarios: { scenario: Scenario; levels?: readonly Isolati
   { id: 'dirty-read' },
   { id: 'deadlock-retry', levels: ['read-committed'] as const },
   { id: 'idempotency-key' },
+  { id: 'counter-upsert' },
 ].map(({ id, levels, except }) => ({ scenario: scenarios.find((s) => s.id === id)!, levels, except }));
 
 /** The reductions checked against brute force: lockstep 0.1's footprints, the semantic ones, and the semantic ones with state caching. */

@@ -1,3 +1,4 @@
+import { counterUpsert } from './counters.ts';
 import { idempotencyKey } from './idempotency.ts';
 import { deadlockRetry, dirtyRead, optimisticConflict } from './isolation.ts';
 import { orderStock, paymentConfirm } from './orders.ts';
@@ -35,6 +36,7 @@ export const scenarios: readonly Scenario[] = [
   orderStock,
   paymentConfirm,
   idempotencyKey,
+  counterUpsert,
   taskCreate,
   taskCompleteDelete,
   dirtyRead,
@@ -42,7 +44,7 @@ export const scenarios: readonly Scenario[] = [
   deadlockRetry,
 ];
 
-export { deadlockRetry, dirtyRead, idempotencyKey, optimisticConflict, orderStock, paymentConfirm, pointsExpiryVsUse, pointsFifo, pointsHotLot, pointsReadDuringUpdate };
+export { counterUpsert, deadlockRetry, dirtyRead, idempotencyKey, optimisticConflict, orderStock, paymentConfirm, pointsExpiryVsUse, pointsFifo, pointsHotLot, pointsReadDuringUpdate };
 export { pointsAdd, pointsDeduct, pointsMixed, rewardGrantQuery, rewardRedeem, welcomeGift, taskCompleteDelete, taskCreate };
 export { loginIssue, rateLimit, refreshRotation, signupUnique, top3DifferentDates, top3SameDate };
 export { catalogue, itemsSchema, type CatalogueEntry } from './catalogue.ts';
