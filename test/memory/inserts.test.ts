@@ -23,6 +23,7 @@ describe('memory engine: inserts and unique indexes', () => {
       constraint: 'users_email_key',
       columns: ['email'],
       chain: ann,
+      version: ann.versions[0],
     });
     expect(uniqueConflict(table, t1, { id: 1, email: 'bob@example.com' })).toMatchObject({ kind: 'violation', constraint: 'users_pkey' });
     expect(uniqueConflict(table, t1, { id: 2, email: 'bob@example.com' })).toBeNull();

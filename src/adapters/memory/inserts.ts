@@ -4,7 +4,8 @@ import { sees, type RowChain, type Version } from './mvcc.ts';
 import { assignXid } from './row-lock.ts';
 import { messages, type Progress, type Run, type TableState } from './run.ts';
 import { serializableWrite, serializationFailure } from './serializable.ts';
-import { abandonSpeculation, conflictUpdate, speculativeArbiter } from './upsert.ts';
+import { wakeUniqueWaiters } from './savepoints.ts';
+import type { OnConflict } from './upsert.ts';
 import { waitFor } from './wakeups.ts';
 import type { PendingStatement, Xact } from './xact.ts';
 
@@ -22,11 +23,12 @@ export type UniqueConflict =
 /**
  * Inserts row by row as PostgreSQL does: `ON CONFLICT DO NOTHING` first
  * checks every unique index (waiting for an inserter still running, then
- * skipping the row), `ON CONFLICT DO UPDATE` its arbiter index (`upsert.ts`);
+ * skipping the row), `ON CONFLICT DO UPDATE` its arbiter index
+ * (`conflictUpdate`, from `upsert.ts`);
  * then the heap insert (under SERIALIZABLE, the check
  * against relation locks) and the index entries (`indexEntries`).
  */
-export function insertRows(run: Run, xact: Xact, p: PendingStatement, s: InsertStatement): Progress {
+export function insertRows(run: Run, xact: Xact, p: PendingStatement, s: InsertStatement, conflictUpdate?: OnConflict): Progress {
   const table = run.table(s.table);
   while (p.next < s.rows.length) {
     const row = s.rows[p.next] as Row;
@@ -44,7 +46,7 @@ export function insertRows(run: Run, xact: Xact, p: PendingStatement, s: InsertS
         }
         continue;
       }
-    } else if (s.onConflict !== undefined) {
+    } else if (conflictUpdate !== undefined) {
       const outcome = conflictUpdate(run, xact, p, s, row);
       if (outcome === 'updated') continue;
       if (outcome !== 'insert') return outcome;
@@ -103,7 +105,7 @@ export function arbiterConflict(xact: Xact, p: PendingStatement, table: TableSta
 export function indexEntries(run: Run, xact: Xact, p: PendingStatement, table: TableState, chain: RowChain, version: Version, old?: Row): 'done' | 'blocked' | 'retry' | DbError {
   const row = version.data;
   if (old && !changesIndexedColumn(table, old, row)) return 'done';
-  const arbiter = old === undefined ? speculativeArbiter(table, p) : undefined;
+  const arbiter = old === undefined ? p.arbiter : undefined;
   for (let i = version.indexed ?? 0; i < table.uniques.length; i++) {
     const columns = table.uniques[i];
     const conflict = uniqueConflict(table, xact, row, chain, old, [columns]);
@@ -163,4 +165,22 @@ function uniqueViolation(run: Run, xact: Xact, table: TableState, chain: RowChai
 /** True when an update changes a column of some unique index, so it adds entries to every index (not a HOT update). */
 export function changesIndexedColumn(table: TableState, before: Row, after: Row): boolean {
   return table.uniques.some((columns) => columns.some((c) => before[c] !== after[c]));
+}
+
+/**
+ * A speculative insertion (an upsert's insert) that found the key in its
+ * arbiter index when it came to make its entry there (it waited at an index
+ * before, and another transaction wrote the key meanwhile): PostgreSQL
+ * checks the index page for SSI, then takes the heap tuple back (a
+ * "super-delete", which wakes whoever waits for it) and runs the row's
+ * pre-check again.
+ */
+function abandonSpeculation(run: Run, xact: Xact, p: PendingStatement, table: TableState, chain: RowChain, version: Version, index: readonly string[]): 'retry' | DbError {
+  if (xact.ssi && !serializableWrite(run, xact, { table: table.name, chain, heap: false, existing: false, indexes: [index.join()] })) return serializationFailure;
+  chain.versions.splice(chain.versions.indexOf(version), 1);
+  delete version.indexed;
+  p.writing = undefined;
+  p.upserted!.splice(p.upserted!.indexOf(version), 1);
+  wakeUniqueWaiters(run, xact, version, 'xmin');
+  return 'retry';
 }

@@ -13,6 +13,7 @@ import {
   type UpdateStatement,
 } from '../../model/statement.ts';
 import { advisoryLock } from './advisory-locks.ts';
+import { conflictUpdate } from './upsert.ts';
 import { indexEntries, insertRows } from './inserts.ts';
 import { newestVersion, sees, visibleVersion, type RowChain, type Version } from './mvcc.ts';
 import { assignXid, conflictingHolders, holderMode, queuedVersion, tryLock, upgrading, type RowLockMode } from './row-lock.ts';
@@ -84,7 +85,7 @@ export function runStatement(run: Run, xact: Xact, p: PendingStatement): Progres
     case 'delete':
       return lockRows(run, xact, p, s, 'exclusive');
     case 'insert':
-      return insertRows(run, xact, p, s);
+      return insertRows(run, xact, p, s, typeof s.onConflict === 'object' ? conflictUpdate : undefined);
     case 'advisory-lock':
       return advisoryLock(run, xact, p, s);
     default:

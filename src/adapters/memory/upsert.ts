@@ -5,7 +5,6 @@ import { sees, type RowChain, type Version } from './mvcc.ts';
 import { holderMode, holds, tryLock, upgrading, type RowLockMode } from './row-lock.ts';
 import { messages, type Run, type TableState } from './run.ts';
 import { serializableWrite, serializationFailure } from './serializable.ts';
-import { wakeUniqueWaiters } from './savepoints.ts';
 import { overtakes, releaseRow, waitFor } from './wakeups.ts';
 import type { PendingStatement, Xact } from './xact.ts';
 
@@ -42,6 +41,9 @@ import type { PendingStatement, Xact } from './xact.ts';
 /** Where an upsert stands on one proposed row: insert it, it is done (updated or left), or the statement waits or fails. */
 export type ConflictOutcome = 'insert' | 'updated' | 'blocked' | DbError;
 
+/** `conflictUpdate`'s signature, which `insertRows` takes for an upsert. */
+export type OnConflict = (run: Run, xact: Xact, p: PendingStatement, s: InsertStatement, row: Row) => ConflictOutcome;
+
 /** The row lock an upsert's update takes: FOR UPDATE when its SET list names a column of a unique index (whatever the value), else FOR NO KEY UPDATE. */
 export function conflictLockMode(table: TableState, spec: ConflictUpdate): RowLockMode {
   for (const columns of table.uniques) for (const c of columns) if (Object.hasOwn(spec.update, c)) return 'exclusive';
@@ -49,7 +51,7 @@ export function conflictLockMode(table: TableState, spec: ConflictUpdate): RowLo
 }
 
 /** The unique index on the conflict target's columns (in any order), which `checkStatement` guarantees exists. */
-export function arbiterIndex(table: TableState, spec: ConflictUpdate): readonly string[] {
+function arbiterIndex(table: TableState, spec: ConflictUpdate): readonly string[] {
   const target = spec.columns;
   const index = table.uniques.find((columns) => columns.length === target.length && columns.every((c) => target.includes(c)));
   if (index === undefined) throw new Error(`no unique index on (${target.join(', ')}) of ${table.name}`);
@@ -62,10 +64,12 @@ export function arbiterIndex(table: TableState, spec: ConflictUpdate): readonly 
  * conflicting row is updated or left by the WHERE clause (`p.next` moves on,
  * an updated row goes to the returned rows).
  */
-export function conflictUpdate(run: Run, xact: Xact, p: PendingStatement, s: InsertStatement, row: Row): ConflictOutcome {
+export const conflictUpdate: OnConflict = (run, xact, p, s, row) => {
   const spec = s.onConflict as ConflictUpdate;
   const table = run.table(s.table);
   const arbiter = arbiterIndex(table, spec);
+  // The index whose entry a speculative insertion of the row checks without waiting or failing (`indexEntries`).
+  p.arbiter = arbiter;
   const mode = conflictLockMode(table, spec);
   let locking = p.locking;
   p.locking = undefined;
@@ -107,7 +111,7 @@ export function conflictUpdate(run: Run, xact: Xact, p: PendingStatement, s: Ins
     return 'updated';
   }
   return writeUpdate(run, xact, p, table, chain, version, resolvedChanges(spec, row));
-}
+};
 
 /** 21000: a second proposed row of the statement with the key of a row the statement inserted or updated. */
 const secondTime: DbError = { code: SqlState.cardinalityViolation, message: 'ON CONFLICT DO UPDATE command cannot affect row a second time' };
@@ -163,25 +167,3 @@ function letGo(run: Run, xact: Xact, chain: RowChain, before: RowLockMode | null
   if (before === null) xact.locks.splice(xact.locks.indexOf(chain), 1);
 }
 
-/**
- * A speculative insertion that found the key in the arbiter index when it
- * came to make its entry there (it waited at an index before, and another
- * transaction wrote the key meanwhile): PostgreSQL checks the index page
- * for SSI, then takes the heap tuple back (a "super-delete", which wakes
- * whoever waits for it) and runs the row's pre-check again.
- */
-export function abandonSpeculation(run: Run, xact: Xact, p: PendingStatement, table: TableState, chain: RowChain, version: Version, index: readonly string[]): 'retry' | DbError {
-  if (xact.ssi && !serializableWrite(run, xact, { table: table.name, chain, heap: false, existing: false, indexes: [index.join()] })) return serializationFailure;
-  chain.versions.splice(chain.versions.indexOf(version), 1);
-  delete version.indexed;
-  p.writing = undefined;
-  p.upserted!.splice(p.upserted!.indexOf(version), 1);
-  wakeUniqueWaiters(run, xact, version, 'xmin');
-  return 'retry';
-}
-
-/** The arbiter index of a speculative insertion (an upsert's insert), or undefined for any other write. */
-export function speculativeArbiter(table: TableState, p: PendingStatement): readonly string[] | undefined {
-  const s = p.statement;
-  return s.kind === 'insert' && typeof s.onConflict === 'object' ? arbiterIndex(table, s.onConflict) : undefined;
-}

@@ -28,6 +28,8 @@ export interface PendingStatement {
   writing?: { readonly chain: RowChain; readonly version: Version; readonly old?: Row };
   /** An upsert waiting for the row lock of the conflicting `version` of the row at `next` (`before`: the mode it held before, or null); see `upsert.ts`. */
   locking?: { readonly chain: RowChain; readonly version: Version; readonly before: 'key-share' | 'share' | 'no-key-update' | 'exclusive' | null };
+  /** An upsert's arbiter index: the unique index whose entry its speculative insertion checks without waiting or failing. */
+  arbiter?: readonly string[];
   /** The row versions an upsert has written so far: a second proposed row with the key of one is 21000. */
   upserted?: Version[];
 }
