@@ -125,6 +125,19 @@ describe('upserts under read committed, on the model and on PostgreSQL', () => {
     await both.rows(1, commit, []);
   });
 
+  it('a statement of several rows waits at the second, keeping the first; ROLLBACK TO a savepoint gives back what it locked and wrote', async () => {
+    await both.rows(2, select(2, 'update'), [row2]);
+    await both.rows(1, { kind: 'savepoint', name: 'a' }, []);
+    await both.expect(1, upsert([{ id: 5, k: 10, v: 0 }, { id: 6, k: 20, v: 0 }]), [blocked(1, [2])]);
+    await both.expect(3, update(1, { v: 0 }), [blocked(3, [1])]);
+    await both.expect(2, commit, [completed(1, [{ ...row1, v: 101 }, { ...row2, v: 201 }]), completed(2, [])]);
+    await both.expect(1, { kind: 'rollback-to', name: 'a' }, [completed(1, []), completed(3, [{ ...row1, v: 0 }])]);
+    await both.rows(3, commit, []);
+    await both.rows(1, select(2), [row2]);
+    await both.rows(1, commit, []);
+    await both.tables({ t: [{ ...row1, v: 0 }, row2, row3] });
+  });
+
   it('two proposed rows with one key, or the key of a row the statement updated: 21000', async () => {
     await both.expect(1, upsert([{ id: 4, k: 40, v: 1 }, { id: 5, k: 40, v: 2 }]), [failed(1, secondTime)]);
     await both.rows(1, rollback, []);
