@@ -193,9 +193,9 @@ const insert = fc
   );
 /**
  * An upsert, `ON CONFLICT (id)` or `ON CONFLICT (k)` `DO UPDATE`: one proposed row (one time in five two, which may
- * share a key: 21000), with a SET list of an increment, a constant, the proposed value or (on `id`) the proposed
- * `k` (a key column: FOR UPDATE even when unchanged, and on `id` it may collide), one time in four with a WHERE on
- * the existing row.
+ * share a key: 21000), with a SET list of an increment, a constant, the proposed value, or the proposed `k` (a key
+ * column: FOR UPDATE, on `k` even unchanged; on `id` it may collide), one time in four with a WHERE on the existing
+ * row.
  */
 const proposedRow = fc.record({ id: fc.integer({ min: 3, max: 6 }), k: fc.constantFrom(10, 40, 50, null), value: fc.oneof(values, fc.constant(null)) });
 const upsert = fc

@@ -1,6 +1,6 @@
 import type { IsolationLevel } from '../adapters/backend.ts';
 import type { Row, Schema, Value } from '../model/schema.ts';
-import { isComparison, type Condition, type ConflictUpdate, type Statement, type UpdateStatement } from '../model/statement.ts';
+import { conflictChanges, isComparison, type Condition, type ConflictUpdate, type Statement, type UpdateStatement } from '../model/statement.ts';
 
 /**
  * A set of rows of one table, as a conjunction of column conditions (a
@@ -303,11 +303,7 @@ function rowRegion(row: Row): Region {
  */
 function conflictUpdateFootprint(table: Schema[string], name: string, spec: ConflictUpdate, row: Row, into: Footprint): void {
   const where = project(rowRegion(row), spec.columns);
-  const set: Record<string, unknown> = {};
-  for (const [column, a] of Object.entries(spec.update as Record<string, unknown>)) {
-    set[column] = typeof a === 'object' && a !== null && 'excluded' in a ? row[(a as { excluded: string }).excluded] : a;
-  }
-  const after = updatedRegion(where, set as UpdateStatement['set']);
+  const after = updatedRegion(where, conflictChanges(spec, row));
   into.touch(name, where, true);
   into.touch(name, after, true);
   for (const columns of [table.primaryKey, ...(table.unique ?? [])]) {

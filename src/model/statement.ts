@@ -254,6 +254,16 @@ export function applyChanges(set: Changes<Row>, row: Row): Row {
   return next;
 }
 
+/** An upsert's SET list for the proposed `row`: each `{ excluded: col }` replaced by the row's value of `col`. */
+export function conflictChanges(spec: ConflictUpdate, row: Row): Changes<Row> {
+  const out: Record<string, unknown> = {};
+  for (const column in spec.update) {
+    const a = (spec.update as Record<string, unknown>)[column];
+    out[column] = typeof a === 'object' && a !== null && 'excluded' in a ? row[(a as { excluded: string }).excluded] : a;
+  }
+  return out as Changes<Row>;
+}
+
 /**
  * 22003 as PostgreSQL reports it when it binds a parameter: an int column's
  * value in an insert row or a SET list outside 32 bits (`value "2147483648"

@@ -1,7 +1,7 @@
 import { constraintName, sameKey, type Row } from '../../model/schema.ts';
 import { notNullError, SqlState, type DbError, type InsertStatement } from '../../model/statement.ts';
 import { sees, type RowChain, type Version } from './mvcc.ts';
-import { assignXid } from './row-lock.ts';
+import { assignXid, holderMode } from './row-lock.ts';
 import { messages, type Progress, type Run, type TableState } from './run.ts';
 import { serializableWrite, serializationFailure } from './serializable.ts';
 import { wakeUniqueWaiters } from './savepoints.ts';
@@ -121,6 +121,26 @@ export function indexEntries(run: Run, xact: Xact, p: PendingStatement, table: T
   delete version.indexed;
   p.writing = undefined;
   return 'done';
+}
+
+/**
+ * The new version an UPDATE (or an upsert's update) writes of `chain` over
+ * `target`, which it has locked: under SERIALIZABLE the writer check, then
+ * the version (marked keys-updated when the row is held FOR UPDATE, see
+ * `Version.keysUpdated`), the undo log and the index entries. An upsert
+ * records it as written by the statement (`PendingStatement.upserted`).
+ */
+export function writeNewVersion(run: Run, xact: Xact, p: PendingStatement, table: TableState, chain: RowChain, target: Version, data: Row): 'done' | 'blocked' | DbError {
+  if (xact.ssi && !serializableWrite(run, xact, { table: table.name, chain, heap: true, existing: true, indexes: [] })) return serializationFailure;
+  target.xmax = xact;
+  const version: Version = { data, xmin: xact, xmax: null };
+  if (holderMode(chain, xact) === 'exclusive') version.keysUpdated = true;
+  chain.versions.push(version);
+  xact.writes.push(chain);
+  if (xact.undo) xact.undo.push({ kind: 'deleted', version: target }, { kind: 'created', chain, version });
+  if (p.arbiter !== undefined) (p.upserted ??= []).push(version);
+  // Only a speculative insertion retries.
+  return indexEntries(run, xact, p, table, chain, version, target.data) as 'done' | 'blocked' | DbError;
 }
 
 /**

@@ -13,12 +13,12 @@ import {
   type UpdateStatement,
 } from '../../model/statement.ts';
 import { advisoryLock } from './advisory-locks.ts';
-import { conflictUpdate } from './upsert.ts';
-import { indexEntries, insertRows } from './inserts.ts';
+import { indexEntries, insertRows, writeNewVersion } from './inserts.ts';
 import { newestVersion, sees, visibleVersion, type RowChain, type Version } from './mvcc.ts';
-import { assignXid, conflictingHolders, holderMode, queuedVersion, tryLock, upgrading, type RowLockMode } from './row-lock.ts';
+import { assignXid, conflictingHolders, queuedVersion, tryLock, upgrading, type RowLockMode } from './row-lock.ts';
 import { messages, type Progress, type Run, type TableState } from './run.ts';
 import { serializableRead, serializableWrite, serializationFailure } from './serializable.ts';
+import { conflictUpdate } from './upsert.ts';
 import { overtakes, releaseRow } from './wakeups.ts';
 import type { PendingStatement, Xact } from './xact.ts';
 
@@ -163,17 +163,9 @@ function lockRows(run: Run, xact: Xact, p: PendingStatement, s: SelectStatement 
     if (target && s.kind === 'update') {
       const updated = updatedRow(s.table, run.table(s.table).schema, s.set, target.data);
       if (updated.error) return updated.error;
-      const data = updated.row;
-      if (xact.ssi && !serializableWrite(run, xact, { table: s.table, chain, heap: true, existing: true, indexes: [] })) return serializationFailure;
-      target.xmax = xact;
-      const version: Version = { data, xmin: xact, xmax: null };
-      if (holderMode(chain, xact) === 'exclusive') version.keysUpdated = true;
-      chain.versions.push(version);
-      xact.writes.push(chain);
-      if (xact.undo) xact.undo.push({ kind: 'deleted', version: target }, { kind: 'created', chain, version });
-      const entries = indexEntries(run, xact, p, run.table(s.table), chain, version, target.data);
-      if (entries !== 'done') return entries as 'blocked' | DbError; // only a speculative insertion retries
-      p.out.push(data);
+      const written = writeNewVersion(run, xact, p, run.table(s.table), chain, target, updated.row);
+      if (written !== 'done') return written;
+      p.out.push(updated.row);
     } else if (target && s.kind === 'delete') {
       if (xact.ssi && !serializableWrite(run, xact, { table: s.table, chain, heap: true, existing: true, indexes: [] })) return serializationFailure;
       target.xmax = xact;

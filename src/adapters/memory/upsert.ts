@@ -1,10 +1,9 @@
 import type { Row } from '../../model/schema.ts';
-import { matches, SqlState, updatedRow, type Changes, type ConflictUpdate, type DbError, type InsertStatement } from '../../model/statement.ts';
-import { indexEntries, uniqueConflict } from './inserts.ts';
+import { conflictChanges, matches, SqlState, updatedRow, type Changes, type ConflictUpdate, type DbError, type InsertStatement } from '../../model/statement.ts';
+import { uniqueConflict, writeNewVersion } from './inserts.ts';
 import { sees, type RowChain, type Version } from './mvcc.ts';
 import { holderMode, holds, tryLock, upgrading, type RowLockMode } from './row-lock.ts';
 import { messages, type Run, type TableState } from './run.ts';
-import { serializableWrite, serializationFailure } from './serializable.ts';
 import { overtakes, releaseRow, waitFor } from './wakeups.ts';
 import type { PendingStatement, Xact } from './xact.ts';
 
@@ -45,7 +44,7 @@ export type ConflictOutcome = 'insert' | 'updated' | 'blocked' | DbError;
 export type OnConflict = (run: Run, xact: Xact, p: PendingStatement, s: InsertStatement, row: Row) => ConflictOutcome;
 
 /** The row lock an upsert's update takes: FOR UPDATE when its SET list names a column of a unique index (whatever the value), else FOR NO KEY UPDATE. */
-export function conflictLockMode(table: TableState, spec: ConflictUpdate): RowLockMode {
+function conflictLockMode(table: TableState, spec: ConflictUpdate): RowLockMode {
   for (const columns of table.uniques) for (const c of columns) if (Object.hasOwn(spec.update, c)) return 'exclusive';
   return 'no-key-update';
 }
@@ -110,37 +109,19 @@ export const conflictUpdate: OnConflict = (run, xact, p, s, row) => {
     p.next++;
     return 'updated';
   }
-  return writeUpdate(run, xact, p, table, chain, version, resolvedChanges(spec, row));
+  return writeUpdate(run, xact, p, table, chain, version, conflictChanges(spec, row));
 };
 
 /** 21000: a second proposed row of the statement with the key of a row the statement inserted or updated. */
 const secondTime: DbError = { code: SqlState.cardinalityViolation, message: 'ON CONFLICT DO UPDATE command cannot affect row a second time' };
 
-/** The SET list with each `excluded.col` replaced by the proposed row's value. */
-function resolvedChanges(spec: ConflictUpdate, row: Row): Changes<Row> {
-  const out: Record<string, unknown> = {};
-  for (const column in spec.update) {
-    const a = (spec.update as Record<string, unknown>)[column];
-    out[column] = typeof a === 'object' && a !== null && 'excluded' in a ? row[(a as { excluded: string }).excluded] : a;
-  }
-  return out as Changes<Row>;
-}
-
 /** Writes the new version of the locked row as an UPDATE does (heap_update under the lock the upsert holds). */
 function writeUpdate(run: Run, xact: Xact, p: PendingStatement, table: TableState, chain: RowChain, target: Version, set: Changes<Row>): ConflictOutcome {
   const updated = updatedRow(table.name, table.schema, set, target.data);
   if (updated.error) return updated.error;
-  if (xact.ssi && !serializableWrite(run, xact, { table: table.name, chain, heap: true, existing: true, indexes: [] })) return serializationFailure;
-  target.xmax = xact;
-  const version: Version = { data: updated.row, xmin: xact, xmax: null };
-  if (holderMode(chain, xact) === 'exclusive') version.keysUpdated = true;
-  chain.versions.push(version);
-  xact.writes.push(chain);
-  if (xact.undo) xact.undo.push({ kind: 'deleted', version: target }, { kind: 'created', chain, version });
-  (p.upserted ??= []).push(version);
-  const entries = indexEntries(run, xact, p, table, chain, version, target.data);
-  if (entries !== 'done') return entries as 'blocked' | DbError;
-  p.out.push(version.data);
+  const written = writeNewVersion(run, xact, p, table, chain, target, updated.row);
+  if (written !== 'done') return written;
+  p.out.push(updated.row);
   p.next++;
   return 'updated';
 }
@@ -166,4 +147,3 @@ function letGo(run: Run, xact: Xact, chain: RowChain, before: RowLockMode | null
   releaseRow(run, chain, xact, before);
   if (before === null) xact.locks.splice(xact.locks.indexOf(chain), 1);
 }
-
