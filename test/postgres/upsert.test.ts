@@ -148,10 +148,11 @@ describe('upserts under read committed, on the model and on PostgreSQL', () => {
     await both.rows(1, commit, []);
   });
 
-  it('an increment out of range fails with 22003 after the lock wait, not before', async () => {
+  it('an increment out of range fails with 22003 after the lock wait, not before; a SET constant out of range when the statement is bound', async () => {
     await both.rows(2, select(1, 'update'), [row1]);
     await both.expect(1, upsert([{ id: 5, k: 10, v: 0 }], { update: { v: { add: 2147483600 } } }), [blocked(1, [2])]);
     await both.expect(2, commit, [failed(1, { code: '22003', message: 'integer out of range' }), completed(2, [])]);
+    await both.expect(3, upsert([{ id: 5, k: 10, v: 0 }], { update: { v: 2 ** 31 } }), [failed(3, { code: '22003', message: 'value "2147483648" is out of range for type integer' })]);
   });
 
   it('a speculative insertion that waited at the primary key and finds its key taken meanwhile goes back and updates that row', async () => {
