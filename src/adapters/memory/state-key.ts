@@ -9,7 +9,8 @@ import type { PendingStatement, Wait, Xact } from './xact.ts';
  * transaction, index progress), each row's lock holders, modes and wait
  * queue in order, advisory locks and their queues, and each open
  * transaction's status, snapshot, locks, writes, waits and the statement it
- * is part-way through (its candidate rows, position and output so far).
+ * is part-way through (its candidate rows, position and output so far; an
+ * upsert's row lock wait, arbiter index and the versions it wrote).
  *
  * Global counters are replaced by what the engine compares them for:
  * transactions are named by workload position (`T2` open, `c2` committed,
@@ -149,6 +150,10 @@ class Namer {
   pending(p: PendingStatement): string {
     let out = `${JSON.stringify(p.statement)} @${this.epoch(p.snapshot)} [${this.chainIds(p.candidates)}] ${p.next} ${JSON.stringify(p.out)} ${p.arbiterFrom ?? ''} ${p.waitedAt ?? ''}`;
     if (p.writing) out += ` w:${this.chains.get(p.writing.chain) ?? this.missing()}:${this.versionId(p.writing.version)}:${JSON.stringify(p.writing.old ?? null)}`;
+    // An upsert's: the row lock it waits for (and the mode held before), its arbiter index, the versions it wrote.
+    if (p.locking) out += ` lk:${this.chains.get(p.locking.chain) ?? this.missing()}:${this.versionId(p.locking.version)}:${p.locking.before ?? '-'}`;
+    if (p.arbiter) out += ` ar:${p.arbiter.join()}`;
+    if (p.upserted) out += ` u:${p.upserted.map((v) => this.versionId(v)).join()}`;
     return out;
   }
 
