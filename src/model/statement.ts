@@ -172,6 +172,7 @@ export const SqlState = {
   notNullViolation: '23502',
   lockNotAvailable: '55P03',
   noSuchSavepoint: '3B001',
+  foreignKeyViolation: '23503',
 } as const;
 
 /** True when a condition value is a comparison object rather than an equality constant (or null, `IS NULL`). */

@@ -5,6 +5,7 @@ import { assignXid } from './row-lock.ts';
 import { messages, type Progress, type Run, type TableState } from './run.ts';
 import { serializableWrite, serializationFailure } from './serializable.ts';
 import { waitFor } from './wakeups.ts';
+import { queueForeignKeys } from './foreign-keys.ts';
 import type { PendingStatement, Xact } from './xact.ts';
 
 /*
@@ -50,6 +51,7 @@ export function insertRows(run: Run, xact: Xact, p: PendingStatement, s: InsertS
     table.rows.push(chain);
     xact.writes.push(chain);
     if (xact.undo) xact.undo.push({ kind: 'created', chain, version });
+    if (table.foreignKeys.length > 0) queueForeignKeys(p, table, xact, undefined, row);
     const entries = indexEntries(run, xact, p, table, chain, version);
     if (entries !== 'done') return entries;
     p.next++;

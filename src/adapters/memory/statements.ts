@@ -13,6 +13,7 @@ import {
   type UpdateStatement,
 } from '../../model/statement.ts';
 import { advisoryLock } from './advisory-locks.ts';
+import { fireForeignKeys, queueForeignKeys } from './foreign-keys.ts';
 import { indexEntries, insertRows } from './inserts.ts';
 import { newestVersion, sees, visibleVersion, type RowChain, type Version } from './mvcc.ts';
 import { assignXid, conflictingHolders, holderMode, queuedVersion, tryLock, upgrading, type RowLockMode } from './row-lock.ts';
@@ -35,14 +36,14 @@ import type { PendingStatement, Xact } from './xact.ts';
  * Starts `statement` for `xact`: its snapshot, and for a select, update or
  * delete the rows it sees that match, in the order it will process them.
  * Under SERIALIZABLE the scan is also an SSI read, which may fail at once.
+ * A foreign key's query passes the snapshot it reads at (`foreign-keys.ts`).
  */
-export function startStatement(run: Run, xact: Xact, statement: Statement): PendingStatement | DbError {
+export function startStatement(run: Run, xact: Xact, statement: Statement, snapshot = run.snapshotFor(xact)): PendingStatement | DbError {
   // A value an int column cannot hold fails when PostgreSQL binds the parameters, before the statement runs.
   if (statement.kind === 'insert' || statement.kind === 'update') {
     const error = parameterError(run.table(statement.table).schema, statement);
     if (error) return error;
   }
-  const snapshot = run.snapshotFor(xact);
   let candidates: RowChain[] = [];
   if (statement.kind === 'select' || statement.kind === 'update' || statement.kind === 'delete') {
     const table = run.table(statement.table);
@@ -63,8 +64,17 @@ export function startStatement(run: Run, xact: Xact, statement: Statement): Pend
   return { statement, snapshot, candidates, next: 0, out: [] };
 }
 
-/** Runs `xact`'s pending statement `p` as far as it can go: to its end, to a wait, or to an error. */
+/** Runs `xact`'s pending statement `p` as far as it can go: to its end (its foreign key events fired), to a wait, or to an error. */
 export function runStatement(run: Run, xact: Xact, p: PendingStatement): Progress {
+  if (p.foreignKeys?.firing !== true) {
+    const progress = runRows(run, xact, p);
+    if (progress !== 'done' || p.foreignKeys === undefined) return progress;
+  }
+  return fireForeignKeys(run, xact, p);
+}
+
+/** Runs the statement's own rows as far as they go. */
+function runRows(run: Run, xact: Xact, p: PendingStatement): Progress {
   const s = p.statement;
   if (p.writing) {
     // Resume the index entries of the row written before the wait, then go on with the next row.
@@ -104,6 +114,7 @@ function readRows(xact: Xact, p: PendingStatement, s: SelectStatement): Progress
 
 /** Locking reads, updates and deletes: lock each candidate in order, re-check it, then act on it. */
 function lockRows(run: Run, xact: Xact, p: PendingStatement, s: SelectStatement | UpdateStatement | DeleteStatement, mode: RowLockMode): Progress {
+  const table = run.table(s.table);
   const limit = s.kind === 'select' ? (s.limit ?? Infinity) : Infinity;
   while (p.next < p.candidates.length && p.out.length < limit) {
     const chain = p.candidates[p.next];
@@ -167,14 +178,18 @@ function lockRows(run: Run, xact: Xact, p: PendingStatement, s: SelectStatement 
       chain.versions.push(version);
       xact.writes.push(chain);
       if (xact.undo) xact.undo.push({ kind: 'deleted', version: target }, { kind: 'created', chain, version });
+      if (table.foreignKeys.length > 0 || table.referencedBy.length > 0) queueForeignKeys(p, table, xact, target, data);
       const entries = indexEntries(run, xact, p, run.table(s.table), chain, version, target.data);
       if (entries !== 'done') return entries;
       p.out.push(data);
     } else if (target && s.kind === 'delete') {
+      // A cascaded delete under repeatable read: a row the transaction's snapshot does not see is a concurrent update (heap_delete's crosscheck).
+      if (p.crosscheck !== undefined && !sees(xact, p.crosscheck, target.xmin)) return { code: SqlState.serializationFailure, message: messages.concurrentUpdate };
       if (xact.ssi && !serializableWrite(run, xact, { table: s.table, chain, heap: true, existing: true, indexes: [] })) return serializationFailure;
       target.xmax = xact;
       xact.writes.push(chain);
       if (xact.undo) xact.undo.push({ kind: 'deleted', version: target });
+      if (table.referencedBy.length > 0) queueForeignKeys(p, table, xact, target, undefined);
       p.out.push(target.data);
     } else if (target) {
       p.out.push(target.data);

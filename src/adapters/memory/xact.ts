@@ -6,6 +6,7 @@ import type { SsiState } from './ssi.ts';
 import type { Observations } from './dependency-graph.ts';
 import type { AdvisoryLock } from './advisory-locks.ts';
 import type { Savepoint, UndoEntry } from './savepoints.ts';
+import type { ForeignKeyEvents } from './foreign-keys.ts';
 
 /** Status of one database transaction (one attempt of a workload transaction). */
 export type XactStatus = 'active' | 'committed' | 'aborted';
@@ -26,6 +27,10 @@ export interface PendingStatement {
   waitedAt?: number;
   /** The row version written at `next` whose unique-index entries are still being made (the statement waits between two of them). */
   writing?: { readonly chain: RowChain; readonly version: Version; readonly old?: Row };
+  /** The foreign key trigger events the statement queued, fired at its end (`foreign-keys.ts`); absent when it queued none. */
+  foreignKeys?: ForeignKeyEvents;
+  /** A cascaded DELETE under repeatable read or serializable: the transaction's snapshot, which every row it deletes must be visible in (else 40001). */
+  crosscheck?: number;
 }
 
 /** What a blocked transaction waits for. */
