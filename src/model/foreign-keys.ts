@@ -1,5 +1,5 @@
 import { show } from './check-statement.ts';
-import { columnType, foreignKeyName, uniqueIndexes, type ColumnType, type ForeignKey, type Row, type Schema, type TableSchema } from './schema.ts';
+import { columnType, foreignKeyName, tablesParentsFirst, uniqueIndexes, type ColumnType, type ForeignKey, type Row, type Schema, type TableSchema } from './schema.ts';
 
 /**
  * A schema's foreign keys, resolved once: for each child table the keys it
@@ -33,7 +33,8 @@ function resolved(schema: Schema): Resolved {
   if (r === undefined) {
     const byChild = new Map<string, ResolvedForeignKey[]>();
     const byParent = new Map<string, ResolvedForeignKey[]>();
-    for (const child of Object.keys(schema)) {
+    // In creation order: a parent's triggers fire in the order its referencing constraints were made.
+    for (const child of tablesParentsFirst(schema)) {
       for (const fk of schema[child].foreignKeys ?? []) {
         const key: ResolvedForeignKey = { name: foreignKeyName(child, fk), child, columns: fk.columns, parent: fk.references.table, parentColumns: fk.references.columns, onDelete: fk.onDelete ?? 'no-action' };
         byChild.set(child, [...(byChild.get(child) ?? []), key]);
