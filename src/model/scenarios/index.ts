@@ -1,5 +1,6 @@
 import { deadlockRetry, dirtyRead, optimisticConflict } from './isolation.ts';
 import { orderStock, paymentConfirm } from './orders.ts';
+import { orderLines } from './order-lines.ts';
 import { pointsExpiryVsUse, pointsFifo, pointsHotLot } from './points-lots.ts';
 import { pointsReadDuringUpdate } from './points-reads.ts';
 import { pointsAdd, pointsDeduct, pointsMixed } from './points.ts';
@@ -32,6 +33,7 @@ export const scenarios: readonly Scenario[] = [
   signupUnique,
   rateLimit,
   orderStock,
+  orderLines,
   paymentConfirm,
   taskCreate,
   taskCompleteDelete,
@@ -40,7 +42,7 @@ export const scenarios: readonly Scenario[] = [
   deadlockRetry,
 ];
 
-export { deadlockRetry, dirtyRead, optimisticConflict, orderStock, paymentConfirm, pointsExpiryVsUse, pointsFifo, pointsHotLot, pointsReadDuringUpdate };
+export { deadlockRetry, dirtyRead, optimisticConflict, orderLines, orderStock, paymentConfirm, pointsExpiryVsUse, pointsFifo, pointsHotLot, pointsReadDuringUpdate };
 export { pointsAdd, pointsDeduct, pointsMixed, rewardGrantQuery, rewardRedeem, welcomeGift, taskCompleteDelete, taskCreate };
 export { loginIssue, rateLimit, refreshRotation, signupUnique, top3DifferentDates, top3SameDate };
 export { catalogue, itemsSchema, type CatalogueEntry } from './catalogue.ts';
