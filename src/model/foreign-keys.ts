@@ -96,15 +96,15 @@ export function foreignKeysProblem(schema: Schema, name: string, table: TableSch
     const label = `foreign key ${Array.isArray(columns) ? `(${columns.join(', ')})` : show(columns)} of table ${name}`;
     if (!Array.isArray(columns) || columns.length === 0) return `${label} has columns ${show(columns)}; name one or more of its columns ${Object.keys(table.columns).join(', ')}.`;
     for (const column of columns) {
-      if (typeof column !== 'string' || !Object.hasOwn(table.columns, column)) return `${label} names column ${show(column)}, which the table does not have; its columns are ${Object.keys(table.columns).join(', ')}.`;
+      if (typeof column !== 'string' || !Object.hasOwn(table.columns, column)) return `${label} names column ${nameOf(column)}, which the table does not have; its columns are ${Object.keys(table.columns).join(', ')}.`;
     }
     const parentName: unknown = fk.references?.table;
-    if (typeof parentName !== 'string' || !Object.hasOwn(schema, parentName)) return `${label} references table ${show(parentName)}, which the schema does not have; the tables are ${Object.keys(schema).join(', ')}.`;
+    if (typeof parentName !== 'string' || !Object.hasOwn(schema, parentName)) return `${label} references table ${nameOf(parentName)}, which the schema does not have; the tables are ${Object.keys(schema).join(', ')}.`;
     const parent = schema[parentName];
     const referenced: unknown = fk.references.columns;
     if (!Array.isArray(referenced) || referenced.length !== columns.length) return `${label} references columns ${show(referenced)} of table ${parentName}; give one referenced column for each of its ${columns.length}.`;
     for (const column of referenced) {
-      if (typeof column !== 'string' || !Object.hasOwn(parent.columns, column)) return `${label} references column ${show(column)} of table ${parentName}, which that table does not have; its columns are ${Object.keys(parent.columns).join(', ')}.`;
+      if (typeof column !== 'string' || !Object.hasOwn(parent.columns, column)) return `${label} references column ${nameOf(column)} of table ${parentName}, which that table does not have; its columns are ${Object.keys(parent.columns).join(', ')}.`;
     }
     if (!uniqueIndexes(parent).some((index) => index.length === referenced.length && index.every((c) => referenced.includes(c)))) {
       return `${label} references (${referenced.join(', ')}) of table ${parentName}, which is not its primary key or a unique index; PostgreSQL needs one to find the referenced row.`;
@@ -116,6 +116,11 @@ export function foreignKeysProblem(schema: Schema, name: string, table: TableSch
     if (fk.onDelete !== undefined && !deleteActions.includes(fk.onDelete)) return `${label} has onDelete ${show(fk.onDelete)}; it is 'no-action' (the default), 'restrict' or 'cascade'.`;
   }
   return null;
+}
+
+/** A name as written when it is a string, else shown as a value. */
+function nameOf(v: unknown): string {
+  return typeof v === 'string' ? v : show(v);
 }
 
 /** int and bigint compare with each other in PostgreSQL, so a foreign key may join them. */

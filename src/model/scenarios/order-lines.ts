@@ -122,6 +122,6 @@ export const orderLines = defineScenario({
     },
   },
   invariants: [stockMatchesLines, everyRequestAnswered],
-  transactions: { min: 2, max: 4 },
+  transactions: { min: 2, max: 3 },
   canonical: Array.from({ length: 6 }, (_, i) => ({ operation: 'order', args: { qty: (i % 3) + 1 } })),
 });
