@@ -210,5 +210,15 @@ describe('foreign keys, on the model and on PostgreSQL', () => {
     await both.rows(1, commit, []);
     await both.rows(2, deleteP(2), [p2]);
     await both.rows(2, commit, []);
+    // A cascade reads the latest snapshot: a child another transaction deleted and committed since the transaction's snapshot is dead to it, no rw-conflict.
+    await both.reset('serializable');
+    await both.rows(2, updateP(4, { v: 1 }), [{ ...p4, v: 1 }]);
+    await both.rows(1, { kind: 'delete', table: 'd', where: { p: 2 } }, [{ id: 3, p: 2 }]);
+    await both.rows(1, deleteP(2), [p2]);
+    await both.rows(1, commit, []);
+    await both.rows(2, { kind: 'delete', table: 'd', where: { id: 1 } }, [{ id: 1, p: 1 }]);
+    await both.rows(2, { kind: 'delete', table: 'c', where: { id: 1 } }, [line(1, 1)]);
+    await both.rows(2, deleteP(1), [p1]);
+    await both.rows(2, commit, []);
   });
 });
