@@ -49,9 +49,9 @@ export interface TableSchema<Cols extends Record<string, Column> = Record<string
 }
 
 /**
- * A foreign key, declared on the child table: its `columns` reference the
- * parent table's primary key or a unique index (`references.columns`, in
- * that index's order). A child row with a null in any of them is not
+ * A foreign key, declared on the child table: its `columns` reference, in
+ * order, `references.columns` of the parent table, which are its primary
+ * key or a unique index (in any order). A child row with a null in any of them is not
  * checked (MATCH SIMPLE). Deleting a referenced parent row fails with 23503
  * (`'no-action'`, the default, and `'restrict'`) or deletes its children
  * (`'cascade'`); changing a referenced key fails with 23503 either way.
