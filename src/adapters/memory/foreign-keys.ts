@@ -2,8 +2,7 @@ import { childWhere, parentWhere, sameColumns, type ResolvedForeignKey } from '.
 import type { Row } from '../../model/schema.ts';
 import { SqlState, type DbError, type Statement } from '../../model/statement.ts';
 import type { Version } from './mvcc.ts';
-import type { Progress, Run, TableState } from './run.ts';
-import { runStatement, startStatement } from './statements.ts';
+import type { Run, TableState } from './run.ts';
 import type { PendingStatement, Xact } from './xact.ts';
 
 /*
@@ -75,31 +74,19 @@ function queue(p: PendingStatement, event: ForeignKeyEvent): void {
   (p.foreignKeys ??= { events: [], next: 0, firing: false, running: null }).events.push(event);
 }
 
-/** Fires the statement's queued events in order, each as far as it goes: to the end, a wait, or an error (a violation is 23503). */
-export function fireForeignKeys(run: Run, xact: Xact, p: PendingStatement): Progress {
-  const q = p.foreignKeys!;
-  q.firing = true;
-  while (q.next < q.events.length) {
-    const event = q.events[q.next];
-    if (q.running === null) {
-      const snapshot = event.kind === 'check' ? run.snapshotFor(xact) : run.commitSeq;
-      const started = startStatement(run, xact, eventQuery(event), snapshot);
-      if ('code' in started) return started;
-      if (event.kind === 'cascade' && xact.isolation !== 'read-committed') started.crosscheck = xact.snapshot;
-      q.running = started;
-    }
-    const progress = runStatement(run, xact, q.running);
-    if (progress !== 'done') return progress;
-    const found = q.running.out.length > 0;
-    q.running = null;
-    q.next++;
-    if (event.kind === 'check' && !found) return violation(`insert or update on table "${event.fk.child}" violates foreign key constraint "${event.fk.name}"`);
-    if (event.kind === 'restrict' && found) return violation(`update or delete on table "${event.fk.parent}" violates foreign key constraint "${event.fk.name}" on table "${event.fk.child}"`);
-  }
-  return 'done';
+/** The query of a queued event and the snapshot it reads at: a new one, except the check under repeatable read and serializable (the transaction's). */
+export function eventQuery(run: Run, xact: Xact, event: ForeignKeyEvent): { readonly statement: Statement; readonly snapshot: number } {
+  return { statement: queryOf(event), snapshot: event.kind === 'check' ? run.snapshotFor(xact) : run.commitSeq };
 }
 
-function eventQuery(event: ForeignKeyEvent): Statement {
+/** What an event's query finding a row (`found`) or not means: a violation (23503), or null. */
+export function eventOutcome(event: ForeignKeyEvent, found: boolean): DbError | null {
+  if (event.kind === 'check' && !found) return violation(`insert or update on table "${event.fk.child}" violates foreign key constraint "${event.fk.name}"`);
+  if (event.kind === 'restrict' && found) return violation(`update or delete on table "${event.fk.parent}" violates foreign key constraint "${event.fk.name}" on table "${event.fk.child}"`);
+  return null;
+}
+
+function queryOf(event: ForeignKeyEvent): Statement {
   switch (event.kind) {
     case 'check':
       return { kind: 'select', table: event.fk.parent, where: event.where, lock: 'key-share' };

@@ -13,7 +13,7 @@ import {
   type UpdateStatement,
 } from '../../model/statement.ts';
 import { advisoryLock } from './advisory-locks.ts';
-import { fireForeignKeys, queueForeignKeys } from './foreign-keys.ts';
+import { eventOutcome, eventQuery, queueForeignKeys } from './foreign-keys.ts';
 import { indexEntries, insertRows } from './inserts.ts';
 import { newestVersion, sees, visibleVersion, type RowChain, type Version } from './mvcc.ts';
 import { assignXid, conflictingHolders, holderMode, queuedVersion, tryLock, upgrading, type RowLockMode } from './row-lock.ts';
@@ -71,6 +71,30 @@ export function runStatement(run: Run, xact: Xact, p: PendingStatement): Progres
     if (progress !== 'done' || p.foreignKeys === undefined) return progress;
   }
   return fireForeignKeys(run, xact, p);
+}
+
+/** Fires the statement's queued foreign key events in order, each query as far as it goes: to its end, a wait, or an error (a violation is 23503). */
+function fireForeignKeys(run: Run, xact: Xact, p: PendingStatement): Progress {
+  const q = p.foreignKeys!;
+  q.firing = true;
+  while (q.next < q.events.length) {
+    const event = q.events[q.next];
+    if (q.running === null) {
+      const { statement, snapshot } = eventQuery(run, xact, event);
+      const started = startStatement(run, xact, statement, snapshot);
+      if ('code' in started) return started;
+      if (event.kind === 'cascade' && xact.isolation !== 'read-committed') started.crosscheck = xact.snapshot;
+      q.running = started;
+    }
+    const progress = runStatement(run, xact, q.running);
+    if (progress !== 'done') return progress;
+    const found = q.running.out.length > 0;
+    q.running = null;
+    q.next++;
+    const violation = eventOutcome(event, found);
+    if (violation) return violation;
+  }
+  return 'done';
 }
 
 /** Runs the statement's own rows as far as they go. */
