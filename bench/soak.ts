@@ -18,6 +18,7 @@ import { scenarios } from '../src/model/scenarios/index.ts';
 import { knownGap } from '../properties/random-program-gaps.ts';
 import { propertySeed } from '../properties/seed.ts';
 import { statementPrograms, statementWorkloadArbitrary } from '../properties/statement-programs.ts';
+import { parentChildPrograms, parentChildWorkloadArbitrary } from '../properties/foreign-key-programs.ts';
 
 /**
  * `npm run soak`: the conformance property (properties/conformance.ts)
@@ -95,6 +96,8 @@ for (const scenario of scenarios) {
 for (const isolation of isolationLevels) {
   const samples = fc.sample(fc.tuple(statementWorkloadArbitrary(), scheduleArbitrary(3, 24)), { numRuns: fuzzRuns, seed: propertySeed });
   jobs.push(newJob(`random programs ${isolation}`, 'random-programs', statementPrograms, 'statements', isolation, samples, true));
+  const parentChild = fc.sample(fc.tuple(parentChildWorkloadArbitrary(), scheduleArbitrary(3, 24)), { numRuns: fuzzRuns, seed: propertySeed });
+  jobs.push(newJob(`random parent/child programs ${isolation}`, 'random-programs', parentChildPrograms, 'statements', isolation, parentChild, true));
 }
 
 function newJob(name: string, kind: Job['kind'], scenario: Scenario, strategy: string, isolation: IsolationLevel, samples: readonly [Workload, number[]][], priority: boolean): Job {

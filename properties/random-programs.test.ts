@@ -11,15 +11,17 @@ import { formatReplayReport } from '../src/explorer/replay-report.ts';
 import { runOnEngine, type RunPlan } from '../src/explorer/runner.ts';
 import { choiceSchedule } from '../src/explorer/schedule.ts';
 import { InputError } from '../src/errors.ts';
-import type { Workload } from '../src/model/scenario.ts';
+import type { Scenario, Workload } from '../src/model/scenario.ts';
 import { describeStatementWorkload, statementPrograms, statementWorkloadArbitrary } from './statement-programs.ts';
 import { propertySeed } from './seed.ts';
 import { knownGap } from './random-program-gaps.ts';
+import { parentChildPrograms, parentChildWorkloadArbitrary } from './foreign-key-programs.ts';
 
 /**
  * Conformance on random programs: workloads of 2 or 3 transactions, each a
  * short random list of statements on `items(id pk, k unique, value)` (see
- * `statement-programs.ts`), run in the model under a random schedule and
+ * `statement-programs.ts`), or on parent and child tables joined by foreign
+ * keys (`foreign-key-programs.ts`), run in the model under a random schedule and
  * replayed step by step on PostgreSQL, under every isolation level. Every
  * replay must be `confirmed`: the same blocking, rows, error codes, fates
  * and final table. `LOCKSTEP_FUZZ_RUNS` sets the runs per level (default 150).
@@ -56,17 +58,30 @@ import { knownGap } from './random-program-gaps.ts';
 const runs = Number(process.env.LOCKSTEP_FUZZ_RUNS ?? 150);
 
 let server: Provisioned;
-let backend: PostgresBackend;
-let compiler: SqlCompiler;
+
+/** A family of random programs: its scenario, its workloads, and its PostgreSQL backend (created with the server). */
+interface Family {
+  readonly scenario: Scenario;
+  readonly workloads: (isolation: RunPlan['isolation']) => fc.Arbitrary<Workload>;
+  backend?: PostgresBackend;
+  compiler?: SqlCompiler;
+}
+
+const families: readonly Family[] = [
+  { scenario: statementPrograms, workloads: (isolation) => statementWorkloadArbitrary({ keyRanges: isolation !== 'serializable', limits: isolation !== 'serializable' }) },
+  { scenario: parentChildPrograms, workloads: () => parentChildWorkloadArbitrary() },
+];
 
 beforeAll(async () => {
   server = await provisionPostgres();
-  backend = await createPostgresBackend(server.url, statementPrograms.schema);
-  compiler = new SqlCompiler(statementPrograms.schema, backend.schemaName);
+  for (const family of families) {
+    family.backend = await createPostgresBackend(server.url, family.scenario.schema);
+    family.compiler = new SqlCompiler(family.scenario.schema, family.backend.schemaName);
+  }
 });
 
 afterAll(async () => {
-  await backend?.close();
+  for (const family of families) await family.backend?.close();
   await server?.stop();
 });
 
@@ -80,9 +95,9 @@ function onConflictSkipReads(): boolean {
  * model allows, the stored schedule ended before the workload did (replay
  * reports it as an input error about the schedule).
  */
-async function replayOrRaced(spec: RunPlan, schedule: readonly number[]): Promise<ReplayReport | 'raced'> {
+async function replayOrRaced(family: Family, spec: RunPlan, schedule: readonly number[]): Promise<ReplayReport | 'raced'> {
   try {
-    return await replay(backend, spec, schedule, (s) => compiler.statement(s).sql);
+    return await replay(family.backend!, spec, schedule, (s) => family.compiler!.statement(s).sql);
   } catch (e) {
     if (e instanceof InputError) return 'raced';
     throw e;
@@ -96,7 +111,7 @@ function failure(spec: RunPlan, workload: Workload, schedule: readonly number[],
     describeStatementWorkload(workload),
     `Schedule: ${JSON.stringify(schedule)}`,
     '',
-    formatReplayReport(report, { scenario: statementPrograms.id, strategy: 'statements', isolation: spec.isolation, transactions: workload.map((w, i) => ({ id: i + 1, ...w })) }),
+    formatReplayReport(report, { scenario: spec.scenario.id, strategy: 'statements', isolation: spec.isolation, transactions: workload.map((w, i) => ({ id: i + 1, ...w })) }),
     '',
     `Rerun: LOCKSTEP_SEED=${propertySeed} LOCKSTEP_FUZZ_RUNS=${runs} npx vitest run properties/random-programs.test.ts`,
   ].join('\n');
@@ -106,32 +121,34 @@ function failure(spec: RunPlan, workload: Workload, schedule: readonly number[],
 // stop fast-check (reporting what it has) well before vitest would abandon the test with the property still running on the shared backend.
 const timeLimitMs = 60_000 + runs * 100;
 
-describe('conformance on random statement programs', () => {
-  for (const isolation of isolationLevels) {
-    it(`under ${isolation}: ${runs} random workloads and schedules replay identically on PostgreSQL`, { timeout: timeLimitMs + 60_000 }, async () => {
-      const engine = new MemoryEngine(statementPrograms.schema);
-      let skipped = 0;
-      let inconclusive = 0;
-      await fc.assert(
-        fc.asyncProperty(statementWorkloadArbitrary({ keyRanges: isolation !== 'serializable', limits: isolation !== 'serializable' }), scheduleArbitrary(3, 24), async (workload, choices) => {
-          const spec: RunPlan = { scenario: statementPrograms, strategy: statementPrograms.strategies.statements, isolation, workload };
-          const trace = runOnEngine(engine, spec, choiceSchedule(choices));
-          const gap = knownGap(spec, trace, onConflictSkipReads()) !== null;
-          if (gap) skipped++;
-          fc.pre(!gap);
-          const schedule = trace.steps.map((s) => s.tx);
-          const report = await replayOrRaced(spec, schedule);
-          // In every attempt PostgreSQL took another outcome of a race the model allows, and the stored schedule could not go on: says nothing either way.
-          const raced = report === 'raced' || (report.status !== 'confirmed' && report.raced !== undefined);
-          if (raced) inconclusive++;
-          fc.pre(!raced);
-          if (report.status !== 'confirmed') throw new Error(failure(spec, workload, schedule, report));
-        }),
-        { numRuns: runs, seed: propertySeed, interruptAfterTimeLimit: timeLimitMs, markInterruptAsFailure: true },
-      );
-      // Before 17 (DATABASE_URL), the ON CONFLICT gap above takes a third of serializable runs.
-      expect(skipped).toBeLessThan(onConflictSkipReads() ? runs : runs / 4);
-      expect(inconclusive).toBeLessThan(runs / 20);
-    });
-  }
-});
+for (const family of families) {
+  describe(`conformance on random statement programs (${family.scenario.id})`, () => {
+    for (const isolation of isolationLevels) {
+      it(`under ${isolation}: ${runs} random workloads and schedules replay identically on PostgreSQL`, { timeout: timeLimitMs + 60_000 }, async () => {
+        const engine = new MemoryEngine(family.scenario.schema);
+        let skipped = 0;
+        let inconclusive = 0;
+        await fc.assert(
+          fc.asyncProperty(family.workloads(isolation), scheduleArbitrary(3, 24), async (workload, choices) => {
+            const spec: RunPlan = { scenario: family.scenario, strategy: family.scenario.strategies.statements, isolation, workload };
+            const trace = runOnEngine(engine, spec, choiceSchedule(choices));
+            const gap = knownGap(spec, trace, onConflictSkipReads()) !== null;
+            if (gap) skipped++;
+            fc.pre(!gap);
+            const schedule = trace.steps.map((s) => s.tx);
+            const report = await replayOrRaced(family, spec, schedule);
+            // In every attempt PostgreSQL took another outcome of a race the model allows, and the stored schedule could not go on: says nothing either way.
+            const raced = report === 'raced' || (report.status !== 'confirmed' && report.raced !== undefined);
+            if (raced) inconclusive++;
+            fc.pre(!raced);
+            if (report.status !== 'confirmed') throw new Error(failure(spec, workload, schedule, report));
+          }),
+          { numRuns: runs, seed: propertySeed, interruptAfterTimeLimit: timeLimitMs, markInterruptAsFailure: true },
+        );
+        // Before 17 (DATABASE_URL), the ON CONFLICT gap above takes a third of serializable runs.
+        expect(skipped).toBeLessThan(onConflictSkipReads() ? runs : runs / 4);
+        expect(inconclusive).toBeLessThan(runs / 20);
+      });
+    }
+  });
+}

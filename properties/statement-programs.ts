@@ -55,7 +55,8 @@ const seed = {
   ],
 };
 
-function* statementsProgram(tx: Tx<ItemsDb>, program: StatementProgram): TxGenerator<OperationResult> {
+/** Runs a program's statements (on any schema: the parent/child programs of `foreign-key-programs.ts` run here too), stopping at the first error unless a ROLLBACK TO follows it. */
+export function* statementsProgram(tx: Tx<any>, program: { readonly statements: readonly Statement[]; readonly end: 'commit' | 'rollback' }): TxGenerator<OperationResult> {
   const results: (Row[] | string)[] = [];
   const statements = program.statements;
   for (let i = 0; i < statements.length; i++) {

@@ -13,7 +13,7 @@
 
 // Defining a scenario
 export * as fc from 'fast-check';
-export { defineSchema, type Column, type ColumnSpec, type ColumnType, type DatabaseOf, type Row, type RowOf, type Schema, type TableSchema, type Tables, type Value } from './model/schema.ts';
+export { defineSchema, type Column, type ColumnSpec, type ColumnType, type DatabaseOf, type ForeignKey, type Row, type RowOf, type Schema, type TableSchema, type Tables, type Value } from './model/schema.ts';
 export {
   defineScenario,
   forOperations,

@@ -1,6 +1,7 @@
 import type { IsolationLevel } from '../adapters/backend.ts';
 import type { Row, Schema, Value } from '../model/schema.ts';
 import { conflictChanges, isComparison, type Condition, type ConflictUpdate, type Statement, type UpdateStatement } from '../model/statement.ts';
+import { foreignKeyFootprint } from './foreign-key-footprint.ts';
 
 /**
  * A set of rows of one table, as a conjunction of column conditions (a
@@ -340,6 +341,8 @@ export interface StatementFootprintOptions {
 export function statementFootprint(schema: Schema, statement: Statement, into = new Footprint(), options: StatementFootprintOptions = {}): Footprint {
   const whole = options.wholeTables ?? false;
   const coarse = (options.independence ?? 'semantic') === 'coarse';
+  // The foreign key checks and actions the write fires at its end.
+  if (statement.kind === 'insert' || statement.kind === 'update' || statement.kind === 'delete') foreignKeyFootprint(schema, statement, into, whole ? 'whole' : coarse ? 'coarse' : 'semantic');
   switch (statement.kind) {
     case 'select':
     case 'update':

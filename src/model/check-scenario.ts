@@ -2,7 +2,8 @@ import { isolationLevels } from './transaction.ts';
 import { DefinitionError } from '../errors.ts';
 import { fits, show, typeText } from './check-statement.ts';
 import type { Scenario } from './scenario.ts';
-import { columnType, isNullable, uniqueIndexes, type ColumnType, type TableSchema } from './schema.ts';
+import { columnType, isNullable, uniqueIndexes, type ColumnType, type Row, type TableSchema } from './schema.ts';
+import { foreignKeyCycle, foreignKeysProblem, seedForeignKeyProblem } from './foreign-keys.ts';
 
 /** Scenarios that passed `checkScenario`. */
 const checked = new WeakSet<Scenario>();
@@ -84,7 +85,11 @@ function schemaProblem(scenario: Scenario): string | null {
       const p = keyProblem(name, table, `unique index ${Array.isArray(key) ? `(${key.join(', ')})` : show(key)}`, key);
       if (p !== null) return p;
     }
+    const fkProblem = foreignKeysProblem(schema as Scenario['schema'], name, table);
+    if (fkProblem !== null) return fkProblem;
   }
+  const cycle = foreignKeyCycle(schema as Scenario['schema']);
+  if (cycle !== null) return `the foreign keys form a cycle (${cycle}); lockstep creates and seeds each referenced table before the tables referencing it, so it needs none.`;
   return null;
 }
 
@@ -113,6 +118,10 @@ function seedProblem(scenario: Scenario): string | null {
     const rows: unknown = (seed as Record<string, unknown>)[name];
     if (!Array.isArray(rows)) return `the seed of table ${name} is ${show(rows)}, not a list of rows.`;
     const problem = seedRowsProblem(name, schema[name], rows);
+    if (problem !== null) return problem;
+  }
+  for (const name of Object.keys(schema)) {
+    const problem = seedForeignKeyProblem(schema, seed as Record<string, readonly Row[]>, name);
     if (problem !== null) return problem;
   }
   return null;

@@ -39,11 +39,35 @@ export type ValueOf<C extends Column> = C extends ColumnType
 /** Any value a row can hold (null only in a nullable column). */
 export type Value = number | string | boolean | null;
 
-/** One table: its columns, primary key and further unique indexes. */
+/** One table: its columns, primary key, further unique indexes and foreign keys. */
 export interface TableSchema<Cols extends Record<string, Column> = Record<string, Column>> {
   readonly columns: Cols;
   readonly primaryKey: readonly (keyof Cols & string)[];
   readonly unique?: readonly (readonly (keyof Cols & string)[])[];
+  /** Foreign keys of this (child) table, each checked as PostgreSQL checks it (`foreign-keys.ts`). */
+  readonly foreignKeys?: readonly ForeignKey<keyof Cols & string>[];
+}
+
+/**
+ * A foreign key, declared on the child table: its `columns` reference, in
+ * order, `references.columns` of the parent table, which are its primary
+ * key or a unique index (in any order). A child row with a null in any of them is not
+ * checked (MATCH SIMPLE). Deleting a referenced parent row fails with 23503
+ * (`'no-action'`, the default, and `'restrict'`) or deletes its children
+ * (`'cascade'`); changing a referenced key fails with 23503 either way.
+ *
+ * ```ts
+ * order_lines: {
+ *   columns: { id: 'int', product: 'int', qty: 'int' },
+ *   primaryKey: ['id'],
+ *   foreignKeys: [{ columns: ['product'], references: { table: 'products', columns: ['id'] } }],
+ * }
+ * ```
+ */
+export interface ForeignKey<C extends string = string> {
+  readonly columns: readonly C[];
+  readonly references: { readonly table: string; readonly columns: readonly string[] };
+  readonly onDelete?: 'no-action' | 'restrict' | 'cascade';
 }
 
 /** A whole scenario schema: table name to table. */
@@ -84,6 +108,27 @@ export function uniqueIndexes(table: TableSchema): readonly (readonly string[])[
 /** PostgreSQL's default name of a unique index: `<table>_pkey` for the primary key, `<table>_<col1>_<col2>_key` otherwise. Both backends use it. */
 export function constraintName(name: string, table: TableSchema, columns: readonly string[]): string {
   return columns === table.primaryKey ? `${name}_pkey` : `${name}_${columns.join('_')}_key`;
+}
+
+/** PostgreSQL's default name of a foreign key constraint: `<table>_<col1>_<col2>_fkey`. Both backends use it. */
+export function foreignKeyName(name: string, foreignKey: ForeignKey): string {
+  return `${name}_${foreignKey.columns.join('_')}_fkey`;
+}
+
+/**
+ * The schema's table names, every referenced table before the tables
+ * referencing it, otherwise in schema order: the order both backends
+ * create and seed tables in. (`checkScenario` rejects a cycle of foreign keys.)
+ */
+export function tablesParentsFirst(schema: Schema): readonly string[] {
+  const out: string[] = [];
+  const visit = (name: string, path: readonly string[]): void => {
+    if (out.includes(name) || path.includes(name)) return;
+    for (const fk of schema[name]?.foreignKeys ?? []) visit(fk.references.table, [...path, name]);
+    if (Object.hasOwn(schema, name)) out.push(name);
+  };
+  for (const name of Object.keys(schema)) visit(name, []);
+  return out;
 }
 
 /**

@@ -202,6 +202,7 @@ export const SqlState = {
   lockNotAvailable: '55P03',
   noSuchSavepoint: '3B001',
   cardinalityViolation: '21000',
+  foreignKeyViolation: '23503',
 } as const;
 
 /** True when a condition value is a comparison object rather than an equality constant (or null, `IS NULL`). */

@@ -11,6 +11,8 @@ import { catalogue, scenarios } from '../../src/model/scenarios/index.ts';
 import type { Tx } from '../../src/model/program.ts';
 import { defineScenario, type Scenario } from '../../src/model/scenario.ts';
 import { defineSchema, type DatabaseOf } from '../../src/model/schema.ts';
+import type { Statement } from '../../src/model/statement.ts';
+import { parentChildPrograms } from '../../properties/foreign-key-programs.ts';
 
 /** Two rows and two one-statement transactions, small enough to count traces by hand. */
 const itemsSchema = defineSchema({ items: { columns: { id: 'int', value: 'int' }, primaryKey: ['id'] } });
@@ -173,6 +175,7 @@ const threeTransactionScenarios: { scenario: Scenario; levels?: readonly Isolati
   { id: 'deadlock-retry', levels: ['read-committed'] as const },
   { id: 'idempotency-key' },
   { id: 'counter-upsert' },
+  { id: 'order-lines' },
 ].map(({ id, levels, except }) => ({ scenario: scenarios.find((s) => s.id === id)!, levels, except }));
 
 /** The reductions checked against brute force: lockstep 0.1's footprints, the semantic ones, and the semantic ones with state caching. */
@@ -285,6 +288,45 @@ describe('exhaustive search is sound on upserts (ON CONFLICT DO UPDATE on the pr
     it(`${isolation}: two workloads of 3 transactions`, () => {
       for (const workload of workloads) checkAgainstBruteForce(keyed, 'plain', isolation, workload);
     });
+  }
+});
+
+/** Parent/child programs (properties/foreign-key-programs.ts) whose foreign key checks, restricts and cascades meet each other's locks and rows. */
+const foreignKeyWorkloads: { name: string; programs: Statement[][] }[] = [
+  {
+    name: 'a child insert against a parent delete (cascade) and a parent key change (restrict)',
+    programs: [
+      [{ kind: 'insert', table: 'children', rows: [{ id: 3, parent: 1 }] }],
+      [{ kind: 'delete', table: 'parents', where: { id: 1 } }],
+      [{ kind: 'update', table: 'parents', where: { id: 2 }, set: { id: 5 } }],
+    ],
+  },
+  {
+    name: 'two inserts of children of one parent, each then locking it FOR UPDATE (deadlock), and a stock update',
+    programs: [
+      [{ kind: 'insert', table: 'children', rows: [{ id: 3, parent: 2 }] }, { kind: 'select', table: 'parents', where: { id: 2 }, lock: 'update' }],
+      [{ kind: 'insert', table: 'children', rows: [{ id: 4, parent: 2 }] }, { kind: 'select', table: 'parents', where: { id: 2 }, lock: 'update' }],
+      [{ kind: 'update', table: 'parents', where: { id: 2 }, set: { v: { add: 1 } } }],
+    ],
+  },
+  {
+    name: 'a note on a parent key against its change, a child re-pointed and a cascade',
+    programs: [
+      [{ kind: 'insert', table: 'notes', rows: [{ id: 2, k: 20 }] }, { kind: 'update', table: 'children', where: { id: 1 }, set: { parent: 3 } }],
+      [{ kind: 'update', table: 'parents', where: { id: 2 }, set: { k: 40 } }],
+      [{ kind: 'delete', table: 'parents', where: { id: 3 } }, { kind: 'delete', table: 'notes', where: { id: 1 } }],
+    ],
+  },
+];
+
+describe('exhaustive search is sound on foreign keys: checks, restricts and cascades', () => {
+  for (const { name, programs } of foreignKeyWorkloads) {
+    for (const n of [2, 3]) {
+      it(`${name}, ${n} transactions, every level`, () => {
+        const workload = programs.slice(0, n).map((statements) => ({ operation: 'statements', args: { statements, end: 'commit' } }));
+        for (const isolation of parentChildPrograms.isolationLevels) checkAgainstBruteForce(parentChildPrograms, 'statements', isolation, workload);
+      });
+    }
   }
 });
 

@@ -4,6 +4,8 @@ import { Footprint, FootprintTracker, statementFootprint, type Independence } fr
 import { pointsSchema } from '../../src/model/scenarios/points.ts';
 import { defineSchema, type Schema } from '../../src/model/schema.ts';
 import type { Statement } from '../../src/model/statement.ts';
+import { orderLinesSchema } from '../../src/model/scenarios/order-lines.ts';
+import { parentChildSchema } from '../../properties/foreign-key-programs.ts';
 
 const fp = (s: Statement) => statementFootprint(pointsSchema, s);
 const read1: Statement = { kind: 'select', table: 'accounts', where: { id: 1 } };
@@ -23,6 +25,24 @@ function commitOf(statements: readonly Statement[], isolation: IsolationLevel = 
 }
 
 describe('footprints and independence', () => {
+  it('foreign keys: a child insert locks its parent row; a parent delete locks or deletes its children, a cascade their own children too', () => {
+    const lines = (s: Statement) => statementFootprint(orderLinesSchema, s);
+    const line = (product: number): Statement => ({ kind: 'insert', table: 'order_lines', rows: [{ id: 9, product, qty: 1 }] });
+    expect(lines(line(1)).conflicts(lines({ kind: 'select', table: 'products', where: { id: 1 }, lock: 'update' }))).toBe(true);
+    expect(lines(line(2)).conflicts(lines({ kind: 'select', table: 'products', where: { id: 1 }, lock: 'update' }))).toBe(false);
+    expect(lines(line(1)).conflicts(lines({ kind: 'delete', table: 'products', where: { id: 1 } }))).toBe(true);
+    expect(lines({ kind: 'delete', table: 'products', where: { id: 2 } }).conflicts(lines(line(1)))).toBe(false);
+    const family = (s: Statement) => statementFootprint(parentChildSchema, s);
+    const child = (parent: number | null): Statement => ({ kind: 'insert', table: 'children', rows: [{ id: 9, parent }] });
+    expect(family({ kind: 'delete', table: 'parents', where: { id: 1 } }).conflicts(family(child(1)))).toBe(true);
+    // The cascade deletes children of any id, so it holds the children's primary key entries: an insert of another parent's child may meet one.
+    expect(family({ kind: 'delete', table: 'parents', where: { id: 1 } }).conflicts(family(child(2)))).toBe(true);
+    expect(family({ kind: 'select', table: 'parents', where: { id: 1 }, lock: 'update' }).conflicts(family(child(2)))).toBe(false);
+    expect(family({ kind: 'update', table: 'parents', where: { id: 1 }, set: { v: 5 } }).conflicts(family(child(null)))).toBe(false);
+    expect(family({ kind: 'update', table: 'parents', where: { id: 1 }, set: { k: 50 } }).conflicts(family({ kind: 'insert', table: 'notes', rows: [{ id: 9, k: 10 }] }))).toBe(true);
+    expect(family({ kind: 'update', table: 'parents', where: { id: 1 }, set: { k: 50 } }).conflicts(family({ kind: 'insert', table: 'notes', rows: [{ id: 9, k: 20 }] }))).toBe(true);
+  });
+
   it('plain reads commute, also of the same row', () => {
     expect(fp(read1).conflicts(fp(read1))).toBe(false);
     expect(fp(scan).conflicts(fp(read1))).toBe(false);

@@ -1,12 +1,12 @@
 import type { IsolationLevel, TxId } from '../../src/adapters/backend.ts';
 import type { RowChain } from '../../src/adapters/memory/mvcc.ts';
-import { newXact, Run, type RaceResolver } from '../../src/adapters/memory/run.ts';
+import { newXact, Run, tableDefinitions, type RaceResolver } from '../../src/adapters/memory/run.ts';
 import type { Xact } from '../../src/adapters/memory/xact.ts';
-import { uniqueIndexes, type Row, type Tables } from '../../src/model/schema.ts';
+import type { Row, Tables } from '../../src/model/schema.ts';
 import { bank, seed } from './fixture.ts';
 
 /** The bank schema's tables as the engine defines them. */
-export const bankTables = Object.entries(bank).map(([name, table]) => ({ name, schema: table, uniques: uniqueIndexes(table) }));
+export const bankTables = tableDefinitions(bank);
 
 /** A fresh run over the bank schema holding `tables` (the seed unless given), for testing the engine's parts without the step loop. */
 export function runAt(isolation: IsolationLevel, options: { tables?: Tables; resolveRace?: RaceResolver; recordHistory?: boolean } = {}): Run {

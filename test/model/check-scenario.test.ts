@@ -183,6 +183,43 @@ describe('checkScenario', () => {
     });
   });
 
+  describe('foreign keys', () => {
+    /** The gift scenario with a `senders` table whose `gift` column references gifts by `fk`, seeded with `senders`. */
+    const referencing = (fk: object, senders: object[] = [], extra: object = {}) =>
+      problem(
+        gift({
+          schema: { ...extra, gifts: schema.gifts, senders: { columns: { id: 'int', gift: 'int', note: 'text' }, primaryKey: ['id'], foreignKeys: [fk] } } as never,
+          seed: { ...base.seed, senders, ...Object.fromEntries(Object.keys(extra).map((t) => [t, []])) } as never,
+        }),
+      );
+    const at = 'Scenario gift-once: foreign key (gift) of table senders';
+
+    it('a reference to a missing table or column, or to columns that are not a key', () => {
+      expect(referencing({ columns: ['gift'], references: { table: 'gift', columns: ['id'] } })).toBe(`${at} references table gift, which the schema does not have; the tables are gifts, senders.`);
+      expect(referencing({ columns: ['gift'], references: { table: 'gifts', columns: ['gid'] } })).toBe(`${at} references column gid of table gifts, which that table does not have; its columns are id, user, note, sent.`);
+      expect(referencing({ columns: ['gift'], references: { table: 'gifts', columns: ['note'] } })).toBe(
+        `${at} references (note) of table gifts, which is not its primary key or a unique index; PostgreSQL needs one to find the referenced row.`,
+      );
+      expect(referencing({ columns: ['gift'], references: { table: 'gifts', columns: ['id', 'user'] } })).toBe(`${at} references columns ["id","user"] of table gifts; give one referenced column for each of its 1.`);
+      expect(referencing({ columns: ['gid'], references: { table: 'gifts', columns: ['id'] } })).toBe(
+        'Scenario gift-once: foreign key (gid) of table senders names column gid, which the table does not have; its columns are id, gift, note.',
+      );
+      expect(referencing({ columns: ['note'], references: { table: 'gifts', columns: ['id'] } })).toBe(
+        'Scenario gift-once: foreign key (note) of table senders has column note of type text referencing gifts.id of type int; give them the same type.',
+      );
+      expect(referencing({ columns: ['gift'], references: { table: 'gifts', columns: ['id'] }, onDelete: 'set null' })).toBe(`${at} has onDelete "set null"; it is 'no-action' (the default), 'restrict' or 'cascade'.`);
+    });
+
+    it('a cycle of foreign keys, and a seed row whose parent is not seeded', () => {
+      expect(referencing({ columns: ['gift'], references: { table: 'senders', columns: ['id'] } })).toBe(
+        'Scenario gift-once: the foreign keys form a cycle (senders -> senders); lockstep creates and seeds each referenced table before the tables referencing it, so it needs none.',
+      );
+      expect(referencing({ columns: ['gift'], references: { table: 'gifts', columns: ['id'] } }, [{ id: 1, gift: 7, note: 'x' }])).toBe(
+        'Scenario gift-once: seed row 1 of table senders has gift=7, which no seed row of table gifts has in (id) (foreign key senders_gift_fkey); seed the referenced row.',
+      );
+    });
+  });
+
   describe('operations and strategies', () => {
     it('an operation without a program in some strategy', () => {
       const strategies = { ...base.strategies, unique: { ...base.strategies.unique, programs: { cancel } } };

@@ -1,9 +1,9 @@
 import type { Event, IsolationLevel, TxId } from '../backend.ts';
-import { canonicalTables, uniqueIndexes, type Row, type Schema, type Tables } from '../../model/schema.ts';
+import { canonicalTables, type Row, type Schema, type Tables } from '../../model/schema.ts';
 import { isSavepointControl, SqlState, type Statement } from '../../model/statement.ts';
 import { savepointStep } from './savepoints.ts';
 import { visibleVersion } from './mvcc.ts';
-import { messages, newXact, Run, type RaceResolver, type TableDefinition } from './run.ts';
+import { messages, newXact, Run, tableDefinitions, type RaceResolver, type TableDefinition } from './run.ts';
 import { serializableCommit } from './serializable.ts';
 import { runStateKey } from './state-key.ts';
 import { runStatement, startStatement } from './statements.ts';
@@ -53,7 +53,7 @@ export class MemoryEngine {
     readonly schema: Schema,
     private readonly resolveRace?: RaceResolver,
   ) {
-    this.definitions = Object.entries(schema).map(([name, table]) => ({ name, schema: table, uniques: uniqueIndexes(table) }));
+    this.definitions = tableDefinitions(schema);
     this.seedXact = newXact(1, 0, 'read-committed', false);
     this.seedXact.status = 'committed';
     this.run = new Run(this.definitions, {}, 'read-committed', this.seedXact, resolveRace, false);

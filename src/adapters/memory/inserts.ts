@@ -7,6 +7,7 @@ import { serializableWrite, serializationFailure } from './serializable.ts';
 import { wakeUniqueWaiters } from './savepoints.ts';
 import type { OnConflict } from './upsert.ts';
 import { waitFor } from './wakeups.ts';
+import { queueForeignKeys } from './foreign-keys.ts';
 import type { PendingStatement, Xact } from './xact.ts';
 
 /*
@@ -63,6 +64,8 @@ export function insertRows(run: Run, xact: Xact, p: PendingStatement, s: InsertS
     // A speculative insertion that met its key at the arbiter index was taken back: the row's pre-check runs again.
     if (entries === 'retry') continue;
     if (entries !== 'done') return entries;
+    // Its foreign key checks are queued once its index entries are made (ExecInsert), so a row taken back queues none.
+    if (table.foreignKeys.length > 0) queueForeignKeys(p, table, xact, undefined, row);
     p.next++;
     p.out.push(row);
   }
@@ -139,6 +142,7 @@ export function writeNewVersion(run: Run, xact: Xact, p: PendingStatement, table
   xact.writes.push(chain);
   if (xact.undo) xact.undo.push({ kind: 'deleted', version: target }, { kind: 'created', chain, version });
   if (p.arbiter !== undefined) (p.upserted ??= []).push(version);
+  if (table.foreignKeys.length > 0 || table.referencedBy.length > 0) queueForeignKeys(p, table, xact, target, data);
   // Only a speculative insertion retries.
   return indexEntries(run, xact, p, table, chain, version, target.data) as 'done' | 'blocked' | DbError;
 }

@@ -1,5 +1,6 @@
 import type { Event, IsolationLevel, TxId } from '../backend.ts';
-import type { TableSchema, Tables } from '../../model/schema.ts';
+import { uniqueIndexes, type Schema, type TableSchema, type Tables } from '../../model/schema.ts';
+import { foreignKeysOf, foreignKeysReferencing, type ResolvedForeignKey } from '../../model/foreign-keys.ts';
 import type { DbError, StatementResult } from '../../model/statement.ts';
 import type { RowChain } from './mvcc.ts';
 import type { Waking } from './row-lock.ts';
@@ -12,6 +13,14 @@ export interface TableDefinition {
   readonly name: string;
   readonly schema: TableSchema;
   readonly uniques: readonly (readonly string[])[];
+  /** The foreign keys the table declares (as a child), and those referencing it (as a parent), in trigger order. */
+  readonly foreignKeys: readonly ResolvedForeignKey[];
+  readonly referencedBy: readonly ResolvedForeignKey[];
+}
+
+/** The engine's definition of each table of `schema`. */
+export function tableDefinitions(schema: Schema): TableDefinition[] {
+  return Object.entries(schema).map(([name, table]) => ({ name, schema: table, uniques: uniqueIndexes(table), foreignKeys: foreignKeysOf(schema, name), referencedBy: foreignKeysReferencing(schema, name) }));
 }
 
 /** A table during one run: its definition and its rows (every version of every row, in insertion order). */
@@ -110,6 +119,8 @@ export class Run implements Waking {
         name: definition.name,
         schema: definition.schema,
         uniques: definition.uniques,
+        foreignKeys: definition.foreignKeys,
+        referencedBy: definition.referencedBy,
         rows: rows.map((data) => ({ versions: [{ data, xmin: seedXact, xmax: null }], exclusive: null, shared: [], queue: [] })),
       });
     }

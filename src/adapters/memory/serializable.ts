@@ -45,7 +45,11 @@ export function serializableRead(run: Run, xact: Xact, table: TableState, where:
         let i = versions.length - 1;
         for (; i >= 0 && !sees(xact, snapshot, versions[i].xmin); i--) conflictOut(xact, versions[i].xmin);
         const seen = i >= 0 ? versions[i] : undefined;
-        if (seen?.xmax && seen.xmax !== xact) conflictOut(xact, seen.xmax);
+        // A version deleted where `snapshot` sees it (a foreign key's query reads the latest snapshot) is dead: PostgreSQL checks its creator, not its deleter.
+        if (seen?.xmax && seen.xmax !== xact) {
+          const writer = sees(xact, snapshot, seen.xmax) ? seen.xmin : seen.xmax;
+          if (writer.ssi !== null) conflictOut(xact, writer);
+        }
         // No SIREAD lock on a version the transaction wrote itself (PredicateLockTID skips those).
         if (index !== undefined && seen && seen.xmin !== xact && !(seen.xmax && sees(xact, snapshot, seen.xmax)) && sameKey(key, where, seen.data)) (tuples ??= new Set()).add(chain);
       }

@@ -13,6 +13,7 @@ import {
   type UpdateStatement,
 } from '../../model/statement.ts';
 import { advisoryLock } from './advisory-locks.ts';
+import { eventOutcome, eventQuery, queueForeignKeys } from './foreign-keys.ts';
 import { indexEntries, insertRows, writeNewVersion } from './inserts.ts';
 import { newestVersion, sees, visibleVersion, type RowChain, type Version } from './mvcc.ts';
 import { assignXid, conflictingHolders, queuedVersion, tryLock, upgrading, type RowLockMode } from './row-lock.ts';
@@ -36,14 +37,14 @@ import type { PendingStatement, Xact } from './xact.ts';
  * Starts `statement` for `xact`: its snapshot, and for a select, update or
  * delete the rows it sees that match, in the order it will process them.
  * Under SERIALIZABLE the scan is also an SSI read, which may fail at once.
+ * A foreign key's query passes the snapshot it reads at (`foreign-keys.ts`).
  */
-export function startStatement(run: Run, xact: Xact, statement: Statement): PendingStatement | DbError {
+export function startStatement(run: Run, xact: Xact, statement: Statement, snapshot = run.snapshotFor(xact)): PendingStatement | DbError {
   // A value an int column cannot hold fails when PostgreSQL binds the parameters, before the statement runs.
   if (statement.kind === 'insert' || statement.kind === 'update') {
     const error = parameterError(run.table(statement.table).schema, statement);
     if (error) return error;
   }
-  const snapshot = run.snapshotFor(xact);
   let candidates: RowChain[] = [];
   if (statement.kind === 'select' || statement.kind === 'update' || statement.kind === 'delete') {
     const table = run.table(statement.table);
@@ -64,16 +65,52 @@ export function startStatement(run: Run, xact: Xact, statement: Statement): Pend
   return { statement, snapshot, candidates, next: 0, out: [] };
 }
 
-/** Runs `xact`'s pending statement `p` as far as it can go: to its end, to a wait, or to an error. */
+/** Runs `xact`'s pending statement `p` as far as it can go: to its end (its foreign key events fired), to a wait, or to an error. */
 export function runStatement(run: Run, xact: Xact, p: PendingStatement): Progress {
+  if (p.foreignKeys?.firing !== true) {
+    const progress = runRows(run, xact, p);
+    if (progress !== 'done' || p.foreignKeys === undefined) return progress;
+  }
+  return fireForeignKeys(run, xact, p);
+}
+
+/** Fires the statement's queued foreign key events in order, each query as far as it goes: to its end, a wait, or an error (a violation is 23503). */
+function fireForeignKeys(run: Run, xact: Xact, p: PendingStatement): Progress {
+  const q = p.foreignKeys!;
+  q.firing = true;
+  while (q.next < q.events.length) {
+    const event = q.events[q.next];
+    if (q.running === null) {
+      const { statement, snapshot } = eventQuery(run, xact, event);
+      const started = startStatement(run, xact, statement, snapshot);
+      if ('code' in started) return started;
+      if (event.kind === 'cascade' && xact.isolation !== 'read-committed') started.crosscheck = xact.snapshot;
+      q.running = started;
+    }
+    const progress = runStatement(run, xact, q.running);
+    if (progress !== 'done') return progress;
+    const found = q.running.out.length > 0;
+    q.running = null;
+    q.next++;
+    const violation = eventOutcome(event, found);
+    if (violation) return violation;
+  }
+  return 'done';
+}
+
+/** Runs the statement's own rows as far as they go. */
+function runRows(run: Run, xact: Xact, p: PendingStatement): Progress {
   const s = p.statement;
   if (p.writing) {
     // Resume the index entries of the row written before the wait, then go on with the next row.
     const { chain, version, old } = p.writing;
-    const entries = indexEntries(run, xact, p, run.table((s as InsertStatement | UpdateStatement).table), chain, version, old);
+    const table = run.table((s as InsertStatement | UpdateStatement).table);
+    const entries = indexEntries(run, xact, p, table, chain, version, old);
     if (entries === 'blocked' || typeof entries === 'object') return entries;
     // 'retry': an upsert's speculative insertion was taken back, and the row's pre-check runs again.
     if (entries === 'done') {
+      // An inserted row's foreign key checks wait for its index entries (`insertRows`); an updated row queued its events when it was written.
+      if (old === undefined && table.foreignKeys.length > 0) queueForeignKeys(p, table, xact, undefined, version.data);
       p.out.push(version.data);
       p.next++;
     }
@@ -108,6 +145,7 @@ function readRows(xact: Xact, p: PendingStatement, s: SelectStatement): Progress
 
 /** Locking reads, updates and deletes: lock each candidate in order, re-check it, then act on it. */
 function lockRows(run: Run, xact: Xact, p: PendingStatement, s: SelectStatement | UpdateStatement | DeleteStatement, mode: RowLockMode): Progress {
+  const table = run.table(s.table);
   const limit = s.kind === 'select' ? (s.limit ?? Infinity) : Infinity;
   while (p.next < p.candidates.length && p.out.length < limit) {
     const chain = p.candidates[p.next];
@@ -167,10 +205,13 @@ function lockRows(run: Run, xact: Xact, p: PendingStatement, s: SelectStatement 
       if (written !== 'done') return written;
       p.out.push(updated.row);
     } else if (target && s.kind === 'delete') {
+      // A cascaded delete under repeatable read: a row the transaction's snapshot does not see is a concurrent update (heap_delete's crosscheck).
+      if (p.crosscheck !== undefined && !sees(xact, p.crosscheck, target.xmin)) return { code: SqlState.serializationFailure, message: messages.concurrentUpdate };
       if (xact.ssi && !serializableWrite(run, xact, { table: s.table, chain, heap: true, existing: true, indexes: [] })) return serializationFailure;
       target.xmax = xact;
       xact.writes.push(chain);
       if (xact.undo) xact.undo.push({ kind: 'deleted', version: target });
+      if (table.referencedBy.length > 0) queueForeignKeys(p, table, xact, target, undefined);
       p.out.push(target.data);
     } else if (target) {
       p.out.push(target.data);

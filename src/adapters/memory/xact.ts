@@ -6,6 +6,7 @@ import type { SsiState } from './ssi.ts';
 import type { Observations } from './dependency-graph.ts';
 import type { AdvisoryLock } from './advisory-locks.ts';
 import type { Savepoint, UndoEntry } from './savepoints.ts';
+import type { ForeignKeyEvents } from './foreign-keys.ts';
 
 /** Status of one database transaction (one attempt of a workload transaction). */
 export type XactStatus = 'active' | 'committed' | 'aborted';
@@ -32,6 +33,10 @@ export interface PendingStatement {
   arbiter?: readonly string[];
   /** The row versions an upsert has written so far: a second proposed row with the key of one is 21000. */
   upserted?: Version[];
+  /** The foreign key trigger events the statement queued, fired at its end (`foreign-keys.ts`); absent when it queued none. */
+  foreignKeys?: ForeignKeyEvents;
+  /** A cascaded DELETE under repeatable read or serializable: the transaction's snapshot, which every row it deletes must be visible in (else 40001). */
+  crosscheck?: number;
 }
 
 /** What a blocked transaction waits for. */

@@ -12,7 +12,7 @@ import {
   type SqlBool,
 } from 'kysely';
 import type { IsolationLevel } from '../backend.ts';
-import { columnType, constraintName, isNullable, uniqueIndexes, type ColumnType, type Row, type Schema, type TableSchema, type Tables, type Value } from '../../model/schema.ts';
+import { columnType, constraintName, foreignKeyName, isNullable, tablesParentsFirst, uniqueIndexes, type ColumnType, type Row, type Schema, type TableSchema, type Tables, type Value } from '../../model/schema.ts';
 import { isComparison, type AdvisoryLockStatement, type Assignment, type Condition, type ConflictUpdate, type Statement, type Where } from '../../model/statement.ts';
 
 /** One SQL statement with its `$1, $2, ...` parameters, ready for `pg`. */
@@ -134,7 +134,8 @@ export class SqlCompiler {
   /** Creates the run schema and every table, as one script of several statements. */
   createSchemaScript(): string {
     const statements = [this.db.schema.createSchema(this.schemaName).compile().sql];
-    for (const [name, table] of Object.entries(this.schema)) {
+    for (const name of tablesParentsFirst(this.schema)) {
+      const table = this.schema[name];
       let create = this.db.schema.withSchema(this.schemaName).createTable(name);
       for (const [column, declared] of Object.entries(table.columns)) {
         create = create.addColumn(column, columnTypes[columnType(declared)], (c) => (isNullable(declared) ? c : c.notNull()));
@@ -145,6 +146,10 @@ export class SqlCompiler {
           columns === table.primaryKey
             ? create.addPrimaryKeyConstraint(constraint, columns as never[])
             : create.addUniqueConstraint(constraint, columns as never[]);
+      }
+      for (const fk of table.foreignKeys ?? []) {
+        const onDelete = fk.onDelete === 'cascade' ? 'cascade' : fk.onDelete === 'restrict' ? 'restrict' : 'no action';
+        create = create.addForeignKeyConstraint(foreignKeyName(name, fk), fk.columns as never[], `${this.schemaName}.${fk.references.table}`, fk.references.columns as never[], (c) => c.onDelete(onDelete));
       }
       statements.push(create.compile().sql);
     }
@@ -166,7 +171,8 @@ export class SqlCompiler {
     const db = this.db.withSchema(this.schemaName);
     const names = Object.keys(this.schema);
     const statements = [sql`truncate ${sql.join(names.map((n) => sql.table(`${this.schemaName}.${n}`)))}`.compile(this.db).sql];
-    for (const name of names) {
+    // Referenced tables first, so that every child row finds its parent.
+    for (const name of tablesParentsFirst(this.schema)) {
       const rows = seed[name] ?? [];
       if (rows.length === 0) continue;
       const literals = rows.map((row) => Object.fromEntries(Object.entries(this.inColumnOrder(name, row)).map(([c, v]) => [c, typeof v === 'number' && !Number.isSafeInteger(v) ? sql.raw(String(exact(v))) : sql.lit(v)])));

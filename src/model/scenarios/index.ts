@@ -2,6 +2,7 @@ import { counterUpsert } from './counters.ts';
 import { idempotencyKey } from './idempotency.ts';
 import { deadlockRetry, dirtyRead, optimisticConflict } from './isolation.ts';
 import { orderStock, paymentConfirm } from './orders.ts';
+import { orderLines } from './order-lines.ts';
 import { pointsExpiryVsUse, pointsFifo, pointsHotLot } from './points-lots.ts';
 import { pointsReadDuringUpdate } from './points-reads.ts';
 import { pointsAdd, pointsDeduct, pointsMixed } from './points.ts';
@@ -34,6 +35,7 @@ export const scenarios: readonly Scenario[] = [
   signupUnique,
   rateLimit,
   orderStock,
+  orderLines,
   paymentConfirm,
   idempotencyKey,
   counterUpsert,
@@ -44,7 +46,7 @@ export const scenarios: readonly Scenario[] = [
   deadlockRetry,
 ];
 
-export { counterUpsert, deadlockRetry, dirtyRead, idempotencyKey, optimisticConflict, orderStock, paymentConfirm, pointsExpiryVsUse, pointsFifo, pointsHotLot, pointsReadDuringUpdate };
+export { counterUpsert, deadlockRetry, dirtyRead, idempotencyKey, optimisticConflict, orderLines, orderStock, paymentConfirm, pointsExpiryVsUse, pointsFifo, pointsHotLot, pointsReadDuringUpdate };
 export { pointsAdd, pointsDeduct, pointsMixed, rewardGrantQuery, rewardRedeem, welcomeGift, taskCompleteDelete, taskCreate };
 export { loginIssue, rateLimit, refreshRotation, signupUnique, top3DifferentDates, top3SameDate };
 export { catalogue, itemsSchema, type CatalogueEntry } from './catalogue.ts';
