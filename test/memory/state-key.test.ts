@@ -3,6 +3,7 @@ import type { IsolationLevel, TxId } from '../../src/adapters/backend.ts';
 import { MemoryEngine } from '../../src/adapters/memory/engine.ts';
 import type { Statement } from '../../src/model/statement.ts';
 import { bank, commit, insert, seed, select, update } from './fixture.ts';
+import { parentChildSchema } from '../../properties/foreign-key-programs.ts';
 
 /*
  * The engine's name for a run's state between steps (`MemoryEngine.stateKey`,
@@ -74,5 +75,12 @@ describe('the engine state key', () => {
     const engine = new MemoryEngine(bank, () => undefined);
     engine.reset(seed(), 'read-committed');
     expect(engine.stateKey()).toBeNull();
+  });
+  it('names a statement blocked in its foreign key check by the events it queued, how far they fired and the check waiting', () => {
+    const engine = new MemoryEngine(parentChildSchema);
+    engine.reset({ parents: [{ id: 1, k: 10, v: 100 }], children: [], notes: [] }, 'read-committed');
+    engine.step(1, { kind: 'select', table: 'parents', where: { id: 1 }, lock: 'update' });
+    expect(engine.step(2, { kind: 'insert', table: 'children', rows: [{ id: 3, parent: 1 }] })).toMatchObject([{ tx: 2, kind: 'blocked', waitsFor: [1] }]);
+    expect(engine.stateKey()).toContain(' fk:0!:[["check","children_parent_fkey",{"id":1}]] {{"kind":"select","table":"parents","where":{"id":1},"lock":"key-share"}');
   });
 });

@@ -35,7 +35,7 @@ export function runStateKey(run: Run, seed: Xact): string | null {
   for (const x of open) {
     if (x.savepoints !== undefined || x.undo !== undefined || x.subFailed !== undefined || x.grantedOnWake !== null) return null;
     if (x.snapshot >= 0) snapshots.push(x.snapshot);
-    if (x.pending) snapshots.push(x.pending.snapshot);
+    for (let p = x.pending; p; p = p.foreignKeys?.running ?? null) snapshots.push(p.snapshot);
   }
   const namer = new Namer(seed, open, snapshots);
   const parts: string[] = [];
@@ -154,6 +154,10 @@ class Namer {
     if (p.locking) out += ` lk:${this.chains.get(p.locking.chain) ?? this.missing()}:${this.versionId(p.locking.version)}:${p.locking.before ?? '-'}`;
     if (p.arbiter) out += ` ar:${p.arbiter.join()}`;
     if (p.upserted) out += ` u:${p.upserted.map((v) => this.versionId(v)).join()}`;
+    // Foreign keys: the trigger events queued, how far they fired, the event query running (it may wait); a cascade's crosscheck snapshot.
+    const fk = p.foreignKeys;
+    if (fk) out += ` fk:${fk.next}${fk.firing ? '!' : ''}:${JSON.stringify(fk.events.map((e) => [e.kind, e.fk.name, e.where]))}${fk.running ? ` {${this.pending(fk.running)}}` : ''}`;
+    if (p.crosscheck !== undefined) out += ` cc:${this.epoch(p.crosscheck)}`;
     return out;
   }
 
