@@ -17,7 +17,9 @@ import { statementsProgram } from './statement-programs.ts';
  * 23503), re-point children, lock parents in any of the four strengths,
  * update a parent's `v` (no key change: no conflict with FOR KEY SHARE), its
  * `id` or `k` (a key change: 23503 with children or notes), insert and
- * delete parents (cascading to children, failing on notes). Seed: parents
+ * delete parents (cascading to children, failing on notes), and upsert
+ * children (re-pointing one on conflict) and parents (changing `k` on
+ * conflict). Seed: parents
  * (1, 10, 100), (2, 20, 200), (3, 30, 300); children (1, 1), (2, 2);
  * notes (1, 30).
  */
@@ -84,12 +86,24 @@ const parentStatement: fc.Arbitrary<ParentChildStatement> = fc.oneof(
   { arbitrary: fc.record({ id: parentIds, k: fc.constantFrom(40, 50) }).map(({ id, k }): ParentChildStatement => ({ kind: 'update', table: 'parents', where: { id }, set: { k } })), weight: 1 },
   { arbitrary: fc.record({ id: fc.constantFrom(3, 4), k: ks }).map(({ id, k }): ParentChildStatement => ({ kind: 'insert', table: 'parents', rows: [{ id, k, v: 0 }] })), weight: 1 },
   { arbitrary: parentIds.map((id): ParentChildStatement => ({ kind: 'delete', table: 'parents', where: { id } })), weight: 2 },
+  // An upsert that, on conflict, changes the key the notes reference (their restrict checks).
+  {
+    arbitrary: fc.record({ id: parentIds, k: ks }).map(({ id, k }): ParentChildStatement => ({ kind: 'insert', table: 'parents', rows: [{ id, k, v: 0 }], onConflict: { columns: ['id'], update: { k: { excluded: 'k' } } } })),
+    weight: 1,
+  },
 );
 
 const childStatement: fc.Arbitrary<ParentChildStatement> = fc.oneof(
   { arbitrary: fc.record({ id: fc.integer({ min: 2, max: 5 }), parent: fc.oneof({ arbitrary: parentIds, weight: 6 }, { arbitrary: fc.constant(null), weight: 1 }) }).map(({ id, parent }): ParentChildStatement => ({ kind: 'insert', table: 'children', rows: [{ id, parent }] })), weight: 4 },
   { arbitrary: fc.record({ id: fc.integer({ min: 1, max: 3 }), parent: fc.oneof(parentIds, fc.constant(null)) }).map(({ id, parent }): ParentChildStatement => ({ kind: 'update', table: 'children', where: { id }, set: { parent } })), weight: 2 },
   { arbitrary: fc.integer({ min: 1, max: 3 }).map((id): ParentChildStatement => ({ kind: 'delete', table: 'children', where: { id } })), weight: 1 },
+  // An upsert that inserts a child or, on conflict, re-points it (the new parent's check).
+  {
+    arbitrary: fc
+      .record({ id: fc.integer({ min: 1, max: 4 }), parent: fc.oneof({ arbitrary: parentIds, weight: 6 }, { arbitrary: fc.constant(null), weight: 1 }) })
+      .map(({ id, parent }): ParentChildStatement => ({ kind: 'insert', table: 'children', rows: [{ id, parent }], onConflict: { columns: ['id'], update: { parent: { excluded: 'parent' } } } })),
+    weight: 2,
+  },
   { arbitrary: fc.record({ id: fc.integer({ min: 1, max: 3 }), lock }).map(({ id, lock: l }): ParentChildStatement => (l ? { kind: 'select', table: 'children', where: { id }, lock: l } : { kind: 'select', table: 'children', where: { id } })), weight: 1 },
   { arbitrary: fc.record({ id: fc.constantFrom(2, 3), k: ks }).map(({ id, k }): ParentChildStatement => ({ kind: 'insert', table: 'notes', rows: [{ id, k }] })), weight: 2 },
   { arbitrary: fc.constantFrom(1, 2).map((id): ParentChildStatement => ({ kind: 'delete', table: 'notes', where: { id } })), weight: 1 },

@@ -1,6 +1,6 @@
 import { foreignKeysOf, foreignKeysReferencing, type ResolvedForeignKey } from '../model/foreign-keys.ts';
 import type { Row, Schema } from '../model/schema.ts';
-import { isComparison, type Condition, type DeleteStatement, type InsertStatement, type UpdateStatement } from '../model/statement.ts';
+import { conflictChanges, isComparison, type Condition, type DeleteStatement, type InsertStatement, type UpdateStatement } from '../model/statement.ts';
 import type { Footprint, Region } from './footprint.ts';
 
 /**
@@ -23,16 +23,22 @@ import type { Footprint, Region } from './footprint.ts';
 export function foreignKeyFootprint(schema: Schema, statement: InsertStatement | UpdateStatement | DeleteStatement, into: Footprint, mode: 'semantic' | 'coarse' | 'whole'): void {
   const table = statement.table;
   if (statement.kind === 'insert') {
-    for (const fk of foreignKeysOf(schema, table)) {
-      for (const row of statement.rows as readonly Row[]) {
+    const upsert = typeof statement.onConflict === 'object' ? statement.onConflict : undefined;
+    for (const row of statement.rows as readonly Row[]) {
+      for (const fk of foreignKeysOf(schema, table)) {
         if (fk.columns.some((c) => row[c] === null)) continue;
         touch(schema, into, fk.parent, renamed(row, fk.columns, fk.parentColumns), mode);
       }
+      // DO UPDATE fires an update's triggers on the row holding the proposed key.
+      if (upsert !== undefined) writeTriggers(schema, table, project(row, upsert.columns), conflictChanges(upsert, row) as Record<string, unknown>, into, mode);
     }
     return;
   }
-  const where = statement.where as Region;
-  const set = statement.kind === 'update' ? (statement.set as Record<string, unknown>) : undefined;
+  writeTriggers(schema, table, statement.where as Region, statement.kind === 'update' ? (statement.set as Record<string, unknown>) : undefined, into, mode);
+}
+
+/** The triggers of an update (`set`) or a delete (no `set`) of the rows of `table` in `where`. */
+function writeTriggers(schema: Schema, table: string, where: Region, set: Record<string, unknown> | undefined, into: Footprint, mode: 'semantic' | 'coarse' | 'whole'): void {
   if (set !== undefined) {
     for (const fk of foreignKeysOf(schema, table)) {
       const given = fk.columns.every((c) => Object.hasOwn(set, c) && (typeof set[c] !== 'object' || set[c] === null));
@@ -44,6 +50,13 @@ export function foreignKeyFootprint(schema: Schema, statement: InsertStatement |
     touch(schema, into, fk.child, renamed(where, fk.parentColumns, fk.columns), mode);
     if (set === undefined && fk.onDelete === 'cascade') cascade(schema, fk, into, new Set());
   }
+}
+
+/** `row`'s values of `columns`, as equality conditions. */
+function project(row: Row, columns: readonly string[]): Region {
+  const out: Record<string, unknown> = {};
+  for (const c of columns) out[c] = row[c];
+  return out as Region;
 }
 
 /** A cascaded delete of `fk.child`'s rows: its unique indexes, and what its own foreign keys' triggers touch, whole. */
