@@ -68,7 +68,7 @@ export async function exploreCommand(id: string, options: ExploreCommandOptions,
   const maxTimeMs = options.maxTime === undefined ? undefined : parseDuration('--max-time', options.maxTime);
   const progress = progressPrinter(io, 'explore');
   const onProgress = (p: ExploreProgress) => progress(`${formatCount(p.runs)} ${search.options.mode === 'exhaustive' ? 'schedules' : `of ${formatCount(runs)} runs`}`);
-  // Ctrl-C is caught between parts of the search (500 runs or 500 exhaustive schedules).
+  // Ctrl-C is caught between parts of the search (500 runs or 25 exhaustive schedules).
   const report = await spread.explore({ scenario, strategy, isolation, runs, seed, maxTransactions, ...search.options, maxTimeMs, onProgress, signal: io.signal });
   const cx = report.counterexample;
   if (cx && out) writeCounterexample(resolve(io.cwd, out), cx, { scenarioFile: source?.file });

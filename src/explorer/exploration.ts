@@ -43,7 +43,7 @@ export interface Exploration {
   readonly size: number;
   /** Runs parts [from, to) in order, stopping at the first failure. */
   run(from: number, to: number): PartResult;
-  /** `run`, yielding where a caller may give the event loop a turn: within an exhaustive unit, every `progressEvery` schedules. */
+  /** `run`, yielding where a caller may give the event loop a turn: within an exhaustive unit, every `exhaustiveTurnEvery` schedules. */
   runSteps(from: number, to: number): Generator<void, PartResult>;
   /** Shrinks the failure a part found (the first failing part of the whole exploration) into the reported counterexample. */
   shrink(failing: PartResult): Shrunk;
@@ -97,6 +97,9 @@ export function checkedRun(engine: Engine, spec: RunPlan, choices: readonly numb
 
 /** Runs between two `onProgress` calls, and between two looks at `maxTimeMs` and `signal`. */
 export const progressEvery = 500;
+
+/** Exhaustive schedules between two turns of the event loop (`exploreAsync`): one schedule of a large workload can take tens of milliseconds. */
+const exhaustiveTurnEvery = 25;
 
 /** Prepares an exploration of checked options (`explore` checks them). */
 export function prepareExploration(options: ExploreOptions): Exploration {
@@ -372,7 +375,7 @@ function exhaustiveExploration(options: ExploreOptions): Exploration {
         r = next.value;
         break;
       }
-      if (schedules % progressEvery === 0) yield;
+      if (schedules % exhaustiveTurnEvery === 0) yield;
     }
     return {
       schedules: r.schedules,

@@ -108,7 +108,7 @@ export function explore(options: ExploreOptions): ExploreReport {
 
 /**
  * `explore`, giving the event loop a turn between parts of the search (500
- * runs, or 500 schedules of an exhaustive search), so that `signal` can abort from a timer or a
+ * runs, or 25 schedules of an exhaustive search), so that `signal` can abort from a timer or a
  * signal handler: it then rejects with an `InterruptedError`. The same runs
  * and the same report as `explore`.
  *
