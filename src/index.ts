@@ -31,7 +31,7 @@ export {
   type WorkloadTx,
 } from './model/scenario.ts';
 export { isSqlState, StatementFailure, type OperationResult, type Program, type Tx, type TxGenerator } from './model/program.ts';
-export { SqlState, type AdvisoryLockStatement, type ReleaseStatement, type RollbackToStatement, type SavepointStatement, type Assignment, type Changes, type Comparison, type ConflictAssignment, type ConflictUpdate, type Condition, type DbError, type LockMode, type Statement, type StatementResult, type Where } from './model/statement.ts';
+export { SqlState, type Aggregate, type AdvisoryLockStatement, type ReleaseStatement, type RollbackToStatement, type SavepointStatement, type Assignment, type Changes, type Comparison, type ConflictAssignment, type ConflictUpdate, type Condition, type DbError, type LockMode, type NumberColumn, type Statement, type StatementResult, type Where } from './model/statement.ts';
 export { retrying } from './model/retry.ts';
 export { runAlone } from './explorer/run-alone.ts';
 export { describeTx, everyRequestAnswered, plural, withResult } from './model/invariants.ts';

@@ -27,6 +27,8 @@ export interface Engine {
   isBlocked(tx: TxId): boolean;
   /** Committed contents of every table, rows in primary-key order. */
   tables(): Tables;
+  /** The committed rows of every table in the orders a sequential and a bitmap heap scan meet them, as a name: equal names, equal orders. */
+  heapOrder(): string;
   /**
    * A name for the engine's whole state between steps: two states with the
    * same name go on in the same ways. Null where the engine cannot name it

@@ -38,6 +38,18 @@ export const waitQueue = '$waits';
 const advisoryLocks = '$advisory';
 
 /**
+ * The pseudo-table of a table's heap order: every insert and update writes
+ * it (its new row version takes the heap's next line pointer), so two of
+ * them on one table do not commute, since a later UPDATE or DELETE of
+ * several rows locks them in heap order.
+ */
+export function heapOrder(table: string): string {
+  return `${heapPrefix}${table}`;
+}
+
+const heapPrefix = '$heap:';
+
+/**
  * The committed rows of a table, as a plain read sees them: only a COMMIT
  * writes them (the regions its attempt wrote); uncommitted versions and
  * locks, in the table itself, are seen by no plain read.
@@ -119,6 +131,8 @@ export class Footprint {
    */
   add(other: Footprint, as: 'same' | 'writes' | 'writes-only' | 'commit' = 'same'): void {
     for (const [table, o] of other.tables) {
+      // An attempt's end neither takes nor gives back line pointers: the heap order stays as its statements left it.
+      if (as !== 'same' && table.startsWith(heapPrefix)) continue;
       const a = this.access(table);
       for (const [k, r] of o.writes) {
         a.writes.set(k, r);
@@ -337,6 +351,8 @@ export interface StatementFootprintOptions {
  * - `coarse`: the row its where-condition pins by primary key, or else its
  *   whole table; each inserted row's key (the whole table when the table has
  *   unique indexes besides its primary key).
+ *
+ * Either way an insert or update also writes its table's heap order (`heapOrder`).
  */
 export function statementFootprint(schema: Schema, statement: Statement, into = new Footprint(), options: StatementFootprintOptions = {}): Footprint {
   const whole = options.wholeTables ?? false;
@@ -350,6 +366,7 @@ export function statementFootprint(schema: Schema, statement: Statement, into = 
       const table = schema[statement.table];
       const write = statement.kind !== 'select' || statement.lock !== undefined;
       const where = statement.where as Region;
+      if (statement.kind === 'update') into.touch(heapOrder(statement.table), null, true);
       if (whole) into.touch(statement.table, null, write);
       else if (coarse) into.touch(statement.table, pinnedKey(table.primaryKey, where), write);
       else {
@@ -371,6 +388,7 @@ export function statementFootprint(schema: Schema, statement: Statement, into = 
     }
     case 'insert': {
       const table = schema[statement.table];
+      into.touch(heapOrder(statement.table), null, true);
       if (whole || (coarse && table.unique?.length)) into.touch(statement.table, null, true);
       else if (coarse) for (const row of statement.rows) into.touch(statement.table, pinnedKey(table.primaryKey, row), true);
       else {

@@ -19,14 +19,16 @@ type Attempt = 'closed' | 'clean' | 'dirty';
  *   holds a lock, a row version or a snapshot; under READ COMMITTED an
  *   attempt that has only run plain selects holds none of these: each
  *   statement's snapshot ends with it): the committed tables (as
- *   `Engine.tables()` shows them), every finished transaction's
+ *   `Engine.tables()` shows them) and their heap order
+ *   (`Engine.heapOrder()`), every finished transaction's
  *   outcome (its program's result, how each of its attempts ended) and every
  *   unfinished transaction's program state (the results it was given, in
- *   order: programs are deterministic). Committed tables are enough then
- *   because older row versions and their commit order are seen by nobody:
- *   every new snapshot sees the newest committed version, a unique-index
- *   check passes over dead versions, and candidate rows are sorted by key
- *   whatever order they were inserted in.
+ *   order: programs are deterministic). Committed tables and their heap
+ *   order are enough then because older row versions and their commit
+ *   order are seen by nobody: every new snapshot sees the newest committed
+ *   version, a unique-index check passes over dead versions, a select sorts
+ *   its rows by key, and an UPDATE or DELETE meets them in the order of
+ *   their line pointers, which only their relative order decides.
  * - Elsewhere (a waiter, a lock, an uncommitted version, a REPEATABLE READ
  *   snapshot): the engine's whole state (`Engine.stateKey`: row
  *   versions in storage order, locks and their queues, each open
@@ -119,7 +121,7 @@ export class StateKeys {
     const parts: string[] = [];
     if (quiescent) {
       for (let t = 1; t <= n; t++) parts.push(runnable.includes(t) ? `${this.attempts[t]} ${this.results[t].join(' ')}` : `done ${this.outcome(t)}`);
-      return `${JSON.stringify(this.engine.tables())}\n${parts.join('\n')}`;
+      return `${JSON.stringify(this.engine.tables())}\n${this.engine.heapOrder()}\n${parts.join('\n')}`;
     }
     const engine = this.engine.stateKey();
     if (engine === null) return null;

@@ -259,8 +259,12 @@ function rowsProblem(table: TableColumns, rows: unknown): Problem {
   return null;
 }
 
-function selectOptionsProblem(table: TableColumns, s: { readonly orderBy?: unknown; readonly limit?: unknown; readonly lock?: unknown; readonly skipLocked?: unknown; readonly nowait?: unknown }): Problem {
-  const { orderBy, limit, lock, skipLocked, nowait } = s;
+function selectOptionsProblem(table: TableColumns, s: { readonly orderBy?: unknown; readonly limit?: unknown; readonly lock?: unknown; readonly skipLocked?: unknown; readonly nowait?: unknown; readonly aggregate?: unknown }): Problem {
+  const { orderBy, limit, lock, skipLocked, nowait, aggregate } = s;
+  if (aggregate !== undefined) {
+    const problem = aggregateProblem(table, aggregate, s);
+    if (problem !== null) return problem;
+  }
   if (orderBy !== undefined) {
     if (!Array.isArray(orderBy)) return new Malformed(`has orderBy ${show(orderBy)}; orderBy is a list of [column, 'asc' | 'desc'].`);
     for (const entry of orderBy as unknown[]) {
@@ -277,6 +281,23 @@ function selectOptionsProblem(table: TableColumns, s: { readonly orderBy?: unkno
     if (v === true && lock === undefined) return `has ${name} but no lock; ${name === 'skipLocked' ? 'SKIP LOCKED' : 'NOWAIT'} goes with a lock (lock: 'update', 'no-key-update', 'share' or 'key-share').`;
   }
   if (skipLocked === true && nowait === true) return 'has both skipLocked and nowait; a locking read either skips the rows it cannot lock at once or fails on them, not both.';
+  return null;
+}
+
+/** What is wrong with a select's aggregate: `count`, or `{ sum: column }` of an int or bigint column, in a select without a lock, an ORDER BY or a LIMIT. */
+function aggregateProblem(table: TableColumns, aggregate: unknown, s: { readonly orderBy?: unknown; readonly limit?: unknown; readonly lock?: unknown }): Problem {
+  if (aggregate !== 'count') {
+    const column = typeof aggregate === 'object' && aggregate !== null && Object.keys(aggregate).length === 1 ? (aggregate as { sum?: unknown }).sum : undefined;
+    if (column === undefined) return new Malformed(`has aggregate ${show(aggregate)}; an aggregate is 'count' or { sum: column }.`);
+    const type = table.types.get(column as string);
+    if (type === undefined) return unknownColumn(table, column, 'its sum');
+    if (type !== 'int' && type !== 'bigint') return `sums ${String(column)}, but column ${String(column)} is ${typeText(type, undefined, false)}; only an int or bigint column is summed.`;
+  }
+  if (s.lock !== undefined) {
+    const clause = typeof s.lock === 'string' ? `FOR ${s.lock.replace(/-/g, ' ').toUpperCase()}` : 'a lock';
+    return `locks the rows it aggregates; PostgreSQL refuses that (0A000: ${clause} is not allowed with aggregate functions): lock them with a select first, then aggregate.`;
+  }
+  if (s.orderBy !== undefined || s.limit !== undefined) return `has ${s.orderBy !== undefined ? 'orderBy' : 'limit'} with an aggregate; an aggregate returns one row, with no ordering or limit.`;
   return null;
 }
 

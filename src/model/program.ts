@@ -1,5 +1,5 @@
 import type { Row } from './schema.ts';
-import type { DbError, LockMode, SelectStatement, Statement, StatementResult, Where, Changes, ConflictUpdate } from './statement.ts';
+import type { DbError, LockMode, NumberColumn, SelectStatement, Statement, StatementResult, Where, Changes, ConflictUpdate } from './statement.ts';
 
 /**
  * A transaction program: one operation under one strategy, written once and
@@ -66,6 +66,10 @@ export interface Tx<Db> {
     options?: { lock?: LockMode; skipLocked?: boolean; nowait?: boolean; orderBy?: readonly (readonly [keyof Db[T] & string, 'asc' | 'desc'])[]; limit?: number },
   ): TxGenerator<Db[T][]>;
   selectOne<T extends Table<Db>>(table: T, where: Where<Db[T]>, options?: { lock?: LockMode; skipLocked?: boolean; nowait?: boolean }): TxGenerator<Db[T] | undefined>;
+  /** `SELECT count(*) FROM table WHERE ...`: how many rows the statement's snapshot sees that match (a plain read, with its SIREAD locks under serializable). */
+  count<T extends Table<Db>>(table: T, where: Where<Db[T]>): TxGenerator<number>;
+  /** `SELECT sum(column) FROM table WHERE ...` over an int or bigint column: null when no row matched (or every value was null). */
+  sum<T extends Table<Db>>(table: T, column: NumberColumn<Db[T]>, where: Where<Db[T]>): TxGenerator<number | null>;
   update<T extends Table<Db>>(table: T, where: Where<Db[T]>, set: Changes<Db[T]>): TxGenerator<Db[T][]>;
   /**
    * `INSERT ... RETURNING *`; with `onConflict: 'nothing'`, `ON CONFLICT DO NOTHING` (the rows inserted come back); with
@@ -103,6 +107,16 @@ class TxHandle<Db> implements Tx<Db> {
   *selectOne(table: any, where: any, options?: any): TxGenerator<any> {
     const rows = yield* execute(withLockWaits({ kind: 'select', table, where, lock: options?.lock }, options));
     return rows[0];
+  }
+
+  *count(table: any, where: any): TxGenerator<number> {
+    const rows = yield* execute({ kind: 'select', table, where, aggregate: 'count' });
+    return rows[0].count as number;
+  }
+
+  *sum(table: any, column: any, where: any): TxGenerator<number | null> {
+    const rows = yield* execute({ kind: 'select', table, where, aggregate: { sum: column } });
+    return rows[0].sum as number | null;
   }
 
   update(table: any, where: any, set: any): TxGenerator<any> {

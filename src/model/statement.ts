@@ -76,6 +76,17 @@ export interface ConflictUpdate<R = any> {
 /** Row lock taken by a locking read: `FOR UPDATE`, `FOR NO KEY UPDATE`, `FOR SHARE`, `FOR KEY SHARE`. */
 export type LockMode = 'update' | 'no-key-update' | 'share' | 'key-share';
 
+/** The columns of a row type that hold numbers (int or bigint, nullable or not): what `sum` adds up. */
+export type NumberColumn<R> = { [K in keyof R]-?: R[K] extends number | null ? (number extends R[K] ? K : never) : never }[keyof R] & string;
+
+/**
+ * An aggregate a select returns instead of its rows: `count` is `count(*)`,
+ * one row `{ count }` (a number); `{ sum: column }` is `sum(column)`, one
+ * row `{ sum }`, null when no row matched or every value was null (a number
+ * otherwise, as the postgres adapter reads PostgreSQL's bigint or numeric).
+ */
+export type Aggregate<R = any> = 'count' | { readonly sum: NumberColumn<R> };
+
 export interface SelectStatement<Db = any, T extends keyof Db & string = any> {
   readonly kind: 'select';
   readonly table: T;
@@ -89,6 +100,8 @@ export interface SelectStatement<Db = any, T extends keyof Db & string = any> {
   /** Extra ordering before the primary key, which always breaks ties. */
   readonly orderBy?: readonly (readonly [keyof Db[T] & string, 'asc' | 'desc'])[];
   readonly limit?: number;
+  /** `select count(*)` or `select sum(column)` over the rows the where clause matches (not with a lock, an ORDER BY or a LIMIT). */
+  readonly aggregate?: Aggregate<Db[T]>;
 }
 
 export interface UpdateStatement<Db = any, T extends keyof Db & string = any> {
@@ -359,7 +372,7 @@ export function notNullError(name: string, table: TableSchema, row: Row): DbErro
 export function describeStatement(s: Statement): string {
   switch (s.kind) {
     case 'select': {
-      let text = `select ${s.table}${describeWhere(s.where)}`;
+      let text = `select ${s.aggregate === undefined ? '' : s.aggregate === 'count' ? 'count(*) ' : `sum(${s.aggregate.sum}) `}${s.table}${describeWhere(s.where)}`;
       if (s.orderBy?.length) text += ` order by ${s.orderBy.map(([c, d]) => (d === 'asc' ? c : `${c} desc`)).join(', ')}`;
       if (s.limit !== undefined) text += ` limit ${s.limit}`;
       if (s.lock) text += ` for ${s.lock.replace(/-/g, ' ')}${s.skipLocked === true ? ' skip locked' : ''}${s.nowait === true ? ' nowait' : ''}`;

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { IsolationLevel } from '../adapters/backend.ts';
-import { advisoryLockRows, type SqlCompiler } from '../adapters/postgres/sql-compiler.ts';
+import { advisoryLockRows, aggregateRows, type SqlCompiler } from '../adapters/postgres/sql-compiler.ts';
 import { DefinitionError, thrownName } from '../errors.ts';
 import { createTx, StatementFailure, type OperationResult, type Program, type TxGenerator } from '../model/program.ts';
 import type { Fate, TxOutcome, WorkloadTx } from '../model/scenario.ts';
@@ -202,6 +202,7 @@ function connectionError(e: unknown): DbError {
 function rowsOf(schema: Schema, statement: Statement, answer: pg.QueryResult): Row[] {
   if (statement.kind === 'commit' || statement.kind === 'rollback' || isSavepointControl(statement)) return [];
   if (statement.kind === 'advisory-lock') return advisoryLockRows(statement, answer.rows);
+  if (statement.kind === 'select' && statement.aggregate !== undefined) return aggregateRows(statement, answer.rows);
   const rows = answer.rows.map((r: Record<string, unknown>) => rowFromPostgres(schema[statement.table], r));
   if (statement.kind === 'update' || statement.kind === 'delete') rows.sort((a, b) => compareBy(schema[statement.table].primaryKey, a, b));
   return rows;

@@ -32,6 +32,6 @@ export function open(run: Run, tx: TxId): Xact {
 /** Writes a new version `data` of `chain` by `xact`, as an UPDATE does once it holds the row lock. */
 export function writeVersion(chain: RowChain, xact: Xact, data: Row): void {
   chain.versions[chain.versions.length - 1].xmax = xact;
-  chain.versions.push({ data, xmin: xact, xmax: null });
+  chain.versions.push({ data, xmin: xact, xmax: null, line: chain.versions[chain.versions.length - 1].line + 100 });
   xact.writes.push(chain);
 }

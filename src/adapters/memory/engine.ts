@@ -163,6 +163,26 @@ export class MemoryEngine {
     return canonicalTables(this.schema, out);
   }
 
+  /**
+   * The committed rows of every table in heap order (the order a sequential
+   * scan meets them), as their primary keys: with `tables()`, all a later
+   * statement can tell of the committed state (`StateKeys`).
+   */
+  heapOrder(): string {
+    const run = this.run;
+    const out: string[] = [];
+    for (const state of run.tables.values()) {
+      const lines: { line: number; data: Row }[] = [];
+      for (const chain of state.rows) {
+        const v = visibleVersion(chain, this.seedXact, run.commitSeq);
+        if (v) lines.push({ line: v.line, data: v.data });
+      }
+      lines.sort((a, b) => a.line - b.line);
+      out.push(lines.map((l) => state.schema.primaryKey.map((c) => JSON.stringify(l.data[c])).join(',')).join(' '));
+    }
+    return out.join('\n');
+  }
+
   /** The dependency graph of the run so far (requires `recordHistory`). */
   dependencies(): DependencyGraph {
     const tables = [...this.run.tables.values()].map((t) => ({ name: t.name, rows: t.rows, key: (row: Row) => t.schema.primaryKey.map((c) => String(row[c])).join(',') }));

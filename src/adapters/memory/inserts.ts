@@ -2,7 +2,7 @@ import { constraintName, sameKey, type Row } from '../../model/schema.ts';
 import { notNullError, SqlState, type DbError, type InsertStatement } from '../../model/statement.ts';
 import { sees, type RowChain, type Version } from './mvcc.ts';
 import { assignXid, holderMode } from './row-lock.ts';
-import { messages, type Progress, type Run, type TableState } from './run.ts';
+import { messages, nextLine, type Progress, type Run, type TableState } from './run.ts';
 import { serializableWrite, serializationFailure } from './serializable.ts';
 import { wakeUniqueWaiters } from './savepoints.ts';
 import type { OnConflict } from './upsert.ts';
@@ -53,7 +53,7 @@ export function insertRows(run: Run, xact: Xact, p: PendingStatement, s: InsertS
       if (outcome !== 'insert') return outcome;
     }
     assignXid(xact);
-    const version: Version = { data: row, xmin: xact, xmax: null };
+    const version: Version = { data: row, xmin: xact, xmax: null, line: nextLine(table) };
     const chain: RowChain = { versions: [version], exclusive: null, shared: [], queue: [] };
     if (xact.ssi && !serializableWrite(run, xact, { table: s.table, chain, heap: true, existing: false, indexes: [] })) return serializationFailure;
     table.rows.push(chain);
@@ -136,7 +136,7 @@ export function indexEntries(run: Run, xact: Xact, p: PendingStatement, table: T
 export function writeNewVersion(run: Run, xact: Xact, p: PendingStatement, table: TableState, chain: RowChain, target: Version, data: Row): 'done' | 'blocked' | DbError {
   if (xact.ssi && !serializableWrite(run, xact, { table: table.name, chain, heap: true, existing: true, indexes: [] })) return serializationFailure;
   target.xmax = xact;
-  const version: Version = { data, xmin: xact, xmax: null };
+  const version: Version = { data, xmin: xact, xmax: null, line: nextLine(table) };
   if (holderMode(chain, xact) === 'exclusive') version.keysUpdated = true;
   chain.versions.push(version);
   xact.writes.push(chain);

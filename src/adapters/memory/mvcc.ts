@@ -7,6 +7,14 @@ export interface Version {
   readonly xmin: Xact;
   xmax: Xact | null;
   /**
+   * Its line pointer: the place in the table's heap it was written to. Every
+   * new version (a seed row, an insert, an update, HOT or not, and one whose
+   * transaction then aborts) takes the table's next one, so a scan that
+   * reads the heap (a sequential or bitmap heap scan) meets the versions in
+   * the order they were created (`TableState.lines`).
+   */
+  readonly line: number;
+  /**
    * Set while the writer waits part-way through the version's unique-index
    * entries: how many of the table's unique indexes (primary key first)
    * already hold one. Absent once every index that needs an entry has it.

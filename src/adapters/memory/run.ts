@@ -26,6 +26,17 @@ export function tableDefinitions(schema: Schema): TableDefinition[] {
 /** A table during one run: its definition and its rows (every version of every row, in insertion order). */
 export interface TableState extends TableDefinition {
   readonly rows: RowChain[];
+  /**
+   * Line pointers used so far: the small one-page heap of a table lockstep
+   * creates (emptied by TRUNCATE at each reset, never pruned or vacuumed
+   * during a run) hands out the next one to each new row version.
+   */
+  lines: number;
+}
+
+/** The next line pointer of `table`'s heap, for a new row version. */
+export function nextLine(table: TableState): number {
+  return ++table.lines;
 }
 
 /** Where a workload transaction stands: its open database transaction, if any. */
@@ -121,7 +132,8 @@ export class Run implements Waking {
         uniques: definition.uniques,
         foreignKeys: definition.foreignKeys,
         referencedBy: definition.referencedBy,
-        rows: rows.map((data) => ({ versions: [{ data, xmin: seedXact, xmax: null }], exclusive: null, shared: [], queue: [] })),
+        rows: rows.map((data, i) => ({ versions: [{ data, xmin: seedXact, xmax: null, line: i + 1 }], exclusive: null, shared: [], queue: [] })),
+        lines: rows.length,
       });
     }
   }

@@ -6,7 +6,7 @@ import type { PendingStatement, Wait, Xact } from './xact.ts';
  * A canonical name of everything a run holds between two steps, such that
  * two runs of one workload with equal names go on in the same ways: every
  * table's row versions in storage order (data, creating and deleting
- * transaction, index progress), each row's lock holders, modes and wait
+ * transaction, index progress) and in heap order, each row's lock holders, modes and wait
  * queue in order, advisory locks and their queues, and each open
  * transaction's status, snapshot, locks, writes, waits and the statement it
  * is part-way through (its candidate rows, position and output so far; an
@@ -42,6 +42,7 @@ export function runStateKey(run: Run, seed: Xact): string | null {
   for (const table of run.tables.values()) {
     parts.push(`#${table.name}`);
     for (let r = 0; r < table.rows.length; r++) parts.push(namer.row(table.name, r, table.rows[r]));
+    parts.push(heapOrder(namer, table.rows));
   }
   if (run.advisory !== null) {
     for (const lock of [...run.advisory.values()].sort((a, b) => a.key - b.key)) {
@@ -64,6 +65,15 @@ export function runStateKey(run: Run, seed: Xact): string | null {
     parts.push(line);
   }
   return namer.unknown ? null : parts.join('\n');
+}
+
+/** The table's versions by line pointer: the order its scans meet them in (`Version.line`), which only their ranks decide. */
+function heapOrder(namer: Namer, rows: readonly RowChain[]): string {
+  const versions: Version[] = [];
+  for (const chain of rows) for (const v of chain.versions) versions.push(v);
+  if (versions.length < 2) return '';
+  const ids = (sorted: Version[]) => sorted.map((v) => namer.versionId(v)).join(',');
+  return `heap ${ids(versions.sort((a, b) => a.line - b.line))}`;
 }
 
 /** Distinct values, in order: a value's rank is its index. */

@@ -13,6 +13,7 @@ import {
   type UpdateStatement,
 } from '../../model/statement.ts';
 import { advisoryLock } from './advisory-locks.ts';
+import { aggregateRow } from './aggregates.ts';
 import { eventOutcome, eventQuery, queueForeignKeys } from './foreign-keys.ts';
 import { indexEntries, insertRows, writeNewVersion } from './inserts.ts';
 import { newestVersion, sees, visibleVersion, type RowChain, type Version } from './mvcc.ts';
@@ -48,12 +49,16 @@ export function startStatement(run: Run, xact: Xact, statement: Statement, snaps
   let candidates: RowChain[] = [];
   if (statement.kind === 'select' || statement.kind === 'update' || statement.kind === 'delete') {
     const table = run.table(statement.table);
-    const visible: { chain: RowChain; data: Row }[] = [];
+    const visible: { chain: RowChain; data: Row; line: number }[] = [];
     for (const chain of table.rows) {
       const v = visibleVersion(chain, xact, snapshot);
-      if (v && matches(statement.where, v.data)) visible.push({ chain, data: v.data });
+      if (v && matches(statement.where, v.data)) visible.push({ chain, data: v.data, line: v.line });
     }
-    if (visible.length > 1) sortRows(visible, table.schema.primaryKey, statement.kind === 'select' ? statement.orderBy : undefined);
+    // A select returns rows in its ORDER BY (then the primary key); an UPDATE or DELETE meets them in heap order.
+    if (visible.length > 1) {
+      if (statement.kind === 'select') sortRows(visible, table.schema.primaryKey, statement.orderBy);
+      else visible.sort(inHeapOrder);
+    }
     candidates = visible.map(chainOf);
     if (xact.observations) xact.observations.predicates.push({ table: table.name, where: statement.where, seen: seenVersions(table.rows, xact, snapshot) });
     if (xact.ssi) {
@@ -140,6 +145,7 @@ function readRows(xact: Xact, p: PendingStatement, s: SelectStatement): Progress
     xact.observations?.items.push({ table: s.table, chain: p.candidates[i], version });
     p.out.push(version.data);
   }
+  if (s.aggregate !== undefined) p.out.splice(0, p.out.length, aggregateRow(s.aggregate, p.out));
   return 'done';
 }
 
@@ -218,7 +224,18 @@ function lockRows(run: Run, xact: Xact, p: PendingStatement, s: SelectStatement 
     }
     p.next++;
   }
+  // RETURNING rows come in primary-key order, as the postgres adapter sorts them.
+  if (s.kind !== 'select' && p.out.length > 1) p.out.sort(byKey(run.table(s.table).schema.primaryKey));
   return 'done';
+}
+
+/** Orders candidates by the line pointer of the version the scan sees: a sequential or bitmap heap scan's order. */
+function inHeapOrder(a: { line: number }, b: { line: number }): number {
+  return a.line - b.line;
+}
+
+function byKey(primaryKey: readonly string[]): (a: Row, b: Row) => number {
+  return (a, b) => compareBy(primaryKey, a, b);
 }
 
 /** True when an update changes the value of a column of the primary key or a unique index. */

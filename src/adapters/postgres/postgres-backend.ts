@@ -5,7 +5,7 @@ import { canonicalTables, compareBy, rowFromPostgres, type Row, type Schema, typ
 import { describeStatement, isSavepointControl, SqlState, type Statement, type StatementResult } from '../../model/statement.ts';
 import { endClient } from './connection.ts';
 import { opening, Sessions } from './sessions.ts';
-import { advisoryLockRows, SqlCompiler } from './sql-compiler.ts';
+import { advisoryLockRows, aggregateRows, SqlCompiler } from './sql-compiler.ts';
 
 /** How to reach PostgreSQL: a URL or a `pg` client configuration. */
 export type PostgresConnection = string | pg.ClientConfig;
@@ -269,6 +269,7 @@ export class PostgresBackend implements Backend {
   private resultRows(statement: Statement, result: pg.QueryResult): Row[] {
     if (statement.kind === 'commit' || statement.kind === 'rollback' || isSavepointControl(statement)) return [];
     if (statement.kind === 'advisory-lock') return advisoryLockRows(statement, result.rows);
+    if (statement.kind === 'select' && statement.aggregate !== undefined) return aggregateRows(statement, result.rows);
     const rows = result.rows.map((row) => this.plainRow(statement.table, row));
     if (statement.kind === 'update' || statement.kind === 'delete') {
       const pk = this.schema[statement.table].primaryKey;

@@ -13,7 +13,7 @@ import {
 } from 'kysely';
 import type { IsolationLevel } from '../backend.ts';
 import { columnType, constraintName, foreignKeyName, isNullable, tablesParentsFirst, uniqueIndexes, type ColumnType, type Row, type Schema, type TableSchema, type Tables, type Value } from '../../model/schema.ts';
-import { isComparison, type AdvisoryLockStatement, type Assignment, type Condition, type ConflictUpdate, type Statement, type Where } from '../../model/statement.ts';
+import { isComparison, type AdvisoryLockStatement, type Assignment, type Condition, type ConflictUpdate, type SelectStatement, type Statement, type Where } from '../../model/statement.ts';
 
 /** One SQL statement with its `$1, $2, ...` parameters, ready for `pg`. */
 export interface CompiledSql {
@@ -74,6 +74,12 @@ export class SqlCompiler {
     const db = this.schemaName === '' ? this.db : this.db.withSchema(this.schemaName);
     switch (s.kind) {
       case 'select': {
+        if (s.aggregate !== undefined) {
+          const from = db.selectFrom(s.table);
+          const a = s.aggregate;
+          const aggregate = a === 'count' ? from.select((eb) => eb.fn.countAll().as('count')) : from.select((eb) => eb.fn.sum(a.sum).as('sum'));
+          return compiled(filtered(aggregate, s.where).compile());
+        }
         let query = filtered(db.selectFrom(s.table).selectAll(), s.where);
         for (const [column, direction] of s.orderBy ?? []) query = query.orderBy(column, direction);
         for (const column of this.table(s.table).primaryKey) query = query.orderBy(column);
@@ -261,6 +267,18 @@ const runSchema = /^lockstep_[0-9a-f]{12}$/;
 /** The rows of an advisory lock statement as the model gives them: none, or for the try form `{ locked }`. */
 export function advisoryLockRows(s: AdvisoryLockStatement, rows: readonly Record<string, unknown>[]): Row[] {
   return s.try === true ? [{ locked: rows[0].locked === true }] : [];
+}
+
+/**
+ * The row an aggregate select returns as the model gives it: `node-postgres`
+ * reads `count(*)` (a bigint) and `sum` (a bigint over an int column, a
+ * numeric over a bigint one) as strings of digits; the model's numbers are
+ * those digits read as the nearest JavaScript number, and a sum of no rows
+ * is null on both.
+ */
+export function aggregateRows(s: SelectStatement, rows: readonly Record<string, unknown>[]): Row[] {
+  const v = rows[0][s.aggregate === 'count' ? 'count' : 'sum'];
+  return [s.aggregate === 'count' ? { count: Number(v) } : { sum: v === null ? null : Number(v) }];
 }
 
 /**
