@@ -71,19 +71,26 @@ describe('footprints and independence', () => {
     expect(fp({ kind: 'select', table: 'accounts', where: { balance: { gt: 0 } } }).conflicts(commitOf([insert2]))).toBe(false);
   });
 
-  it('an insert into a table with a further unique index conflicts with another insert of the same value there, not with one of another value', () => {
+  it('an insert into a table with a further unique index conflicts with a delete of the same value there, not with one of another value', () => {
     const schema = defineSchema({ users: { columns: { id: 'int', email: 'text' }, primaryKey: ['id'], unique: [['email']] } });
     const insert = (id: number, email: string) => statementFootprint(schema, { kind: 'insert', table: 'users', rows: [{ id, email }] });
-    expect(insert(1, 'a').conflicts(insert(2, 'a'))).toBe(true);
-    expect(insert(1, 'a').conflicts(insert(1, 'b'))).toBe(true);
-    expect(insert(1, 'a').conflicts(insert(2, 'b'))).toBe(false);
+    const remove = (id: number, email: string) => statementFootprint(schema, { kind: 'delete', table: 'users', where: { id, email } });
+    expect(insert(1, 'a').conflicts(remove(2, 'a'))).toBe(true);
+    expect(insert(1, 'a').conflicts(remove(1, 'b'))).toBe(true);
+    expect(insert(1, 'a').conflicts(remove(2, 'b'))).toBe(false);
+    // Two inserts always conflict: each takes the heap's next line pointer, and a later UPDATE or DELETE of both rows meets them in that order.
+    expect(insert(1, 'a').conflicts(insert(2, 'b'))).toBe(true);
     // Coarse (lockstep 0.1): any access to the table.
     expect(statementFootprint(schema, { kind: 'insert', table: 'users', rows: [{ id: 1, email: 'a' }] }, undefined, { independence: 'coarse' }).conflicts(insert(2, 'b'))).toBe(true);
   });
 
-  it('inserts of different keys are independent', () => {
-    expect(fp(insert2).conflicts(fp({ kind: 'insert', table: 'accounts', rows: [{ id: 3, balance: 0 }] }))).toBe(false);
-    expect(fp(insert2).conflicts(fp({ kind: 'insert', table: 'accounts', rows: [{ id: 2, balance: 5 }] }))).toBe(true);
+  it('inserts and updates of one table are ordered by its heap order, whatever rows they write; of different tables they are independent', () => {
+    expect(fp(insert2).conflicts(fp({ kind: 'insert', table: 'accounts', rows: [{ id: 3, balance: 0 }] }))).toBe(true);
+    expect(fp(update1).conflicts(fp({ ...update1, where: { id: 2 } }))).toBe(true);
+    expect(fp(insert2).conflicts(fp({ kind: 'delete', table: 'accounts', where: { id: 3 } }))).toBe(false);
+    expect(fp(insert2).conflicts(fp({ kind: 'insert', table: 'history', rows: [{ tx: 1, account: 2, delta: 5 }] }))).toBe(false);
+    // A COMMIT or ROLLBACK takes no line pointer: the end of an attempt that inserted does not conflict with another insert through the heap order.
+    expect(commitOf([insert2]).conflicts(fp({ kind: 'insert', table: 'accounts', rows: [{ id: 3, balance: 0 }] }))).toBe(false);
   });
 
   it('an update or delete by predicate holds index entries of any key: it conflicts with every insert into the table', () => {
