@@ -32,6 +32,7 @@ export function open(run: Run, tx: TxId): Xact {
 /** Writes a new version `data` of `chain` by `xact`, as an UPDATE does once it holds the row lock. */
 export function writeVersion(chain: RowChain, xact: Xact, data: Row): void {
   chain.versions[chain.versions.length - 1].xmax = xact;
-  chain.versions.push({ data, xmin: xact, xmax: null, line: chain.versions[chain.versions.length - 1].line + 100 });
+  const line = chain.versions[chain.versions.length - 1].line + 100; // past every seed row's line pointer
+  chain.versions.push({ data, xmin: xact, xmax: null, line, root: line });
   xact.writes.push(chain);
 }

@@ -19,7 +19,7 @@ describe('memory engine: the per-run state (Run)', () => {
   it('two runs from one seed share no rows, so one run’s writes never reach the next', () => {
     const tables = { accounts: [{ id: 1, balance: 3000 }], users: [] };
     const first = runAt('read-committed', { tables });
-    first.table('accounts').rows[0].versions.push({ data: { id: 1, balance: 0 }, xmin: first.seedXact, xmax: null, line: 2 });
+    first.table('accounts').rows[0].versions.push({ data: { id: 1, balance: 0 }, xmin: first.seedXact, xmax: null, line: 2, root: 1 });
     first.table('users').rows.push({ versions: [], exclusive: null, shared: [], queue: [] });
     const second = runAt('read-committed', { tables });
     expect(second.table('accounts').rows[0].versions.map((v) => v.data)).toEqual([{ id: 1, balance: 3000 }]);

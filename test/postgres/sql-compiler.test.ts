@@ -124,9 +124,9 @@ describe('SqlCompiler scripts', () => {
   it('creates tables with C-collated text, not null columns and the constraint names the model reports', () => {
     expect(compiler.createSchemaScript().split(';\n')).toEqual([
       'create schema "lockstep_ab12"',
-      'create table "lockstep_ab12"."accounts" ("id" integer not null, "balance" integer not null, constraint "accounts_pkey" primary key ("id"))',
-      'create table "lockstep_ab12"."history" ("tx" integer not null, "account" integer not null, "delta" integer not null, constraint "history_pkey" primary key ("tx"))',
-      'create table "lockstep_ab12"."users" ("id" integer not null, "name" text collate "C" not null, "active" boolean not null, constraint "users_pkey" primary key ("id"), constraint "users_name_active_key" unique ("name", "active"))',
+      'create table "lockstep_ab12"."accounts" ("id" integer not null, "balance" integer not null, constraint "accounts_pkey" primary key ("id")) with (autovacuum_enabled = false)',
+      'create table "lockstep_ab12"."history" ("tx" integer not null, "account" integer not null, "delta" integer not null, constraint "history_pkey" primary key ("tx")) with (autovacuum_enabled = false)',
+      'create table "lockstep_ab12"."users" ("id" integer not null, "name" text collate "C" not null, "active" boolean not null, constraint "users_pkey" primary key ("id"), constraint "users_name_active_key" unique ("name", "active")) with (autovacuum_enabled = false)',
     ]);
   });
 

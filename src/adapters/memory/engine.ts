@@ -2,7 +2,7 @@ import type { Event, IsolationLevel, TxId } from '../backend.ts';
 import { canonicalTables, type Row, type Schema, type Tables } from '../../model/schema.ts';
 import { isSavepointControl, SqlState, type Statement } from '../../model/statement.ts';
 import { savepointStep } from './savepoints.ts';
-import { visibleVersion } from './mvcc.ts';
+import { visibleVersion, type Version } from './mvcc.ts';
 import { messages, newXact, Run, tableDefinitions, type RaceResolver, type TableDefinition } from './run.ts';
 import { serializableCommit } from './serializable.ts';
 import { runStateKey } from './state-key.ts';
@@ -164,21 +164,22 @@ export class MemoryEngine {
   }
 
   /**
-   * The committed rows of every table in heap order (the order a sequential
-   * scan meets them), as their primary keys: with `tables()`, all a later
+   * The committed rows of every table in heap order, as their primary keys:
+   * the order a sequential scan meets them (by line pointer), then the order
+   * a bitmap heap scan does (by HOT chain root). With `tables()`, all a later
    * statement can tell of the committed state (`StateKeys`).
    */
   heapOrder(): string {
     const run = this.run;
     const out: string[] = [];
     for (const state of run.tables.values()) {
-      const lines: { line: number; data: Row }[] = [];
+      const versions: Version[] = [];
       for (const chain of state.rows) {
         const v = visibleVersion(chain, this.seedXact, run.commitSeq);
-        if (v) lines.push({ line: v.line, data: v.data });
+        if (v) versions.push(v);
       }
-      lines.sort((a, b) => a.line - b.line);
-      out.push(lines.map((l) => state.schema.primaryKey.map((c) => JSON.stringify(l.data[c])).join(',')).join(' '));
+      const key = (v: Version) => state.schema.primaryKey.map((c) => JSON.stringify(v.data[c])).join(',');
+      out.push(versions.sort((a, b) => a.line - b.line).map(key).join(' '), versions.sort((a, b) => a.root - b.root).map(key).join(' '));
     }
     return out.join('\n');
   }

@@ -53,7 +53,8 @@ export function insertRows(run: Run, xact: Xact, p: PendingStatement, s: InsertS
       if (outcome !== 'insert') return outcome;
     }
     assignXid(xact);
-    const version: Version = { data: row, xmin: xact, xmax: null, line: nextLine(table) };
+    const line = nextLine(table);
+    const version: Version = { data: row, xmin: xact, xmax: null, line, root: line };
     const chain: RowChain = { versions: [version], exclusive: null, shared: [], queue: [] };
     if (xact.ssi && !serializableWrite(run, xact, { table: s.table, chain, heap: true, existing: false, indexes: [] })) return serializationFailure;
     table.rows.push(chain);
@@ -136,7 +137,9 @@ export function indexEntries(run: Run, xact: Xact, p: PendingStatement, table: T
 export function writeNewVersion(run: Run, xact: Xact, p: PendingStatement, table: TableState, chain: RowChain, target: Version, data: Row): 'done' | 'blocked' | DbError {
   if (xact.ssi && !serializableWrite(run, xact, { table: table.name, chain, heap: true, existing: true, indexes: [] })) return serializationFailure;
   target.xmax = xact;
-  const version: Version = { data, xmin: xact, xmax: null, line: nextLine(table) };
+  const line = nextLine(table);
+  // A HOT update (no indexed column changed) joins the HOT chain of `target`: its index entries point to the chain's root.
+  const version: Version = { data, xmin: xact, xmax: null, line, root: changesIndexedColumn(table, target.data, data) ? line : target.root };
   if (holderMode(chain, xact) === 'exclusive') version.keysUpdated = true;
   chain.versions.push(version);
   xact.writes.push(chain);

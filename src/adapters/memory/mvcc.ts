@@ -15,6 +15,12 @@ export interface Version {
    */
   readonly line: number;
   /**
+   * The line pointer its index entries point to: its own, or for a HOT
+   * update (one that changed no indexed column) the root of the HOT chain it
+   * joined, which index scans and bitmap heap scans follow to it.
+   */
+  readonly root: number;
+  /**
    * Set while the writer waits part-way through the version's unique-index
    * entries: how many of the table's unique indexes (primary key first)
    * already hold one. Absent once every index that needs an entry has it.

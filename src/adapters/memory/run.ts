@@ -132,7 +132,7 @@ export class Run implements Waking {
         uniques: definition.uniques,
         foreignKeys: definition.foreignKeys,
         referencedBy: definition.referencedBy,
-        rows: rows.map((data, i) => ({ versions: [{ data, xmin: seedXact, xmax: null, line: i + 1 }], exclusive: null, shared: [], queue: [] })),
+        rows: rows.map((data, i) => ({ versions: [{ data, xmin: seedXact, xmax: null, line: i + 1, root: i + 1 }], exclusive: null, shared: [], queue: [] })),
         lines: rows.length,
       });
     }

@@ -1,5 +1,6 @@
 import { compareBy, type Row } from '../../model/schema.ts';
 import {
+  isComparison,
   matches,
   parameterError,
   SqlState,
@@ -11,6 +12,7 @@ import {
   type SelectStatement,
   type Statement,
   type UpdateStatement,
+  type Where,
 } from '../../model/statement.ts';
 import { advisoryLock } from './advisory-locks.ts';
 import { aggregateRow } from './aggregates.ts';
@@ -49,10 +51,11 @@ export function startStatement(run: Run, xact: Xact, statement: Statement, snaps
   let candidates: RowChain[] = [];
   if (statement.kind === 'select' || statement.kind === 'update' || statement.kind === 'delete') {
     const table = run.table(statement.table);
+    const bitmap = statement.kind !== 'select' && bitmapHeapScan(table, statement.where);
     const visible: { chain: RowChain; data: Row; line: number }[] = [];
     for (const chain of table.rows) {
       const v = visibleVersion(chain, xact, snapshot);
-      if (v && matches(statement.where, v.data)) visible.push({ chain, data: v.data, line: v.line });
+      if (v && matches(statement.where, v.data)) visible.push({ chain, data: v.data, line: bitmap ? v.root : v.line });
     }
     // A select returns rows in its ORDER BY (then the primary key); an UPDATE or DELETE meets them in heap order.
     if (visible.length > 1) {
@@ -229,9 +232,32 @@ function lockRows(run: Run, xact: Xact, p: PendingStatement, s: SelectStatement 
   return 'done';
 }
 
-/** Orders candidates by the line pointer of the version the scan sees: a sequential or bitmap heap scan's order. */
+/**
+ * Orders candidates by the line pointer the scan meets them at: a sequential
+ * scan reads every line pointer in turn (the line of the version it sees); a
+ * bitmap heap scan visits the index entries' line pointers in turn and
+ * follows each HOT chain from its root (`Version.root`).
+ */
 function inHeapOrder(a: { line: number }, b: { line: number }): number {
   return a.line - b.line;
+}
+
+/**
+ * True when PostgreSQL plans the scan of an UPDATE or DELETE of a small,
+ * never analysed table as a bitmap heap scan: its where clause has an
+ * indexable condition (an equality, a bound, an IN list, IS NULL; not `<>`
+ * or IS NOT NULL) on a column of the primary key or a unique index.
+ * Otherwise a sequential scan. (A where clause that fixes a whole key with
+ * equalities is an index scan, of at most one row: either order serves.)
+ */
+function bitmapHeapScan(table: TableState, where: Where<Row>): boolean {
+  for (const columns of table.uniques) {
+    for (const c of columns) {
+      const condition = where[c];
+      if (condition !== undefined && (!isComparison(condition) || condition.ne === undefined)) return true;
+    }
+  }
+  return false;
 }
 
 function byKey(primaryKey: readonly string[]): (a: Row, b: Row) => number {
