@@ -169,6 +169,21 @@ describe('checkStatement', () => {
     );
   });
 
+  it('an aggregate: count or the sum of an int column, without a lock (PostgreSQL refuses FOR UPDATE with an aggregate), an ORDER BY or a LIMIT', () => {
+    expect(() => checkStatement(giftOnce, 'naive', 'claim', 1, select({ aggregate: 'count', where: { user: 1 } }))).not.toThrow();
+    expect(() => checkStatement(giftOnce, 'naive', 'claim', 1, select({ aggregate: { sum: 'user' } }))).not.toThrow();
+    expect(problem(select({ aggregate: 'count', lock: 'update' }))).toBe(
+      `${origin}: select count(*) gifts for update locks the rows it aggregates; PostgreSQL refuses that (0A000: FOR UPDATE is not allowed with aggregate functions): lock them with a select first, then aggregate.`,
+    );
+    expect(problem(select({ aggregate: { sum: 'user' }, lock: 'key-share' }))).toBe(
+      `${origin}: select sum(user) gifts for key share locks the rows it aggregates; PostgreSQL refuses that (0A000: FOR KEY SHARE is not allowed with aggregate functions): lock them with a select first, then aggregate.`,
+    );
+    expect(problem(select({ aggregate: { sum: 'note' } }))).toBe(`${origin}: select sum(note) gifts sums note, but column note is a text; only an int or bigint column is summed.`);
+    expect(problem(select({ aggregate: { sum: 'users' } }))).toBe(`${origin}: select sum(users) gifts names unknown column "users" in its sum; ${columns}`);
+    expect(problem(select({ aggregate: 'avg' }))).toBe(`${origin}: {"kind":"select","table":"gifts","where":{},"aggregate":"avg"} has aggregate "avg"; an aggregate is 'count' or { sum: column }.`);
+    expect(problem(select({ aggregate: 'count', limit: 1 }))).toBe(`${origin}: select count(*) gifts limit 1 has limit with an aggregate; an aggregate returns one row, with no ordering or limit.`);
+  });
+
   it('skipLocked and nowait: booleans, with a lock, not both', () => {
     expect(() => checkStatement(giftOnce, 'naive', 'claim', 1, select({ lock: 'update', skipLocked: true }))).not.toThrow();
     expect(problem(select({ skipLocked: true }))).toBe(`${origin}: select gifts has skipLocked but no lock; SKIP LOCKED goes with a lock (lock: 'update', 'no-key-update', 'share' or 'key-share').`);

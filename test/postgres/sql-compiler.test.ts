@@ -108,6 +108,17 @@ describe('SqlCompiler.statement', () => {
     });
   });
 
+  it('count(*) and sum(column) over a where clause, named count and sum, with no ordering', () => {
+    expect(compiler.statement({ kind: 'select', table: 'history', where: { account: 1 }, aggregate: 'count' })).toEqual({
+      sql: 'select count(*) as "count" from "lockstep_ab12"."history" where "account" = $1',
+      parameters: [1],
+    });
+    expect(compiler.statement({ kind: 'select', table: 'history', where: { tx: { lt: 3 } }, aggregate: { sum: 'delta' } })).toEqual({
+      sql: 'select sum("delta") as "sum" from "lockstep_ab12"."history" where "tx" < $1',
+      parameters: [3],
+    });
+  });
+
   it('commit and rollback', () => {
     expect(compiler.statement({ kind: 'commit' })).toEqual({ sql: 'commit', parameters: [] });
     expect(compiler.statement({ kind: 'rollback' })).toEqual({ sql: 'rollback', parameters: [] });
