@@ -15,9 +15,6 @@ export function knownGap(spec: RunPlan, trace: Trace, onConflictSkipReads: boole
   for (const step of trace.steps) {
     const s = step.statement;
     const own = step.events.find((e) => e.tx === step.tx);
-    if (s.kind === 'update' && own?.kind === 'blocked' && keysOf(s.where).length === 0) {
-      return 'a predicate UPDATE waited for a row lock (heap order versus primary-key order)';
-    }
     const aborted = s.kind === 'rollback' || step.events.some((e) => e.kind === 'completed' && e.result.error);
     const releasedWrite = step.events.some((e) => e.tx !== step.tx && e.kind === 'completed' && releasedStatement(trace.steps, step, e.tx).kind !== 'select');
     if (spec.isolation === 'serializable' && aborted && releasedWrite) {

@@ -27,10 +27,6 @@ import { parentChildPrograms, parentChildWorkloadArbitrary } from './foreign-key
  * and final table. `LOCKSTEP_FUZZ_RUNS` sets the runs per level (default 150).
  *
  * Runs the property steps around, and nothing else:
- * - an UPDATE over a `value` predicate (a sequential scan, possibly several
- *   rows) that waits for a row lock: PostgreSQL locks the rows in heap
- *   order, the model in primary-key order, so who else blocks differs
- *   (docs/model.md, "Not modelled yet");
  * - under serializable, a write released by another transaction's abort
  *   (ROLLBACK, or an error): PostgreSQL releases the aborting transaction's
  *   row and transaction locks before its SIREAD locks, so the released write

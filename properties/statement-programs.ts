@@ -19,7 +19,10 @@ import { describeStatement, type Changes, type ConflictUpdate, type Statement, t
  * NULL, IS NOT NULL, IN lists and ranges; selects by `value` may be ordered
  * by it (NULLs last ascending, first descending) with a LIMIT; a locking
  * read may SKIP LOCKED or NOWAIT; an insert may be an upsert on `id` or `k`
- * (`ON CONFLICT DO UPDATE`). A program may also take an advisory lock
+ * (`ON CONFLICT DO UPDATE`); a plain read may be `count(*)` or `sum(value)`.
+ * Updates and deletes over a predicate meet their rows in heap order (by
+ * line pointer, or by HOT chain root for a bitmap heap scan on `id` or `k`).
+ * A program may also take an advisory lock
  * (key 1 or 2, waiting or with try), and set savepoints: statements inside
  * one, ended by ROLLBACK TO (where the program goes on after an error) or
  * RELEASE, and savepoint statements on their own. Seed:
@@ -173,7 +176,21 @@ function statementArbitrary({ keyRanges, limits }: Extras): fc.Arbitrary<ItemsSt
       { arbitrary: fc.record({ where: predicates, set: setValue }), weight: 1 },
     )
     .map(({ where, set }): ItemsStatement => ({ kind: 'update', table: 'items', where, set }));
-  return fc.oneof({ arbitrary: select, weight: 4 }, { arbitrary: update, weight: 4 }, { arbitrary: insert, weight: 2 }, { arbitrary: upsert, weight: 2 }, { arbitrary: remove, weight: 1 }, { arbitrary: advisoryLock, weight: 3 });
+  /** A delete by key removes one row; a delete over a predicate may remove several, locking them in heap order. */
+  const remove = fc.oneof({ arbitrary: byKey, weight: 2 }, { arbitrary: predicates, weight: 1 }).map((where): ItemsStatement => ({ kind: 'delete', table: 'items', where }));
+  /** `count(*)` or `sum(value)` (null over no rows or only nulls) by key or over a predicate: a plain read. */
+  const aggregate = fc
+    .record({ where: fc.oneof(byKey, predicates), aggregate: fc.constantFrom('count' as const, { sum: 'value' as const }) })
+    .map(({ where, aggregate: a }): ItemsStatement => ({ kind: 'select', table: 'items', where, aggregate: a }));
+  return fc.oneof(
+    { arbitrary: select, weight: 4 },
+    { arbitrary: update, weight: 4 },
+    { arbitrary: insert, weight: 2 },
+    { arbitrary: upsert, weight: 2 },
+    { arbitrary: remove, weight: 1 },
+    { arbitrary: aggregate, weight: 1 },
+    { arbitrary: advisoryLock, weight: 3 },
+  );
 }
 
 /** `pg_advisory_xact_lock` or (one time in four) `pg_try_advisory_xact_lock` on one of two keys: waits and deadlocks with each other and with row locks. */
@@ -210,7 +227,6 @@ const upsert = fc
     const onConflict: ConflictUpdate<ItemsDb['items']> = where === undefined ? { columns: [target], update } : { columns: [target], update, where };
     return { kind: 'insert', table: 'items', rows, onConflict };
   });
-const remove = byKey.map((where): ItemsStatement => ({ kind: 'delete', table: 'items', where }));
 
 const savepointNames = fc.constantFrom('a', 'b');
 /** SAVEPOINT, ROLLBACK TO or RELEASE on its own (of a savepoint that may not exist: 3B001). */

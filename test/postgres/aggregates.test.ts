@@ -1,7 +1,7 @@
 import { beforeEach, describe, it } from 'vitest';
 import { defineSchema, type DatabaseOf, type Tables } from '../../src/model/schema.ts';
 import type { Aggregate, DbError, SelectStatement, Statement, Where } from '../../src/model/statement.ts';
-import { completed, failed, sideBySide, type SideBySide } from './side-by-side.ts';
+import { failed, sideBySide, type SideBySide } from './side-by-side.ts';
 
 /**
  * Aggregates (issue #13 item 8): `count(*)` and `sum(column)` over a where
