@@ -15,6 +15,10 @@ export function knownGap(spec: RunPlan, trace: Trace, onConflictSkipReads: boole
   for (const step of trace.steps) {
     const s = step.statement;
     const own = step.events.find((e) => e.tx === step.tx);
+    const released = step.events.filter((e) => e.tx !== step.tx && e.kind === 'completed').map((e) => releasedStatement(trace.steps, step, e.tx));
+    if (released.some((r) => r.kind === 'select' && r.lock === 'key-share') && released.some((r) => r.kind === 'update' || r.kind === 'delete')) {
+      return 'a FOR KEY SHARE woken with a writer under read committed (if the writer updates the row first, PostgreSQL follows the update chain and waits for it; the model rechecks the committed version)';
+    }
     const aborted = s.kind === 'rollback' || step.events.some((e) => e.kind === 'completed' && e.result.error);
     const releasedWrite = step.events.some((e) => e.tx !== step.tx && e.kind === 'completed' && releasedStatement(trace.steps, step, e.tx).kind !== 'select');
     if (spec.isolation === 'serializable' && aborted && releasedWrite) {

@@ -27,6 +27,12 @@ import { parentChildPrograms, parentChildWorkloadArbitrary } from './foreign-key
  * and final table. `LOCKSTEP_FUZZ_RUNS` sets the runs per level (default 150).
  *
  * Runs the property steps around, and nothing else:
+ * - a FOR KEY SHARE read and an UPDATE or DELETE of the same row woken by one
+ *   COMMIT: if the writer runs first and updates the row without changing
+ *   its key, PostgreSQL's FOR KEY SHARE follows the update chain to the new
+ *   version and waits for the writer; the model rechecks the committed
+ *   version and returns at once (met at 1,000 runs once predicate UPDATEs
+ *   that wait were no longer stepped around);
  * - under serializable, a write released by another transaction's abort
  *   (ROLLBACK, or an error): PostgreSQL releases the aborting transaction's
  *   row and transaction locks before its SIREAD locks, so the released write
