@@ -1,6 +1,7 @@
 import { counterUpsert } from './counters.ts';
 import { idempotencyKey } from './idempotency.ts';
 import { deadlockRetry, dirtyRead, optimisticConflict } from './isolation.ts';
+import { jobQueue } from './job-queue.ts';
 import { orderStock, paymentConfirm } from './orders.ts';
 import { orderLines } from './order-lines.ts';
 import { pointsExpiryVsUse, pointsFifo, pointsHotLot } from './points-lots.ts';
@@ -41,12 +42,13 @@ export const scenarios: readonly Scenario[] = [
   counterUpsert,
   taskCreate,
   taskCompleteDelete,
+  jobQueue,
   dirtyRead,
   optimisticConflict,
   deadlockRetry,
 ];
 
 export { counterUpsert, deadlockRetry, dirtyRead, idempotencyKey, optimisticConflict, orderLines, orderStock, paymentConfirm, pointsExpiryVsUse, pointsFifo, pointsHotLot, pointsReadDuringUpdate };
-export { pointsAdd, pointsDeduct, pointsMixed, rewardGrantQuery, rewardRedeem, welcomeGift, taskCompleteDelete, taskCreate };
+export { pointsAdd, pointsDeduct, pointsMixed, rewardGrantQuery, rewardRedeem, welcomeGift, taskCompleteDelete, taskCreate, jobQueue };
 export { loginIssue, rateLimit, refreshRotation, signupUnique, top3DifferentDates, top3SameDate };
 export { catalogue, itemsSchema, type CatalogueEntry } from './catalogue.ts';
