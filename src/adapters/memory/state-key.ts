@@ -6,7 +6,8 @@ import type { PendingStatement, Wait, Xact } from './xact.ts';
  * A canonical name of everything a run holds between two steps, such that
  * two runs of one workload with equal names go on in the same ways: every
  * table's row versions in storage order (data, creating and deleting
- * transaction, index progress) and in heap order, each row's lock holders, modes and wait
+ * transaction, index progress) and in heap order (by line pointer and by
+ * HOT chain root), each row's lock holders, modes and wait
  * queue in order, advisory locks and their queues, and each open
  * transaction's status, snapshot, locks, writes, waits and the statement it
  * is part-way through (its candidate rows, position and output so far; an
@@ -67,13 +68,13 @@ export function runStateKey(run: Run, seed: Xact): string | null {
   return namer.unknown ? null : parts.join('\n');
 }
 
-/** The table's versions by line pointer: the order its scans meet them in (`Version.line`), which only their ranks decide. */
+/** The table's versions by line pointer, then by HOT chain root: the orders its scans meet them in (`Version.line`, `Version.root`), which only their ranks decide. */
 function heapOrder(namer: Namer, rows: readonly RowChain[]): string {
   const versions: Version[] = [];
   for (const chain of rows) for (const v of chain.versions) versions.push(v);
   if (versions.length < 2) return '';
   const ids = (sorted: Version[]) => sorted.map((v) => namer.versionId(v)).join(',');
-  return `heap ${ids(versions.sort((a, b) => a.line - b.line))}`;
+  return `heap ${ids([...versions].sort((a, b) => a.line - b.line))} roots ${ids(versions.sort((a, b) => a.root - b.root || a.line - b.line))}`;
 }
 
 /** Distinct values, in order: a value's rank is its index. */
