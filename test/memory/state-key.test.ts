@@ -60,6 +60,13 @@ describe('the engine state key', () => {
     expect(a).not.toBe(b);
   });
 
+  it('tells apart the order two rows were updated in (their new versions\' line pointers, which a multi-row UPDATE meets them in)', () => {
+    const a = keyAfter([[1, update('accounts', { id: 1 }, { balance: 0 })], [2, update('accounts', { id: 2 }, { balance: 0 })]]);
+    const b = keyAfter([[2, update('accounts', { id: 2 }, { balance: 0 })], [1, update('accounts', { id: 1 }, { balance: 0 })]]);
+    expect(a).toContain('heap accounts.0.0,accounts.1.0,accounts.2.0,accounts.0.1,accounts.1.1 roots accounts.0.0,accounts.0.1,accounts.1.0,accounts.1.1,accounts.2.0');
+    expect(b).toContain('heap accounts.0.0,accounts.1.0,accounts.2.0,accounts.1.1,accounts.0.1 roots accounts.0.0,accounts.0.1,accounts.1.0,accounts.1.1,accounts.2.0');
+  });
+
   it('tells a waiter that came after the holder replaced the row from one that came before: the holder\'s UPDATE and the wait do not commute', () => {
     // A FOR UPDATE that sleeps on a holder that had already updated the row walks the update chain holding its tuple lock (heap_lock_updated_tuple).
     const set = update('accounts', { id: 1 }, { balance: 2700 });
