@@ -98,7 +98,7 @@ export function checkedRun(engine: Engine, spec: RunPlan, choices: readonly numb
 /** Runs between two `onProgress` calls, and between two looks at `maxTimeMs` and `signal`. */
 export const progressEvery = 500;
 
-/** Exhaustive schedules between two turns of the event loop (`exploreAsync`): one schedule of a large workload can take tens of milliseconds. */
+/** Exhaustive schedules between two turns of the event loop (`exploreAsync`) and two `onProgress` calls: one schedule of a large workload can take tens of milliseconds. */
 const exhaustiveTurnEvery = 25;
 
 /** Prepares an exploration of checked options (`explore` checks them). */
@@ -332,7 +332,7 @@ function exhaustiveExploration(options: ExploreOptions): Exploration {
   const workload = options.workload ?? defaultWorkload(scenario, options.transactions ?? Math.min(3, scenario.transactions.max));
   const plan = planFor(workload);
   const base = reportBase({ ...options, scenario: scenario.id });
-  // A budget (maxTimeMs), progress and an abort are looked at every progressEvery finished schedules.
+  // A budget (maxTimeMs) is looked at after every schedule, progress and an abort every exhaustiveTurnEvery schedules.
   const started = performance.now();
   const deadline = options.maxTimeMs === undefined ? Infinity : started + options.maxTimeMs;
   const watch = options.maxTimeMs ?? options.onProgress ?? options.signal;
@@ -359,7 +359,7 @@ function exhaustiveExploration(options: ExploreOptions): Exploration {
     }
     let stoppedByTime = false;
     const onRun = watch === undefined ? undefined : () => {
-      if (++schedulesSeen % progressEvery === 0) {
+      if (++schedulesSeen % exhaustiveTurnEvery === 0) {
         options.onProgress?.({ runs: schedulesSeen, elapsedMs: Math.round(performance.now() - started) });
         if (options.signal?.aborted) throw new InterruptedError();
       }

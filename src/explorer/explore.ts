@@ -31,7 +31,7 @@ export interface ExploreOptions {
   readonly depth?: number;
   /** Stop searching after this many milliseconds and report what was covered (`stats.stoppedByTime`); shrinking a failure found in time is not cut. */
   readonly maxTimeMs?: number;
-  /** Called, synchronously, every `progressEvery` runs (or exhaustive schedules) with what was searched so far; the CLI prints it. */
+  /** Called, synchronously, every 500 runs (or 25 exhaustive schedules) with what was searched so far; the CLI prints it. */
   readonly onProgress?: (progress: ExploreProgress) => void;
   /** Checked between runs (a synchronous search sees it abort only from `onProgress`): then `explore` throws an `InterruptedError`. */
   readonly signal?: AbortSignal;
