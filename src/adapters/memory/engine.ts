@@ -13,7 +13,7 @@ import { cycleThrough, reportedBlockers } from './wait-for-graph.ts';
 import { dependencyGraph, type DependencyGraph } from './dependency-graph.ts';
 import type { Xact } from './xact.ts';
 
-export type { RaceDecision, RaceResolver } from './run.ts';
+export type { RaceResolver } from './run.ts';
 
 /**
  * The in-memory MVCC engine: a synchronous simulation of how PostgreSQL runs

@@ -1,4 +1,5 @@
 import type { Event, IsolationLevel, TxId } from '../backend.ts';
+import type { Race } from '../engine.ts';
 import { uniqueIndexes, type Schema, type TableSchema, type Tables } from '../../model/schema.ts';
 import { foreignKeysOf, foreignKeysReferencing, type ResolvedForeignKey } from '../../model/foreign-keys.ts';
 import type { DbError, StatementResult } from '../../model/statement.ts';
@@ -64,12 +65,6 @@ export type Progress = 'done' | 'blocked' | DbError;
  */
 export type RaceResolver = (ordinal: number, candidates: readonly TxId[]) => TxId | undefined;
 
-/** One race decided during a run. */
-export interface RaceDecision {
-  readonly ordinal: number;
-  readonly candidates: readonly TxId[];
-  readonly chosen: TxId;
-}
 
 /**
  * Everything one run of the engine changes, from `MemoryEngine.reset` to the
@@ -105,7 +100,7 @@ export class Run implements Waking {
   /** Every transaction of the run when `recordHistory` is on. */
   readonly recorded: Xact[] = [];
   /** Every choice made among racing waiters in this run, in order. */
-  readonly races: RaceDecision[] = [];
+  readonly races: Race[] = [];
   /** Advisory locks by key, once a transaction of the run takes one (`advisory-locks.ts`). */
   advisory: Map<number, AdvisoryLock> | null = null;
 

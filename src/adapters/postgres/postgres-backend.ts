@@ -287,8 +287,12 @@ export class PostgresBackend implements Backend {
     const stuck = this.sessions.list().filter((s) => s.lost !== undefined || s.busy);
     if (stuck.length > 0) {
       for (const s of stuck) this.sessions.remove(s);
-      await this.sessions.terminate(stuck.filter((s) => s.lost === undefined));
-      await Promise.all(stuck.map((s) => endClient(s.client)));
+      try {
+        await this.sessions.terminate(stuck.filter((s) => s.lost === undefined));
+      } finally {
+        // Removed from the sessions, so close() no longer ends them: they are ended here whatever terminate met.
+        await Promise.all(stuck.map((s) => endClient(s.client)));
+      }
     }
     for (const s of this.sessions.list()) s.flight = null;
     this.fastDeadlock.clear();
