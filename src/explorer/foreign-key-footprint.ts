@@ -1,7 +1,8 @@
 import { foreignKeysOf, foreignKeysReferencing, type ResolvedForeignKey } from '../model/foreign-keys.ts';
 import type { Row, Schema } from '../model/schema.ts';
 import { conflictChanges, isComparison, type Condition, type DeleteStatement, type InsertStatement, type UpdateStatement } from '../model/statement.ts';
-import type { Footprint, Region } from './footprint.ts';
+import type { Footprint } from './footprint.ts';
+import { project, rowRegion, type Region } from './region.ts';
 
 /**
  * What a write's foreign key triggers touch (`src/adapters/memory/foreign-keys.ts`),
@@ -30,7 +31,7 @@ export function foreignKeyFootprint(schema: Schema, statement: InsertStatement |
         touch(schema, into, fk.parent, renamed(row, fk.columns, fk.parentColumns), mode);
       }
       // DO UPDATE fires an update's triggers on the row holding the proposed key.
-      if (upsert !== undefined) writeTriggers(schema, table, project(row, upsert.columns), conflictChanges(upsert, row) as Record<string, unknown>, into, mode);
+      if (upsert !== undefined) writeTriggers(schema, table, project(rowRegion(row), upsert.columns), conflictChanges(upsert, row) as Record<string, unknown>, into, mode);
     }
     return;
   }
@@ -50,13 +51,6 @@ function writeTriggers(schema: Schema, table: string, where: Region, set: Record
     touch(schema, into, fk.child, renamed(where, fk.parentColumns, fk.columns), mode);
     if (set === undefined && fk.onDelete === 'cascade') cascade(schema, fk, into, new Set());
   }
-}
-
-/** `row`'s values of `columns`, as equality conditions. */
-function project(row: Row, columns: readonly string[]): Region {
-  const out: Record<string, unknown> = {};
-  for (const c of columns) out[c] = row[c];
-  return out as Region;
 }
 
 /** A cascaded delete of `fk.child`'s rows: its unique indexes, and what its own foreign keys' triggers touch, whole. */
