@@ -1,5 +1,4 @@
 import { isolationLevels } from '../adapters/backend.ts';
-import { MemoryEngine } from '../adapters/memory/engine.ts';
 import type { CatalogueEntry, CatalogueRow } from '../explorer/catalogue-audit.ts';
 import { checkRun } from '../explorer/violation.ts';
 import { buildCounterexample, type Counterexample } from '../explorer/counterexample.ts';
@@ -9,6 +8,7 @@ import { counterexampleSection } from './counterexample-html.ts';
 import { viewCounterexample } from './counterexample-view.ts';
 import { htmlPage } from './html-page.ts';
 import { escapeXml, slug } from './markup.ts';
+import { modelEngine } from '../explorer/model-engine.ts';
 
 /** A catalogue row's witness as a counterexample of its entry's scenario, or null when its schedule breaks no rule. */
 function witnessCounterexample(entry: CatalogueEntry, row: CatalogueRow): Counterexample | null {
@@ -16,7 +16,7 @@ function witnessCounterexample(entry: CatalogueEntry, row: CatalogueRow): Counte
   const { scenario } = entry;
   const strategy = Object.keys(scenario.strategies)[0];
   const spec = { scenario, strategy: scenario.strategies[strategy], isolation: row.isolation, workload: scenario.canonical };
-  const trace = runOnEngine(new MemoryEngine(scenario.schema), spec, stepOrder(row.witness.schedule));
+  const trace = runOnEngine(modelEngine(scenario.schema), spec, stepOrder(row.witness.schedule));
   const violation = checkRun(scenario, trace);
   if (!violation) return null;
   return buildCounterexample({ scenario, strategy, isolation: row.isolation, workload: scenario.canonical, trace, violation, anomaly: row.witness.anomaly });
