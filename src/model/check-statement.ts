@@ -1,7 +1,7 @@
 import type { TxId } from './transaction.ts';
 import { DefinitionError } from '../errors.ts';
 import type { Scenario, Strategy } from './scenario.ts';
-import { columnType, isNullable, uniqueIndexes, type ColumnType, type Schema } from './schema.ts';
+import { columnType, indexOn, isNullable, uniqueIndexes, type ColumnType, type Schema } from './schema.ts';
 import { describeStatement, type AdvisoryLockStatement, type SavepointControl, type Statement } from './statement.ts';
 
 /** PostgreSQL's `integer` range. */
@@ -200,7 +200,7 @@ function conflictUpdateProblem(table: TableColumns, spec: unknown): Problem {
   if (!Array.isArray(columns) || columns.length === 0) return new Malformed(`has onConflict columns ${show(columns)}; they are a non-empty list of the columns of a unique index.`);
   for (const column of columns as unknown[]) if (typeof column !== 'string' || !table.types.has(column)) return unknownColumn(table, column, 'its on conflict columns');
   const target = columns as string[];
-  if (!table.uniques.some((index) => index.length === target.length && index.every((c) => target.includes(c)))) {
+  if (indexOn(table.uniques, target) === undefined) {
     return `has on conflict (${target.join(', ')}), but no primary key or unique index of ${table.name} is on exactly these columns (PostgreSQL's 42P10); ${table.name}'s are ${table.uniques.map((index) => `(${index.join(', ')})`).join(', ')}.`;
   }
   const set = setProblem(table, update, true);

@@ -1,5 +1,5 @@
 import { show } from './check-statement.ts';
-import { columnType, foreignKeyName, tablesParentsFirst, uniqueIndexes, type ColumnType, type ForeignKey, type Row, type Schema, type TableSchema } from './schema.ts';
+import { columnType, foreignKeyName, indexOn, tablesParentsFirst, uniqueIndexes, type ColumnType, type ForeignKey, type Row, type Schema, type TableSchema } from './schema.ts';
 
 /**
  * A schema's foreign keys, resolved once: for each child table the keys it
@@ -106,7 +106,7 @@ export function foreignKeysProblem(schema: Schema, name: string, table: TableSch
     for (const column of referenced) {
       if (typeof column !== 'string' || !Object.hasOwn(parent.columns, column)) return `${label} references column ${nameOf(column)} of table ${parentName}, which that table does not have; its columns are ${Object.keys(parent.columns).join(', ')}.`;
     }
-    if (!uniqueIndexes(parent).some((index) => index.length === referenced.length && index.every((c) => referenced.includes(c)))) {
+    if (indexOn(uniqueIndexes(parent), referenced) === undefined) {
       return `${label} references (${referenced.join(', ')}) of table ${parentName}, which is not its primary key or a unique index; PostgreSQL needs one to find the referenced row.`;
     }
     for (let i = 0; i < columns.length; i++) {

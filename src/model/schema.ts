@@ -105,6 +105,11 @@ export function uniqueIndexes(table: TableSchema): readonly (readonly string[])[
   return [table.primaryKey, ...(table.unique ?? [])];
 }
 
+/** The index among `indexes` on exactly `columns`, in any order (an upsert's conflict target, a foreign key's referenced columns), or undefined. */
+export function indexOn(indexes: readonly (readonly string[])[], columns: readonly string[]): readonly string[] | undefined {
+  return indexes.find((index) => index.length === columns.length && index.every((c) => columns.includes(c)));
+}
+
 /** PostgreSQL's default name of a unique index: `<table>_pkey` for the primary key, `<table>_<col1>_<col2>_key` otherwise. Both backends use it. */
 export function constraintName(name: string, table: TableSchema, columns: readonly string[]): string {
   return columns === table.primaryKey ? `${name}_pkey` : `${name}_${columns.join('_')}_key`;

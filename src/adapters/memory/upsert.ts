@@ -1,4 +1,4 @@
-import type { Row } from '../../model/schema.ts';
+import { indexOn, type Row } from '../../model/schema.ts';
 import { conflictChanges, matches, SqlState, updatedRow, type Changes, type ConflictUpdate, type DbError, type InsertStatement } from '../../model/statement.ts';
 import { uniqueConflict, writeNewVersion } from './inserts.ts';
 import { sees, type RowChain, type Version } from './mvcc.ts';
@@ -51,9 +51,8 @@ function conflictLockMode(table: TableState, spec: ConflictUpdate): RowLockMode 
 
 /** The unique index on the conflict target's columns (in any order), which `checkStatement` guarantees exists. */
 function arbiterIndex(table: TableState, spec: ConflictUpdate): readonly string[] {
-  const target = spec.columns;
-  const index = table.uniques.find((columns) => columns.length === target.length && columns.every((c) => target.includes(c)));
-  if (index === undefined) throw new Error(`no unique index on (${target.join(', ')}) of ${table.name}`);
+  const index = indexOn(table.uniques, spec.columns);
+  if (index === undefined) throw new Error(`no unique index on (${spec.columns.join(', ')}) of ${table.name}`);
   return index;
 }
 
