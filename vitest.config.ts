@@ -12,6 +12,7 @@ const longFiles = [
   'test/faults.test.ts',
   'properties/conformance-points-read-committed.test.ts',
   'properties/conformance-lots-rewards.test.ts',
+  'properties/conformance-orders-queues.test.ts',
   'properties/conformance-points-serializable.test.ts',
   'properties/conformance-points-repeatable-read.test.ts',
   'properties/scenarios.test.ts',
@@ -41,7 +42,7 @@ export default defineConfig({
     globalSetup: ['test/global-setup.ts'],
     setupFiles: ['test/database-per-file.ts'],
     // Test files in child processes, two at a time (vitest's default on 2 cores is one). The conformance
-    // property, most of a run, is split into five files (properties/conformance-*.test.ts) that both workers share.
+    // property, most of a run, is split into six files (properties/conformance-*.test.ts) that both workers share.
     pool: 'forks',
     maxWorkers: 2,
     sequence: { sequencer: LongFilesFirst },

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { scenarios } from '../src/model/scenarios/index.ts';
 import { conformanceParts, conformanceSuite, levelsIn } from './conformance.ts';
 
-/** Conformance (properties/conformance.ts) of every scenario the other parts do not name: top3, tokens, orders, tasks, isolation. */
+/** Conformance (properties/conformance.ts) of every scenario the other parts do not name: top3, tokens, tasks, isolation. */
 conformanceSuite('others');
 
 describe('conformance parts', () => {

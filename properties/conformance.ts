@@ -42,6 +42,7 @@ type Part = (scenario: Scenario, isolation: IsolationLevel) => boolean;
 
 const points = (isolation: IsolationLevel): Part => (scenario, level) => thoroughlyReplayed.has(scenario.id) && level === isolation;
 const lotsAndRewards = new Set(['points-read-during-update', 'points-expiry-vs-use', 'points-fifo', 'points-hot-lot', 'welcome-gift', 'reward-redeem', 'reward-grant-query']);
+const ordersAndQueues = new Set(['order-stock', 'order-lines', 'payment-confirm', 'idempotency-key', 'counter-upsert', 'job-queue']);
 const named: Record<string, Part> = {
   // points-deduct/add/mixed, 200 schedules per combination: most of the replays, one isolation level a file.
   'points-read-committed': points('read-committed'),
@@ -49,12 +50,14 @@ const named: Record<string, Part> = {
   'points-serializable': points('serializable'),
   // The lot and read scenarios of points, and the reward ones.
   'lots-rewards': (scenario) => lotsAndRewards.has(scenario.id),
+  // Orders, upserts and the job queue.
+  'orders-queues': (scenario) => ordersAndQueues.has(scenario.id),
 };
 
 /** The parts, by name, in the order of their share of the replays (largest first): each has its test file. */
 export const conformanceParts: Readonly<Record<string, Part>> = {
   ...named,
-  // Top3, tokens, orders, tasks, isolation: every scenario no part above names.
+  // Top3, tokens, tasks, isolation: every scenario no part above names.
   others: (scenario, isolation) => !Object.values(named).some((part) => part(scenario, isolation)),
 };
 
