@@ -1,9 +1,8 @@
 import * as fc from 'fast-check';
-import { runAlone } from '../src/explorer/run-alone.ts';
-import { defineScenario, type Scenario, type Workload } from '../src/model/scenario.ts';
+import type { Scenario, Workload } from '../src/model/scenario.ts';
 import { defineSchema, type DatabaseOf } from '../src/model/schema.ts';
 import type { Statement } from '../src/model/statement.ts';
-import { statementsProgram } from './statement-programs.ts';
+import { statementProgramsScenario } from './statement-programs.ts';
 
 /**
  * Parent/child statement programs: like `statement-programs.ts`'s, random
@@ -55,25 +54,13 @@ const seed = {
   notes: [{ id: 1, k: 30 }],
 };
 
-/** The scenario every parent/child workload runs in: one operation, `statements`, whose arguments are the program. */
-export const parentChildPrograms: Scenario = defineScenario({
-  id: 'parent-child-programs',
-  title: 'random statement programs on parents(id pk, k unique, v), children(parent references parents on delete cascade), notes(k references parents(k))',
-  schema: parentChildSchema,
+/** The scenario every parent/child workload runs in. */
+export const parentChildPrograms: Scenario = statementProgramsScenario(
+  'parent-child-programs',
+  'random statement programs on parents(id pk, k unique, v), children(parent references parents on delete cascade), notes(k references parents(k))',
+  parentChildSchema,
   seed,
-  isolationLevels: ['read-committed', 'repeatable-read', 'serializable'],
-  operations: { statements: { args: fc.constant({ statements: [], end: 'commit' }), serial: runAlone(parentChildSchema, statementsProgram) } },
-  strategies: {
-    statements: {
-      description: 'the statements as generated, stopping at the first error',
-      programs: { statements: statementsProgram },
-      expected: {},
-    },
-  },
-  invariants: [],
-  transactions: { min: 2, max: 3 },
-  canonical: [],
-});
+);
 
 const parentIds = fc.integer({ min: 1, max: 4 });
 const ks = fc.constantFrom(10, 20, 30, 40);

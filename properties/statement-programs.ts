@@ -2,7 +2,7 @@ import * as fc from 'fast-check';
 import { StatementFailure, type OperationResult, type Tx, type TxGenerator } from '../src/model/program.ts';
 import { runAlone } from '../src/explorer/run-alone.ts';
 import { defineScenario, type Scenario, type Workload } from '../src/model/scenario.ts';
-import { defineSchema, type DatabaseOf, type Row } from '../src/model/schema.ts';
+import { defineSchema, type DatabaseOf, type Row, type Schema } from '../src/model/schema.ts';
 import { describeStatement, type Changes, type ConflictUpdate, type Statement, type Where } from '../src/model/statement.ts';
 
 /**
@@ -77,25 +77,34 @@ export function* statementsProgram(tx: Tx<any>, program: { readonly statements: 
   return program.end === 'commit' ? yield* tx.commit(results) : yield* tx.rollback(results);
 }
 
-/** The scenario every statement workload runs in: one operation, `statements`, whose arguments are the program. */
-export const statementPrograms: Scenario = defineScenario({
-  id: 'statement-programs',
-  title: 'random statement programs on items(id pk, k unique, value)',
-  schema: itemsKeySchema,
-  seed,
-  isolationLevels: ['read-committed', 'repeatable-read', 'serializable'],
-  operations: { statements: { args: fc.constant({ statements: [], end: 'commit' }), serial: runAlone(itemsKeySchema, statementsProgram) } },
-  strategies: {
-    statements: {
-      description: 'the statements as generated, stopping at the first error',
-      programs: { statements: statementsProgram },
-      expected: {},
+/**
+ * A scenario whose workloads are statement programs on `schema` from `seed`:
+ * one operation, `statements`, whose arguments are the program, run alone as
+ * its own serial spec.
+ */
+export function statementProgramsScenario<S extends Schema>(id: string, title: string, schema: S, seed: Scenario<S, DatabaseOf<S>>['seed']): Scenario {
+  return defineScenario({
+    id,
+    title,
+    schema,
+    seed,
+    isolationLevels: ['read-committed', 'repeatable-read', 'serializable'],
+    operations: { statements: { args: fc.constant({ statements: [], end: 'commit' }), serial: runAlone(schema, statementsProgram) } },
+    strategies: {
+      statements: {
+        description: 'the statements as generated, stopping at the first error',
+        programs: { statements: statementsProgram },
+        expected: {},
+      },
     },
-  },
-  invariants: [],
-  transactions: { min: 2, max: 3 },
-  canonical: [],
-});
+    invariants: [],
+    transactions: { min: 2, max: 3 },
+    canonical: [],
+  });
+}
+
+/** The scenario every statement workload runs in. */
+export const statementPrograms: Scenario = statementProgramsScenario('statement-programs', 'random statement programs on items(id pk, k unique, value)', itemsKeySchema, seed);
 
 const ids = fc.integer({ min: 1, max: 5 });
 const ks = fc.constantFrom(10, 20, 30, 40, 50);
