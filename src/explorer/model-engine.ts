@@ -26,10 +26,31 @@ export function racingModel(schema: Schema, resolve: (ordinal: number) => TxId |
   return new MemoryEngine(schema, resolve);
 }
 
-/** The dependency graph of what `run` does on a model that records every read. */
-export function recordedDependencies(schema: Schema, run: (engine: Engine) => void): DependencyGraph {
+/** A model that records every read and write of a run, for the run's dependency graph. */
+export interface RecordingEngine extends Engine {
+  /** The dependency graph among the transactions the run committed (Adya's DSG). */
+  dependencies(): DependencyGraph;
+}
+
+/**
+ * The model, recording every read and write: slower than `modelEngine`, for
+ * drawing one run rather than exploring many.
+ *
+ * ```ts
+ * const engine = recordingModel(scenario.schema);
+ * runOnEngine(engine, plan, stepOrder(schedule));
+ * engine.dependencies().edges; // [{ from: 1, to: 2, kind: 'rw', ... }]
+ * ```
+ */
+export function recordingModel(schema: Schema): RecordingEngine {
   const engine = new MemoryEngine(schema);
   engine.recordHistory = true;
+  return engine;
+}
+
+/** The dependency graph of what `run` does on a model that records every read. */
+export function recordedDependencies(schema: Schema, run: (engine: Engine) => void): DependencyGraph {
+  const engine = recordingModel(schema);
   run(engine);
   return engine.dependencies();
 }

@@ -1,11 +1,11 @@
 import type { Event, TxId } from '../adapters/backend.ts';
 import type { DependencyGraph } from '../adapters/memory/dependency-graph.ts';
-import { MemoryEngine } from '../adapters/memory/engine.ts';
 import { InputError } from '../errors.ts';
 import { seedTables, type Scenario, type TxOutcome } from '../model/scenario.ts';
 import type { Row, Tables } from '../model/schema.ts';
 import { describeStatement, type Statement, type StatementResult } from '../model/statement.ts';
 import { workloadOf, type Counterexample } from '../explorer/counterexample.ts';
+import { recordingModel } from '../explorer/model-engine.ts';
 import { runWorkload, type RunPlan } from '../explorer/runner.ts';
 import { stepOrder } from '../explorer/schedule.ts';
 
@@ -73,8 +73,7 @@ export function runHistory(cx: Counterexample, scenario: Scenario): RunHistory {
   const strategy = scenario.strategies[cx.strategy];
   if (!strategy) throw new InputError(`Scenario ${scenario.id} has no strategy ${JSON.stringify(cx.strategy)}.`);
   const spec: RunPlan = { scenario, strategy, isolation: cx.isolation, workload: workloadOf(cx) };
-  const engine = new MemoryEngine(scenario.schema);
-  engine.recordHistory = true;
+  const engine = recordingModel(scenario.schema);
   engine.reset(seedTables(scenario), spec.isolation);
   const initial = engine.tables();
   const statements: StatementRun[] = [];
