@@ -5,7 +5,6 @@ import { isolationLevels, type IsolationLevel, type TxId } from '../src/adapters
 import { MemoryEngine } from '../src/adapters/memory/engine.ts';
 import { createPostgresBackend, type PostgresBackend } from '../src/adapters/postgres/postgres-backend.ts';
 import { provisionPostgres } from '../src/adapters/postgres/provision.ts';
-import { SqlCompiler } from '../src/adapters/postgres/sql-compiler.ts';
 import { scheduleArbitrary, workloadArbitrary } from '../src/explorer/arbitraries.ts';
 import { checkRun, ruleName, type Violation } from '../src/explorer/violation.ts';
 import { buildCounterexample, writeCounterexample } from '../src/explorer/counterexample.ts';
@@ -108,7 +107,7 @@ mkdirSync(out, { recursive: true });
 const server = await provisionPostgres();
 const onConflictSkipReads = Number.parseInt(server.version, 10) < 17;
 /** The backend of the scenario being replayed; one at a time, so the soak holds a few connections only. */
-let current: { scenario: Scenario; backend: PostgresBackend; compiler: SqlCompiler } | undefined;
+let current: { scenario: Scenario; backend: PostgresBackend } | undefined;
 console.log(`Soak on PostgreSQL ${server.version}: ${jobs.length} combinations, up to ${conformanceRuns} schedules each (${fuzzRuns} random programs per level), budget ${budgetMs / 60_000} min; output in ${relative(process.cwd(), out) || out}`);
 
 try {
@@ -141,19 +140,19 @@ try {
 }
 writeSummary();
 
-async function backendFor(scenario: Scenario): Promise<{ backend: PostgresBackend; compiler: SqlCompiler }> {
+async function backendFor(scenario: Scenario): Promise<PostgresBackend> {
   if (current?.scenario !== scenario) {
     await current?.backend.close();
     current = undefined;
     const backend = await createPostgresBackend(server.url, scenario.schema);
-    current = { scenario, backend, compiler: new SqlCompiler(scenario.schema, backend.schemaName) };
+    current = { scenario, backend };
   }
-  return current;
+  return current.backend;
 }
 
 /** Replays the job's schedules up to `until` (or until the budget runs out). */
 async function runJob(job: Job, until: number): Promise<void> {
-  const { backend, compiler } = await backendFor(job.scenario);
+  const backend = await backendFor(job.scenario);
   const engine = new MemoryEngine(job.scenario.schema);
   const strategy = job.scenario.strategies[job.strategy];
   const end = Math.min(until, job.samples.length);
@@ -166,7 +165,7 @@ async function runJob(job: Job, until: number): Promise<void> {
       continue;
     }
     const schedule = trace.steps.map((s) => s.tx);
-    const report = await replay(backend, spec, schedule, (s) => compiler.statement(s).sql);
+    const report = await replay(backend, spec, schedule);
     job.replayed++;
     if (report.racesFollowed.length > 0) job.followed++;
     if (report.reorderedFrom !== undefined) job.reordered++;
@@ -186,8 +185,8 @@ async function replayCounterexample(job: Job): Promise<void> {
     job.counterexampleReplay = 'no counterexample found';
     return;
   }
-  const { backend, compiler } = await backendFor(job.scenario);
-  const report = await replay(backend, runPlanOf(cx, job.scenario), cx.schedule, (s) => compiler.statement(s).sql);
+  const backend = await backendFor(job.scenario);
+  const report = await replay(backend, runPlanOf(cx, job.scenario), cx.schedule);
   if (report.status === 'confirmed' && report.violationReproduced) {
     job.counterexampleReplay = 'confirmed';
     return;

@@ -9,7 +9,6 @@ import { propertySeed } from './seed.ts';
 import { isolationLevels } from '../src/adapters/backend.ts';
 import { createPostgresBackend, type PostgresBackend } from '../src/adapters/postgres/postgres-backend.ts';
 import { provisionPostgres, type Provisioned } from '../src/adapters/postgres/provision.ts';
-import { SqlCompiler } from '../src/adapters/postgres/sql-compiler.ts';
 import { auditCatalogueEntry, type CatalogueRow } from '../src/explorer/catalogue-audit.ts';
 import { catalogue, itemsSchema } from '../src/model/scenarios/catalogue.ts';
 
@@ -42,14 +41,12 @@ const witnessClass: Record<string, string> = {
 
 let server: Provisioned;
 let backend: PostgresBackend;
-let compiler: SqlCompiler;
 const rows: CatalogueRow[] = [];
 
 beforeAll(async () => {
   server = await provisionPostgres();
   backend = await createPostgresBackend(server.url, itemsSchema);
-  compiler = new SqlCompiler(itemsSchema, backend.schemaName);
-  for (const entry of catalogue) rows.push(...(await auditCatalogueEntry(entry, isolationLevels, backend, (s) => compiler.statement(s).sql)));
+  for (const entry of catalogue) rows.push(...(await auditCatalogueEntry(entry, isolationLevels, backend)));
 });
 
 afterAll(async () => {
@@ -111,7 +108,7 @@ describe('catalogue conformance', () => {
           schedules.set(schedule.join(), schedule);
         }
         for (const schedule of schedules.values()) {
-          const report = await replay(backend, spec, schedule, (s) => compiler.statement(s).sql);
+          const report = await replay(backend, spec, schedule);
           expect(report.status, `${entry.anomaly} ${isolation} ${schedule.join(' ')}`).toBe('confirmed');
         }
       }

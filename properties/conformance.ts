@@ -4,7 +4,6 @@ import type { IsolationLevel } from '../src/adapters/backend.ts';
 import { MemoryEngine } from '../src/adapters/memory/engine.ts';
 import { createPostgresBackend, type PostgresBackend } from '../src/adapters/postgres/postgres-backend.ts';
 import { provisionPostgres, type Provisioned } from '../src/adapters/postgres/provision.ts';
-import { SqlCompiler } from '../src/adapters/postgres/sql-compiler.ts';
 import { scheduleArbitrary, workloadArbitrary } from '../src/explorer/arbitraries.ts';
 import { explore } from '../src/explorer/explore.ts';
 import { replay, runPlanOf, type ReplayReport } from '../src/explorer/replay.ts';
@@ -101,7 +100,6 @@ export function conformanceSuite(part: string): void {
         for (const isolation of levels) {
           it(`${name} under ${isolation}: ${runs} random schedules replay identically on PostgreSQL`, async () => {
             const engine = new MemoryEngine(scenario.schema);
-            const compiler = new SqlCompiler(scenario.schema, backend.schemaName);
             const max = scenario.transactions.max;
             const samples = fc.sample(fc.tuple(workloadArbitrary(scenario), scheduleArbitrary(max, max * 8)), { numRuns: runs, seed: propertySeed });
             const replayed = new Set<string>();
@@ -111,7 +109,7 @@ export function conformanceSuite(part: string): void {
               const run = JSON.stringify([workload, schedule]);
               if (replayed.has(run)) continue;
               replayed.add(run);
-              const report = await replay(backend, spec, schedule, (s) => compiler.statement(s).sql);
+              const report = await replay(backend, spec, schedule);
               if (report.status !== 'confirmed') {
                 expect.fail(`${scenario.id} ${name} ${isolation} workload ${JSON.stringify(workload)} schedule ${JSON.stringify(schedule)} diverged: ${divergence(report)}`);
               }
@@ -120,8 +118,7 @@ export function conformanceSuite(part: string): void {
           if (strategy.expected[isolation] === 'fails') {
             it(`${name} under ${isolation}: the shrunk counterexample replays on PostgreSQL as confirmed`, async () => {
               const cx = explore({ scenario, strategy: name, isolation, runs: 2000, seed: propertySeed }).counterexample!;
-              const compiler = new SqlCompiler(scenario.schema, backend.schemaName);
-              const report = await replay(backend, runPlanOf(cx, scenario), cx.schedule, (s) => compiler.statement(s).sql);
+              const report = await replay(backend, runPlanOf(cx, scenario), cx.schedule);
               if (report.status !== 'confirmed') expect.fail(`${scenario.id} ${name} ${isolation} counterexample ${JSON.stringify(cx.transactions)} schedule ${JSON.stringify(cx.schedule)} diverged: ${divergence(report)}`);
               expect(report.violationReproduced).toBe(true);
             });

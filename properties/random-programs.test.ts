@@ -4,7 +4,6 @@ import { isolationLevels } from '../src/adapters/backend.ts';
 import { MemoryEngine } from '../src/adapters/memory/engine.ts';
 import { createPostgresBackend, type PostgresBackend } from '../src/adapters/postgres/postgres-backend.ts';
 import { provisionPostgres, type Provisioned } from '../src/adapters/postgres/provision.ts';
-import { SqlCompiler } from '../src/adapters/postgres/sql-compiler.ts';
 import { scheduleArbitrary } from '../src/explorer/arbitraries.ts';
 import { replay, type ReplayReport } from '../src/explorer/replay.ts';
 import { formatReplayReport } from '../src/explorer/replay-report.ts';
@@ -66,7 +65,6 @@ interface Family {
   readonly scenario: Scenario;
   readonly workloads: (isolation: RunPlan['isolation']) => fc.Arbitrary<Workload>;
   backend?: PostgresBackend;
-  compiler?: SqlCompiler;
 }
 
 const families: readonly Family[] = [
@@ -78,7 +76,6 @@ beforeAll(async () => {
   server = await provisionPostgres();
   for (const family of families) {
     family.backend = await createPostgresBackend(server.url, family.scenario.schema);
-    family.compiler = new SqlCompiler(family.scenario.schema, family.backend.schemaName);
   }
 });
 
@@ -99,7 +96,7 @@ function onConflictSkipReads(): boolean {
  */
 async function replayOrRaced(family: Family, spec: RunPlan, schedule: readonly number[]): Promise<ReplayReport | 'raced'> {
   try {
-    return await replay(family.backend!, spec, schedule, (s) => family.compiler!.statement(s).sql);
+    return await replay(family.backend!, spec, schedule);
   } catch (e) {
     if (e instanceof InputError) return 'raced';
     throw e;

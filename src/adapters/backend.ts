@@ -41,6 +41,11 @@ export interface Backend {
   abandon(tx: TxId): Promise<Event[]>;
   /** Committed contents of every table, rows in primary-key order. */
   tables(): Promise<Tables>;
+  /**
+   * A statement as this backend runs it, for reports: PostgreSQL's SQL
+   * (tables unqualified, parameters after it), the model's short form.
+   */
+  describe(statement: Statement): string;
   /** Releases everything the backend holds. */
   close(): Promise<void>;
 }

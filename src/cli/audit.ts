@@ -1,7 +1,6 @@
 import { isolationLevels, type IsolationLevel } from '../adapters/backend.ts';
 import { createPostgresBackend, type PostgresBackend } from '../adapters/postgres/postgres-backend.ts';
 import { provisionPostgres } from '../adapters/postgres/provision.ts';
-import { SqlCompiler } from '../adapters/postgres/sql-compiler.ts';
 import { parseInteger, parseRuns } from './options.ts';
 import { parseDuration } from '../stress/duration.ts';
 import { formatCount, progressPrinter } from './progress.ts';
@@ -90,8 +89,7 @@ export async function auditCommand(options: AuditCommandOptions, io: CommandIo):
         const backend = await createPostgresBackend(server.url, scenario.schema, { signal: io.signal });
         backends.push(backend);
         database = backend.name;
-        const compiler = new SqlCompiler(scenario.schema, backend.schemaName);
-        for (const w of mine) rows.push(await auditStrategy(w.scenario, w.strategy, w.isolation, auditOptions(w), { backend, sql: (st) => compiler.statement(st).sql }));
+        for (const w of mine) rows.push(await auditStrategy(w.scenario, w.strategy, w.isolation, auditOptions(w), backend));
         await backend.close();
         backends.splice(backends.indexOf(backend), 1);
       }
@@ -125,7 +123,7 @@ export async function auditCatalogueCommand(options: AuditCommandOptions, io: Co
   const rows: CatalogueRow[] = [];
   try {
     for (const entry of entries) {
-      rows.push(...(await auditCatalogueEntry(entry, levels, target.backend, target.sql)));
+      rows.push(...(await auditCatalogueEntry(entry, levels, target.backend)));
     }
   } finally {
     await target.release();

@@ -8,7 +8,7 @@ import { modelEngine } from './model-engine.ts';
 import { ruleName } from './violation.ts';
 import type { Counterexample } from './counterexample.ts';
 import { exploreAsync, type ExploreOptions } from './explore.ts';
-import { replay, type SqlRenderer } from './replay.ts';
+import { replay } from './replay.ts';
 import { runOnEngine, type RunPlan, type Trace } from './runner.ts';
 import { choiceSchedule } from './schedule.ts';
 
@@ -60,7 +60,7 @@ export async function auditStrategy(
   strategy: string,
   isolation: IsolationLevel,
   options: AuditOptions,
-  postgres?: { readonly backend: Backend; readonly sql: SqlRenderer },
+  postgres?: Backend,
 ): Promise<AuditRow> {
   const report = await exploreAsync({ scenario, strategy, isolation, runs: options.runs, seed: options.seed, maxTimeMs: options.maxTimeMs, signal: options.signal, onProgress: options.onProgress });
   const spec = (workload: RunPlan['workload']): RunPlan => ({ scenario, strategy: scenario.strategies[strategy], isolation, workload });
@@ -83,7 +83,7 @@ export async function auditStrategy(
     for (const { spec: s, trace } of traces.slice(0, options.replaySamples ?? 10)) toReplay.push({ spec: s, schedule: trace.steps.map((step) => step.tx) });
     verdict = 'confirmed';
     for (const { spec: s, schedule } of toReplay) {
-      const replayed = await replay(postgres.backend, s, schedule, postgres.sql);
+      const replayed = await replay(postgres, s, schedule);
       if (replayed.status !== 'confirmed') verdict = 'diverged';
     }
   }

@@ -4,7 +4,7 @@ import type { Scenario } from '../model/scenario.ts';
 import { classifyRun, type Anomaly } from './anomaly.ts';
 import { scheduleArbitrary } from './arbitraries.ts';
 import { modelEngine } from './model-engine.ts';
-import { replay, type ReplayReport, type SqlRenderer } from './replay.ts';
+import { replay, type ReplayReport } from './replay.ts';
 import { runOnEngine, type RunPlan, type Trace } from './runner.ts';
 import { choiceSchedule, intendedOrder } from './schedule.ts';
 
@@ -80,7 +80,7 @@ function observed(entry: CatalogueEntry, trace: Trace): boolean {
  * witnesses the model found under the other levels, the schedules the level
  * should prevent.
  */
-export async function auditCatalogueEntry(entry: CatalogueEntry, levels: readonly IsolationLevel[], backend: Backend, sql: SqlRenderer): Promise<CatalogueRow[]> {
+export async function auditCatalogueEntry(entry: CatalogueEntry, levels: readonly IsolationLevel[], backend: Backend): Promise<CatalogueRow[]> {
   const { scenario } = entry;
   const found = new Map(isolationLevels.map((level) => [level, modelAllowance(entry, level)]));
   const witnesses = [...found.values()].flatMap((f) => (f.witness ? [f.witness.schedule] : []));
@@ -93,7 +93,7 @@ export async function auditCatalogueEntry(entry: CatalogueEntry, levels: readonl
     const schedules = orders.filter((s, i): s is TxId[] => s !== undefined && orders.findIndex((t) => t?.join() === s.join()) === i);
     const replays: { schedule: readonly TxId[]; status: ReplayReport['status']; anomaly: boolean }[] = [];
     for (const schedule of schedules) {
-      const report = await replay(backend, spec, schedule, sql);
+      const report = await replay(backend, spec, schedule);
       replays.push({ schedule, status: report.status, anomaly: report.postgresViolation?.kind === 'invariant' });
     }
     rows.push({

@@ -39,7 +39,7 @@ export async function replayCounterexample(cx: Counterexample, options: ReplayOp
   const { openPostgres } = await import('../adapters/postgres/postgres-target.ts');
   const target = await openPostgres(scenario.schema, { db: options.db, signal: options.signal });
   try {
-    return await replay(target.backend, runPlanOf(cx, scenario), cx.schedule, target.sql);
+    return await replay(target.backend, runPlanOf(cx, scenario), cx.schedule);
   } finally {
     await target.release();
   }

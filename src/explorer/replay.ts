@@ -2,7 +2,7 @@ import type { Backend, Event, TxId } from '../adapters/backend.ts';
 import type { RacingEngine } from '../adapters/engine.ts';
 import { seedTables, type Fate, type Scenario } from '../model/scenario.ts';
 import type { Row, Tables } from '../model/schema.ts';
-import { describeStatement, type Statement, type StatementResult } from '../model/statement.ts';
+import { describeStatement, type StatementResult } from '../model/statement.ts';
 import { modelEngine, racingModel } from './model-engine.ts';
 import { checkRun, type Violation } from './violation.ts';
 import { describeEvent, describeReleased, type Counterexample, workloadOf } from './counterexample.ts';
@@ -69,9 +69,6 @@ export interface ReplayReport {
   readonly elapsedMs: number;
 }
 
-/** Renders a statement as the SQL the backend runs; the postgres adapter's compiler, or a description. */
-export type SqlRenderer = (statement: Statement) => string;
-
 /** A race among waiting transactions that PostgreSQL resolved otherwise than first come, first served. */
 export interface RaceFollowed {
   /** The step during which the lock was granted. */
@@ -100,13 +97,13 @@ export interface RaceFollowed {
  * rest of the schedule in its intended order (`reorderedFrom`), so every
  * outcome the model allows is followed to the end.
  */
-export async function replay(backend: Backend, spec: RunPlan, schedule: readonly TxId[], sql: SqlRenderer, maxAttempts = 4): Promise<ReplayReport> {
+export async function replay(backend: Backend, spec: RunPlan, schedule: readonly TxId[], maxAttempts = 4): Promise<ReplayReport> {
   const started = performance.now();
   // The model's run of the stored schedule, first: a schedule that does not fit the workload is the input's fault (an InputError).
   runOnEngine(modelEngine(spec.scenario.schema), spec, stepOrder(schedule));
   for (let attempt = 1; ; attempt++) {
     const last = attempt >= maxAttempts;
-    const report = await replayOnce(backend, spec, schedule, sql, last);
+    const report = await replayOnce(backend, spec, schedule, last);
     if (!report.raced || last) return { ...report, attempts: attempt, elapsedMs: Math.round(performance.now() - started) };
   }
 }
@@ -154,7 +151,6 @@ async function replayOnce(
   backend: Backend,
   spec: RunPlan,
   schedule: readonly TxId[],
-  sql: SqlRenderer,
   reorder: boolean,
 ): Promise<Omit<ReplayReport, 'attempts' | 'elapsedMs'> & { raced?: RaceFollowed }> {
   const resolutions = new Map<number, TxId>();
@@ -195,7 +191,7 @@ async function replayOnce(
     return {
       index: i + 1,
       tx: pg.tx,
-      sql: sql(pg.statement),
+      sql: backend.describe(pg.statement),
       statementText: describeStatement(pg.statement),
       model: expected ? side(expected, model.steps) : { outcome: '(no such step)', blocked: false, released: [] },
       postgres: side(pg, pgSteps),

@@ -37,6 +37,10 @@ class LastComesFirst implements Backend {
     return this.engine.tables();
   }
 
+  describe(statement: Statement): string {
+    return describeStatement(statement);
+  }
+
   async close(): Promise<void> {}
 }
 
@@ -46,7 +50,7 @@ describe('replay follows every outcome the model allows to the end', () => {
   it('a commit wakes three UPDATE waiters and the database lets the last win: the stored schedule cannot go on, so the last attempt runs the rest in its intended order', async () => {
     // The first schedule of issue #17: points-add serializable-retry (the naive read-modify-write), read committed.
     const plan: RunPlan = { scenario: pointsAdd, strategy: pointsAdd.strategies['serializable-retry'], isolation: 'read-committed', workload: amounts('add', 300, 200, 200, 200) };
-    const report = await replay(new LastComesFirst(pointsAdd.schema), plan, [4, 4, 1, 2, 3, 1, 2, 4, 3, 4, 1, 1, 2, 2, 3, 3], describeStatement);
+    const report = await replay(new LastComesFirst(pointsAdd.schema), plan, [4, 4, 1, 2, 3, 1, 2, 4, 3, 4, 1, 1, 2, 2, 3, 3]);
     expect(report.status).toBe('confirmed');
     expect(report.attempts).toBe(4);
     expect(report.reorderedFrom).toBe(11);
@@ -57,7 +61,7 @@ describe('replay follows every outcome the model allows to the end', () => {
   it('a ROLLBACK wakes a waiter that walked the update chain and a later arrival holding the tuple lock: the database lets the later one win', async () => {
     // Found by the conformance property at 2,000 runs: points-deduct for-update, read committed; T2 rolls back at step 8 (2100 > 1800).
     const plan: RunPlan = { scenario: pointsDeduct, strategy: pointsDeduct.strategies['for-update'], isolation: 'read-committed', workload: amounts('deduct', 3000, 2100, 1200, 600) };
-    const report = await replay(new LastComesFirst(pointsDeduct.schema), plan, [3, 3, 2, 3, 4, 3, 1, 2, 4, 4, 4, 1], describeStatement);
+    const report = await replay(new LastComesFirst(pointsDeduct.schema), plan, [3, 3, 2, 3, 4, 3, 1, 2, 4, 4, 4, 1]);
     expect(report.status).toBe('confirmed');
     expect(report.racesFollowed[0]).toEqual({ step: 8, candidates: [4, 1], chosen: 1 });
     expect(report.reorderedFrom).toBe(9);

@@ -63,6 +63,19 @@ class SideBySide {
   }
 }
 
+describe('describe: a statement as each backend runs it, for reports', () => {
+  const update: Statement = { kind: 'update', table: 'accounts', set: { balance: 2700 }, where: { id: 1 } };
+
+  it('PostgreSQL: the SQL without the run schema, parameters after it', () => {
+    expect(postgres.describe(update)).toBe('update "accounts" set "balance" = $1 where "id" = $2 returning *  -- $1=2700, $2=1');
+    expect(postgres.describe(commit)).toBe('commit');
+  });
+
+  it("the model: lockstep's short form", () => {
+    expect(new MemoryBackend(schema).describe(update)).toBe('update accounts set balance=2700 where id=1');
+  });
+});
+
 describe('PostgresBackend', () => {
   let both: SideBySide;
   beforeEach(async () => {

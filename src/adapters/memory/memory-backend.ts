@@ -1,6 +1,6 @@
 import type { Backend, Event, IsolationLevel, TxId } from '../backend.ts';
 import type { Schema, Tables } from '../../model/schema.ts';
-import type { Statement } from '../../model/statement.ts';
+import { describeStatement, type Statement } from '../../model/statement.ts';
 import { MemoryEngine } from './engine.ts';
 
 /**
@@ -36,6 +36,11 @@ export class MemoryBackend implements Backend {
 
   async tables(): Promise<Tables> {
     return this.engine.tables();
+  }
+
+  /** The model's short form: `update accounts set balance=2700 where id=1`. */
+  describe(statement: Statement): string {
+    return describeStatement(statement);
   }
 
   async close(): Promise<void> {}

@@ -94,6 +94,8 @@ const connectionCheck = { client_connection_check_interval: 500 };
 export class PostgresBackend implements Backend {
   private version = '';
   private readonly compiler: SqlCompiler;
+  /** The same statements without the run schema's random name, for reports (the same bytes on every replay). */
+  private readonly described: SqlCompiler;
   private readonly sessions: Sessions<Sent, StatementResult>;
   /** Transactions whose statement runs with the 1 ms deadlock_timeout (`set local`, gone at their end). */
   private readonly fastDeadlock = new Set<TxId>();
@@ -114,6 +116,7 @@ export class PostgresBackend implements Backend {
     options: PostgresBackendOptions = {},
   ) {
     this.compiler = new SqlCompiler(schema, `lockstep_${randomBytes(6).toString('hex')}`);
+    this.described = new SqlCompiler(schema, '');
     this.applicationName = options.applicationName ?? 'lockstep';
     this.deadlockTimeoutMs = options.deadlockTimeoutMs ?? 3000;
     this.settleDeadlineMs = options.settleDeadlineMs ?? this.deadlockTimeoutMs + 2000;
@@ -225,6 +228,12 @@ export class PostgresBackend implements Backend {
       out[name] = results[i].rows.map((row) => this.plainRow(name, row));
     });
     return canonicalTables(this.schema, out);
+  }
+
+  /** The SQL a statement runs as, tables unqualified (the run schema is the search path), parameters shown after it: `update "accounts" set "balance" = $1 where "id" = $2 returning *  -- $1=2700, $2=1`. */
+  describe(statement: Statement): string {
+    const { sql, parameters } = this.described.statement(statement);
+    return parameters.length ? `${sql}  -- ${parameters.map((p, i) => `$${i + 1}=${JSON.stringify(p)}`).join(', ')}` : sql;
   }
 
   /** Ends every connection and drops the run schema. Idempotent; safe after errors and with statements still blocked. */

@@ -1,14 +1,10 @@
 import type { Schema } from '../../model/schema.ts';
-import type { Statement } from '../../model/statement.ts';
 import { createPostgresBackend, type PostgresBackend } from './postgres-backend.ts';
 import { provisionPostgres } from './provision.ts';
-import { SqlCompiler } from './sql-compiler.ts';
 
 /** A backend on a PostgreSQL server for one scenario schema, and how to let go of both. */
 export interface PostgresTarget {
   readonly backend: PostgresBackend;
-  /** The SQL a statement runs as (tables unqualified: the run schema is the search path), parameters shown after it. */
-  readonly sql: (statement: Statement) => string;
   /** Drops the run schema, closes every connection and stops an embedded server. Idempotent. */
   release(): Promise<void>;
 }
@@ -28,7 +24,7 @@ export interface PostgresTargetOptions {
  *
  * ```ts
  * const target = await openPostgres(scenario.schema, { db: process.env.DATABASE_URL });
- * try { await replay(target.backend, ...); } finally { await target.release(); }
+ * try { await replay(target.backend, plan, schedule); } finally { await target.release(); }
  * ```
  */
 export async function openPostgres(schema: Schema, options: PostgresTargetOptions = {}): Promise<PostgresTarget> {
@@ -40,8 +36,6 @@ export async function openPostgres(schema: Schema, options: PostgresTargetOption
     await server.stop();
     throw e;
   }
-  // Reports show statements as a person writes them, without the run schema's random name, so they are the same bytes on every replay.
-  const compiler = new SqlCompiler(schema, '');
   let released: Promise<void> | undefined;
   let unwatch = () => {};
   const release = () => {
@@ -57,14 +51,7 @@ export async function openPostgres(schema: Schema, options: PostgresTargetOption
   };
   if (options.signal?.aborted) await release();
   else unwatch = releaseOnAbort(options.signal, release);
-  return {
-    backend,
-    sql: (statement) => {
-      const { sql, parameters } = compiler.statement(statement);
-      return parameters.length ? `${sql}  -- ${parameters.map((p, i) => `$${i + 1}=${JSON.stringify(p)}`).join(', ')}` : sql;
-    },
-    release,
-  };
+  return { backend, release };
 }
 
 /** Runs `release` when `signal` aborts; returns a function that stops watching. */
