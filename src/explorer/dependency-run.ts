@@ -17,10 +17,14 @@ export interface DependencyStep {
   readonly footprint: Footprint;
 }
 
-/** Two steps that must not be reordered: their footprints conflict, or they move the same transaction on. */
-export function dependent(a: DependencyStep, b: DependencyStep): boolean {
+/**
+ * Two steps that must not be reordered: their footprints conflict, or they
+ * move the same transaction on. `unordered`: the heap orders no statement
+ * reads (`heap-orders.ts`), whose writes commute; none when not given.
+ */
+export function dependent(a: DependencyStep, b: DependencyStep, unordered?: ReadonlySet<string>): boolean {
   for (const t of a.movedOn) if (b.movedOn.includes(t)) return true;
-  return a.footprint.conflicts(b.footprint);
+  return a.footprint.conflicts(b.footprint, unordered);
 }
 
 /** Sees what a run submits and what its statements return (`state-cache.ts`). */
@@ -137,13 +141,16 @@ export function runWithDependencies(
 export class HappensBefore {
   private readonly before: Uint8Array[] = [];
 
+  /** `unordered`: as `dependent` takes it. */
+  constructor(private readonly unordered?: ReadonlySet<string>) {}
+
   /** Adds the next step and returns the indices of the earlier steps it races with directly (dependent, with no dependent step in between). */
   push(steps: readonly DependencyStep[], j: number): number[] {
     const row = new Uint8Array(j);
     const direct: number[] = [];
     for (let i = j - 1; i >= 0; i--) {
       if (row[i]) continue;
-      if (!dependent(steps[i], steps[j])) continue;
+      if (!dependent(steps[i], steps[j], this.unordered)) continue;
       direct.push(i);
       row[i] = 1;
       const b = this.before[i];

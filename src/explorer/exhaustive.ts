@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { TxId } from '../adapters/backend.ts';
 import type { Engine } from '../adapters/engine.ts';
 import { checkRun, type Violation } from './violation.ts';
-import { canonicalOrder, dependent, HappensBefore, runWithDependencies, type DependencyStep } from './dependency-run.ts';
+import { canonicalOrder, dependent, HappensBefore, runWithDependencies, type DependencyStep, type RunObserver } from './dependency-run.ts';
+import { HeapOrders } from './heap-orders.ts';
 import type { RunPlan, Trace } from './runner.ts';
 import type { Independence } from './footprint.ts';
 import { StateCache, StateKeys, type CachedState } from './state-cache.ts';
@@ -78,6 +79,8 @@ interface Node {
   readonly preemptions: number;
   /** Transactions asleep on entry, with the step each takes here (already covered by a sibling schedule). */
   readonly sleep: Map<TxId, DependencyStep>;
+  /** The asleep transactions whose steps were covered by another unit of a split search (`first`): they wake on any step that does not commute with theirs in every heap order. */
+  readonly strict: Set<TxId>;
   /** Transactions to try here. */
   readonly backtrack: Set<TxId>;
   /** Transactions tried here, with the step each took. */
@@ -118,9 +121,23 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
   const pruned = { value: false };
   let failure: ExhaustiveFailure | undefined;
   const capacity = bound === Infinity ? (options.stateCache ?? defaultStateCache) : 0;
-  const cache = new StateCache(capacity);
+  let cache = new StateCache(capacity);
   const keys = capacity > 0 ? new StateKeys(spec, engine) : undefined;
   const outcomes = new Map<string, string>();
+  // Tables whose heap order no statement seen reads: their inserts commute until a run meets one that does, then the search starts again.
+  const heapOrders = (options.independence ?? 'semantic') === 'semantic' ? new HeapOrders(spec.scenario.schema) : undefined;
+  const unordered = heapOrders?.unordered;
+  const observer: RunObserver | undefined =
+    heapOrders === undefined
+      ? keys
+      : {
+          submitted(tx, statement) {
+            heapOrders.observe(statement);
+            keys?.submitted(tx, statement);
+          },
+          abandoned: (tx) => keys?.abandoned(tx),
+          events: (events) => keys?.events(events),
+        };
   const result = (complete: boolean): ExhaustiveResult => ({
     schedules,
     traces: traces.size,
@@ -133,10 +150,12 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
     failure,
   });
 
+  // Schedules run since the search (re)started: a statement that orders a heap met in the first only changes that schedule's races.
+  let sinceStart = 0;
   for (;;) {
     const replay = stack.length;
     const firstNew = Math.max(0, replay - 1);
-    const hb = new HappensBefore();
+    let hb = new HappensBefore(unordered);
     let steps: readonly DependencyStep[] = [];
     let reached: CachedState | undefined;
     keys?.reset();
@@ -144,9 +163,13 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
       engine,
       spec,
       (runnable, last, depth) => {
+        if (heapOrders?.changed && sinceStart > 0) return undefined; // the search starts again
         if (depth < replay) return stack[depth].chosen;
-        const node = newNode(stack, steps, runnable, last, depth);
-        if (depth === 0 && first) for (const [t, s] of first.asleep) node.sleep.set(t, s);
+        const node = newNode(stack, steps, runnable, last, depth, unordered);
+        if (depth === 0 && first) {
+          for (const [t, s] of first.asleep) node.sleep.set(t, s);
+          for (const t of first.asleep.keys()) node.strict.add(t);
+        }
         const awake = runnable.filter((t) => !node.sleep.has(t));
         if (awake.length === 0) return undefined;
         const key = depth > 0 ? keys?.key(runnable) : null;
@@ -157,7 +180,7 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
             // Explored from here already: its continuations' races with this prefix are this prefix's races.
             reached = known;
             cache.pruned++;
-            backtrackForContinuations(stack, steps, hb, [...cache.steps(known)], first !== undefined);
+            backtrackForContinuations(stack, steps, hb, [...cache.steps(known)], first !== undefined, unordered);
             return undefined;
           }
         }
@@ -174,14 +197,34 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
       (step, j, all) => {
         steps = all;
         stack[j].explored.set(step.tx, step);
+        if (heapOrders?.changed && sinceStart === 0) {
+          // A heap became ordered during the first schedule: only its steps so far were reduced; their races are found again.
+          heapOrders.restart();
+          hb = new HappensBefore(unordered);
+          for (let k = 0; k < j; k++) for (const i of hb.push(all, k)) if (!(first && i === 0)) addBacktrack(stack, all, hb, i, k);
+        }
         const races = hb.push(all, j);
         if (j < firstNew) return;
         for (const i of races) if (!(first && i === 0)) addBacktrack(stack, all, hb, i, j);
       },
       options.independence,
-      keys,
+      observer,
     );
     schedules++;
+    sinceStart++;
+    if (heapOrders?.changed) {
+      // A statement that reads a table's heap order: what was reduced assuming it did not is explored again.
+      heapOrders.restart();
+      stack.length = 0;
+      traces.clear();
+      traceDigests.length = 0;
+      naiveInterleavings = 0;
+      outcomes.clear();
+      cache = new StateCache(capacity);
+      pruned.value = false;
+      sinceStart = 0;
+      continue;
+    }
     summarize(cache, stack, run.steps, reached, firstNew);
     if (run.trace) {
       const key = canonicalOrder(run.steps, hb);
@@ -244,7 +287,7 @@ function summarize(cache: StateCache, stack: readonly Node[], steps: readonly De
  *   `addBacktrack`; otherwise every transaction with a step in the
  *   continuations is tried at i.
  */
-function backtrackForContinuations(stack: readonly Node[], steps: readonly DependencyStep[], hb: HappensBefore, continuations: readonly DependencyStep[], splitRoot: boolean): void {
+function backtrackForContinuations(stack: readonly Node[], steps: readonly DependencyStep[], hb: HappensBefore, continuations: readonly DependencyStep[], splitRoot: boolean, unordered?: ReadonlySet<string>): void {
   const d = steps.length;
   const continuing = new Set<TxId>();
   for (const e of continuations) continuing.add(e.tx);
@@ -252,9 +295,9 @@ function backtrackForContinuations(stack: readonly Node[], steps: readonly Depen
     const a = steps[i];
     let races = false;
     for (const e of continuations) {
-      if (e.tx === a.tx || a.movedOn.includes(e.tx) || !dependent(a, e)) continue;
+      if (e.tx === a.tx || a.movedOn.includes(e.tx) || !dependent(a, e, unordered)) continue;
       let direct = true;
-      for (let k = i + 1; k < d && direct; k++) if (hb.precedes(i, k) && dependent(steps[k], e)) direct = false;
+      for (let k = i + 1; k < d && direct; k++) if (hb.precedes(i, k) && dependent(steps[k], e, unordered)) direct = false;
       if (direct) {
         races = true;
         break;
@@ -288,18 +331,24 @@ function preemptionOf(runnable: readonly TxId[], last: TxId, tx: TxId): number {
   return last !== 0 && tx !== last && runnable.includes(last) ? 1 : 0;
 }
 
-function newNode(stack: readonly Node[], steps: readonly DependencyStep[], runnable: readonly TxId[], last: TxId, depth: number): Node {
+function newNode(stack: readonly Node[], steps: readonly DependencyStep[], runnable: readonly TxId[], last: TxId, depth: number, unordered?: ReadonlySet<string>): Node {
   const sleep = new Map<TxId, DependencyStep>();
+  const strict = new Set<TxId>();
   let preemptions = 0;
   if (depth > 0) {
     const parent = stack[depth - 1];
     const taken = steps[depth - 1];
     preemptions = parent.preemptions + preemptionOf(parent.runnable, parent.last, parent.chosen);
     // A sleeping transaction stays asleep across a step independent of its own.
-    for (const [t, s] of parent.sleep) if (!dependent(s, taken)) sleep.set(t, s);
-    for (const [t, s] of parent.explored) if (t !== parent.chosen && !dependent(s, taken)) sleep.set(t, s);
+    for (const [t, s] of parent.sleep) {
+      const other = parent.strict.has(t); // another unit's heap orders may differ from this search's
+      if (dependent(s, taken, other ? undefined : unordered)) continue;
+      sleep.set(t, s);
+      if (other) strict.add(t);
+    }
+    for (const [t, s] of parent.explored) if (t !== parent.chosen && !dependent(s, taken, unordered)) sleep.set(t, s);
   }
-  return { runnable, last, preemptions, sleep, backtrack: new Set(), explored: new Map(), skipped: new Set(), chosen: 0 };
+  return { runnable, last, preemptions, sleep, strict, backtrack: new Set(), explored: new Map(), skipped: new Set(), chosen: 0 };
 }
 
 /**

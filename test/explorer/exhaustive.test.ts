@@ -171,13 +171,13 @@ describe('exhaustive search: traces counted by hand', () => {
     expect(search(pointsDeduct, 'naive', 'read-committed', defaultWorkload(pointsDeduct, 2), { independence: 'coarse', stateCache: 0 })).toMatchObject({ traces: 10, naiveInterleavings: 24 });
   });
 
-  it('points-deduct naive, 3 transactions, with state caching: 51 of 93 schedules stop at a state explored before', () => {
+  it('points-deduct naive, 3 transactions, with state caching: 51 of 81 schedules stop at a state explored before', () => {
     // E.g. T1 and T2 committed one after the other (2,400 left, both "ok") and T3 not started: reached after T1 then T2 and after T2 then T1;
     // or T1 holding the row lock of its update with T2 waiting behind it, whether T3 read before or after T2 began to wait.
     const w = defaultWorkload(pointsDeduct, 3);
     expect(search(pointsDeduct, 'naive', 'read-committed', w)).toMatchObject({ schedules: 96, traces: 96, prunedPrefixes: 0, outcomes: 3 });
-    // The history rows' inserts are ordered by the heap order they leave (two inserts into one table do not commute), which the state names too.
-    expect(search(pointsDeduct, 'naive', 'read-committed', w, {})).toMatchObject({ schedules: 93, traces: 30, prunedPrefixes: 51, outcomes: 3, complete: true });
+    // The history rows' inserts commute (no statement reads history's heap order, `heap-orders.ts`), though the state names the heap order they leave.
+    expect(search(pointsDeduct, 'naive', 'read-committed', w, {})).toMatchObject({ schedules: 81, traces: 30, prunedPrefixes: 51, outcomes: 3, complete: true });
   });
 });
 
@@ -374,7 +374,7 @@ describe('exhaustive mode of explore', () => {
   it('proves a safe strategy for its workload and reports the reduction', () => {
     const report = explore({ scenario: pointsDeduct, strategy: 'for-update', isolation: 'read-committed', runs: 100, seed: 1, mode: 'exhaustive', transactions: 3 });
     expect(report.status).toBe('passed');
-    expect(report.stats).toMatchObject({ schedules: 60, complete: true });
+    expect(report.stats).toMatchObject({ schedules: 48, complete: true });
   });
 
   it('a preemption bound cuts schedules and says the search is not complete', () => {
