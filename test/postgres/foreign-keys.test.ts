@@ -52,6 +52,7 @@ const updateP = (id: number, set: Partial<Db['p']>): Statement<Db> => ({ kind: '
 const childViolation = (table: string, constraint: string): DbError => ({ code: '23503', message: `insert or update on table "${table}" violates foreign key constraint "${constraint}"` });
 const parentViolation = (constraint: string, table: string): DbError => ({ code: '23503', message: `update or delete on table "p" violates foreign key constraint "${constraint}" on table "${table}"` });
 const concurrentUpdate: DbError = { code: '40001', message: 'could not serialize access due to concurrent update' };
+const readWriteDependencies: DbError = { code: '40001', message: 'could not serialize access due to read/write dependencies among transactions' };
 const deadlock: DbError = { code: '40P01', message: 'deadlock detected' };
 const line = (id: number, p: number | null, n = 0): Db['c'] => ({ id, p, n });
 
@@ -220,5 +221,19 @@ describe('foreign keys, on the model and on PostgreSQL', () => {
     await both.rows(2, { kind: 'delete', table: 'c', where: { id: 1 } }, [line(1, 1)]);
     await both.rows(2, deleteP(1), [p1]);
     await both.rows(2, commit, []);
+  });
+
+  it('serializable: a parent delete whose cascade meets a child version a committed concurrent transaction wrote and replaced fails with 40001 before its RESTRICT check', async () => {
+    await both.reset('serializable');
+    await both.rows(1, updateP(4, { v: 1 }), [{ ...p4, v: 1 }]);
+    // T2 inserts a child and re-points it (the first version is dead, by T2), then reads what T1 wrote: T2 -rw-> T1.
+    await both.rows(2, insert('d', { id: 4, p: 2 }), [{ id: 4, p: 2 }]);
+    await both.rows(2, { kind: 'update', table: 'd', where: { id: 4 }, set: { p: 1 } }, [{ id: 4, p: 1 }]);
+    await both.rows(2, { kind: 'select', table: 'p', where: { id: 4 } }, [p4]);
+    await both.rows(2, commit, []);
+    // The cascade (d's trigger fires before e's) scans d at the latest snapshot: the dead version's creator, T2, is concurrent with T1's
+    // snapshot, so T1 -rw-> T2, which closes T2 -rw-> T1 -rw-> T2 with T2 committed: 40001, before e's RESTRICT check would find e(1, 30).
+    await both.expect(1, deleteP(3), [failed(1, readWriteDependencies)]);
+    await both.rows(1, rollback, []);
   });
 });

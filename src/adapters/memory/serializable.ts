@@ -50,6 +50,12 @@ export function serializableRead(run: Run, xact: Xact, table: TableState, where:
           const writer = sees(xact, snapshot, seen.xmax) ? seen.xmin : seen.xmax;
           if (writer.ssi !== null) conflictOut(xact, writer);
         }
+        // So is every older version it examines (a creator the transaction's snapshot includes is no conflict): under the latest snapshot,
+        // the version a concurrent transaction that committed since created and then replaced itself (an insert and an upsert of one row).
+        for (let j = i - 1; j >= 0; j--) {
+          const creator = versions[j].xmin;
+          if (creator.ssi !== null && (index === undefined || sameKey(key, where, versions[j].data))) conflictOut(xact, creator);
+        }
         // No SIREAD lock on a version the transaction wrote itself (PredicateLockTID skips those).
         if (index !== undefined && seen && seen.xmin !== xact && !(seen.xmax && sees(xact, snapshot, seen.xmax)) && sameKey(key, where, seen.data)) (tuples ??= new Set()).add(chain);
       }
