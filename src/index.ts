@@ -40,6 +40,7 @@ export { isolationLevels, type IsolationLevel, type TxId } from './model/transac
 // Checking it
 export { explore, exploreAsync, type ExploreOptions, type ExploreProgress, type ExploreReport, type ExploreStats } from './explorer/explore.ts';
 export { exploreOnWorkers, exploreShard, mergeShards, type Shard, type ShardedExploration, type ShardResult, type WorkerOptions } from './explorer/parallel.ts';
+export { closeWorkerPools } from './explorer/worker-pool.ts';
 export type { PartResult, Shrunk, UnitResult } from './explorer/exploration.ts';
 export type { SearchMode } from './explorer/search-mode.ts';
 export type { Violation } from './explorer/violation.ts';

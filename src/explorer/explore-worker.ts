@@ -18,8 +18,14 @@ export interface WorkerTask {
 /** A worker's answer: the parts' result, or the one sentence of an error a user can cause (its class by name). */
 export type WorkerAnswer = { readonly result: PartResult } | { readonly error: { readonly name: string; readonly message: string } };
 
-/** Explorations this thread has prepared, by task options: a worker keeps its engine and arbitraries between parts. */
+/**
+ * Explorations this thread has prepared, by task options, the last
+ * `keptExplorations`: a worker keeps its engine and arbitraries between
+ * parts, and between explorations since its pool outlives them
+ * (`worker-pool.ts`).
+ */
 const prepared = new Map<string, Promise<Exploration>>();
+const keptExplorations = 4;
 
 /**
  * The task function of the worker pool (`parallel.ts`): loads the scenario
@@ -32,11 +38,19 @@ export default async function exploreParts(task: WorkerTask): Promise<WorkerAnsw
     const key = JSON.stringify([task.module, task.scenario, task.options]);
     let exploration = prepared.get(key);
     if (exploration === undefined) {
-      exploration = scenarioFromModule(task.module, task.scenario).then((scenario) => {
+      const preparing = scenarioFromModule(task.module, task.scenario).then((scenario) => {
         const options = { ...task.options, scenario };
         checkExploreOptions(options);
         return prepareExploration(options);
       });
+      // A failure is not kept: the next exploration tries again.
+      preparing.catch(() => prepared.get(key) === preparing && prepared.delete(key));
+      exploration = preparing;
+      prepared.set(key, exploration);
+      if (prepared.size > keptExplorations) prepared.delete(prepared.keys().next().value!);
+    } else {
+      // The most recently used last.
+      prepared.delete(key);
       prepared.set(key, exploration);
     }
     return { result: (await exploration).run(task.from, task.to) };

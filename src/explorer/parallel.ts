@@ -1,7 +1,3 @@
-import { createRequire } from 'node:module';
-import { extname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import Tinypool from 'tinypool';
 import { DefinitionError, EnvironmentError, InputError, InterruptedError, LockstepError } from '../errors.ts';
 import { checkScenario } from '../model/check-scenario.ts';
 import type { ExploreOptions, ExploreReport } from './explore.ts';
@@ -10,6 +6,7 @@ import { assembleReport, checkShard, firstFailure, prepareExploration, reportBas
 import type { WorkerAnswer, WorkerTask } from './explore-worker.ts';
 import { moduleUrl } from './scenario-module.ts';
 import { checkSerialSpec } from './serial-spec-check.ts';
+import { workerPool } from './worker-pool.ts';
 
 /** How to spread an exploration over worker threads. */
 export interface WorkerOptions {
@@ -211,7 +208,7 @@ function chunksOf(task: Omit<WorkerTask, 'from' | 'to'>, workers: number, from: 
  */
 async function runOnWorkers(task: Omit<WorkerTask, 'from' | 'to'>, workers: number, from: number, to: number, signal?: AbortSignal): Promise<PartResult[]> {
   const chunks = chunksOf(task, workers, from, to);
-  const pool = new Tinypool({ filename: workerFilename(), minThreads: workers, maxThreads: workers, isolateWorkers: false });
+  const pool = workerPool(workers);
   const results: (PartResult | undefined)[] = [];
   const running = new Map<number, AbortController>();
   let stopAt = chunks.length; // chunks from here on are not needed
@@ -262,7 +259,6 @@ async function runOnWorkers(task: Omit<WorkerTask, 'from' | 'to'>, workers: numb
     });
   } finally {
     if (interrupt) signal?.removeEventListener('abort', interrupt);
-    await pool.destroy();
   }
   if (problem !== undefined) throw problem;
   return results.slice(0, stopAt).map((r, k) => {
@@ -276,18 +272,4 @@ function rebuild(error: { name: string; message: string }): LockstepError {
   if (error.name === 'DefinitionError') return new DefinitionError(error.message);
   if (error.name === 'EnvironmentError') return new EnvironmentError(error.message);
   return new InputError(error.message);
-}
-
-/**
- * The module the pool's threads load: the compiled worker next to this file,
- * or, when lockstep runs from its TypeScript sources (its own tests), a
- * module that loads the TypeScript worker through tsx.
- */
-function workerFilename(): string {
-  const worker = new URL(`./explore-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
-  if (extname(worker.pathname) === '.js') return worker.href;
-  // tsx's ES module entry (its CommonJS one does not load from a data: module).
-  const tsx = typeof import.meta.resolve === 'function' ? import.meta.resolve('tsx/esm/api') : pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
-  const source = `import { tsImport } from ${JSON.stringify(tsx)};\nconst worker = await tsImport(${JSON.stringify(worker.href)}, ${JSON.stringify(worker.href)});\nexport default worker.default;\n`;
-  return `data:text/javascript,${encodeURIComponent(source)}`;
 }

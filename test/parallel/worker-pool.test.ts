@@ -1,0 +1,65 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { InterruptedError } from '../../src/errors.ts';
+import { explore, type ExploreOptions, type ExploreReport } from '../../src/explorer/explore.ts';
+import { exploreOnWorkers } from '../../src/explorer/parallel.ts';
+import { closeWorkerPools, workerPool } from '../../src/explorer/worker-pool.ts';
+import { pointsDeduct } from '../../src/model/scenarios/points.ts';
+
+const scenarioModule = fileURLToPath(new URL('../../src/model/scenarios/index.ts', import.meta.url));
+
+/** A report as bytes, without the timing in its stats. */
+function bytes(report: ExploreReport): string {
+  const { elapsedMs: _e, runsPerSecond: _r, ...stats } = report.stats;
+  return JSON.stringify({ ...report, stats });
+}
+
+const threadIds = (threads: number) => workerPool(threads).threads.map((t) => t.threadId).sort((a, b) => a - b);
+
+const passing: ExploreOptions = { scenario: pointsDeduct, strategy: 'for-update', isolation: 'read-committed', runs: 600, seed: 3, mode: 'random', maxTransactions: 4 };
+const failing: ExploreOptions = { scenario: pointsDeduct, strategy: 'naive', isolation: 'read-committed', runs: 600, seed: 4, mode: 'random', maxTransactions: 4 };
+
+describe('the pool of worker threads is kept between explorations', () => {
+  it('later explorations run on the same threads, each with the bytes of one process, the same options again too', async () => {
+    await closeWorkerPools();
+    expect(bytes(await exploreOnWorkers({ ...passing, workers: 2, scenarioModule }))).toBe(bytes(explore(passing)));
+    const threads = threadIds(2);
+    expect(threads).toHaveLength(2);
+    // Six seeds, more than a thread keeps prepared, then the first again: each thread's parts come from what it kept or prepared anew.
+    for (const seed of [4, 5, 6, 7, 8, 3]) {
+      const options = { ...passing, seed };
+      expect(bytes(await exploreOnWorkers({ ...options, workers: 2, scenarioModule }))).toBe(bytes(explore(options)));
+    }
+    const report = await exploreOnWorkers({ ...failing, workers: 2, scenarioModule });
+    expect(report.status).toBe('failed');
+    expect(bytes(report)).toBe(bytes(explore(failing)));
+    expect(threadIds(2)).toEqual(threads);
+  });
+
+  it('one worker has its own pool of one thread', async () => {
+    expect(bytes(await exploreOnWorkers({ ...failing, workers: 1, scenarioModule }))).toBe(bytes(explore(failing)));
+    expect(workerPool(1).threads).toHaveLength(1);
+    expect(workerPool(1)).not.toBe(workerPool(2));
+  });
+
+  it('an interrupt stops the running threads; the next exploration starts others and gives the bytes of one process', async () => {
+    await exploreOnWorkers({ ...passing, workers: 2, scenarioModule });
+    const before = threadIds(2);
+    const aborted = exploreOnWorkers({ ...passing, runs: 1_000_000, workers: 2, scenarioModule, signal: AbortSignal.timeout(300) });
+    await expect(aborted).rejects.toThrow(InterruptedError);
+    expect(bytes(await exploreOnWorkers({ ...passing, workers: 2, scenarioModule }))).toBe(bytes(explore(passing)));
+    const after = threadIds(2);
+    expect(after).toHaveLength(2);
+    expect(after.filter((id) => before.includes(id))).toEqual([]);
+  });
+
+  it('closeWorkerPools stops every thread; the next exploration starts a new pool', async () => {
+    await exploreOnWorkers({ ...passing, workers: 2, scenarioModule });
+    const pool = workerPool(2);
+    await closeWorkerPools();
+    expect(pool.threads).toHaveLength(0);
+    expect(workerPool(2)).not.toBe(pool);
+    expect(bytes(await exploreOnWorkers({ ...passing, workers: 2, scenarioModule }))).toBe(bytes(explore(passing)));
+    await closeWorkerPools();
+  });
+});
