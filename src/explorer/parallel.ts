@@ -202,9 +202,12 @@ function chunksOf(task: Omit<WorkerTask, 'from' | 'to'>, workers: number, from: 
 
 /**
  * Runs parts [from, to) on a pool of `workers` threads, handing out chunks
- * in order; once a chunk fails, chunks after it are not started (and those
- * running are stopped), since the report needs only the parts up to the
- * first failure. Returns the results up to it, in order.
+ * in order; once a chunk fails, chunks after it are not started, since the
+ * report needs only the parts up to the first failure. Chunks after it that
+ * are running are not waited for: a chunk of runs ends soon and its thread
+ * stays up, warm, for the pool's next exploration; an exhaustive unit, which
+ * can run long, is stopped (its thread with it). Returns the results up to
+ * the first failure, in order.
  */
 async function runOnWorkers(task: Omit<WorkerTask, 'from' | 'to'>, workers: number, from: number, to: number, signal?: AbortSignal): Promise<PartResult[]> {
   const chunks = chunksOf(task, workers, from, to);
@@ -225,28 +228,32 @@ async function runOnWorkers(task: Omit<WorkerTask, 'from' | 'to'>, workers: numb
           (pool.run({ ...task, ...chunks[k] } satisfies WorkerTask, { signal: controller.signal }) as Promise<WorkerAnswer>).then(
             (answer) => {
               running.delete(k);
-              if ('error' in answer) problem ??= rebuild(answer.error);
-              else {
+              // A chunk after the first failure is not part of the report, nor is its error.
+              if ('error' in answer) {
+                if (k < stopAt) problem ??= rebuild(answer.error);
+              } else {
                 results[k] = answer.result;
                 if (answer.result.failure !== undefined && k < stopAt) {
                   stopAt = k + 1;
-                  for (const [j, c] of running) if (j > k) c.abort();
+                  if (task.options.mode === 'exhaustive') for (const [j, c] of running) if (j > k) c.abort();
                 }
               }
               done();
             },
             (e) => {
               running.delete(k);
-              if (!(k >= stopAt && controller.signal.aborted)) problem ??= e;
+              if (k < stopAt) problem ??= e;
               done();
             },
           );
         }
       };
+      // After an error every chunk is stopped and waited for; else the chunks before the first failure are.
+      const settled = () => (problem !== undefined ? running.size === 0 : ![...running.keys()].some((j) => j < stopAt));
       const done = () => {
         if (problem !== undefined) for (const c of running.values()) c.abort();
         launch();
-        if (running.size === 0) resolve();
+        if (settled()) resolve();
       };
       interrupt = () => {
         problem ??= new InterruptedError('Interrupted: lockstep stopped its worker threads.');
@@ -255,7 +262,7 @@ async function runOnWorkers(task: Omit<WorkerTask, 'from' | 'to'>, workers: numb
       if (signal?.aborted) problem = new InterruptedError('Interrupted: lockstep stopped its worker threads.');
       signal?.addEventListener('abort', interrupt, { once: true });
       launch();
-      if (running.size === 0) resolve();
+      if (settled()) resolve();
     });
   } finally {
     if (interrupt) signal?.removeEventListener('abort', interrupt);
