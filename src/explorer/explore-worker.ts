@@ -53,7 +53,10 @@ export default async function exploreParts(task: WorkerTask): Promise<WorkerAnsw
       prepared.delete(key);
       prepared.set(key, exploration);
     }
-    return { result: (await exploration).run(task.from, task.to) };
+    const ready = await exploration;
+    // A turn of the event loop first: a chunk queued behind another in this thread must not run before the other's answer is sent.
+    await new Promise((resolve) => setImmediate(resolve));
+    return { result: ready.run(task.from, task.to) };
   } catch (e) {
     if (e instanceof LockstepError) return { error: { name: e.name, message: e.message } };
     throw e;

@@ -192,28 +192,48 @@ function combine(results: readonly PartResult[], from: number, to: number): Part
   return { from, to, ...(units ? { units } : {}) };
 }
 
-/** Parts of one task for a pool of `workers`: small enough to share the work and stop soon after a failure, large enough to cost little to hand out. */
+/** The largest chunk of runs, and the smallest the last chunks shrink to. */
+const chunkRuns = { most: 2000, least: 250 };
+
+/**
+ * Parts of one task for a pool of `workers`: small enough to share the work
+ * and stop soon after a failure, large enough to cost little to hand out;
+ * the last ones smaller, so that the threads end together. An exhaustive
+ * unit is a part of its own.
+ */
 function chunksOf(task: Omit<WorkerTask, 'from' | 'to'>, workers: number, from: number, to: number): { from: number; to: number }[] {
-  const size = task.options.mode === 'exhaustive' ? 1 : Math.max(1, Math.min(2000, Math.ceil((to - from) / (workers * 8))));
   const chunks: { from: number; to: number }[] = [];
-  for (let a = from; a < to; a += size) chunks.push({ from: a, to: Math.min(to, a + size) });
+  const most = task.options.mode === 'exhaustive' ? 1 : Math.max(1, Math.min(chunkRuns.most, Math.ceil((to - from) / (workers * 8))));
+  const least = Math.min(chunkRuns.least, most);
+  for (let a = from; a < to; ) {
+    const size = Math.max(least, Math.min(most, Math.ceil((to - a) / (workers * 4))));
+    chunks.push({ from: a, to: Math.min(to, a + size) });
+    a += size;
+  }
   return chunks;
 }
 
+/** Chunks of runs each thread has at once: the next one waits in the thread rather than for this thread to hand it out. */
+const queuedPerThread = 2;
+
 /**
  * Runs parts [from, to) on a pool of `workers` threads, handing out chunks
- * in order; once a chunk fails, chunks after it are not started, since the
- * report needs only the parts up to the first failure. Chunks after it that
- * are running are not waited for: a chunk of runs ends soon and its thread
- * stays up, warm, for the pool's next exploration; an exhaustive unit, which
- * can run long, is stopped (its thread with it). Returns the results up to
- * the first failure, in order.
+ * in order, two per thread at a time for runs (one running, the next
+ * queued in the thread); once a chunk fails, chunks after it are not
+ * started, since the report needs only the parts up to the first failure.
+ * Chunks of runs after it that are running, or all of them after an error
+ * or an interrupt, are left to end and not waited for: a chunk of runs ends
+ * soon and its thread stays up, warm, for the pool's next exploration. An
+ * exhaustive unit, which can run long, is stopped instead (its thread with
+ * it). Returns the results up to the first failure, in order.
  */
 async function runOnWorkers(task: Omit<WorkerTask, 'from' | 'to'>, workers: number, from: number, to: number, signal?: AbortSignal): Promise<PartResult[]> {
   const chunks = chunksOf(task, workers, from, to);
+  const exhaustive = task.options.mode === 'exhaustive';
   const pool = workerPool(workers);
   const results: (PartResult | undefined)[] = [];
-  const running = new Map<number, AbortController>();
+  // The chunks handed out and not back yet, with how to stop each exhaustive unit.
+  const running = new Map<number, AbortController | undefined>();
   let stopAt = chunks.length; // chunks from here on are not needed
   let next = 0;
   let problem: unknown;
@@ -221,11 +241,12 @@ async function runOnWorkers(task: Omit<WorkerTask, 'from' | 'to'>, workers: numb
   try {
     await new Promise<void>((resolve) => {
       const launch = () => {
-        while (problem === undefined && running.size < workers && next < stopAt) {
+        while (problem === undefined && running.size < workers * (exhaustive ? 1 : queuedPerThread) && next < stopAt) {
           const k = next++;
-          const controller = new AbortController();
+          const controller = exhaustive ? new AbortController() : undefined;
           running.set(k, controller);
-          (pool.run({ ...task, ...chunks[k] } satisfies WorkerTask, { signal: controller.signal }) as Promise<WorkerAnswer>).then(
+          // A task with a signal runs only on an idle thread (tinypool): units are not queued in a thread.
+          (pool.run({ ...task, ...chunks[k] } satisfies WorkerTask, controller ? { signal: controller.signal } : {}) as Promise<WorkerAnswer>).then(
             (answer) => {
               running.delete(k);
               // A chunk after the first failure is not part of the report, nor is its error.
@@ -235,7 +256,7 @@ async function runOnWorkers(task: Omit<WorkerTask, 'from' | 'to'>, workers: numb
                 results[k] = answer.result;
                 if (answer.result.failure !== undefined && k < stopAt) {
                   stopAt = k + 1;
-                  if (task.options.mode === 'exhaustive') for (const [j, c] of running) if (j > k) c.abort();
+                  for (const [j, c] of running) if (j > k) c?.abort();
                 }
               }
               done();
@@ -248,12 +269,14 @@ async function runOnWorkers(task: Omit<WorkerTask, 'from' | 'to'>, workers: numb
           );
         }
       };
-      // After an error every chunk is stopped and waited for; else the chunks before the first failure are.
-      const settled = () => (problem !== undefined ? running.size === 0 : ![...running.keys()].some((j) => j < stopAt));
       const done = () => {
-        if (problem !== undefined) for (const c of running.values()) c.abort();
+        if (problem !== undefined) {
+          for (const c of running.values()) c?.abort();
+          resolve();
+          return;
+        }
         launch();
-        if (settled()) resolve();
+        if (![...running.keys()].some((j) => j < stopAt)) resolve();
       };
       interrupt = () => {
         problem ??= new InterruptedError('Interrupted: lockstep stopped its worker threads.');
@@ -261,8 +284,7 @@ async function runOnWorkers(task: Omit<WorkerTask, 'from' | 'to'>, workers: numb
       };
       if (signal?.aborted) problem = new InterruptedError('Interrupted: lockstep stopped its worker threads.');
       signal?.addEventListener('abort', interrupt, { once: true });
-      launch();
-      if (settled()) resolve();
+      done();
     });
   } finally {
     if (interrupt) signal?.removeEventListener('abort', interrupt);

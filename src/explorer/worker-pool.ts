@@ -27,7 +27,8 @@ const pools = new Map<number, Tinypool>();
 export function workerPool(threads: number): Tinypool {
   let pool = pools.get(threads);
   if (pool === undefined) {
-    pool = new Tinypool({ filename: workerFilename(), minThreads: 0, maxThreads: threads, idleTimeout: idleThreadMs, isolateWorkers: false });
+    // Two tasks per thread: `parallel.ts` queues the next chunk of runs in a thread while it runs one.
+    pool = new Tinypool({ filename: workerFilename(), minThreads: 0, maxThreads: threads, concurrentTasksPerWorker: 2, idleTimeout: idleThreadMs, isolateWorkers: false });
     pools.set(threads, pool);
   }
   return pool;

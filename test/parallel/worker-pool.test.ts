@@ -46,15 +46,23 @@ describe('the pool of worker threads is kept between explorations', () => {
     expect(workerPool(1)).not.toBe(workerPool(2));
   });
 
-  it('an interrupt stops the running threads; the next exploration starts others and gives the bytes of one process', async () => {
+  it('an interrupt leaves the chunks of runs running to end, on threads kept for the next exploration, which gives the bytes of one process', async () => {
     await exploreOnWorkers({ ...passing, workers: 2, scenarioModule });
     const before = threadIds(2);
     const aborted = exploreOnWorkers({ ...passing, runs: 1_000_000, workers: 2, scenarioModule, signal: AbortSignal.timeout(300) });
-    await expect(aborted).rejects.toThrow(InterruptedError);
+    await expect(aborted).rejects.toThrow(new InterruptedError('Interrupted: lockstep stopped its worker threads.'));
     expect(bytes(await exploreOnWorkers({ ...passing, workers: 2, scenarioModule }))).toBe(bytes(explore(passing)));
-    const after = threadIds(2);
-    expect(after).toHaveLength(2);
-    expect(after.filter((id) => before.includes(id))).toEqual([]);
+    expect(threadIds(2)).toEqual(before);
+  });
+
+  it('an interrupt stops the threads running exhaustive units; the next exploration starts others', async () => {
+    const exhaustive: ExploreOptions = { scenario: pointsDeduct, strategy: 'for-update', isolation: 'read-committed', runs: 1, seed: 1, mode: 'exhaustive', transactions: 3 };
+    expect(bytes(await exploreOnWorkers({ ...exhaustive, workers: 2, scenarioModule }))).toBe(bytes(explore(exhaustive)));
+    const before = threadIds(2);
+    const aborted = exploreOnWorkers({ ...exhaustive, transactions: 8, workers: 2, scenarioModule, signal: AbortSignal.timeout(300) });
+    await expect(aborted).rejects.toThrow(new InterruptedError('Interrupted: lockstep stopped its worker threads.'));
+    expect(bytes(await exploreOnWorkers({ ...exhaustive, workers: 2, scenarioModule }))).toBe(bytes(explore(exhaustive)));
+    expect(threadIds(2).filter((id) => before.includes(id))).toEqual([]);
   });
 
   it('closeWorkerPools stops every thread; the next exploration starts a new pool', async () => {
