@@ -1,4 +1,5 @@
 import { LockstepError } from '../errors.ts';
+import type { Scenario } from '../model/scenario.ts';
 import { checkExploreOptions } from './explore-options.ts';
 import type { ExploreOptions } from './explore.ts';
 import { prepareExploration, type Exploration, type PartResult } from './exploration.ts';
@@ -17,6 +18,25 @@ export interface WorkerTask {
 
 /** A worker's answer: the parts' result, or the one sentence of an error a user can cause (its class by name). */
 export type WorkerAnswer = { readonly result: PartResult } | { readonly error: { readonly name: string; readonly message: string } };
+
+/**
+ * The scenarios this thread has loaded, by module and id: a module is
+ * imported once per thread, as the main thread imports it once (tsx's
+ * `tsImport` would evaluate a TypeScript module again for every exploration
+ * of a kept thread). A failed load is not kept.
+ */
+const loaded = new Map<string, Promise<Scenario>>();
+
+function scenarioOf(module: string, id: string): Promise<Scenario> {
+  const key = JSON.stringify([module, id]);
+  let scenario = loaded.get(key);
+  if (scenario === undefined) {
+    const loading = scenarioFromModule(module, id);
+    loading.catch(() => loaded.get(key) === loading && loaded.delete(key));
+    loaded.set(key, (scenario = loading));
+  }
+  return scenario;
+}
 
 /**
  * Explorations this thread has prepared, by task options, the last
@@ -38,7 +58,7 @@ export default async function exploreParts(task: WorkerTask): Promise<WorkerAnsw
     const key = JSON.stringify([task.module, task.scenario, task.options]);
     let exploration = prepared.get(key);
     if (exploration === undefined) {
-      const preparing = scenarioFromModule(task.module, task.scenario).then((scenario) => {
+      const preparing = scenarioOf(task.module, task.scenario).then((scenario) => {
         const options = { ...task.options, scenario };
         checkExploreOptions(options);
         return prepareExploration(options);

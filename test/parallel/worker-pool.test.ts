@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { BroadcastChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { InterruptedError } from '../../src/errors.ts';
 import { explore, type ExploreOptions, type ExploreReport } from '../../src/explorer/explore.ts';
@@ -63,6 +64,28 @@ describe('the pool of worker threads is kept between explorations', () => {
     await expect(aborted).rejects.toThrow(new InterruptedError('Interrupted: lockstep stopped its worker threads.'));
     expect(bytes(await exploreOnWorkers({ ...exhaustive, workers: 2, scenarioModule }))).toBe(bytes(explore(exhaustive)));
     expect(threadIds(2).filter((id) => before.includes(id))).toEqual([]);
+  });
+
+  it('a kept thread of the compiled package evaluates a TypeScript scenario module once, whatever the explorations of it', async () => {
+    // The compiled package (npm run build), as users run it: its threads load TypeScript through tsx's tsImport, which evaluates a module again on every call.
+    const lockstep = await import('lockstep');
+    const { scenarios } = await import('lockstep/scenarios');
+    const scenario = scenarios.find((s) => s.id === 'points-deduct')!;
+    const channel = new BroadcastChannel('lockstep-test-scenario-module-evaluations');
+    let evaluations = 0;
+    channel.onmessage = () => void evaluations++;
+    try {
+      const module = new URL('./fixtures/evaluations.ts', import.meta.url);
+      for (const seed of [1, 2, 3]) {
+        const options = { ...passing, scenario, runs: 4000, seed };
+        expect(bytes(await lockstep.exploreOnWorkers({ ...options, workers: 2, scenarioModule: module }))).toBe(bytes(lockstep.explore(options)));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(evaluations).toBe(2);
+    } finally {
+      channel.close();
+      await lockstep.closeWorkerPools();
+    }
   });
 
   it('closeWorkerPools stops every thread; the next exploration starts a new pool', async () => {
