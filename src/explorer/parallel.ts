@@ -279,10 +279,10 @@ async function runOnWorkers(task: Omit<WorkerTask, 'from' | 'to'>, workers: numb
         if (![...running.keys()].some((j) => j < stopAt)) resolve();
       };
       interrupt = () => {
-        problem ??= new InterruptedError('Interrupted: lockstep stopped its worker threads.');
+        problem ??= new InterruptedError('Interrupted: lockstep stopped handing out work to its worker threads.');
         done();
       };
-      if (signal?.aborted) problem = new InterruptedError('Interrupted: lockstep stopped its worker threads.');
+      if (signal?.aborted) problem = new InterruptedError('Interrupted: lockstep stopped handing out work to its worker threads.');
       signal?.addEventListener('abort', interrupt, { once: true });
       done();
     });

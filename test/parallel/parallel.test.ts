@@ -108,7 +108,7 @@ describe('bad input is one sentence (InputError)', () => {
   it('a time budget, and an interrupt (InterruptedError, exit 130 in the CLI)', async () => {
     await rejects(() => exploreOnWorkers({ ...options, maxTimeMs: 1000, workers: 2, scenarioModule: builtIn }), 'maxTimeMs does not combine with workers or shards: their parts must not depend on the clock.');
     const aborted = exploreOnWorkers({ ...options, strategy: 'for-update', runs: 1_000_000, workers: 2, scenarioModule: builtIn, signal: AbortSignal.timeout(300) });
-    await expect(aborted).rejects.toThrow(new InterruptedError('Interrupted: lockstep stopped its worker threads.'));
+    await expect(aborted).rejects.toThrow(new InterruptedError('Interrupted: lockstep stopped handing out work to its worker threads.'));
   });
 
   it('shard 3 of 2, and a shard on workers without its module', async () => {

@@ -51,7 +51,7 @@ describe('the pool of worker threads is kept between explorations', () => {
     await exploreOnWorkers({ ...passing, workers: 2, scenarioModule });
     const before = threadIds(2);
     const aborted = exploreOnWorkers({ ...passing, runs: 1_000_000, workers: 2, scenarioModule, signal: AbortSignal.timeout(300) });
-    await expect(aborted).rejects.toThrow(new InterruptedError('Interrupted: lockstep stopped its worker threads.'));
+    await expect(aborted).rejects.toThrow(new InterruptedError('Interrupted: lockstep stopped handing out work to its worker threads.'));
     expect(bytes(await exploreOnWorkers({ ...passing, workers: 2, scenarioModule }))).toBe(bytes(explore(passing)));
     expect(threadIds(2)).toEqual(before);
   });
@@ -61,7 +61,7 @@ describe('the pool of worker threads is kept between explorations', () => {
     expect(bytes(await exploreOnWorkers({ ...exhaustive, workers: 2, scenarioModule }))).toBe(bytes(explore(exhaustive)));
     const before = threadIds(2);
     const aborted = exploreOnWorkers({ ...exhaustive, transactions: 8, workers: 2, scenarioModule, signal: AbortSignal.timeout(300) });
-    await expect(aborted).rejects.toThrow(new InterruptedError('Interrupted: lockstep stopped its worker threads.'));
+    await expect(aborted).rejects.toThrow(new InterruptedError('Interrupted: lockstep stopped handing out work to its worker threads.'));
     expect(bytes(await exploreOnWorkers({ ...exhaustive, workers: 2, scenarioModule }))).toBe(bytes(explore(exhaustive)));
     expect(threadIds(2).filter((id) => before.includes(id))).toEqual([]);
   });
