@@ -182,6 +182,7 @@ function runCursor<T extends [unknown, unknown]>(property: fc.IProperty<T>, seed
   let index = 0;
   let rng = xorshift128plus(seed);
   return (from, to) => {
+    guard.reset();
     if (from < index) {
       index = 0;
       rng = xorshift128plus(seed);
@@ -433,6 +434,8 @@ function shrinkFound(
 interface DefinitionGuard {
   wrap<A, B>(predicate: (a: A, b: B) => boolean): (a: A, b: B) => boolean;
   rethrow(): void;
+  /** Forgets the error: a new part of the search runs its runs again. */
+  reset(): void;
 }
 
 /**
@@ -456,6 +459,9 @@ function definitionGuard(): DefinitionGuard {
     },
     rethrow() {
       if (error) throw error;
+    },
+    reset() {
+      error = undefined;
     },
   };
 }

@@ -54,8 +54,8 @@ const keptExplorations = 4;
  * threads.
  */
 export default async function exploreParts(task: WorkerTask): Promise<WorkerAnswer> {
+  const key = JSON.stringify([task.module, task.scenario, task.options]);
   try {
-    const key = JSON.stringify([task.module, task.scenario, task.options]);
     let exploration = prepared.get(key);
     if (exploration === undefined) {
       const preparing = scenarioOf(task.module, task.scenario).then((scenario) => {
@@ -78,6 +78,8 @@ export default async function exploreParts(task: WorkerTask): Promise<WorkerAnsw
     await new Promise((resolve) => setImmediate(resolve));
     return { result: ready.run(task.from, task.to) };
   } catch (e) {
+    // An exploration that threw (a program's DefinitionError, say) is not kept: the next one starts clean.
+    prepared.delete(key);
     if (e instanceof LockstepError) return { error: { name: e.name, message: e.message } };
     throw e;
   }

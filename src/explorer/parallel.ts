@@ -236,6 +236,8 @@ async function runOnWorkers(task: Omit<WorkerTask, 'from' | 'to'>, workers: numb
   const running = new Map<number, AbortController | undefined>();
   let stopAt = chunks.length; // chunks from here on are not needed
   let next = 0;
+  // An error of a chunk counts, as a failure does, once every chunk before it came back without a failure.
+  let chunkError: { readonly k: number; readonly error: unknown } | undefined;
   let problem: unknown;
   let interrupt: (() => void) | undefined;
   try {
@@ -250,9 +252,8 @@ async function runOnWorkers(task: Omit<WorkerTask, 'from' | 'to'>, workers: numb
             (answer) => {
               running.delete(k);
               // A chunk after the first failure is not part of the report, nor is its error.
-              if ('error' in answer) {
-                if (k < stopAt) problem ??= rebuild(answer.error);
-              } else {
+              if ('error' in answer) failed(k, rebuild(answer.error));
+              else {
                 results[k] = answer.result;
                 if (answer.result.failure !== undefined && k < stopAt) {
                   stopAt = k + 1;
@@ -263,13 +264,21 @@ async function runOnWorkers(task: Omit<WorkerTask, 'from' | 'to'>, workers: numb
             },
             (e) => {
               running.delete(k);
-              if (k < stopAt) problem ??= e;
+              failed(k, e);
               done();
             },
           );
         }
       };
+      const failed = (k: number, error: unknown) => {
+        if (k >= stopAt) return;
+        stopAt = k + 1;
+        chunkError = { k, error };
+        for (const [j, c] of running) if (j > k) c?.abort();
+      };
       const done = () => {
+        // The first chunk that ended the search threw, and no chunk before it failed: its error is the outcome.
+        if (chunkError !== undefined && chunkError.k === stopAt - 1 && ![...running.keys()].some((j) => j < chunkError!.k)) problem ??= chunkError.error;
         if (problem !== undefined) {
           for (const c of running.values()) c?.abort();
           resolve();

@@ -1,11 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { BroadcastChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { InterruptedError } from '../../src/errors.ts';
+import { DefinitionError, InterruptedError } from '../../src/errors.ts';
 import { explore, type ExploreOptions, type ExploreReport } from '../../src/explorer/explore.ts';
 import { exploreOnWorkers } from '../../src/explorer/parallel.ts';
 import { closeWorkerPools, workerPool } from '../../src/explorer/worker-pool.ts';
 import { pointsDeduct } from '../../src/model/scenarios/points.ts';
+import { brittleCounter } from './fixtures/brittle-counter.ts';
 
 const scenarioModule = fileURLToPath(new URL('../../src/model/scenarios/index.ts', import.meta.url));
 
@@ -39,6 +40,20 @@ describe('the pool of worker threads is kept between explorations', () => {
       expect(bytes(report)).toBe(bytes(explore(failing)));
     }
     expect(threadIds(2)).toEqual(threads);
+  });
+
+  it("a program's error is reported by every exploration on a kept thread, not only the first", async () => {
+    const brittle: ExploreOptions = { scenario: brittleCounter, strategy: 'atomic', isolation: 'read-committed', runs: 3000, seed: 1, mode: 'random' };
+    const module = fileURLToPath(new URL('./fixtures/brittle-counter.ts', import.meta.url));
+    const alone = (() => {
+      try {
+        explore(brittle);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(alone).toBeInstanceOf(DefinitionError);
+    for (let i = 0; i < 2; i++) await expect(exploreOnWorkers({ ...brittle, workers: 1, scenarioModule: module })).rejects.toThrow(new DefinitionError((alone as Error).message));
   });
 
   it('one worker has its own pool of one thread', async () => {
