@@ -14,10 +14,12 @@ import { heapOrder } from './footprint.ts';
  *   unique-index checks, where at most one version with its key is live or
  *   in progress at a time (every later inserter of the key waits for it or
  *   fails), so the order the check walks the heap in finds the same one;
- * - everything else on a table may: an UPDATE, DELETE or locking SELECT of
- *   several rows locks them in heap order, an upsert's arbiter check meets
- *   updated and deleted versions, foreign key checks and actions scan the
- *   other table.
+ * - everything else on a table may: an UPDATE or DELETE of several rows
+ *   locks them in heap order, an upsert's arbiter check meets updated and
+ *   deleted versions, foreign key checks and actions scan the other table.
+ *   (A locking SELECT sorts its rows by key before it locks them, as the
+ *   compiled SQL's ORDER BY makes PostgreSQL do; it is counted here anyway,
+ *   which is conservative: it only costs schedules.)
  *
  * So a table whose statements are only plain SELECTs and plain INSERTs
  * (and that no foreign key involves) may have its heap writes reordered:
