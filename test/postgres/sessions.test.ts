@@ -29,8 +29,20 @@ afterAll(async () => {
 const newSessions = () => new Sessions<{ sql: string }, Answer>({ config: { connectionString: server.url }, applicationName, label: (k) => `T${k}` });
 
 /** Sends one SQL text on `session`. */
-const send = (sessions: Sessions<{ sql: string }, Answer>, key: number, sql: string) =>
-  sessions.connect(key, '', true).then((s) => s.send({ sql }, [{ text: sql }], (answer) => answer));
+const send = (sessions: Sessions<{ sql: string }, Answer>, key: number, sql: string, neverWaits = false) =>
+  sessions.connect(key, '', true).then((s) => s.send({ sql }, [{ text: sql }], (answer) => answer, neverWaits));
+
+/** Counts the settle's polls (`pg_blocking_pids` queries) on the control connection from now on. */
+function countPolls(sessions: Sessions<{ sql: string }, Answer>): { readonly count: number } {
+  const control = sessions.control;
+  const query = control.query.bind(control) as (...args: unknown[]) => unknown;
+  const counter = { count: 0 };
+  (control as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    if ((args[0] as { name?: string }).name?.startsWith('lockstep_blockers')) counter.count++;
+    return query(...args);
+  };
+  return counter;
+}
 
 async function leftovers(schema: string) {
   const connections = await admin.query('select count(*)::int as n from pg_stat_activity where application_name = $1', [applicationName]);
@@ -55,6 +67,50 @@ describe('Sessions', () => {
       expect(waiter.done).toBe(true);
       expect(waiter.result?.error).toBeNull();
       expect(waiter.result?.results.map((r) => r.fields.map((f) => f.name))).toEqual([['locked']]);
+    } finally {
+      await sessions.close();
+    }
+  });
+
+  it('a statement that cannot wait for a lock (neverWaits) is waited for without a poll; the waiter it releases is polled for afterwards', async () => {
+    const sessions = newSessions();
+    try {
+      await sessions.openControl('');
+      await send(sessions, 1, 'select pg_advisory_lock(8104)');
+      await sessions.settle(5000);
+      const polls = countPolls(sessions);
+      const slow = await send(sessions, 1, 'select pg_sleep(0.2) as slept', true);
+      expect(await sessions.settle(5000)).toEqual(new Map());
+      expect(slow.done).toBe(true);
+      expect(polls.count).toBe(0);
+      const waiter = await send(sessions, 2, 'select pg_advisory_lock(8104) as locked');
+      expect(await sessions.settle(5000)).toEqual(new Map([[2, [1]]]));
+      const pollsWhileBlocking = polls.count;
+      expect(pollsWhileBlocking).toBeGreaterThan(0);
+      // The unlock cannot wait itself, but releases T2: once it completed, the settle polls until T2 has completed too.
+      const unlock = await send(sessions, 1, 'select pg_advisory_unlock(8104)', true);
+      expect(await sessions.settle(5000)).toEqual(new Map());
+      expect(unlock.done).toBe(true);
+      expect(waiter.done).toBe(true);
+      expect(waiter.result?.error).toBeNull();
+    } finally {
+      await sessions.close();
+    }
+  });
+
+  it('a neverWaits statement still running at the deadline: the settle gives up then, with no poll sent', async () => {
+    const sessions = newSessions();
+    try {
+      await sessions.openControl('');
+      const polls = countPolls(sessions);
+      const slow = await send(sessions, 1, 'select pg_sleep(1)', true);
+      const seen: ReadonlyMap<number, readonly number[]>[] = [];
+      expect(await sessions.settle(100, { onDeadline: (waits) => seen.push(waits) })).toEqual(new Map());
+      expect(seen).toEqual([new Map()]);
+      expect(slow.done).toBe(false);
+      expect(polls.count).toBe(0);
+      await sessions.settle(5000);
+      expect(slow.done).toBe(true);
     } finally {
       await sessions.close();
     }

@@ -62,6 +62,33 @@ interface Sent {
   readonly statement: Statement;
 }
 
+/**
+ * Whether PostgreSQL runs `statement` without ever waiting for another
+ * transaction (so the settle need not poll while it runs): COMMIT, ROLLBACK
+ * and the savepoint statements take no lock (the run's tables have no
+ * deferred constraints), a select without a locking clause takes only an
+ * ACCESS SHARE lock on its table (no statement of a run conflicts with it),
+ * and `pg_try_advisory_xact_lock` answers at once. The begin and `set local`
+ * sent before a statement do not wait either. Everything else (writes,
+ * locking selects, even with SKIP LOCKED or NOWAIT, and advisory locks) may.
+ */
+export function neverWaits(statement: Statement): boolean {
+  switch (statement.kind) {
+    case 'commit':
+    case 'rollback':
+    case 'savepoint':
+    case 'release':
+    case 'rollback-to':
+      return true;
+    case 'select':
+      return statement.lock === undefined;
+    case 'advisory-lock':
+      return statement.try === true;
+    default:
+      return false;
+  }
+}
+
 /** How often (ms) a waiting statement checks that its client is still there. */
 const connectionCheck = { client_connection_check_interval: 500 };
 
@@ -210,8 +237,11 @@ export class PostgresBackend implements Backend {
       const compiled = this.compiler.statement(statement);
       queries.push({ text: compiled.sql, values: compiled.parameters as unknown[] });
     }
-    session.send({ statement }, queries, ({ results, error }) =>
-      error === null ? { rows: this.resultRows(statement, results[results.length - 1]) } : { error: { code: error.code!, message: error.message } },
+    session.send(
+      { statement },
+      queries,
+      ({ results, error }) => (error === null ? { rows: this.resultRows(statement, results[results.length - 1]) } : { error: { code: error.code!, message: error.message } }),
+      neverWaits(statement),
     );
     return this.settle(tx);
   }

@@ -16,6 +16,8 @@ export interface FlightState<R> {
   done: boolean;
   /** The connection broke under the statement: why, in the server's words when it sent a FATAL error. */
   broken: string | undefined;
+  /** The driver knows the statement cannot wait for a lock (see `InFlight.neverWaits`): the settle sends no poll while it runs. */
+  readonly neverWaits: boolean;
 }
 
 /** A statement in flight: what the driver sent (`W`: a statement, a spec step) and how it stands. */
@@ -69,22 +71,30 @@ export class Session<W, R> {
    * Sends `queries` without waiting for them; `read` turns PostgreSQL's
    * answer to the last one (results, or a database error) into the flight's
    * result. No queries: the flight is done at once, `read` given an empty answer.
+   * `neverWaits`: none of the queries can wait for a lock (default false).
    */
-  send(sent: W, queries: readonly pg.QueryConfig[], read: (answer: Answer) => R): Flight<W, R> {
+  send(sent: W, queries: readonly pg.QueryConfig[], read: (answer: Answer) => R, neverWaits = false): Flight<W, R> {
     if (this.lost !== undefined) throw new Error(`the connection of ${this.label} was lost: ${reasonOf(this.lost)}`);
     if (this.busy) throw new Error(`${this.label} is blocked and cannot take a step`);
-    const flight: Flight<W, R> = { ...sent, result: undefined, done: false, broken: undefined };
+    const flight: Flight<W, R> = { ...sent, result: undefined, done: false, broken: undefined, neverWaits };
     this.flight = flight;
     if (queries.length === 0) {
       flight.result = read({ results: [], error: null });
       flight.done = true;
     }
-    for (const [i, config] of queries.entries()) {
-      const last = i === queries.length - 1;
-      const query: pg.Query = new pg.Query(config, undefined, (error: Error | undefined, results: unknown) => {
-        if (last) this.answered(flight, query, error ?? null, results as pg.QueryResult | pg.QueryResult[] | undefined, read);
-      });
-      this.client.query(query);
+    // The queries go out in one write (the pipelined client sends each at once): one system call, not one per query.
+    const stream = (this.client as unknown as { connection: { stream: { cork?(): void; uncork?(): void } } }).connection.stream;
+    stream.cork?.();
+    try {
+      for (const [i, config] of queries.entries()) {
+        const last = i === queries.length - 1;
+        const query: pg.Query = new pg.Query(config, undefined, (error: Error | undefined, results: unknown) => {
+          if (last) this.answered(flight, query, error ?? null, results as pg.QueryResult | pg.QueryResult[] | undefined, read);
+        });
+        this.client.query(query);
+      }
+    } finally {
+      stream.uncork?.();
     }
     return flight;
   }

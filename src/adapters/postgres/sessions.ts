@@ -145,7 +145,7 @@ export class Sessions<W, R> {
     const sessions = new Map(this.list().map((s) => [s.pid, s.key] as const));
     const { waits, settled } = await pollUntilSettled({
       control,
-      pending: () => this.list().filter((s) => s.busy).map((s) => ({ key: s.key, pid: s.pid })),
+      pending: () => this.list().filter((s) => s.busy).map((s) => ({ key: s.key, pid: s.pid, neverWaits: s.flight!.neverWaits })),
       sessions,
       deadline,
       completions: () => this.finished,

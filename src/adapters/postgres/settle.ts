@@ -7,6 +7,12 @@ export interface InFlight<K> {
   readonly key: K;
   /** `pg_backend_pid()` of the session's connection. */
   readonly pid: number;
+  /**
+   * The statement cannot wait for a lock (a commit, a rollback, a select
+   * without a locking clause): it is sure to complete, so no poll is sent
+   * while it runs (default false: it may wait).
+   */
+  readonly neverWaits?: boolean;
 }
 
 /** How `pollUntilSettled` learns that a statement finished while a poll was out. */
@@ -50,7 +56,9 @@ const blockersWithSnapshotsQuery = 'select pid, pg_blocking_pids(pid) || pg_safe
  * control connection, back to back with no sleep, until every in-flight
  * statement has completed or is blocked by another session of the run (and,
  * unless `allowCycles`, no wait-for cycle remains: PostgreSQL has not resolved
- * a deadlock yet), or until the deadline.
+ * a deadlock yet), or until the deadline. While a statement that cannot wait
+ * for a lock (`neverWaits`) is in flight no poll could settle the run, so
+ * none is sent: the loop waits for a completion instead.
  *
  * ```ts
  * const { waits, settled } = await pollUntilSettled({ control, pending, sessions, deadline, completions, compare: (a, b) => a - b });
@@ -67,6 +75,11 @@ export async function pollUntilSettled<K>(options: SettleOptions<K>): Promise<Se
     if (pending.length === 0) return { waits, settled: true };
     if (performance.now() > options.deadline) return { waits, settled: false };
     const { generation, next } = options.completions();
+    if (pending.some((p) => p.neverWaits)) {
+      // No poll can settle the run while a statement that cannot wait runs (it is never blocked): wait for a completion instead.
+      await completionOrDeadline(next, options.deadline);
+      continue;
+    }
     const poll = control.query<{ pid: number; blockers: number[] }>({ ...query, values: [pending.map((p) => p.pid)] });
     // A statement finishing while the poll is out makes its answer stale: look again at once
     // (the control connection pipelines, so the stale poll need not be waited for).
@@ -82,6 +95,19 @@ export async function pollUntilSettled<K>(options: SettleOptions<K>): Promise<Se
       waits.set(key, [...on].sort(options.compare));
     }
     if (pending.every((p) => (waits.get(p.key)?.length ?? 0) > 0) && (options.allowCycles || !hasCycle(waits))) return { waits, settled: true };
+  }
+}
+
+/** Resolves when `next` does or at `deadline` (`performance.now()`), whichever comes first. */
+async function completionOrDeadline(next: Promise<void>, deadline: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, deadline - performance.now()) + 1);
+  });
+  try {
+    await Promise.race([next, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
