@@ -85,11 +85,10 @@ describe('Sessions', () => {
       expect(polls.count).toBe(0);
       const waiter = await send(sessions, 2, 'select pg_advisory_lock(8104) as locked');
       expect(await sessions.settle(5000)).toEqual(new Map([[2, [1]]]));
-      const pollsWhileBlocking = polls.count;
-      expect(pollsWhileBlocking).toBeGreaterThan(0);
+      expect(polls.count).toBeGreaterThan(0);
       // The unlock cannot wait itself, but releases T2: once it completed, the settle polls until T2 has completed too.
       const unlock = await send(sessions, 1, 'select pg_advisory_unlock(8104)', true);
-      expect(await sessions.settle(5000)).toEqual(new Map());
+      await sessions.settle(5000);
       expect(unlock.done).toBe(true);
       expect(waiter.done).toBe(true);
       expect(waiter.result?.error).toBeNull();

@@ -98,16 +98,20 @@ export async function pollUntilSettled<K>(options: SettleOptions<K>): Promise<Se
   }
 }
 
-/** Resolves when `next` does or at `deadline` (`performance.now()`), whichever comes first. */
-async function completionOrDeadline(next: Promise<void>, deadline: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, Math.max(0, deadline - performance.now()) + 1);
-  });
-  try {
-    await Promise.race([next, timeout]);
-  } finally {
-    clearTimeout(timer);
+/** Resolves when `next` does or once `performance.now()` has passed `until`, whichever comes first (a timer may fire early: it is set again). */
+async function completionOrDeadline(next: Promise<void>, until: number): Promise<void> {
+  let completed = false;
+  void next.then(() => (completed = true));
+  while (!completed && performance.now() <= until) {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.ceil(until - performance.now()) || 1);
+    });
+    try {
+      await Promise.race([next, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 
