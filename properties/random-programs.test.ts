@@ -103,17 +103,37 @@ async function replayOrRaced(family: Family, spec: RunPlan, schedule: readonly n
   }
 }
 
-function failure(spec: RunPlan, workload: Workload, schedule: readonly number[], report: ReplayReport): string {
+/**
+ * Everything needed to replay a divergence by hand, most telling first (a log
+ * cut short still holds it): the family, the isolation level, the diverging
+ * step (model beside PostgreSQL), the workload as JSON and the schedule; then
+ * the workload in words and the whole replay report. A divergence may be
+ * PostgreSQL's choice of a race (timing), so the same seed may not meet it again.
+ */
+function divergenceText(spec: RunPlan, workload: Workload, schedule: readonly number[], report: ReplayReport): string {
+  const s = report.firstDivergence !== undefined ? report.steps[report.firstDivergence - 1] : undefined;
+  const fates = report.transactions.map((t) => `T${t.id} ${t.model}${t.match ? '' : ` (postgres: ${t.postgres ?? 'unfinished'})`}`).join(', ');
   return [
-    `${spec.isolation}: the replay diverged.`,
+    `${spec.scenario.id} under ${spec.isolation}: the replay diverged on ${report.database.version}.`,
+    s !== undefined
+      ? `Diverging step ${s.index} (T${s.tx}): ${s.statementText} — model: ${s.model.outcome}${releasedText(s.model)} / postgres: ${s.postgres.outcome}${releasedText(s.postgres)}`
+      : `Every step matched; fates: ${fates}; final state ${report.finalState.match ? 'the same' : 'different'}.`,
+    `Family: ${spec.scenario.id}`,
+    `Isolation: ${spec.isolation}`,
+    `Workload (JSON): ${JSON.stringify(workload)}`,
+    `Schedule: ${JSON.stringify(schedule)}`,
+    '',
     'Workload:',
     describeStatementWorkload(workload),
-    `Schedule: ${JSON.stringify(schedule)}`,
     '',
     formatReplayReport(report, { scenario: spec.scenario.id, strategy: 'statements', isolation: spec.isolation, transactions: workload.map((w, i) => ({ id: i + 1, ...w })) }),
     '',
-    `Rerun: LOCKSTEP_SEED=${propertySeed} LOCKSTEP_FUZZ_RUNS=${runs} npx vitest run properties/random-programs.test.ts`,
+    `Rerun: LOCKSTEP_SEED=${propertySeed} LOCKSTEP_FUZZ_RUNS=${runs} npx vitest run properties/random-programs.test.ts -t '${spec.scenario.id}.*${spec.isolation}'`,
   ].join('\n');
+}
+
+function releasedText(side: ReplayReport['steps'][number]['model']): string {
+  return side.released.map((r) => `; T${r.tx} released: ${r.outcome}`).join('');
 }
 
 // A replay that meets a deadlock the model cannot steer waits out PostgreSQL's deadlock timeout (seconds), and shrinking replays many times:
@@ -140,7 +160,7 @@ for (const family of families) {
             const raced = report === 'raced' || (report.status !== 'confirmed' && report.raced !== undefined);
             if (raced) inconclusive++;
             fc.pre(!raced);
-            if (report.status !== 'confirmed') throw new Error(failure(spec, workload, schedule, report));
+            if (report.status !== 'confirmed') throw new Error(divergenceText(spec, workload, schedule, report));
           }),
           { numRuns: runs, seed: propertySeed, interruptAfterTimeLimit: timeLimitMs, markInterruptAsFailure: true },
         );

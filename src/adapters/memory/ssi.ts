@@ -89,7 +89,10 @@ export class SerializationFailure {
 
 export const ssiMessage = 'could not serialize access due to read/write dependencies among transactions';
 
-const committed = (x: Xact): boolean => x.status === 'committed';
+/** Committed as SSI knows it: once `afterCommit` recorded it (PostgreSQL's SXACT_FLAG_COMMITTED, set after the waiters are woken). */
+const committed = (x: Xact): boolean => x.status === 'committed' && ssi(x).commitSeq > 0;
+/** Past the check before COMMIT (PostgreSQL's SXACT_FLAG_PREPARED): committed, or committing and not yet recorded by `afterCommit`. */
+const prepared = (x: Xact): boolean => ssi(x).prepareSeq > 0;
 const ssi = (x: Xact): SsiState => x.ssi!;
 
 /** True when `writer`'s work is not in `reader`'s snapshot: it was still running, or committed after the snapshot. */
@@ -215,10 +218,10 @@ function flagConflict(reader: Xact, writer: Xact, me: Xact): void {
   const w = ssi(writer);
   let failure = committed(writer) && w.conflictOut;
   if (!failure) {
-    // reader -> writer -> t2, with t2 committed first.
+    // reader -> writer -> t2, with t2 committed (or past its check before COMMIT) first.
     // (t2 may be the reader itself: a committed reader's own prepare precedes its commit.)
     for (const t2 of w.outConflicts) {
-      if (!committed(t2)) continue;
+      if (!prepared(t2)) continue;
       const t = ssi(t2);
       if (
         (!committed(reader) || t.prepareSeq <= r.commitSeq) &&
@@ -230,8 +233,8 @@ function flagConflict(reader: Xact, writer: Xact, me: Xact): void {
       }
     }
   }
-  if (!failure && committed(writer) && !r.readOnly) {
-    // t0 -> reader -> writer, with the writer committed first.
+  if (!failure && prepared(writer) && !r.readOnly) {
+    // t0 -> reader -> writer, with the writer committed (or past its check before COMMIT) first.
     for (const t0 of r.inConflicts) {
       const t = ssi(t0);
       if (!t.doomed && (!committed(t0) || t.commitSeq >= w.prepareSeq) && (!t.readOnly || t.lastCommitBeforeSnapshot >= w.prepareSeq)) {
@@ -242,7 +245,7 @@ function flagConflict(reader: Xact, writer: Xact, me: Xact): void {
   }
   if (failure) {
     if (me === writer) throw new SerializationFailure('Canceled on identification as a pivot, during write.');
-    if (committed(writer)) throw new SerializationFailure(`Canceled on conflict out to pivot, during read.`);
+    if (prepared(writer)) throw new SerializationFailure(`Canceled on conflict out to pivot, during read.`);
     w.doomed = true;
   }
   r.outConflicts.push(writer);

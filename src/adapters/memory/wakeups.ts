@@ -14,11 +14,33 @@ import type { Xact } from './xact.ts';
  * through `Run.pickWaiter`, so a resolver can decide it and it is logged.
  */
 
+/**
+ * Commits `xact`: visible to new snapshots, its locks released and its
+ * waiters woken; then SSI records the commit (`afterCommit`). PostgreSQL
+ * wakes the waiters (ProcReleaseLocks) before it records the commit for SSI
+ * (ReleasePredicateLocks), so a woken serializable statement may meet the
+ * committer's SIREAD locks and edges while SSI still takes it for running
+ * (and, had it written nothing, not yet READ ONLY): which comes first is
+ * timing. By default the commit is recorded first; a resolver may let a
+ * woken statement go first (`Run.lateSsiCommit`, recorded once it has gone on).
+ */
 export function commit(run: Run, xact: Xact): void {
   xact.status = 'committed';
   xact.commitSeq = ++run.commitSeq;
-  if (xact.ssi) afterCommit(xact, run.ssiClock);
   end(run, xact);
+  if (!xact.ssi) return;
+  const rivals = run.woken.filter((x) => x.ssi !== null && canGoOn(x));
+  const first = rivals.length === 0 ? xact : run.pickWaiter([xact, ...rivals]);
+  if (first === xact) afterCommit(xact, run.ssiClock);
+  else run.lateSsiCommit = { committer: xact, after: first };
+}
+
+/** Records for SSI a commit a woken statement went ahead of (see `commit`). */
+export function recordLateSsiCommit(run: Run): void {
+  const late = run.lateSsiCommit;
+  if (late === null) return;
+  run.lateSsiCommit = null;
+  afterCommit(late.committer, run.ssiClock);
 }
 
 export function abort(run: Run, xact: Xact): void {
