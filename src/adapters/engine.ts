@@ -37,7 +37,12 @@ export interface Engine {
   stateKey(): string | null;
 }
 
-/** A choice among waiters racing for what one of them releases, where PostgreSQL leaves the winner to timing. */
+/**
+ * A choice among waiters racing for what one of them releases, where
+ * PostgreSQL leaves the winner to timing; under serializable also whether a
+ * statement woken by a COMMIT goes on before SSI records that commit (the
+ * committer is the first candidate, chosen when SSI records it first).
+ */
 export interface Race {
   /** Position among the run's races, from 0. */
   readonly ordinal: number;

@@ -61,7 +61,9 @@ export type Progress = 'done' | 'blocked' | DbError;
  * (candidates in arrival order); returning undefined, or a transaction not
  * among them, takes the first. PostgreSQL leaves this order to timing: after a
  * committed transaction replaced a row version, the waiters queued on the old
- * version hurry to the new one, and any of them may queue there first.
+ * version hurry to the new one, and any of them may queue there first. Under
+ * serializable a committer races its woken waiters too (see `commit` in
+ * `wakeups.ts`): the committer first is SSI recording the commit first.
  */
 export type RaceResolver = (ordinal: number, candidates: readonly TxId[]) => TxId | undefined;
 
