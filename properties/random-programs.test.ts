@@ -128,7 +128,7 @@ function divergenceText(spec: RunPlan, workload: Workload, schedule: readonly nu
     '',
     formatReplayReport(report, { scenario: spec.scenario.id, strategy: 'statements', isolation: spec.isolation, transactions: workload.map((w, i) => ({ id: i + 1, ...w })) }),
     '',
-    `Rerun: LOCKSTEP_SEED=${propertySeed} LOCKSTEP_FUZZ_RUNS=${runs} npx vitest run properties/random-programs.test.ts -t '${spec.scenario.id}.*${spec.isolation}'`,
+    `Rerun (an outcome PostgreSQL leaves to timing may not recur: replay the workload and schedule above many times): LOCKSTEP_SEED=${propertySeed} LOCKSTEP_FUZZ_RUNS=${runs} npx vitest run properties/random-programs.test.ts -t '${spec.scenario.id}.*${spec.isolation}'`,
   ].join('\n');
 }
 
