@@ -19,11 +19,6 @@ export function knownGap(spec: RunPlan, trace: Trace, onConflictSkipReads: boole
     if (released.some((r) => r.kind === 'select' && r.lock === 'key-share') && released.some((r) => r.kind === 'update' || r.kind === 'delete')) {
       return 'a FOR KEY SHARE woken with a writer under read committed (if the writer updates the row first, PostgreSQL follows the update chain and waits for it; the model rechecks the committed version)';
     }
-    const aborted = s.kind === 'rollback' || step.events.some((e) => e.kind === 'completed' && e.result.error);
-    const releasedWrite = step.events.some((e) => e.tx !== step.tx && e.kind === 'completed' && releasedStatement(trace.steps, step, e.tx).kind !== 'select');
-    if (spec.isolation === 'serializable' && aborted && releasedWrite) {
-      return 'a write released by an abort under serializable (SIREAD locks outlive the row locks for a moment)';
-    }
     const skipped = s.kind === 'insert' && s.onConflict === 'nothing' && own?.kind === 'completed' && (own.result.rows?.length ?? s.rows.length) < s.rows.length;
     if (spec.isolation === 'serializable' && skipped && onConflictSkipReads) {
       return 'ON CONFLICT DO NOTHING skipped a row under serializable on PostgreSQL before 17 (which reads the conflicting row for SSI)';

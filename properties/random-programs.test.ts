@@ -32,11 +32,6 @@ import { parentChildPrograms, parentChildWorkloadArbitrary } from './foreign-key
  *   version and waits for the writer; the model rechecks the committed
  *   version and returns at once (met at 1,000 runs once predicate UPDATEs
  *   that wait were no longer stepped around);
- * - under serializable, a write released by another transaction's abort
- *   (ROLLBACK, or an error): PostgreSQL releases the aborting transaction's
- *   row and transaction locks before its SIREAD locks, so the released write
- *   may still conflict with them and fail with 40001, or not, by timing
- *   (seen on PostgreSQL 15 and 17). The model drops them at once;
  * - under serializable, a transaction the model fails with 40001 (doomed)
  *   that looked up a key a row version of an uncommitted transaction had (or
  *   tried to have, or had before a ROLLBACK TO): PostgreSQL keeps an aborted version's heap tuple and
@@ -52,6 +47,9 @@ import { parentChildPrograms, parentChildWorkloadArbitrary } from './foreign-key
  *   ON CONFLICT DO NOTHING that skipped a row: PostgreSQL 15 reads the
  *   conflicting row for SSI (a SIREAD lock, and a doomed transaction fails
  *   there); 17 does not, and the model follows 17;
+ * (A statement woken by a serializable COMMIT or abort that PostgreSQL lets
+ * go on before SSI records the end is an outcome the model allows, which
+ * replay follows: not stepped around.)
  * - replays that say nothing: in every attempt PostgreSQL took another
  *   outcome of a race the model allows (which waiter goes first, the
  *   deadlock victim), and the stored schedule cannot run to its end on it.

@@ -8,7 +8,7 @@ import { serializableCommit } from './serializable.ts';
 import { runStateKey } from './state-key.ts';
 import { runStatement, startStatement } from './statements.ts';
 import { fail } from './failure.ts';
-import { abort, canGoOn, commit, deadlockVictim, nextWoken, recordLateSsiCommit } from './wakeups.ts';
+import { abort, canGoOn, commit, deadlockVictim, nextWoken, recordLateSsiEnds } from './wakeups.ts';
 import { cycleThrough, reportedBlockers } from './wait-for-graph.ts';
 import { dependencyGraph, type DependencyGraph } from './dependency-graph.ts';
 import type { Xact } from './xact.ts';
@@ -241,8 +241,8 @@ function settle(run: Run): void {
     woken.splice(woken.indexOf(xact), 1);
     xact.grantedOnWake = null;
     if (canGoOn(xact)) advance(run, xact, false);
-    if (run.lateSsiCommit?.after === xact) recordLateSsiCommit(run);
+    if (run.lateSsiEnds.length > 0) recordLateSsiEnds(run, xact);
   }
-  recordLateSsiCommit(run);
+  if (run.lateSsiEnds.length > 0) recordLateSsiEnds(run);
   if (run.jumpedAhead.length > 0) run.jumpedAhead.length = 0;
 }

@@ -102,11 +102,12 @@ export class Run implements Waking {
   /** Every transaction of the run when `recordHistory` is on. */
   readonly recorded: Xact[] = [];
   /**
-   * A commit SSI has not recorded yet, within a step: the woken statement
-   * `after` goes on first (a race PostgreSQL leaves to timing, see
-   * `wakeups.ts`'s `commit`); recorded once it has, at the latest when the step settles.
+   * Ends of serializable transactions SSI has not recorded yet, within a
+   * step: the woken statement `after` goes on first (a race PostgreSQL
+   * leaves to timing, see `recordSsiEnd` in `wakeups.ts`); each is recorded
+   * once its statement has, at the latest when the step settles.
    */
-  lateSsiCommit: { readonly committer: Xact; readonly after: Xact } | null = null;
+  readonly lateSsiEnds: { readonly xact: Xact; readonly after: Xact }[] = [];
   /** Every choice made among racing waiters in this run, in order. */
   readonly races: Race[] = [];
   /** Advisory locks by key, once a transaction of the run takes one (`advisory-locks.ts`). */

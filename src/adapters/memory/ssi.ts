@@ -134,7 +134,8 @@ export function conflictIn(writer: Xact, target: WriteTarget, others: readonly X
   let firstOrder = 0;
   let more: { holder: Xact; order: number }[] | null = null;
   for (const holder of others) {
-    if (holder === writer || holder.status === 'aborted') continue;
+    // An aborted holder counts until SSI records its end (`afterAbort` dooms it and drops its locks), as in PostgreSQL.
+    if (holder === writer) continue;
     const state = ssi(holder);
     if (state.doomed || state.reads.length === 0) continue;
     if (committed(holder) && holder.commitSeq <= writer.snapshot) continue;

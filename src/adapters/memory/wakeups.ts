@@ -14,41 +14,54 @@ import type { Xact } from './xact.ts';
  * through `Run.pickWaiter`, so a resolver can decide it and it is logged.
  */
 
-/**
- * Commits `xact`: visible to new snapshots, its locks released and its
- * waiters woken; then SSI records the commit (`afterCommit`). PostgreSQL
- * wakes the waiters (ProcReleaseLocks) before it records the commit for SSI
- * (ReleasePredicateLocks), so a woken serializable statement may meet the
- * committer's SIREAD locks and edges while SSI still takes it for running
- * (and, had it written nothing, not yet READ ONLY): which comes first is
- * timing. By default the commit is recorded first; a resolver may let a
- * woken statement go first (`Run.lateSsiCommit`, recorded once it has gone on).
- */
+/** Commits `xact`: visible to new snapshots, its locks released and its waiters woken; then SSI records it (see `recordSsiEnd`). */
 export function commit(run: Run, xact: Xact): void {
   xact.status = 'committed';
   xact.commitSeq = ++run.commitSeq;
   end(run, xact);
-  if (!xact.ssi) return;
-  const rivals = run.woken.filter((x) => x.ssi !== null && canGoOn(x));
-  const first = rivals.length === 0 ? xact : run.pickWaiter([xact, ...rivals]);
-  if (first === xact) afterCommit(xact, run.ssiClock);
-  else run.lateSsiCommit = { committer: xact, after: first };
+  if (xact.ssi) recordSsiEnd(run, xact);
 }
 
-/** Records for SSI a commit a woken statement went ahead of (see `commit`). */
-export function recordLateSsiCommit(run: Run): void {
-  const late = run.lateSsiCommit;
-  if (late === null) return;
-  run.lateSsiCommit = null;
-  afterCommit(late.committer, run.ssiClock);
-}
-
+/** Aborts `xact`: its writes undone, its locks released and its waiters woken; then SSI records it (see `recordSsiEnd`). */
 export function abort(run: Run, xact: Xact): void {
   xact.status = 'aborted';
-  if (xact.ssi) afterAbort(xact);
   for (const chain of xact.writes) undoWrites(chain, xact);
   leaveWait(xact);
   end(run, xact);
+  if (xact.ssi) recordSsiEnd(run, xact);
+}
+
+/**
+ * SSI's record of a serializable transaction's end (`afterCommit`,
+ * `afterAbort`). PostgreSQL releases the transaction's locks and wakes its
+ * waiters (ProcReleaseLocks) before it records the end for SSI
+ * (ReleasePredicateLocks): until then SSI takes the transaction for running,
+ * with its SIREAD locks and edges, and a committer that wrote nothing for
+ * not yet READ ONLY. A woken serializable statement may meet it there: which
+ * comes first is timing. By default the end is recorded first; a resolver
+ * may let a woken statement go first (the race's candidates are the ending
+ * transaction, then the woken ones), and the end is recorded once that
+ * statement has gone on (`Run.lateSsiEnds`, `recordLateSsiEnds`).
+ */
+function recordSsiEnd(run: Run, xact: Xact): void {
+  const rivals = run.woken.filter((x) => x.ssi !== null && canGoOn(x));
+  const first = rivals.length === 0 ? xact : run.pickWaiter([xact, ...rivals]);
+  if (first === xact) ssiEnd(run, xact);
+  else run.lateSsiEnds.push({ xact, after: first });
+}
+
+function ssiEnd(run: Run, xact: Xact): void {
+  if (xact.status === 'committed') afterCommit(xact, run.ssiClock);
+  else afterAbort(xact);
+}
+
+/** Records the ends SSI has not recorded yet that waited for `after`'s statement, or, without `after`, every one left (the step has settled). */
+export function recordLateSsiEnds(run: Run, after?: Xact): void {
+  const late = run.lateSsiEnds;
+  for (let i = 0; i < late.length; ) {
+    if (after !== undefined && late[i].after !== after) i++;
+    else ssiEnd(run, late.splice(i, 1)[0].xact);
+  }
 }
 
 /** `xact` stops waiting, if it was (it failed). */
