@@ -17,6 +17,12 @@ import { project, rowRegion, type Region } from './region.ts';
  * - a delete of a parent, or an update of its referenced columns, locks (or
  *   deletes) the children its where-clause's referenced key allows, and a
  *   cascade goes on to their own children and their unique indexes, whole.
+ *   Under NO ACTION the search for another parent row holding the old key
+ *   comes first: it finds one only if the same statement gave that key to
+ *   another row (the row losing it holds it in the unique index until its
+ *   transaction ends), so outside serializable no other transaction's step
+ *   changes its answer, and under serializable the write already touches
+ *   its whole table.
  *
  * `whole`: every access is to the whole table (SERIALIZABLE); `coarse`:
  * only a region pinned by the primary key is told apart.

@@ -236,4 +236,17 @@ describe('foreign keys, on the model and on PostgreSQL', () => {
     await both.expect(1, deleteP(3), [failed(1, readWriteDependencies)]);
     await both.rows(1, rollback, []);
   });
+
+  it('serializable: a key change under NO ACTION first looks for another parent holding the old key (an index read of the parent), so a concurrent change of the parent’s keys closes a dangerous structure', async () => {
+    await both.reset('serializable');
+    // T2 changes p1's k by an upsert (whose conflict check leaves no SIREAD lock): e's NO ACTION update check first reads p where k = 10
+    // at the latest snapshot (a SIREAD lock on p's index), then e. Found by the random parent/child programs (seed 6, program 65).
+    await both.rows(2, { kind: 'insert', table: 'p', rows: [{ id: 1, k: 50, v: 0 }], onConflict: { columns: ['id'], update: { k: { excluded: 'k' } } } }, [{ ...p1, k: 50 }]);
+    // T1 changes p3's id: new entries in p's indexes (T2 -rw-> T1); c's and d's checks scan those tables whole.
+    await both.rows(1, updateP(3, { id: 5 }), [{ ...p3, id: 5 }]);
+    await both.rows(1, commit, []);
+    // T2 writes into c, which T1's check read: T1 -rw-> T2 -rw-> T1, with T1 committed.
+    await both.expect(2, insert('c', line(2, null)), [failed(2, readWriteDependencies)]);
+    await both.rows(2, rollback, []);
+  });
 });

@@ -22,9 +22,13 @@ import type { PendingStatement, Xact } from './xact.ts';
  * - a parent row deleted, or its referenced key changed: under NO ACTION
  *   and RESTRICT, and for a key change under CASCADE (which is ON DELETE
  *   only), `SELECT 1 FROM child WHERE fk = $1 LIMIT 1 FOR KEY SHARE`
- *   (ri_restrict); a row is 23503. A deleted row under CASCADE: `DELETE
+ *   (ri_restrict); a row is 23503. Under NO ACTION (every key change, ON
+ *   UPDATE being NO ACTION, and a delete unless RESTRICT or CASCADE) first
+ *   `SELECT 1 FROM parent WHERE key = $old FOR KEY SHARE`
+ *   (ri_Check_Pk_Match): another parent row holding the old key now
+ *   answers for the children, and no restrict query runs. A deleted row under CASCADE: `DELETE
  *   FROM child WHERE fk = $1` (RI_FKey_cascade_del), which fires the
- *   child's own events at its end. Both read with the latest snapshot at
+ *   child's own events at its end. All three read with the latest snapshot at
  *   every level (detectNewRows); under repeatable read and serializable the
  *   cascade also checks each row it deletes against the transaction's
  *   snapshot (the crosscheck snapshot): a row it cannot see there is 40001.
@@ -32,9 +36,9 @@ import type { PendingStatement, Xact } from './xact.ts';
 
 /** One queued trigger event: the query to run and what its answer means. */
 export interface ForeignKeyEvent {
-  readonly kind: 'check' | 'restrict' | 'cascade';
+  readonly kind: 'check' | 'parent-match' | 'restrict' | 'cascade';
   readonly fk: ResolvedForeignKey;
-  /** The referenced key (check: on the parent) or the referencing values (restrict, cascade: on the child). */
+  /** The referenced key (check: on the parent; parent-match: the old one) or the referencing values (restrict, cascade: on the child). */
   readonly where: Row;
 }
 
@@ -57,7 +61,10 @@ export function queueForeignKeys(p: PendingStatement, table: TableState, xact: X
     for (const fk of table.referencedBy) {
       if (row !== undefined && sameColumns(fk.parentColumns, old.data, row)) continue;
       const where = childWhere(fk, old.data);
-      if (where !== null) queue(p, { kind: row === undefined && fk.onDelete === 'cascade' ? 'cascade' : 'restrict', fk, where });
+      if (where === null) continue;
+      const kind = row === undefined && fk.onDelete === 'cascade' ? 'cascade' : 'restrict';
+      if (kind === 'restrict' && (row !== undefined || fk.onDelete === 'no-action')) queue(p, { kind: 'parent-match', fk, where: oldKey(fk, old.data) });
+      queue(p, { kind, fk, where });
     }
   }
   if (row !== undefined) {
@@ -68,6 +75,18 @@ export function queueForeignKeys(p: PendingStatement, table: TableState, xact: X
       if (where !== null) queue(p, { kind: 'check', fk, where });
     }
   }
+}
+
+/** The referenced key `parent` held: the where-clause of the query for another parent row holding it. */
+function oldKey(fk: ResolvedForeignKey, parent: Row): Row {
+  const key: Row = {};
+  for (const c of fk.parentColumns) key[c] = parent[c];
+  return key;
+}
+
+/** Events to pass over after `event`'s query found a row (`found`) or not: a parent-match that found one spares its restrict query. */
+export function eventsSpared(event: ForeignKeyEvent, found: boolean): number {
+  return event.kind === 'parent-match' && found ? 1 : 0;
 }
 
 function queue(p: PendingStatement, event: ForeignKeyEvent): void {
@@ -89,6 +108,7 @@ export function eventOutcome(event: ForeignKeyEvent, found: boolean): DbError | 
 function queryOf(event: ForeignKeyEvent): Statement {
   switch (event.kind) {
     case 'check':
+    case 'parent-match':
       return { kind: 'select', table: event.fk.parent, where: event.where, lock: 'key-share' };
     case 'restrict':
       return { kind: 'select', table: event.fk.child, where: event.where, lock: 'key-share', limit: 1 };

@@ -16,7 +16,7 @@ import {
 } from '../../model/statement.ts';
 import { advisoryLock } from './advisory-locks.ts';
 import { aggregateRow } from './aggregates.ts';
-import { eventOutcome, eventQuery, queueForeignKeys } from './foreign-keys.ts';
+import { eventOutcome, eventQuery, eventsSpared, queueForeignKeys } from './foreign-keys.ts';
 import { indexEntries, insertRows, writeNewVersion } from './inserts.ts';
 import { newestVersion, sees, visibleVersion, type RowChain, type Version } from './mvcc.ts';
 import { assignXid, conflictingHolders, queuedVersion, tryLock, upgrading, type RowLockMode } from './row-lock.ts';
@@ -99,7 +99,7 @@ function fireForeignKeys(run: Run, xact: Xact, p: PendingStatement): Progress {
     if (progress !== 'done') return progress;
     const found = q.running.out.length > 0;
     q.running = null;
-    q.next++;
+    q.next += 1 + eventsSpared(event, found);
     const violation = eventOutcome(event, found);
     if (violation) return violation;
   }
