@@ -210,7 +210,7 @@ function writeDivergence(job: Job, spec: RunPlan, schedule: readonly TxId[], rep
   };
   const cx = buildCounterexample({ scenario: job.scenario, strategy: job.strategy, isolation: job.isolation, seed: propertySeed, workload: spec.workload, trace, violation, anomaly: null });
   const file = join(out, `${fileName(job)}-${job.divergences.length + 1}.json`);
-  writeCounterexample(file, cx, job.kind === 'random-programs' ? { scenarioFile: resolve('properties/statement-programs.ts') } : {});
+  writeCounterexample(file, cx, job.kind === 'random-programs' ? { scenarioFile: resolve(job.scenario === parentChildPrograms ? 'properties/foreign-key-programs.ts' : 'properties/statement-programs.ts') } : {});
   console.log(`  DIVERGED ${job.name}: ${step} -> ${relative(process.cwd(), file)}`);
   return { file, step };
 }
