@@ -37,7 +37,13 @@ export function workerPool(threads: number): Tinypool {
 /**
  * Stops the threads of every kept pool now (an idle pool stops by itself
  * after `idleThreadMs`, and never keeps the process alive): for a
- * long-running process that wants their memory back at once.
+ * long-running process that wants their memory back at once. Not for while
+ * an exploration runs.
+ *
+ * ```ts
+ * const report = await exploreOnWorkers({ ...options, workers: 2, scenarioModule });
+ * await closeWorkerPools(); // the two threads stop now, not after a minute idle
+ * ```
  */
 export async function closeWorkerPools(): Promise<void> {
   const all = [...pools.values()];
