@@ -167,4 +167,42 @@ describe('row lock strengths, on the model and on PostgreSQL', () => {
     await both.expect(2, lock(2, 'key-share'), [failed(2, concurrentUpdate)]);
     await both.rows(2, rollback, []);
   });
+
+  it('repeatable read: FOR UPDATE or a DELETE of a version a committed transaction updated (no key) waits first for a key sharer of that version still running, then fails with 40001; a weaker lock, or a key sharer of the newer version only, fails at once', async () => {
+    await both.reset('repeatable-read');
+    // T2 and T3 take their snapshots, T1 updates row 1, T3 locks the version it sees FOR KEY SHARE (no conflict with the update), T1 commits.
+    const keySharedAcrossUpdate = async (v: number, seen: number) => {
+      await both.rows(2, lock(3, 'key-share'), [seed.t[2]]);
+      await both.rows(3, lock(3, 'key-share'), [seed.t[2]]);
+      await both.rows(1, update(1, { v }), [{ ...row1, v }]);
+      await both.rows(3, lock(1, 'key-share'), [{ ...row1, v: seen }]);
+      await both.rows(1, commit, []);
+    };
+    await keySharedAcrossUpdate(1, 100);
+    await both.expect(2, lock(1, 'update'), [blocked(2, [3])]);
+    await both.expect(3, commit, [failed(2, concurrentUpdate), completed(3, [])]);
+    await both.rows(2, rollback, []);
+    // A DELETE waits as well; FOR UPDATE NOWAIT fails at once, the lock not being available.
+    await keySharedAcrossUpdate(2, 1);
+    await both.expect(2, { kind: 'select', table: 't', where: { id: 1 }, lock: 'update', nowait: true }, [failed(2, { code: '55P03', message: 'could not obtain lock on row in relation "t"' })]);
+    await both.rows(2, rollback, []);
+    await both.rows(3, rollback, []);
+    await keySharedAcrossUpdate(3, 2);
+    await both.expect(2, { kind: 'delete', table: 't', where: { id: 1 } }, [blocked(2, [3])]);
+    await both.expect(3, rollback, [failed(2, concurrentUpdate), completed(3, [])]);
+    await both.rows(2, rollback, []);
+    // FOR NO KEY UPDATE does not conflict with the key sharer: 40001 at once.
+    await keySharedAcrossUpdate(4, 3);
+    await both.expect(2, lock(1, 'no-key-update'), [failed(2, concurrentUpdate)]);
+    await both.rows(2, rollback, []);
+    await both.rows(3, rollback, []);
+    // A key sharer whose snapshot includes the update locked the newer version only: FOR UPDATE fails at once.
+    await both.rows(2, lock(3, 'key-share'), [seed.t[2]]);
+    await both.rows(1, update(1, { v: 5 }), [{ ...row1, v: 5 }]);
+    await both.rows(1, commit, []);
+    await both.rows(3, lock(1, 'key-share'), [{ ...row1, v: 5 }]);
+    await both.expect(2, lock(1, 'update'), [failed(2, concurrentUpdate)]);
+    await both.rows(2, rollback, []);
+    await both.rows(3, rollback, []);
+  });
 });

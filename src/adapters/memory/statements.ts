@@ -19,7 +19,7 @@ import { aggregateRow } from './aggregates.ts';
 import { eventOutcome, eventQuery, eventsSpared, queueForeignKeys } from './foreign-keys.ts';
 import { indexEntries, insertRows, writeNewVersion } from './inserts.ts';
 import { newestVersion, sees, visibleVersion, type RowChain, type Version } from './mvcc.ts';
-import { assignXid, conflictingHolders, queuedVersion, tryLock, upgrading, type RowLockMode } from './row-lock.ts';
+import { assignXid, conflictingHolders, holderMode, queuedVersion, tryLock, upgrading, type RowLockMode } from './row-lock.ts';
 import { messages, type Progress, type Run, type TableState } from './run.ts';
 import { serializableRead, serializableWrite, serializationFailure } from './serializable.ts';
 import { conflictUpdate } from './upsert.ts';
@@ -176,7 +176,8 @@ function lockRows(run: Run, xact: Xact, p: PendingStatement, s: SelectStatement 
       // (FOR KEY SHARE goes on when the keys stayed: PostgreSQL locks it and the versions after it).
       const seen = visibleVersion(chain, xact, p.snapshot);
       if (seen?.xmax && seen.xmax !== xact && seen.xmax.status === 'committed' && !(keyShareAsSeen && keysKept(run.table(s.table), chain, seen, newestVersion(chain, xact)))) {
-        return concurrentChange(chain, xact, s);
+        // Unless a locker of that version still runs and conflicts: then it waits for it first, below, and fails once it is gone.
+        if (!replacedVersionLocked(chain, xact, seen, rowMode)) return concurrentChange(chain, xact, s);
       }
     }
     if (!tryLock(chain, xact, rowMode) && !overtakes(run, xact, chain, rowMode)) {
@@ -304,6 +305,31 @@ function waitsOnUpdateChain(table: TableState, chain: RowChain, xact: Xact, seen
   if (next === undefined || next.xmin !== updater || next.keysUpdated || keyChanged(table, seen.data, next.data)) return false;
   const holders = conflictingHolders(chain, xact, 'key-share');
   return holders.length === 1 && holders[0] === updater;
+}
+
+/**
+ * True when a transaction still running holds `seen`, which a committed
+ * transaction replaced, FOR KEY SHARE (the one lock that lets an UPDATE
+ * keeping the key go on) and `mode` conflicts with it (FOR UPDATE): the
+ * version's xmax is a multixact with a member still running, which
+ * PostgreSQL's HeapTupleSatisfiesUpdate reports as TM_BeingModified before
+ * it looks at the committed updater, so heap_lock_tuple, heap_update and
+ * heap_delete wait for that member (or skip the row, or fail with NOWAIT),
+ * and only then find the update (40001). The holder's lock covers `seen`
+ * when its snapshot does not include the updater (it locked the row before
+ * the update committed, or as it saw it); a holder reading at a later
+ * snapshot locked a newer version only. (A READ COMMITTED holder may have
+ * locked `seen` before the update committed; the engine does not keep when,
+ * and counts it out.)
+ */
+function replacedVersionLocked(chain: RowChain, xact: Xact, seen: Version, mode: RowLockMode): boolean {
+  if (mode !== 'exclusive') return false;
+  const updater = seen.xmax!;
+  for (const holder of chain.shared) {
+    if (holder === xact || holder.status !== 'active' || holderMode(chain, holder) !== 'key-share') continue;
+    if (holder.isolation !== 'read-committed' && !sees(holder, holder.snapshot, updater)) return true;
+  }
+  return false;
 }
 
 /** 40001 under repeatable read: the row changed after the snapshot. Only UPDATE and DELETE say "concurrent delete" for a deleted row. */
