@@ -11,7 +11,8 @@ import { isComparison, isSavepointControl, SqlState, type Where } from '../src/m
  */
 export function knownGap(spec: RunPlan, trace: Trace, onConflictSkipReads: boolean): string | null {
   const deadKeys = uncommittedKeys(trace);
-  const failsLater = (tx: number) => trace.outcomes.some((o) => o.id === tx && o.error?.code === SqlState.serializationFailure);
+  // Doomed as far as the trace tells: it fails with 40001 later; or it rolls back (a doomed transaction whose program ends with ROLLBACK never fails in the model).
+  const failsLater = (tx: number) => trace.outcomes.some((o) => o.id === tx && (o.error?.code === SqlState.serializationFailure || (o.fate === 'rolled-back' && !o.error)));
   for (const step of trace.steps) {
     const s = step.statement;
     const own = step.events.find((e) => e.tx === step.tx);
@@ -22,6 +23,9 @@ export function knownGap(spec: RunPlan, trace: Trace, onConflictSkipReads: boole
     const skipped = s.kind === 'insert' && s.onConflict === 'nothing' && own?.kind === 'completed' && (own.result.rows?.length ?? s.rows.length) < s.rows.length;
     if (spec.isolation === 'serializable' && skipped && onConflictSkipReads) {
       return 'ON CONFLICT DO NOTHING skipped a row under serializable on PostgreSQL before 17 (which reads the conflicting row for SSI)';
+    }
+    if (spec.isolation === 'serializable' && onConflictSkipReads && upsertMetConflict(trace, step)) {
+      return 'ON CONFLICT met a conflicting row (DO UPDATE updated or left it, or 40001 on a row its snapshot does not see) under serializable on PostgreSQL before 17 (which reads that row for SSI)';
     }
     if (spec.isolation === 'serializable' && s.kind === 'select' && s.limit !== undefined && keysOf(s.where).length === 0) {
       return 'a select with a LIMIT under serializable (PostgreSQL may scan the primary key index and stop at the LIMIT, locking finer than the model’s sequential scan)';
@@ -34,6 +38,26 @@ export function knownGap(spec: RunPlan, trace: Trace, onConflictSkipReads: boole
     }
   }
   return null;
+}
+
+/**
+ * True when an ON CONFLICT statement that completed at `step` (its own, or
+ * one released there) met a conflicting row, as far as its result tells: it
+ * failed with 40001 (the row was not in its snapshot), or, for DO UPDATE,
+ * returned fewer rows than it proposed or a row it did not propose.
+ */
+function upsertMetConflict(trace: Trace, step: Trace['steps'][number]): boolean {
+  for (const e of step.events) {
+    if (e.kind !== 'completed') continue;
+    const s = e.tx === step.tx ? step.statement : releasedStatement(trace.steps, step, e.tx);
+    if (s.kind !== 'insert' || s.onConflict === undefined) continue;
+    if (e.result.error?.code === SqlState.serializationFailure) return true;
+    const rows = e.result.rows;
+    if (s.onConflict === 'nothing' || rows === undefined) continue;
+    const proposed = new Set(s.rows.map((r) => JSON.stringify(r)));
+    if (rows.length < s.rows.length || rows.some((r) => !proposed.has(JSON.stringify(r)))) return true;
+  }
+  return false;
 }
 
 /** `id=…` and `k=…` of a WHERE clause's key equalities (IS NULL is none). */
