@@ -34,7 +34,8 @@ import { parentChildPrograms, parentChildWorkloadArbitrary } from './foreign-key
  *   that wait were no longer stepped around);
  * - under serializable, a transaction the model fails with 40001 (doomed)
  *   that looked up a key a row version of an uncommitted transaction had (or
- *   tried to have, or had before a ROLLBACK TO): PostgreSQL keeps an aborted version's heap tuple and
+ *   tried to have, or had before a ROLLBACK TO), or that rolls back (a doomed transaction whose program ends with
+ *   ROLLBACK never fails in the model): PostgreSQL keeps an aborted version's heap tuple and
  *   index entries until a scan marks them dead, and a doomed transaction's
  *   scan that examines one fails there; the model forgets aborted versions,
  *   so it fails the same transaction at its next row access or COMMIT;
@@ -44,9 +45,12 @@ import { parentChildPrograms, parentChildWorkloadArbitrary } from './foreign-key
  *   with a LIMIT, which PostgreSQL may plan as an index scan on the primary
  *   key that stops at the LIMIT (not generated under serializable at all);
  * - on PostgreSQL before 17 (with DATABASE_URL), under serializable, an
- *   ON CONFLICT DO NOTHING that skipped a row: PostgreSQL 15 reads the
- *   conflicting row for SSI (a SIREAD lock, and a doomed transaction fails
- *   there); 17 does not, and the model follows 17;
+ *   ON CONFLICT DO NOTHING that skipped a row, a DO UPDATE that met a
+ *   conflicting row (it returned a row it did not propose, or fewer rows),
+ *   and an ON CONFLICT that failed with 40001: PostgreSQL 15 reads the
+ *   conflicting row for SSI (a SIREAD lock and an rw-conflict, which count
+ *   on after a ROLLBACK TO; a doomed transaction fails there); 17 does not,
+ *   and the model follows 17;
  * - replays that say nothing: in every attempt PostgreSQL took another
  *   outcome of a race the model allows (which waiter goes first, the
  *   deadlock victim), and the stored schedule cannot run to its end on it.
