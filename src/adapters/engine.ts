@@ -31,10 +31,17 @@ export interface Engine {
   heapOrder(): string;
   /**
    * A name for the engine's whole state between steps: two states with the
-   * same name go on in the same ways. Null where the engine cannot name it
-   * (then exhaustive search caches nothing there).
+   * same name go on in the same ways, once each transaction of one is taken
+   * for the one at the same place in the other's `txs`. Null where the
+   * engine cannot name it (then exhaustive search caches nothing there).
    */
-  stateKey(): string | null;
+  stateKey(): EngineStateKey | null;
+}
+
+/** The engine's name for its state: the name, in which transactions are numbered from 1 in the order it mentions them, and the workload transaction of each number (`txs[0]` is number 1). */
+export interface EngineStateKey {
+  readonly key: string;
+  readonly txs: readonly TxId[];
 }
 
 /**

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { TxId } from '../adapters/backend.ts';
 import type { Engine } from '../adapters/engine.ts';
-import { checkRun, type Violation } from './violation.ts';
+import { checkOutcome, checkRun, finishOrder, type Violation } from './violation.ts';
 import { canonicalOrder, dependent, HappensBefore, runWithDependencies, type DependencyStep, type RunObserver } from './dependency-run.ts';
 import { HeapOrders } from './heap-orders.ts';
 import type { RunPlan, Trace } from './runner.ts';
 import type { Independence } from './footprint.ts';
-import { StateCache, StateKeys, type CachedState } from './state-cache.ts';
+import { placesIn, StateCache, StateKeys, type CachedState } from './state-cache.ts';
+import { probeSymmetry, type Symmetry } from './symmetry.ts';
 import { runToEnd } from './run-to-end.ts';
 
 /** Limits of an exhaustive search. */
@@ -21,11 +22,12 @@ export interface ExhaustiveOptions {
   readonly maxSchedules?: number;
   /**
    * One unit of a search split by first step (`exploration.ts`): only schedules
-   * whose first step is `tx`'s, with `asleep` (transactions and the first step
+   * whose first step is one of `txs`' (one transaction, or interchangeable
+   * ones, `symmetry.ts`), with `asleep` (transactions and the first step
    * each would take) asleep at the start. The root is then fully expanded by
    * the units together, so races with the first step add nothing to it.
    */
-  readonly first?: { readonly tx: TxId; readonly asleep: ReadonlyMap<TxId, DependencyStep> };
+  readonly first?: { readonly txs: readonly TxId[]; readonly asleep: ReadonlyMap<TxId, DependencyStep> };
   /** Which steps count as independent (`footprint.ts`): `semantic` unless given; `coarse` is lockstep 0.1's reduction, for comparison. */
   readonly independence?: Independence;
   /**
@@ -35,6 +37,12 @@ export interface ExhaustiveOptions {
    * are part of what a prefix may still do).
    */
   readonly stateCache?: number;
+  /**
+   * Take transactions that run the same operation on the same arguments for
+   * interchangeable while caching states (`symmetry.ts`; default true): a
+   * state is explored once whichever of them brought it about.
+   */
+  readonly symmetry?: boolean;
 }
 
 /** States kept by default. */
@@ -69,6 +77,13 @@ export interface ExhaustiveResult {
   readonly outcomeDigests: readonly string[];
   /** The distinct traces run to the end as short digests (SHA-256 of the canonical order, 16 hex digits), each with its equivalent orders: searches split into parts count traces together. */
   readonly traceDigests: readonly (readonly [string, number])[];
+  /**
+   * Transactions running the same operation on the same arguments were taken
+   * for interchangeable (`symmetry.ts`): no program read its id and no step
+   * made two of them give up at once. Then `outcomes` counts outcomes that
+   * differ only in which of them did what once.
+   */
+  readonly symmetric: boolean;
   readonly failure?: ExhaustiveFailure;
 }
 
@@ -90,6 +105,8 @@ interface Node {
   chosen: TxId;
   /** The cached state first reached here, whose continuations this node's subtree explores. */
   owns?: CachedState;
+  /** The order in which that state's key names the transactions (`StateKeys.key`). */
+  order?: readonly TxId[];
 }
 
 /**
@@ -122,21 +139,43 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
   let failure: ExhaustiveFailure | undefined;
   const capacity = bound === Infinity ? (options.stateCache ?? defaultStateCache) : 0;
   let cache = new StateCache(capacity);
-  const keys = capacity > 0 ? new StateKeys(spec, engine) : undefined;
+  // Transactions running the same operation on the same arguments, taken for interchangeable while the state cache names states (`symmetry.ts`; not under SERIALIZABLE, where it names none).
+  let symmetry = capacity > 0 && options.symmetry !== false && spec.isolation !== 'serializable' ? probeSymmetry(engine, spec) : undefined;
+  const plan: RunPlan = symmetry === undefined ? spec : { ...spec, onIdRead: () => void (symmetry && (symmetry.broken = true)) };
+  const keys = capacity > 0 ? new StateKeys(plan, engine) : undefined;
   const outcomes = new Map<string, string>();
+  // Outcomes (up to interchangeable transactions) whose every reassignment has been checked against the rules.
+  const checked = new Set<string>();
+  // The current step's abandons: two at once follow in workload order, which interchangeable transactions do not share; that order counts once a ROLLBACK wakes a waiter.
+  let abandons = 0;
+  let abandoning: TxId | null = null;
+  let woke = false;
   // Tables whose heap order no statement seen reads: their inserts commute until a run meets one that does, then the search starts again.
   const heapOrders = (options.independence ?? 'semantic') === 'semantic' ? new HeapOrders(spec.scenario.schema) : undefined;
   const unordered = heapOrders?.unordered;
   const observer: RunObserver | undefined =
-    heapOrders === undefined
+    heapOrders === undefined && symmetry === undefined
       ? keys
       : {
           submitted(tx, statement) {
-            heapOrders.observe(statement);
+            heapOrders?.observe(statement);
+            abandons = 0;
+            woke = false;
             keys?.submitted(tx, statement);
           },
-          abandoned: (tx) => keys?.abandoned(tx),
-          events: (events) => keys?.events(events),
+          abandoned(tx) {
+            abandons++;
+            abandoning = tx;
+            keys?.abandoned(tx);
+          },
+          events(events) {
+            if (abandoning !== null) {
+              if (events.some((e) => e.tx !== abandoning)) woke = true;
+              if (woke && abandons > 1 && symmetry) symmetry.broken = true;
+              abandoning = null;
+            }
+            keys?.events(events);
+          },
         };
   const result = (complete: boolean): ExhaustiveResult => ({
     schedules,
@@ -147,6 +186,7 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
     outcomes: outcomes.size,
     outcomeDigests: [...outcomes.values()],
     traceDigests,
+    symmetric: symmetry !== undefined,
     failure,
   });
 
@@ -157,34 +197,37 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
     const firstNew = Math.max(0, replay - 1);
     let hb = new HappensBefore(unordered);
     let steps: readonly DependencyStep[] = [];
-    let reached: CachedState | undefined;
+    let reached: readonly DependencyStep[] | undefined;
     keys?.reset();
     const run = runWithDependencies(
       engine,
-      spec,
+      plan,
       (runnable, last, depth) => {
-        if (heapOrders?.changed && sinceStart > 0) return undefined; // the search starts again
+        if ((heapOrders?.changed && sinceStart > 0) || symmetry?.broken) return undefined; // the search starts again
         if (depth < replay) return stack[depth].chosen;
         const node = newNode(stack, steps, runnable, last, depth, unordered);
         if (depth === 0 && first) {
           for (const [t, s] of first.asleep) node.sleep.set(t, s);
           for (const t of first.asleep.keys()) node.strict.add(t);
+          for (const t of first.txs) node.backtrack.add(t);
         }
         const awake = runnable.filter((t) => !node.sleep.has(t));
         if (awake.length === 0) return undefined;
-        const key = depth > 0 ? keys?.key(runnable) : null;
-        if (key != null) {
-          const known = cache.get(key);
-          if (known === undefined) node.owns = cache.add(key, node.sleep.keys());
-          else if (known.complete && [...known.asleep].every((t) => node.sleep.has(t))) {
-            // Explored from here already: its continuations' races with this prefix are this prefix's races.
-            reached = known;
+        const found = depth > 0 ? keys?.key(runnable, symmetry) : null;
+        if (found != null) {
+          const known = cache.get(found.key);
+          if (known === undefined) {
+            node.owns = cache.add(found.key, node.sleep.keys(), found.order);
+            node.order = found.order;
+          } else if (known.complete && cache.asleep(known, found.order).every((t) => node.sleep.has(t))) {
+            // Explored from here already (perhaps with interchangeable transactions in each other's places): its continuations' races with this prefix are this prefix's races.
+            reached = [...cache.steps(known, found.order)];
             cache.pruned++;
-            backtrackForContinuations(stack, steps, hb, [...cache.steps(known)], first !== undefined, unordered);
+            backtrackForContinuations(stack, steps, hb, reached, first !== undefined, unordered);
             return undefined;
           }
         }
-        const tx = depth === 0 && first ? first.tx : awake.includes(last) ? last : awake[0];
+        const tx = depth === 0 && first ? first.txs[0] : awake.includes(last) ? last : awake[0];
         if (node.preemptions + preemptionOf(runnable, last, tx) > bound) {
           pruned.value = true;
           return undefined;
@@ -212,9 +255,11 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
     );
     schedules++;
     sinceStart++;
-    if (heapOrders?.changed) {
-      // A statement that reads a table's heap order: what was reduced assuming it did not is explored again.
-      heapOrders.restart();
+    if (heapOrders?.changed || symmetry?.broken) {
+      // A statement that reads a table's heap order, or something that tells interchangeable transactions apart: what was reduced assuming neither is explored again.
+      heapOrders?.restart();
+      if (symmetry?.broken) symmetry = undefined;
+      checked.clear();
       stack.length = 0;
       traces.clear();
       traceDigests.length = 0;
@@ -234,12 +279,20 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
         naiveInterleavings += orders;
         traceDigests.push([createHash('sha256').update(key).digest('hex').slice(0, 16), orders]);
       }
-      const reachedOutcome = outcomeKey(run.trace);
+      const reachedOutcome = symmetry ? symmetry.outcomeKey(run.trace) : outcomeKey(run.trace);
       if (!outcomes.has(reachedOutcome)) outcomes.set(reachedOutcome, createHash('sha256').update(reachedOutcome).digest('hex').slice(0, 16));
-      const violation = checkRun(spec.scenario, run.trace);
+      let broke: ExhaustiveFailure | null;
+      if (symmetry === undefined) {
+        const violation = checkRun(spec.scenario, run.trace);
+        broke = violation === null ? null : { trace: run.trace, choices: run.choices, violation };
+      } else if (checked.has(reachedOutcome)) broke = null;
+      else {
+        checked.add(reachedOutcome);
+        broke = checkReassignments(engine, spec, symmetry, run.trace, run.steps, run.choices);
+      }
       const goOn = options.onRun?.(run.trace);
-      if (violation !== null && !failure) failure = { trace: run.trace, choices: run.choices, violation };
-      if ((violation !== null && stopOnViolation) || goOn === false) return result(false);
+      if (broke !== null && !failure) failure = broke;
+      if ((broke !== null && stopOnViolation) || goOn === false) return result(false);
     }
     if (schedules >= (options.maxSchedules ?? Infinity)) return result(false);
     if (!nextSchedule(stack, bound, pruned)) break;
@@ -254,19 +307,48 @@ export function outcomeKey(trace: Trace): string {
 }
 
 /**
- * Adds the steps a run took below each cached state it passed through (and,
- * when it stopped at an explored state, that state's steps) to the state's
- * summary. Steps before `from` were replayed: the states above them have them
- * from the schedule that first ran them.
+ * The rules checked on a finished run and on every reassignment of its
+ * outcomes among interchangeable transactions (`symmetry.ts`): the runs the
+ * search left out because they differ from this one only in which of them
+ * did what. A broken one is run for real (its schedule with the
+ * transactions swapped), so the failure reported is a run of the model.
  */
-function summarize(cache: StateCache, stack: readonly Node[], steps: readonly DependencyStep[], reached: CachedState | undefined, from: number): void {
-  let ids: number[] | undefined;
+function checkReassignments(engine: Engine, spec: RunPlan, symmetry: Symmetry, trace: Trace, steps: readonly DependencyStep[], choices: readonly number[]): ExhaustiveFailure | null {
+  const finished = finishOrder(trace);
+  for (const to of symmetry.reassignments(trace.outcomes)) {
+    const identity = to.every((t, i) => t === i);
+    const outcomes = identity ? trace.outcomes : trace.outcomes.map((o) => ({ ...o, id: to[o.id] })).sort((a, b) => a.id - b.id);
+    const violation = checkOutcome(spec.scenario, trace.final, outcomes, identity ? finished : finished.map((t) => to[t]));
+    if (violation === null) continue;
+    if (identity) return { trace, choices, violation };
+    const swapped = runWithDependencies(engine, spec, (runnable, _last, depth) => (depth < steps.length && runnable.includes(to[steps[depth].tx]) ? to[steps[depth].tx] : undefined));
+    const confirmed = swapped.trace && checkRun(spec.scenario, swapped.trace);
+    if (!swapped.trace || !confirmed) throw new Error(`Exhaustive search: swapping interchangeable transactions (${to.slice(1).join(',')}) in a run did not give a run breaking ${violation.kind === 'invariant' ? violation.invariant : 'serializability'}; the model treats them differently.`);
+    return { trace: swapped.trace, choices: swapped.choices, violation: confirmed };
+  }
+  return null;
+}
+
+/**
+ * Adds the steps a run took below each cached state it passed through (and,
+ * when it stopped at an explored state, that state's continuations' steps,
+ * `reached`) to the state's summary, naming transactions by their place in
+ * the state's order. Steps before `from` were replayed: the states above
+ * them have them from the schedule that first ran them.
+ */
+function summarize(cache: StateCache, stack: readonly Node[], steps: readonly DependencyStep[], reached: readonly DependencyStep[] | undefined, from: number): void {
+  let footprints: number[] | undefined;
+  let reachedFootprints: number[] | undefined;
   for (let d = 0; d < stack.length && d <= steps.length; d++) {
     const owned = stack[d].owns;
     if (owned === undefined) continue;
-    ids ??= steps.map((step, k) => (k < from ? -1 : cache.stepId(step)));
-    for (let k = Math.max(d, from); k < steps.length; k++) owned.steps.add(ids[k]);
-    if (reached) for (const id of reached.steps) owned.steps.add(id);
+    const place = placesIn(stack[d].order!);
+    footprints ??= steps.map((step, k) => (k < from ? -1 : cache.footprintId(step)));
+    for (let k = Math.max(d, from); k < steps.length; k++) owned.steps.add(cache.stepId(steps[k], footprints[k], place));
+    if (reached) {
+      reachedFootprints ??= reached.map((step) => cache.footprintId(step));
+      reached.forEach((step, k) => owned.steps.add(cache.stepId(step, reachedFootprints![k], place)));
+    }
   }
 }
 

@@ -15,6 +15,7 @@ import type { ExploreOptions, ExploreReport, ExploreStats } from './explore.ts';
 import { pctArbitrary, pctChooser, type PctSchedule } from './pct.ts';
 import { runOnEngine, type RunPlan, type Trace } from './runner.ts';
 import { choiceSchedule, type Chooser } from './schedule.ts';
+import { probeSymmetry } from './symmetry.ts';
 import { defaultPctDepth, type SearchMode } from './search-mode.ts';
 import { minimizeWithSearch, shrinkFailingCase } from './shrink.ts';
 import { checkRun, type Violation } from './violation.ts';
@@ -350,13 +351,21 @@ function exhaustiveExploration(options: ExploreOptions): Exploration {
     }
     return step;
   };
+  // Interchangeable transactions (`symmetry.ts`) share a unit: the search explores one of them first and finds the others' first states explored.
+  const symmetry = options.preemptionBound === undefined ? probeSymmetry(engine, plan) : undefined;
+  const units: TxId[][] = [];
+  for (const tx of roots) {
+    const mates = symmetry === undefined ? undefined : units.find((u) => symmetry.classOf[u[0]] === symmetry.classOf[tx]);
+    if (mates) mates.push(tx);
+    else units.push([tx]);
+  }
   function* unit(k: number): Generator<void, UnitResult> {
-    const tx = roots[k];
-    const own = firstStepOf(tx);
+    const txs = units[k];
+    const own = txs.map(firstStepOf);
     const asleep = new Map<TxId, DependencyStep>();
-    for (const t of roots.slice(0, k)) {
+    for (const t of units.slice(0, k).flat()) {
       const s = firstStepOf(t);
-      if (!dependent(s, own)) asleep.set(t, s);
+      if (own.some((o) => !dependent(s, o))) asleep.set(t, s);
     }
     let stoppedByTime = false;
     const onRun = watch === undefined ? undefined : () => {
@@ -368,7 +377,7 @@ function exhaustiveExploration(options: ExploreOptions): Exploration {
       stoppedByTime = true;
       return false;
     };
-    const search = exhaustiveSearch(engine, plan, { preemptionBound: options.preemptionBound, first: { tx, asleep }, onRun });
+    const search = exhaustiveSearch(engine, plan, { preemptionBound: options.preemptionBound, first: { txs, asleep }, onRun });
     let r: ExhaustiveResult;
     for (let schedules = 1; ; schedules++) {
       const next = search.next();
@@ -391,7 +400,7 @@ function exhaustiveExploration(options: ExploreOptions): Exploration {
     };
   };
   return {
-    size: roots.length,
+    size: units.length,
     run(from, to) {
       return runToEnd(this.runSteps(from, to));
     },

@@ -17,6 +17,8 @@ export interface RunPlan {
   readonly strategy: Strategy;
   readonly isolation: IsolationLevel;
   readonly workload: Workload;
+  /** Told when a program reads its transaction's id (`tx.id`): exhaustive search then no longer takes transactions running the same operation on the same arguments for interchangeable (`symmetry.ts`). */
+  readonly onIdRead?: () => void;
 }
 
 /** One step: the statement a transaction submitted and how every affected transaction stood once the step settled. */
@@ -93,7 +95,7 @@ class WorkloadRun {
         id,
         operation: w.operation,
         args: w.args,
-        program: program(createTx(id), w.args),
+        program: program(createTx(id, spec.onIdRead), w.args),
         pending: null,
         blocked: false,
         done: false,

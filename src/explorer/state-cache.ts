@@ -3,8 +3,10 @@ import type { Event, TxId } from '../adapters/backend.ts';
 import type { Engine } from '../adapters/engine.ts';
 import { createTx, StatementFailure } from '../model/program.ts';
 import type { Statement, StatementResult } from '../model/statement.ts';
+import type { Footprint } from './footprint.ts';
 import type { DependencyStep } from './dependency-run.ts';
 import type { RunPlan } from './runner.ts';
+import type { Symmetry } from './symmetry.ts';
 
 /** How a transaction's current attempt stands, as far as the state key cares. */
 type Attempt = 'closed' | 'clean' | 'dirty';
@@ -105,14 +107,22 @@ export class StateKeys {
   }
 
   /**
-   * The key of the state reached, or null where it is not known. `runnable`:
-   * the transactions that can step now. Where every unfinished transaction
-   * holds nothing, the committed tables and the programs' states; elsewhere
-   * the engine's whole state (`Engine.stateKey`) and the programs'.
+   * The key of the state reached, or null where it is not known, with the
+   * order in which it names the transactions (`order[k]` is number k + 1).
+   * `runnable`: the transactions that can step now. Where every unfinished
+   * transaction holds nothing, the committed tables and the programs'
+   * states; elsewhere the engine's whole state (`Engine.stateKey`) and the
+   * programs'. Each transaction is named by its class (itself, or with
+   * `symmetry` the first transaction running the same operation on the
+   * same arguments) and its program's state, in the engine's order of
+   * naming, then the rest sorted by those: two states with equal keys are
+   * the same once the transactions at equal places in their orders are
+   * swapped.
    */
-  key(runnable: readonly TxId[]): string | null {
+  key(runnable: readonly TxId[], symmetry?: Symmetry): { readonly key: string; readonly order: readonly TxId[] } | null {
     if (this.spec.isolation === 'serializable') return null;
     const n = this.spec.workload.length;
+    const classOf = (t: TxId) => symmetry?.classOf[t] ?? t;
     let quiescent = true;
     for (let t = 1; t <= n && quiescent; t++) {
       const attempt = this.attempts[t];
@@ -120,17 +130,21 @@ export class StateKeys {
     }
     const parts: string[] = [];
     if (quiescent) {
-      for (let t = 1; t <= n; t++) parts.push(runnable.includes(t) ? `${this.attempts[t]} ${this.results[t].join(' ')}` : `done ${this.outcome(t)}`);
-      return `${JSON.stringify(this.engine.tables())}\n${this.engine.heapOrder()}\n${parts.join('\n')}`;
+      for (let t = 1; t <= n; t++) parts[t] = `${classOf(t)} ${runnable.includes(t) ? `${this.attempts[t]} ${this.results[t].join(' ')}` : `done ${this.outcome(t)}`}`;
+      const order = sortedByPart(Array.from({ length: n }, (_, i) => i + 1), parts);
+      return { key: `${JSON.stringify(this.engine.tables())}\n${this.engine.heapOrder()}\n${order.map((t) => parts[t]).join('\n')}`, order };
     }
     const engine = this.engine.stateKey();
     if (engine === null) return null;
     for (let t = 1; t <= n; t++) {
       const finished = !runnable.includes(t) && !this.engine.isBlocked(t);
-      parts.push(finished ? `done ${this.outcome(t)}` : `${this.results[t].join(' ')} | ${this.endings[t].join(',')}`);
+      parts[t] = `${classOf(t)} ${finished ? `done ${this.outcome(t)}` : `${this.results[t].join(' ')} | ${this.endings[t].join(',')}`}`;
     }
+    const named = new Set(engine.txs);
+    const order = [...engine.txs, ...sortedByPart(Array.from({ length: n }, (_, i) => i + 1).filter((t) => !named.has(t)), parts)];
     // A digest (128 bits) keeps a large cache small; the engine's names run to a kilobyte.
-    return createHash('sha256').update(engine).update('\n').update(parts.join('\n')).digest('base64').slice(0, 22);
+    const key = createHash('sha256').update(engine.key).update('\n').update(order.map((t) => parts[t]).join('\n')).digest('base64').slice(0, 22);
+    return { key, order };
   }
 
   /** What a finished transaction's program returned (or threw), and how each of its attempts ended: all of it the run's outcome keeps. */
@@ -139,7 +153,7 @@ export class StateKeys {
     let known = this.outcomes.get(memo);
     if (known !== undefined) return known;
     const w = this.spec.workload[tx - 1];
-    const program = this.spec.strategy.programs[w.operation](createTx(tx), w.args);
+    const program = this.spec.strategy.programs[w.operation](createTx(tx, this.spec.onIdRead), w.args);
     let returned: unknown;
     let thrown: unknown = null;
     try {
@@ -159,31 +173,42 @@ export class StateKeys {
   }
 }
 
+/** `txs` ordered by their parts (then by workload position). */
+function sortedByPart(txs: TxId[], parts: readonly string[]): TxId[] {
+  return txs.sort((a, b) => (parts[a] < parts[b] ? -1 : parts[a] > parts[b] ? 1 : a - b));
+}
+
 /** A state explored once: the sleep set it was first explored with and every step taken in the continuations explored from it. */
 export interface CachedState {
-  /** Transactions asleep when it was first reached: the continuations starting with their steps were left to other schedules. */
-  readonly asleep: ReadonlySet<TxId>;
+  /** Transactions asleep when it was first reached, by place in its order (`StateKeys.key`): the continuations starting with their steps were left to other schedules. */
+  readonly asleep: readonly number[];
   /** Steps of the continuations explored from it (and from the cached states they reached), one of each kind, as `StateCache.stepId` numbers them. */
   readonly steps: Set<number>;
   /** Every continuation has been explored (its choice point left the search stack). */
   complete: boolean;
 }
 
-/** Identifies a step by what decides its dependencies: its transaction, the transactions it moved on, its footprint. */
-function stepKey(step: DependencyStep): string {
-  return `${step.tx}|${step.movedOn.join(',')}|${step.footprint.key()}`;
+/** A step with its transactions named by place in a state's order: what decides its dependencies. */
+interface PlacedStep {
+  readonly tx: number;
+  readonly movedOn: readonly number[];
+  readonly footprint: Footprint;
 }
 
 /**
  * A bounded map of explored states: once full, no new state is added
- * (deterministic: the first `capacity` states reached stay). Steps of the
- * summaries are numbered once for the whole search, so a summary is a set of
- * small numbers.
+ * (deterministic: the first `capacity` states reached stay). A state's
+ * transactions are named by their place in the order of its key
+ * (`StateKeys.key`), so a state reached again with other transactions in
+ * those places (interchangeable ones, `symmetry.ts`) reads its sleep set and
+ * steps in its own transactions. Steps of the summaries are numbered once
+ * for the whole search, so a summary is a set of small numbers.
  */
 export class StateCache {
   private readonly states = new Map<string, CachedState>();
+  private readonly footprintIds = new Map<string, number>();
   private readonly stepIds = new Map<string, number>();
-  private readonly stepList: DependencyStep[] = [];
+  private readonly stepList: PlacedStep[] = [];
   /** Prefixes not run further because they reached an explored state. */
   pruned = 0;
 
@@ -194,31 +219,58 @@ export class StateCache {
   }
 
   /** A new entry for a state reached for the first time, or undefined when the cache is full. */
-  add(key: string, asleep: Iterable<TxId>): CachedState | undefined {
+  add(key: string, asleep: Iterable<TxId>, order: readonly TxId[]): CachedState | undefined {
     if (this.states.size >= this.capacity) return undefined;
-    const state: CachedState = { asleep: new Set(asleep), steps: new Set(), complete: false };
+    const state: CachedState = { asleep: [...asleep].map((t) => order.indexOf(t) + 1), steps: new Set(), complete: false };
     this.states.set(key, state);
     return state;
   }
 
-  /** The number of a step's kind (steps with equal `stepKey`s share one). */
-  stepId(step: DependencyStep): number {
-    const key = stepKey(step);
-    let id = this.stepIds.get(key);
+  /** The transactions asleep when `state` was first reached, as the transactions of `order` (the order of the state reached now). */
+  asleep(state: CachedState, order: readonly TxId[]): TxId[] {
+    return state.asleep.map((p) => order[p - 1]);
+  }
+
+  /** A number for the footprint of a step (equal keys, one number). */
+  footprintId(step: DependencyStep): number {
+    const key = step.footprint.key();
+    let id = this.footprintIds.get(key);
     if (id === undefined) {
-      id = this.stepList.length;
-      this.stepIds.set(key, id);
-      this.stepList.push(step);
+      id = this.footprintIds.size;
+      this.footprintIds.set(key, id);
     }
     return id;
   }
 
-  /** The steps of a cached state's continuations. */
-  *steps(state: CachedState): Generator<DependencyStep> {
-    for (const id of state.steps) yield this.stepList[id];
+  /** The number of a step's kind, its transactions named by `place` (steps with equal footprints and places share one). */
+  stepId(step: DependencyStep, footprintId: number, place: readonly number[]): number {
+    let key = `${footprintId}:${place[step.tx]}`;
+    for (const t of step.movedOn) if (t !== step.tx) key += `,${place[t]}`;
+    let id = this.stepIds.get(key);
+    if (id === undefined) {
+      id = this.stepList.length;
+      this.stepIds.set(key, id);
+      this.stepList.push({ tx: place[step.tx], movedOn: step.movedOn.map((t) => place[t]), footprint: step.footprint });
+    }
+    return id;
+  }
+
+  /** The steps of a cached state's continuations, as steps of the transactions of `order`. */
+  *steps(state: CachedState, order: readonly TxId[]): Generator<DependencyStep> {
+    for (const id of state.steps) {
+      const s = this.stepList[id];
+      yield { tx: order[s.tx - 1], movedOn: s.movedOn.map((p) => order[p - 1]), footprint: s.footprint };
+    }
   }
 
   get size(): number {
     return this.states.size;
   }
+}
+
+/** Each transaction's place (from 1) in `order`, indexed by transaction. */
+export function placesIn(order: readonly TxId[]): number[] {
+  const place: number[] = [0];
+  order.forEach((t, i) => (place[t] = i + 1));
+  return place;
 }

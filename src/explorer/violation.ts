@@ -1,6 +1,7 @@
 import type { TxId } from '../adapters/backend.ts';
 import { DefinitionError, thrownName } from '../errors.ts';
-import type { Scenario } from '../model/scenario.ts';
+import type { Scenario, TxOutcome } from '../model/scenario.ts';
+import type { Tables } from '../model/schema.ts';
 import type { Trace } from './runner.ts';
 import { findSerialOrder } from './serializability.ts';
 
@@ -19,7 +20,12 @@ export function ruleName(v: Violation): string {
  * is reported), then serializability against the serial spec.
  */
 export function checkRun(scenario: Scenario, trace: Trace): Violation | null {
-  const run = { initial: scenario.seed, final: trace.final as any, outcomes: trace.outcomes };
+  return checkOutcome(scenario, trace.final, trace.outcomes, finishOrder(trace));
+}
+
+/** `checkRun` on what a run ended in: the final tables, every transaction's outcome, and the order the transactions finished in (the serial order tried first). */
+export function checkOutcome(scenario: Scenario, final: Tables, outcomes: readonly TxOutcome[], finished: readonly TxId[]): Violation | null {
+  const run = { initial: scenario.seed, final: final as any, outcomes };
   for (const invariant of scenario.invariants) {
     let message: string | null;
     try {
@@ -29,8 +35,8 @@ export function checkRun(scenario: Scenario, trace: Trace): Violation | null {
     }
     if (message !== null) return { kind: 'invariant', invariant: invariant.name, message };
   }
-  if (findSerialOrder(scenario, trace.outcomes, trace.final, finishOrder(trace)) === null) {
-    const results = trace.outcomes.map((o) => `T${o.id} ${o.fate === 'aborted' ? `aborted ${o.error!.code}` : JSON.stringify(o.result)}`).join(', ');
+  if (findSerialOrder(scenario, outcomes, final, finished) === null) {
+    const results = outcomes.map((o) => `T${o.id} ${o.fate === 'aborted' ? `aborted ${o.error!.code}` : JSON.stringify(o.result)}`).join(', ');
     return {
       kind: 'not-serializable',
       message: `No serial order of the transactions gives these results (${results}) and this final state.`,
@@ -40,7 +46,7 @@ export function checkRun(scenario: Scenario, trace: Trace): Violation | null {
 }
 
 /** Transactions in the order their last statement completed. */
-function finishOrder(trace: Trace): TxId[] {
+export function finishOrder(trace: Trace): TxId[] {
   const finishedAt: number[] = [];
   const steps = trace.steps;
   for (let i = 0; i < steps.length; i++) {

@@ -98,7 +98,15 @@ function* execute(statement: Statement): TxGenerator<Row[]> {
 }
 
 class TxHandle<Db> implements Tx<Db> {
-  constructor(readonly id: number) {}
+  constructor(
+    private readonly txId: number,
+    private readonly onIdRead?: () => void,
+  ) {}
+
+  get id(): number {
+    this.onIdRead?.();
+    return this.txId;
+  }
 
   select(table: any, where: any, options?: any): TxGenerator<any> {
     return execute(withLockWaits({ kind: 'select', table, where, lock: options?.lock, orderBy: options?.orderBy, limit: options?.limit }, options));
@@ -172,7 +180,7 @@ function withLockWaits(select: SelectStatement, options?: { skipLocked?: boolean
 const commitStatement: Statement = { kind: 'commit' };
 const rollbackStatement: Statement = { kind: 'rollback' };
 
-/** Builds the `Tx` handed to the program of workload transaction `id`. */
-export function createTx<Db>(id: number): Tx<Db> {
-  return new TxHandle<Db>(id);
+/** Builds the `Tx` handed to the program of workload transaction `id`; `onIdRead` is told whenever the program reads `tx.id`. */
+export function createTx<Db>(id: number, onIdRead?: () => void): Tx<Db> {
+  return new TxHandle<Db>(id, onIdRead);
 }

@@ -90,7 +90,7 @@ function splitSearchOutcomes(workload: RunPlan['workload']): string[] {
     const own = firstStep(tx);
     const asleep = new Map<TxId, DependencyStep>();
     for (const t of roots.slice(0, k)) if (!dependent(firstStep(t), own)) asleep.set(t, firstStep(t));
-    const r = exploreExhaustively(engine, spec, { stopOnViolation: false, first: { tx, asleep }, onRun: (t) => void outcomes.add(outcomeKey(t)) });
+    const r = exploreExhaustively(engine, spec, { stopOnViolation: false, first: { txs: [tx], asleep }, onRun: (t) => void outcomes.add(outcomeKey(t)) });
     expect(r.complete).toBe(true);
   });
   return [...outcomes].sort();

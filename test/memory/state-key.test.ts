@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { IsolationLevel, TxId } from '../../src/adapters/backend.ts';
+import type { EngineStateKey } from '../../src/adapters/engine.ts';
 import { MemoryEngine } from '../../src/adapters/memory/engine.ts';
 import type { Statement } from '../../src/model/statement.ts';
 import { bank, commit, insert, seed, select, update } from './fixture.ts';
@@ -13,15 +14,38 @@ import { parentChildSchema } from '../../properties/foreign-key-programs.ts';
 
 const forUpdate = select('accounts', { id: 1 }, { lock: 'update' });
 
-/** The state key after running `steps` from the seed. */
-function keyAfter(steps: readonly (readonly [TxId, Statement])[], isolation: IsolationLevel = 'read-committed'): string | null {
+/** The engine's state key after running `steps` from the seed. */
+function engineAfter(steps: readonly (readonly [TxId, Statement])[], isolation: IsolationLevel = 'read-committed'): EngineStateKey | null {
   const engine = new MemoryEngine(bank);
   engine.reset(seed(), isolation);
   for (const [tx, statement] of steps) engine.step(tx, statement);
   return engine.stateKey();
 }
 
+/** The name alone. */
+function keyAfter(steps: readonly (readonly [TxId, Statement])[], isolation: IsolationLevel = 'read-committed'): string | null {
+  return engineAfter(steps, isolation)?.key ?? null;
+}
+
 describe('the engine state key', () => {
+  it('names transactions in the order it meets them, and says which workload transaction each name is', () => {
+    // Two transactions swapped: the same name, the transactions listed the other way round.
+    const a = engineAfter([[1, forUpdate], [2, forUpdate], [3, select('accounts', { id: 2 })]]);
+    const b = engineAfter([[2, forUpdate], [1, forUpdate], [3, select('accounts', { id: 2 })]]);
+    expect(a?.key).toBe(b?.key);
+    expect(a?.txs).toEqual([1, 2, 3]);
+    expect(b?.txs).toEqual([2, 1, 3]);
+    expect(a?.key).toContain('x:T1 s: q:T2,');
+  });
+
+  it('names open transactions that hold nothing in the order of what they do, whatever their workload positions', () => {
+    const a = engineAfter([[1, select('accounts', { id: 2 })], [2, forUpdate], [3, forUpdate]]);
+    const b = engineAfter([[3, select('accounts', { id: 2 })], [1, forUpdate], [2, forUpdate]]);
+    expect(a?.key).toBe(b?.key);
+    expect(a?.txs).toEqual([2, 3, 1]);
+    expect(b?.txs).toEqual([1, 2, 3]);
+  });
+
   it('names transactions by workload position, not by the order their database transactions began', () => {
     // T1 locks account 1 while T2 reads account 2: either order leaves the same versions, locks and open transactions.
     const a = keyAfter([[1, forUpdate], [2, select('accounts', { id: 2 })]]);
@@ -88,6 +112,6 @@ describe('the engine state key', () => {
     engine.reset({ parents: [{ id: 1, k: 10, v: 100 }], children: [], notes: [] }, 'read-committed');
     engine.step(1, { kind: 'select', table: 'parents', where: { id: 1 }, lock: 'update' });
     expect(engine.step(2, { kind: 'insert', table: 'children', rows: [{ id: 3, parent: 1 }] })).toMatchObject([{ tx: 2, kind: 'blocked', waitsFor: [1] }]);
-    expect(engine.stateKey()).toContain(' fk:0!:[["check","children_parent_fkey",{"id":1}]] {{"kind":"select","table":"parents","where":{"id":1},"lock":"key-share"}');
+    expect(engine.stateKey()?.key).toContain(' fk:0!:[["check","children_parent_fkey",{"id":1}]] {{"kind":"select","table":"parents","where":{"id":1},"lock":"key-share"}');
   });
 });

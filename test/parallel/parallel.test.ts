@@ -3,9 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { InputError, InterruptedError } from '../../src/errors.ts';
 import { explore, type ExploreOptions, type ExploreReport } from '../../src/explorer/explore.ts';
 import { exploreOnWorkers, exploreShard, mergeShards, type ShardResult } from '../../src/explorer/parallel.ts';
+import { counterUpsert } from '../../src/model/scenarios/counters.ts';
 import { pointsDeduct, pointsMixed } from '../../src/model/scenarios/points.ts';
 import { stampCard } from '../user-scenarios/fixtures/stamp-card.ts';
 import { counter } from './fixtures/counter.mjs';
+
+const hits = ['home', 'home', 'new', 'new'].map((key) => ({ operation: 'hit', args: { key } }));
 
 const builtIn = fileURLToPath(new URL('../../src/model/scenarios/index.ts', import.meta.url));
 
@@ -29,6 +32,9 @@ const cases: [string, ExploreOptions][] = [
   ['default', { scenario: pointsMixed, strategy: 'naive', isolation: 'repeatable-read', runs: 300, seed: 5 }],
   ['exhaustive, passing', { scenario: pointsDeduct, strategy: 'for-update', isolation: 'read-committed', runs: 1, seed: 1, mode: 'exhaustive', transactions: 3 }],
   ['exhaustive, failing', { scenario: pointsDeduct, strategy: 'naive', isolation: 'read-committed', runs: 1, seed: 1, mode: 'exhaustive', transactions: 3 }],
+  // Interchangeable transactions (identical hits, two keys): one exhaustive unit per class.
+  ['exhaustive, interchangeable, passing', { scenario: counterUpsert, strategy: 'upsert', isolation: 'read-committed', runs: 1, seed: 1, mode: 'exhaustive', workload: hits }],
+  ['exhaustive, interchangeable, failing', { scenario: counterUpsert, strategy: 'naive', isolation: 'repeatable-read', runs: 1, seed: 1, mode: 'exhaustive', workload: hits }],
 ];
 
 describe('the same report whatever the number of workers and shards', () => {

@@ -12,6 +12,7 @@ import { abort, canGoOn, commit, deadlockVictim, nextWoken, recordLateSsiEnds } 
 import { cycleThrough, reportedBlockers } from './wait-for-graph.ts';
 import { dependencyGraph, type DependencyGraph } from './dependency-graph.ts';
 import type { Xact } from './xact.ts';
+import type { EngineStateKey } from '../engine.ts';
 
 export type { RaceResolver } from './run.ts';
 
@@ -144,7 +145,7 @@ export class MemoryEngine {
    * does not cover the run (SERIALIZABLE, savepoints, a recorded history, a
    * race resolver).
    */
-  stateKey(): string | null {
+  stateKey(): EngineStateKey | null {
     return this.resolveRace === undefined ? runStateKey(this.run, this.seedXact) : null;
   }
 

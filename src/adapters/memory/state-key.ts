@@ -1,6 +1,8 @@
 import type { RowChain, Version } from './mvcc.ts';
 import type { Run } from './run.ts';
 import type { PendingStatement, Wait, Xact } from './xact.ts';
+import type { TxId } from '../backend.ts';
+import type { EngineStateKey } from '../engine.ts';
 
 /**
  * A canonical name of everything a run holds between two steps, such that
@@ -14,8 +16,11 @@ import type { PendingStatement, Wait, Xact } from './xact.ts';
  * upsert's row lock wait, arbiter index and the versions it wrote).
  *
  * Global counters are replaced by what the engine compares them for:
- * transactions are named by workload position (`T2` open, `c2` committed,
- * `a2` an earlier attempt that aborted); commit sequence numbers only by
+ * transactions are named in the order the name first meets them (`T2`
+ * open, `c2` committed, `a2` an earlier attempt that aborted; `txs` says
+ * which workload transaction each is), not by workload position, so two
+ * states that differ only in which of two transactions did what get the
+ * same name (with different `txs`); commit sequence numbers only by
  * which snapshots see them (a committed transaction is named by how many
  * live snapshots are older than its commit, a snapshot by how many are
  * older than it); wait clocks and lock orders (`waitSince`, `firstLock`) by
@@ -27,7 +32,7 @@ import type { PendingStatement, Wait, Xact } from './xact.ts';
  * bookkeeping (SERIALIZABLE), savepoints, a recorded history, transactions
  * woken and not yet gone on (never between steps).
  */
-export function runStateKey(run: Run, seed: Xact): string | null {
+export function runStateKey(run: Run, seed: Xact): EngineStateKey | null {
   if (run.isolation === 'serializable' || run.recordHistory) return null;
   if (run.woken.length > 0 || run.rewaited.length > 0) return null;
   const open: Xact[] = [];
@@ -52,8 +57,8 @@ export function runStateKey(run: Run, seed: Xact): string | null {
   }
   const lockRank = rank(open.filter((x) => x.firstLock !== undefined).map((x) => x.firstLock!));
   const waitRank = rank(open.filter((x) => x.wait !== null).map((x) => x.waitSince));
-  for (const x of open) {
-    let line = `T${x.tx} ${x.status} ${x.snapshot < 0 ? '-' : `@${namer.epoch(x.snapshot)}`} l:${namer.chainIds(x.locks)} w:${namer.chainIds(x.writes)}`;
+  const line = (x: Xact): string => {
+    let line = `${namer.name(x)} ${x.status} ${x.snapshot < 0 ? '-' : `@${namer.epoch(x.snapshot)}`} l:${namer.chainIds(x.locks)} w:${namer.chainIds(x.writes)}`;
     if (x.firstLock !== undefined) line += ` f${lockRank.indexOf(x.firstLock)}`;
     if (x.endWaiters.length > 0) line += ` e:${namer.names(x.endWaiters)}`;
     if (x.advisory !== undefined) line += ` a:${x.advisory.map((l) => l.key).join(',')}`;
@@ -63,9 +68,19 @@ export function runStateKey(run: Run, seed: Xact): string | null {
       line += ` wait ${namer.wait(x.wait)} #${waitRank.indexOf(x.waitSince)} q:${namer.versionId(x.queuedAt)}${walks ? ' walks' : ''}`;
     }
     if (x.pending !== null) line += ` p:${namer.pending(x.pending)}`;
-    parts.push(line);
+    return line;
+  };
+  // Open transactions the tables did not name are named in the order of what they hold and do (their lines with the unnamed left out), then by workload position.
+  const unnamed = open.filter((x) => !namer.named(x.tx));
+  if (unnamed.length > 0) {
+    namer.frozen = true;
+    const provisional = new Map(unnamed.map((x) => [x, line(x)]));
+    namer.frozen = false;
+    unnamed.sort((a, b) => (provisional.get(a)! < provisional.get(b)! ? -1 : provisional.get(a)! > provisional.get(b)! ? 1 : a.tx - b.tx));
+    for (const x of unnamed) namer.name(x);
   }
-  return namer.unknown ? null : parts.join('\n');
+  for (const x of [...open].sort((a, b) => namer.label(a.tx) - namer.label(b.tx))) parts.push(line(x));
+  return namer.unknown ? null : { key: parts.join('\n'), txs: namer.txs };
 }
 
 /** The table's versions by line pointer, then by HOT chain root: the orders its scans meet them in (`Version.line`, `Version.root`), which only their ranks decide. */
@@ -86,7 +101,13 @@ function rank(values: number[]): number[] {
 class Namer {
   /** Set when the key meets something it does not cover (an open transaction no slot holds, a version no longer stored, a savepoint's lock). */
   unknown = false;
+  /** While set, a transaction not named yet is written `~` and stays unnamed (a provisional line, to order the unnamed by). */
+  frozen = false;
+  /** Workload transactions in the order first named: `txs[k]` is the one named `T${k + 1}` (`c${k + 1}`, `a${k + 1}` for its ended attempts). */
+  readonly txs: TxId[] = [];
+  private readonly labels = new Map<TxId, number>();
   private readonly xacts = new Map<Xact, string>();
+  private readonly open: ReadonlySet<Xact>;
   private readonly chains = new Map<RowChain, string>();
   private readonly versions = new Map<Version, string>();
   private readonly live: number[];
@@ -95,7 +116,16 @@ class Namer {
   constructor(seed: Xact, open: readonly Xact[], snapshots: number[]) {
     this.live = rank(snapshots);
     this.xacts.set(seed, 'S');
-    for (const x of open) this.xacts.set(x, `T${x.tx}`);
+    this.open = new Set(open);
+  }
+
+  named(tx: TxId): boolean {
+    return this.labels.has(tx);
+  }
+
+  /** `tx`'s number in the key (1 for the first named). */
+  label(tx: TxId): number {
+    return this.labels.get(tx)!;
   }
 
   /** How many live snapshots are older than commit sequence number `seq` (a committed transaction's), or than snapshot `seq`. */
@@ -108,12 +138,19 @@ class Namer {
   name(x: Xact | null): string {
     if (x === null) return '-';
     let n = this.xacts.get(x);
-    if (n === undefined) {
-      if (x.status === 'committed') n = `c${x.tx}.${this.epoch(x.commitSeq)}`;
-      else if (x.status === 'aborted') n = `a${x.tx}.${this.aborted++}`;
-      else n = this.missing();
-      this.xacts.set(x, n);
+    if (n !== undefined) return n;
+    if (this.frozen) return '~';
+    let label = this.labels.get(x.tx);
+    if (label === undefined) {
+      this.txs.push(x.tx);
+      label = this.txs.length;
+      this.labels.set(x.tx, label);
     }
+    if (this.open.has(x)) n = `T${label}`;
+    else if (x.status === 'committed') n = `c${label}.${this.epoch(x.commitSeq)}`;
+    else if (x.status === 'aborted') n = `a${label}.${this.aborted++}`;
+    else n = this.missing();
+    this.xacts.set(x, n);
     return n;
   }
 

@@ -1,0 +1,142 @@
+import type { TxId } from '../adapters/backend.ts';
+import type { Engine } from '../adapters/engine.ts';
+import type { TxOutcome, Workload } from '../model/scenario.ts';
+import { runOnEngine, type RunPlan, type Trace } from './runner.ts';
+
+/** The most reassignments of one run's outcomes a search checks the rules on (8 interchangeable transactions: 8! = 40,320). */
+const maxPermutations = 40_320;
+
+/**
+ * Transactions of one workload that are interchangeable: they run the same
+ * operation on the same arguments, so the memory engine, which tells
+ * transactions apart only by what they did and when (`Engine.stateKey`),
+ * treats them alike. Swapping two of them in any schedule gives a schedule
+ * whose run is the same but for which of the two did what. Exhaustive search
+ * (`exhaustive.ts`) then explores a state once whichever of them brought it
+ * about, and checks the rules on every reassignment of a finished run's
+ * outcomes among them, so a rule that does tell them apart (an invariant
+ * naming `T1`, a serial spec reading `ctx.id`) is still checked on every
+ * run the search stands for.
+ *
+ * A program that reads `tx.id` can tell itself apart: the search is told
+ * (`RunPlan.onIdRead`) and starts again without taking any transactions for
+ * interchangeable (`broken`); so does a step after which two programs give
+ * up at once (their ROLLBACKs follow in workload order).
+ */
+export class Symmetry {
+  /** Set when the search met something that tells interchangeable transactions apart: it starts again without them. */
+  broken = false;
+
+  private constructor(
+    /** Per transaction (from 1): the first transaction of the workload running the same operation on the same arguments. */
+    readonly classOf: readonly TxId[],
+    /** The classes of more than one transaction, each in workload order. */
+    readonly classes: readonly (readonly TxId[])[],
+  ) {}
+
+  /** The interchangeable transactions of `workload`, or undefined when it has none (or more than 8 alike). */
+  static of(workload: Workload): Symmetry | undefined {
+    const first = new Map<string, TxId>();
+    const classOf: TxId[] = [0];
+    const members = new Map<TxId, TxId[]>();
+    workload.forEach((w, i) => {
+      const tx = i + 1;
+      const key = JSON.stringify([w.operation, w.args ?? null]);
+      const c = first.get(key) ?? tx;
+      first.set(key, c);
+      classOf.push(c);
+      const m = members.get(c) ?? [];
+      m.push(tx);
+      members.set(c, m);
+    });
+    const classes = [...members.values()].filter((m) => m.length > 1);
+    let permutations = 1;
+    for (const m of classes) for (let k = 2; k <= m.length; k++) permutations *= k;
+    if (classes.length === 0 || permutations > maxPermutations) return undefined;
+    return new Symmetry(classOf, classes);
+  }
+
+  /**
+   * What a run ends in, the same for runs that differ only in which
+   * interchangeable transaction did what: the final tables and each
+   * class's outcomes as a sorted list.
+   */
+  outcomeKey(trace: Trace): string {
+    const entries = trace.outcomes.map((o) => [this.classOf[o.id], outcomeEntry(o)] as const);
+    entries.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+    return JSON.stringify([trace.final, entries]);
+  }
+
+  /**
+   * Every distinct reassignment of a run's outcomes among interchangeable
+   * transactions, the identity first: `to[t]` is the transaction that does
+   * what `t` did. Two reassignments that give every transaction the same
+   * outcome count once.
+   */
+  *reassignments(outcomes: readonly TxOutcome[]): Generator<readonly TxId[]> {
+    const identity = outcomes.map((_, i) => i).concat(outcomes.length);
+    yield identity;
+    const perClass = this.classes.map((members) => distinctArrangements(members, members.map((t) => outcomeEntry(outcomes[t - 1]))));
+    const to = identity.slice();
+    const pick = function* (c: number): Generator<readonly TxId[]> {
+      if (c === perClass.length) {
+        if (to.some((t, i) => t !== i)) yield to;
+        return;
+      }
+      for (const arrangement of perClass[c]) {
+        for (const [from, into] of arrangement) to[from] = into;
+        yield* pick(c + 1);
+      }
+    };
+    yield* pick(0);
+  }
+}
+
+/**
+ * The interchangeable transactions of a plan's workload, unless a serial run
+ * of it (each transaction to its end in turn) shows a program reading its
+ * transaction's id. A guess for splitting a search into units: the search
+ * itself still finds any read in the runs it explores, and starts again.
+ */
+export function probeSymmetry(engine: Engine, plan: RunPlan): Symmetry | undefined {
+  const symmetry = Symmetry.of(plan.workload);
+  if (symmetry === undefined) return undefined;
+  let read = false;
+  runOnEngine(engine, { ...plan, onIdRead: () => void (read = true) }, { choose: (runnable, last) => (runnable.includes(last) ? last : runnable[0]) });
+  return read ? undefined : symmetry;
+}
+
+/** One transaction's outcome, as `outcomeKey` (exhaustive.ts) compares it. */
+function outcomeEntry(o: TxOutcome): string {
+  return JSON.stringify([o.result ?? null, o.fate, o.error?.code ?? null, o.error?.message ?? null, o.attempts]);
+}
+
+/**
+ * The distinct ways to hand the outcomes `entries` (of `members`, in order)
+ * out among `members`: each as pairs [member, the member that gets its
+ * outcome].
+ */
+function distinctArrangements(members: readonly TxId[], entries: readonly string[]): [TxId, TxId][][] {
+  const values = [...new Set(entries)].sort();
+  const holders = values.map((v) => members.filter((_, i) => entries[i] === v));
+  const left = holders.map((h) => h.length);
+  const out: [TxId, TxId][][] = [];
+  const seq: number[] = [];
+  const place = (i: number) => {
+    if (i === members.length) {
+      const taken = values.map(() => 0);
+      out.push(seq.map((v, k) => [holders[v][taken[v]++], members[k]]));
+      return;
+    }
+    for (let v = 0; v < values.length; v++) {
+      if (left[v] === 0) continue;
+      left[v]--;
+      seq.push(v);
+      place(i + 1);
+      seq.pop();
+      left[v]++;
+    }
+  };
+  place(0);
+  return out;
+}
