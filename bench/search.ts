@@ -5,6 +5,7 @@ import { exploreExhaustively, type ExhaustiveOptions } from '../src/explorer/exh
 import { explore } from '../src/explorer/explore.ts';
 import { defaultWorkload } from '../src/explorer/workloads.ts';
 import type { RunPlan } from '../src/explorer/runner.ts';
+import { counterUpsert } from '../src/model/scenarios/counters.ts';
 import { pointsDeduct } from '../src/model/scenarios/points.ts';
 import type { Workload } from '../src/model/scenario.ts';
 import { traceUnderScheduler } from './scheduler-run.ts';
@@ -93,7 +94,34 @@ export function exhaustiveRows(fmt: (n: number) => string, cap8 = 200_000): [str
   }
   const eight = exhaustiveDeduct('for-update', 8, 'after', cap8);
   rows.push(['exhaustive points-deduct for-update, 8 txs: after', describe(eight), `target: finishes; cut at ${fmt(cap8)} schedules`]);
+  // Interchangeable transactions (symmetry.ts): identical hits of one counter, whose programs do not read tx.id (points-deduct's write it into history).
+  for (const [strategy, sizes] of [['upsert', [4, 6, 8]], ['naive', [4, 5]]] as const) {
+    for (const n of sizes) {
+      const without = n <= 6 ? exhaustiveHits(strategy, n, false) : undefined;
+      const withSymmetry = exhaustiveHits(strategy, n, true);
+      rows.push([`exhaustive counter-upsert ${strategy}, ${n} identical hits: without symmetry`, without ? describe(without) : 'not run', '']);
+      rows.push([`exhaustive counter-upsert ${strategy}, ${n} identical hits: interchangeable`, describe(withSymmetry), without ? `${(without.schedules / withSymmetry.schedules).toFixed(1)}x fewer schedules` : '']);
+    }
+  }
   return rows;
+}
+
+/** Exhaustive search of `n` identical hits of counter-upsert's `home` counter under read committed, with or without taking them for interchangeable. */
+export function exhaustiveHits(strategy: string, n: number, symmetry: boolean): ExhaustiveMeasure {
+  const engine = new MemoryEngine(counterUpsert.schema);
+  const workload = Array.from({ length: n }, () => ({ operation: 'hit', args: { key: 'home' } }));
+  const started = performance.now();
+  const r = exploreExhaustively(engine, { scenario: counterUpsert, strategy: counterUpsert.strategies[strategy], isolation: 'read-committed', workload }, { stopOnViolation: false, symmetry });
+  return {
+    schedules: r.schedules,
+    traces: r.traces,
+    naive: r.naiveInterleavings,
+    pruned: r.prunedPrefixes,
+    outcomes: r.outcomes,
+    seconds: (performance.now() - started) / 1000,
+    complete: r.complete,
+    failed: r.failure !== undefined,
+  };
 }
 
 /** Shrink quality of lockstep's default search: over `seeds` seeds of points-deduct naive with 2 to 6 transactions, the share ending at 2 transactions and 1 preemption. */

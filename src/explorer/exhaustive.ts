@@ -7,7 +7,7 @@ import { HeapOrders } from './heap-orders.ts';
 import type { RunPlan, Trace } from './runner.ts';
 import type { Independence } from './footprint.ts';
 import { placesIn, StateCache, StateKeys, type CachedState } from './state-cache.ts';
-import { probeSymmetry, type Symmetry } from './symmetry.ts';
+import { probeSymmetry, Symmetry } from './symmetry.ts';
 import { runToEnd } from './run-to-end.ts';
 
 /** Limits of an exhaustive search. */
@@ -71,7 +71,7 @@ export interface ExhaustiveResult {
   readonly complete: boolean;
   /** Prefixes not run further because they reached a state already explored (state caching). */
   readonly prunedPrefixes: number;
-  /** Distinct final outcomes (final tables and every transaction's result, fate, error and attempts) of the runs to the end. */
+  /** Distinct final outcomes (final tables and every transaction's result, fate, error and attempts) of the runs to the end; two that differ only in which of some transactions running the same operation on the same arguments got which result count once. */
   readonly outcomes: number;
   /** The distinct outcomes as short digests (SHA-256, 16 hex digits), in the order first reached: searches split into parts count them together. */
   readonly outcomeDigests: readonly string[];
@@ -79,9 +79,8 @@ export interface ExhaustiveResult {
   readonly traceDigests: readonly (readonly [string, number])[];
   /**
    * Transactions running the same operation on the same arguments were taken
-   * for interchangeable (`symmetry.ts`): no program read its id and no step
-   * made two of them give up at once. Then `outcomes` counts outcomes that
-   * differ only in which of them did what once.
+   * for interchangeable (`symmetry.ts`): no program read its id, and no step
+   * made two give up at once in a way that tells them apart.
    */
   readonly symmetric: boolean;
   readonly failure?: ExhaustiveFailure;
@@ -143,6 +142,8 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
   let symmetry = capacity > 0 && options.symmetry !== false && spec.isolation !== 'serializable' ? probeSymmetry(engine, spec) : undefined;
   const plan: RunPlan = symmetry === undefined ? spec : { ...spec, onIdRead: () => void (symmetry && (symmetry.broken = true)) };
   const keys = capacity > 0 ? new StateKeys(plan, engine) : undefined;
+  // Outcomes are counted once whichever interchangeable transactions got which, whether or not the search could take them for interchangeable.
+  const alike = Symmetry.of(spec.workload);
   const outcomes = new Map<string, string>();
   // Outcomes (up to interchangeable transactions) whose every reassignment has been checked against the rules.
   const checked = new Set<string>();
@@ -279,7 +280,7 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
         naiveInterleavings += orders;
         traceDigests.push([createHash('sha256').update(key).digest('hex').slice(0, 16), orders]);
       }
-      const reachedOutcome = symmetry ? symmetry.outcomeKey(run.trace) : outcomeKey(run.trace);
+      const reachedOutcome = alike ? alike.outcomeKey(run.trace) : outcomeKey(run.trace);
       if (!outcomes.has(reachedOutcome)) outcomes.set(reachedOutcome, createHash('sha256').update(reachedOutcome).digest('hex').slice(0, 16));
       let broke: ExhaustiveFailure | null;
       if (symmetry === undefined) {

@@ -15,7 +15,7 @@ import type { ExploreOptions, ExploreReport, ExploreStats } from './explore.ts';
 import { pctArbitrary, pctChooser, type PctSchedule } from './pct.ts';
 import { runOnEngine, type RunPlan, type Trace } from './runner.ts';
 import { choiceSchedule, type Chooser } from './schedule.ts';
-import { probeSymmetry } from './symmetry.ts';
+import { probeSymmetry, Symmetry } from './symmetry.ts';
 import { defaultPctDepth, type SearchMode } from './search-mode.ts';
 import { minimizeWithSearch, shrinkFailingCase } from './shrink.ts';
 import { checkRun, type Violation } from './violation.ts';
@@ -74,6 +74,8 @@ export interface UnitResult {
   readonly traceDigests?: readonly (readonly [string, number])[];
   /** The unit's search stopped at `maxTimeMs` (it is then not complete). */
   readonly stoppedByTime?: boolean;
+  /** Transactions the unit's search took for interchangeable with another running the same operation on the same arguments (`symmetry.ts`). */
+  readonly interchangeable?: number;
   /** The failing schedule as a choice list, when the unit found one. */
   readonly choices?: readonly number[];
 }
@@ -162,6 +164,7 @@ export function assembleReport(
       ...traceStats(units),
       complete: !failing && units.every((u) => u.complete),
       ...outcomeStats(schedules, sum((u) => u.prunedPrefixes), units),
+      ...(units.length > 0 && units.every((u) => u.interchangeable) ? { interchangeable: units[0].interchangeable } : {}),
     };
   } else {
     const runs = failing ? failing.failure! + 1 : size;
@@ -396,6 +399,7 @@ function exhaustiveExploration(options: ExploreOptions): Exploration {
       outcomes: r.outcomeDigests,
       traceDigests: r.traceDigests,
       ...(stoppedByTime && !r.failure ? { stoppedByTime } : {}),
+      ...(r.symmetric ? { interchangeable: interchangeable(workload) } : {}),
       ...(r.failure ? { choices: r.failure.choices } : {}),
     };
   };
@@ -419,6 +423,11 @@ function exhaustiveExploration(options: ExploreOptions): Exploration {
       return shrinkFound(engine, scenario, planFor, base, { workload, choices }, seed);
     },
   };
+}
+
+/** How many transactions of `workload` run the same operation on the same arguments as another. */
+function interchangeable(workload: Workload): number {
+  return Symmetry.of(workload)?.classes.reduce((n, c) => n + c.length, 0) ?? 0;
 }
 
 /** Shrinks a failing case found by a search other than random. */

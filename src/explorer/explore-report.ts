@@ -1,3 +1,4 @@
+import { plural } from '../model/invariants.ts';
 import { ruleName } from './violation.ts';
 import type { Counterexample } from './counterexample.ts';
 import type { ExploreReport } from './explore.ts';
@@ -15,7 +16,8 @@ function passedLine(report: ExploreReport): string {
   if (report.mode === 'exhaustive') {
     const pruned = stats.prunedPrefixes ? `, ${stats.prunedPrefixes} of them stopped at a state already explored` : '';
     const outcomes = stats.outcomes !== undefined ? `, ${stats.outcomes} distinct final ${stats.outcomes === 1 ? 'outcome' : 'outcomes'}` : '';
-    const counts = `${stats.schedules} schedules${pruned}, ${stats.traces} distinct traces (${stats.prunedPrefixes ? 'at least ' : ''}${stats.naiveInterleavings} interleavings without reduction)${outcomes}`;
+    const alike = stats.interchangeable ? `, ${stats.interchangeable} transactions taken for interchangeable (same operation, same arguments)` : '';
+    const counts = `${stats.schedules} schedules${pruned}, ${stats.traces} distinct ${stats.traces === 1 ? 'trace' : 'traces'} (${stats.prunedPrefixes ? 'at least ' : ''}${plural(stats.naiveInterleavings ?? 0, 'interleaving')} without reduction)${outcomes}${alike}`;
     if (stats.stoppedByTime) return `stopped by the time budget after ${counts}; no violation found (not a proof: the search did not finish).`;
     return stats.complete
       ? `passed exhaustive search: ${counts}; no schedule of this workload breaks a rule.`

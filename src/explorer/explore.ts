@@ -60,12 +60,14 @@ export interface ExploreStats {
   readonly complete?: boolean;
   /** Exhaustive search: prefixes not run further because they reached a state already explored (state caching). */
   readonly prunedPrefixes?: number;
-  /** Exhaustive search: distinct final outcomes (final tables and every transaction's result, fate, error and attempts). */
+  /** Exhaustive search: distinct final outcomes (final tables and every transaction's result, fate, error and attempts; outcomes that differ only in which of some transactions running the same operation on the same arguments got which result count once). */
   readonly outcomes?: number;
   /** Exhaustive search: schedules run per distinct final outcome, to two decimals: how close to one run per behaviour the search came. */
   readonly schedulesPerOutcome?: number;
   /** The search stopped at `maxTimeMs` before it ran everything asked for. */
   readonly stoppedByTime?: boolean;
+  /** Exhaustive search: transactions taken for interchangeable, each with another running the same operation on the same arguments (none read `tx.id`): a state was explored once whichever of them brought it about. */
+  readonly interchangeable?: number;
 }
 
 /** The result of an exploration. */
