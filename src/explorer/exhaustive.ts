@@ -6,7 +6,7 @@ import { canonicalOrder, dependent, HappensBefore, runWithDependencies, type Dep
 import { HeapOrders } from './heap-orders.ts';
 import type { RunPlan, Trace } from './runner.ts';
 import type { Independence } from './footprint.ts';
-import { placesIn, StateCache, StateKeys, type CachedState } from './state-cache.ts';
+import { placesIn, StateCache, StateKeys, type CachedState, type CachedStep } from './state-cache.ts';
 import { probeSymmetry, Symmetry } from './symmetry.ts';
 import { runToEnd } from './run-to-end.ts';
 
@@ -139,9 +139,10 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
   const capacity = bound === Infinity ? (options.stateCache ?? defaultStateCache) : 0;
   let cache = new StateCache(capacity);
   // Transactions running the same operation on the same arguments, taken for interchangeable while the state cache names states (`symmetry.ts`; not under SERIALIZABLE, where it names none).
-  let symmetry = capacity > 0 && options.symmetry !== false && spec.isolation !== 'serializable' ? probeSymmetry(engine, spec) : undefined;
+  let symmetry = capacity > 0 && options.symmetry !== false ? probeSymmetry(engine, spec) : undefined;
   const plan: RunPlan = symmetry === undefined ? spec : { ...spec, onIdRead: () => void (symmetry && (symmetry.broken = true)) };
   const keys = capacity > 0 ? new StateKeys(plan, engine) : undefined;
+  const positions = spec.workload.map((_, i) => i + 1);
   // Outcomes are counted once whichever interchangeable transactions got which, whether or not the search could take them for interchangeable.
   const alike = Symmetry.of(spec.workload);
   const outcomes = new Map<string, string>();
@@ -198,7 +199,7 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
     const firstNew = Math.max(0, replay - 1);
     let hb = new HappensBefore(unordered);
     let steps: readonly DependencyStep[] = [];
-    let reached: readonly DependencyStep[] | undefined;
+    let reached: readonly CachedStep[] | undefined;
     keys?.reset();
     const run = runWithDependencies(
       engine,
@@ -216,13 +217,15 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
         if (awake.length === 0) return undefined;
         const found = depth > 0 ? keys?.key(runnable, symmetry) : null;
         if (found != null) {
+          // Without symmetry equal keys name the same transactions in the same places: workload positions will do, and are the same for every state.
+          const order = symmetry ? found.order : positions;
           const known = cache.get(found.key);
           if (known === undefined) {
-            node.owns = cache.add(found.key, node.sleep.keys(), found.order);
-            node.order = found.order;
-          } else if (known.complete && cache.asleep(known, found.order).every((t) => node.sleep.has(t))) {
+            node.owns = cache.add(found.key, node.sleep.keys(), order);
+            node.order = order;
+          } else if (known.complete && cache.asleep(known, order).every((t) => node.sleep.has(t))) {
             // Explored from here already (perhaps with interchangeable transactions in each other's places): its continuations' races with this prefix are this prefix's races.
-            reached = [...cache.steps(known, found.order)];
+            reached = [...cache.steps(known, order)];
             cache.pruned++;
             backtrackForContinuations(stack, steps, hb, reached, first !== undefined, unordered);
             return undefined;
@@ -337,19 +340,24 @@ function checkReassignments(engine: Engine, spec: RunPlan, symmetry: Symmetry, t
  * the state's order. Steps before `from` were replayed: the states above
  * them have them from the schedule that first ran them.
  */
-function summarize(cache: StateCache, stack: readonly Node[], steps: readonly DependencyStep[], reached: readonly DependencyStep[] | undefined, from: number): void {
+function summarize(cache: StateCache, stack: readonly Node[], steps: readonly DependencyStep[], reached: readonly CachedStep[] | undefined, from: number): void {
   let footprints: number[] | undefined;
-  let reachedFootprints: number[] | undefined;
+  // The steps' numbers for the last order seen (without symmetry every state has the same).
+  let order: readonly TxId[] | undefined;
+  let ids: number[] = [];
+  let reachedIds: number[] = [];
   for (let d = 0; d < stack.length && d <= steps.length; d++) {
     const owned = stack[d].owns;
     if (owned === undefined) continue;
-    const place = placesIn(stack[d].order!);
-    footprints ??= steps.map((step, k) => (k < from ? -1 : cache.footprintId(step)));
-    for (let k = Math.max(d, from); k < steps.length; k++) owned.steps.add(cache.stepId(steps[k], footprints[k], place));
-    if (reached) {
-      reachedFootprints ??= reached.map((step) => cache.footprintId(step));
-      reached.forEach((step, k) => owned.steps.add(cache.stepId(step, reachedFootprints![k], place)));
+    if (stack[d].order !== order) {
+      order = stack[d].order!;
+      const place = placesIn(order);
+      footprints ??= steps.map((step, k) => (k < from ? -1 : cache.footprintId(step)));
+      ids = steps.map((step, k) => (k < from ? -1 : cache.stepId(step, footprints![k], place)));
+      reachedIds = reached ? reached.map((step) => cache.stepId(step, step.footprintId, place)) : [];
     }
+    for (let k = Math.max(d, from); k < steps.length; k++) owned.steps.add(ids[k]);
+    for (const id of reachedIds) owned.steps.add(id);
   }
 }
 

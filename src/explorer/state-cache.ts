@@ -43,6 +43,9 @@ type Attempt = 'closed' | 'clean' | 'dirty';
 export class StateKeys {
   /** Per transaction: the results its program was given, as JSON (for the key) and as they came (to replay the program). */
   private readonly results: string[][];
+  /** Per transaction: `results` and `endings` joined (` ` and `,`), kept up to date for the keys. */
+  private readonly resultText: string[];
+  private readonly endingText: string[];
   private readonly given: StatementResult[][];
   private readonly endings: string[][];
   private readonly attempts: Attempt[];
@@ -55,6 +58,8 @@ export class StateKeys {
   ) {
     const n = spec.workload.length;
     this.results = Array.from({ length: n + 1 }, () => []);
+    this.resultText = new Array<string>(n + 1).fill('');
+    this.endingText = new Array<string>(n + 1).fill('');
     this.given = Array.from({ length: n + 1 }, () => []);
     this.endings = Array.from({ length: n + 1 }, () => []);
     this.attempts = new Array<Attempt>(n + 1).fill('closed');
@@ -65,6 +70,8 @@ export class StateKeys {
   reset(): void {
     for (let t = 1; t < this.results.length; t++) {
       this.results[t].length = 0;
+      this.resultText[t] = '';
+      this.endingText[t] = '';
       this.given[t].length = 0;
       this.endings[t].length = 0;
       this.attempts[t] = 'closed';
@@ -83,7 +90,7 @@ export class StateKeys {
   /** The runner abandoned `tx`'s open attempt (a ROLLBACK after an error its program did not handle). */
   abandoned(tx: TxId): void {
     this.attempts[tx] = 'closed';
-    this.endings[tx].push('abandoned');
+    this.ended(tx, 'abandoned');
     this.pending[tx] = null;
   }
 
@@ -94,13 +101,15 @@ export class StateKeys {
       const statement = this.pending[e.tx];
       if (statement === null) continue; // the ROLLBACK of an abandon
       this.pending[e.tx] = null;
-      this.results[e.tx].push(JSON.stringify(e.result));
+      const result = JSON.stringify(e.result);
+      this.resultText[e.tx] += this.results[e.tx].length === 0 ? result : ` ${result}`;
+      this.results[e.tx].push(result);
       this.given[e.tx].push(e.result);
       if (statement.kind === 'commit' || statement.kind === 'rollback') {
-        this.endings[e.tx].push(`${statement.kind}${e.result.error ? ` ${e.result.error.code}` : ''}`);
+        this.ended(e.tx, `${statement.kind}${e.result.error ? ` ${e.result.error.code}` : ''}`);
         this.attempts[e.tx] = 'closed';
       } else if (e.result.error) {
-        this.endings[e.tx].push(`failed ${e.result.error.code}`);
+        this.ended(e.tx, `failed ${e.result.error.code}`);
         this.attempts[e.tx] = 'dirty';
       }
     }
@@ -130,26 +139,34 @@ export class StateKeys {
     }
     const parts: string[] = [];
     if (quiescent) {
-      for (let t = 1; t <= n; t++) parts[t] = `${classOf(t)} ${runnable.includes(t) ? `${this.attempts[t]} ${this.results[t].join(' ')}` : `done ${this.outcome(t)}`}`;
-      const order = sortedByPart(Array.from({ length: n }, (_, i) => i + 1), parts);
+      for (let t = 1; t <= n; t++) parts[t] = `${classOf(t)} ${runnable.includes(t) ? `${this.attempts[t]} ${this.resultText[t]}` : `done ${this.outcome(t)}`}`;
+      const all = Array.from({ length: n }, (_, i) => i + 1);
+      const order = symmetry ? sortedByPart(all, parts) : all;
       return { key: `${JSON.stringify(this.engine.tables())}\n${this.engine.heapOrder()}\n${order.map((t) => parts[t]).join('\n')}`, order };
     }
     const engine = this.engine.stateKey();
     if (engine === null) return null;
     for (let t = 1; t <= n; t++) {
       const finished = !runnable.includes(t) && !this.engine.isBlocked(t);
-      parts[t] = `${classOf(t)} ${finished ? `done ${this.outcome(t)}` : `${this.results[t].join(' ')} | ${this.endings[t].join(',')}`}`;
+      parts[t] = `${classOf(t)} ${finished ? `done ${this.outcome(t)}` : `${this.resultText[t]} | ${this.endingText[t]}`}`;
     }
-    const named = new Set(engine.txs);
-    const order = [...engine.txs, ...sortedByPart(Array.from({ length: n }, (_, i) => i + 1).filter((t) => !named.has(t)), parts)];
+    const rest: TxId[] = [];
+    for (let t = 1; t <= n; t++) if (!engine.txs.includes(t)) rest.push(t);
+    const order = [...engine.txs, ...(symmetry ? sortedByPart(rest, parts) : rest)];
+    let text = engine.key;
+    for (const t of order) text += `\n${parts[t]}`;
     // A digest (128 bits) keeps a large cache small; the engine's names run to a kilobyte.
-    const key = createHash('sha256').update(engine.key).update('\n').update(order.map((t) => parts[t]).join('\n')).digest('base64').slice(0, 22);
-    return { key, order };
+    return { key: createHash('sha256').update(text).digest('base64').slice(0, 22), order };
+  }
+
+  private ended(tx: TxId, how: string): void {
+    this.endingText[tx] += this.endings[tx].length === 0 ? how : `,${how}`;
+    this.endings[tx].push(how);
   }
 
   /** What a finished transaction's program returned (or threw), and how each of its attempts ended: all of it the run's outcome keeps. */
   private outcome(tx: TxId): string {
-    const memo = `${tx}\n${this.results[tx].join(' ')}\n${this.endings[tx].join(',')}`;
+    const memo = `${tx}\n${this.resultText[tx]}\n${this.endingText[tx]}`;
     let known = this.outcomes.get(memo);
     if (known !== undefined) return known;
     const w = this.spec.workload[tx - 1];
@@ -193,6 +210,12 @@ interface PlacedStep {
   readonly tx: number;
   readonly movedOn: readonly number[];
   readonly footprint: Footprint;
+  readonly footprintId: number;
+}
+
+/** A step of a cached state's continuations, with its footprint's number (`StateCache.footprintId`). */
+export interface CachedStep extends DependencyStep {
+  readonly footprintId: number;
 }
 
 /**
@@ -207,7 +230,7 @@ interface PlacedStep {
 export class StateCache {
   private readonly states = new Map<string, CachedState>();
   private readonly footprintIds = new Map<string, number>();
-  private readonly stepIds = new Map<string, number>();
+  private readonly stepIds = new Map<number | string, number>();
   private readonly stepList: PlacedStep[] = [];
   /** Prefixes not run further because they reached an explored state. */
   pruned = 0;
@@ -244,22 +267,30 @@ export class StateCache {
 
   /** The number of a step's kind, its transactions named by `place` (steps with equal footprints and places share one). */
   stepId(step: DependencyStep, footprintId: number, place: readonly number[]): number {
-    let key = `${footprintId}:${place[step.tx]}`;
-    for (const t of step.movedOn) if (t !== step.tx) key += `,${place[t]}`;
+    // A number while places fit in a bit mask (up to 20 transactions), else text.
+    let key: number | string;
+    if (place.length <= 21) {
+      let moved = 0;
+      for (const t of step.movedOn) if (t !== step.tx) moved |= 1 << place[t];
+      key = (footprintId * 32 + place[step.tx]) * 2 ** 22 + moved;
+    } else {
+      key = `${footprintId}:${place[step.tx]}`;
+      for (const t of step.movedOn) if (t !== step.tx) key += `,${place[t]}`;
+    }
     let id = this.stepIds.get(key);
     if (id === undefined) {
       id = this.stepList.length;
       this.stepIds.set(key, id);
-      this.stepList.push({ tx: place[step.tx], movedOn: step.movedOn.map((t) => place[t]), footprint: step.footprint });
+      this.stepList.push({ tx: place[step.tx], movedOn: step.movedOn.map((t) => place[t]), footprint: step.footprint, footprintId });
     }
     return id;
   }
 
   /** The steps of a cached state's continuations, as steps of the transactions of `order`. */
-  *steps(state: CachedState, order: readonly TxId[]): Generator<DependencyStep> {
+  *steps(state: CachedState, order: readonly TxId[]): Generator<CachedStep> {
     for (const id of state.steps) {
       const s = this.stepList[id];
-      yield { tx: order[s.tx - 1], movedOn: s.movedOn.map((p) => order[p - 1]), footprint: s.footprint };
+      yield { tx: order[s.tx - 1], movedOn: s.movedOn.map((p) => order[p - 1]), footprint: s.footprint, footprintId: s.footprintId };
     }
   }
 
