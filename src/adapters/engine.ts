@@ -27,15 +27,17 @@ export interface Engine {
   isBlocked(tx: TxId): boolean;
   /** Committed contents of every table, rows in primary-key order. */
   tables(): Tables;
-  /** The committed rows of every table in the orders a sequential and a bitmap heap scan meet them, as a name: equal names, equal orders. */
-  heapOrder(): string;
+  /** The committed rows of every table (but those in `leaveOut`) in the orders a sequential and a bitmap heap scan meet them, as a name: equal names, equal orders. */
+  heapOrder(leaveOut?: ReadonlySet<string>): string;
   /**
    * A name for the engine's whole state between steps: two states with the
    * same name go on in the same ways, once each transaction of one is taken
    * for the one at the same place in the other's `txs`. Null where the
    * engine cannot name it (then exhaustive search caches nothing there).
+   * `leaveOut`: tables whose rows the name leaves out (the caller knows no
+   * statement reads them and what they hold: `id-columns.ts`).
    */
-  stateKey(): EngineStateKey | null;
+  stateKey(leaveOut?: ReadonlySet<string>): EngineStateKey | null;
 }
 
 /** The engine's name for its state: the name, in which transactions are numbered from 1 in the order it mentions them, and the workload transaction of each number (`txs[0]` is number 1). */

@@ -7,7 +7,9 @@ import { HeapOrders } from './heap-orders.ts';
 import type { RunPlan, Trace } from './runner.ts';
 import type { Independence } from './footprint.ts';
 import { placesIn, StateCache, StateKeys, type CachedState, type CachedStep } from './state-cache.ts';
-import { probeSymmetry, Symmetry } from './symmetry.ts';
+import { IdColumns } from './id-columns.ts';
+import { seedTables } from '../model/scenario.ts';
+import { probeSymmetry, type Symmetry } from './symmetry.ts';
 import { runToEnd } from './run-to-end.ts';
 
 /** Limits of an exhaustive search. */
@@ -71,7 +73,7 @@ export interface ExhaustiveResult {
   readonly complete: boolean;
   /** Prefixes not run further because they reached a state already explored (state caching). */
   readonly prunedPrefixes: number;
-  /** Distinct final outcomes (final tables and every transaction's result, fate, error and attempts) of the runs to the end; two that differ only in which of some transactions running the same operation on the same arguments got which result count once. */
+  /** Distinct final outcomes (final tables and every transaction's result, fate, error and attempts) of the runs to the end, and (`symmetric`) of the runs they stand for with interchangeable transactions swapped. */
   readonly outcomes: number;
   /** The distinct outcomes as short digests (SHA-256, 16 hex digits), in the order first reached: searches split into parts count them together. */
   readonly outcomeDigests: readonly string[];
@@ -139,12 +141,22 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
   const capacity = bound === Infinity ? (options.stateCache ?? defaultStateCache) : 0;
   let cache = new StateCache(capacity);
   // Transactions running the same operation on the same arguments, taken for interchangeable while the state cache names states (`symmetry.ts`; not under SERIALIZABLE, where it names none).
-  let symmetry = capacity > 0 && options.symmetry !== false ? probeSymmetry(engine, spec) : undefined;
-  const plan: RunPlan = symmetry === undefined ? spec : { ...spec, onIdRead: () => void (symmetry && (symmetry.broken = true)) };
+  const probe = capacity > 0 && options.symmetry !== false ? probeSymmetry(engine, spec) : undefined;
+  let symmetry = probe?.symmetry;
+  // Where programs read their transaction's id: it may only go into tables nobody reads (`id-columns.ts`), watched by shadows of each program.
+  let ids = probe?.ids ? new IdColumns(spec.scenario.schema, seedTables(spec.scenario), probe.symmetry, spec.workload.length) : undefined;
+  const plan: RunPlan =
+    probe === undefined
+      ? spec
+      : {
+          ...spec,
+          onIdRead: () => void (symmetry && !ids && (symmetry.broken = true)),
+          startProgram: (tx, start) => (ids && symmetry?.classes.some((c) => c.includes(tx)) ? ids.program(tx, start) : start(tx)),
+        };
   const keys = capacity > 0 ? new StateKeys(plan, engine) : undefined;
+  if (keys) keys.ids = ids;
+  const brokenSymmetry = () => symmetry !== undefined && (symmetry.broken || ids?.broken === true);
   const positions = spec.workload.map((_, i) => i + 1);
-  // Outcomes are counted once whichever interchangeable transactions got which, whether or not the search could take them for interchangeable.
-  const alike = Symmetry.of(spec.workload);
   const outcomes = new Map<string, string>();
   // Outcomes (up to interchangeable transactions) whose every reassignment has been checked against the rules.
   const checked = new Set<string>();
@@ -161,6 +173,7 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
       : {
           submitted(tx, statement) {
             heapOrders?.observe(statement);
+            ids?.submitted(tx, statement);
             abandons = 0;
             woke = false;
             keys?.submitted(tx, statement);
@@ -176,6 +189,7 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
               if (woke && abandons > 1 && symmetry) symmetry.broken = true;
               abandoning = null;
             }
+            ids?.events(events);
             keys?.events(events);
           },
         };
@@ -201,11 +215,12 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
     let steps: readonly DependencyStep[] = [];
     let reached: readonly CachedStep[] | undefined;
     keys?.reset();
+    ids?.reset();
     const run = runWithDependencies(
       engine,
       plan,
       (runnable, last, depth) => {
-        if ((heapOrders?.changed && sinceStart > 0) || symmetry?.broken) return undefined; // the search starts again
+        if ((heapOrders?.changed && sinceStart > 0) || brokenSymmetry()) return undefined; // the search starts again
         if (depth < replay) return stack[depth].chosen;
         const node = newNode(stack, steps, runnable, last, depth, unordered);
         if (depth === 0 && first) {
@@ -259,10 +274,14 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
     );
     schedules++;
     sinceStart++;
-    if (heapOrders?.changed || symmetry?.broken) {
+    if (heapOrders?.changed || brokenSymmetry()) {
       // A statement that reads a table's heap order, or something that tells interchangeable transactions apart: what was reduced assuming neither is explored again.
       heapOrders?.restart();
-      if (symmetry?.broken) symmetry = undefined;
+      if (brokenSymmetry()) {
+        symmetry = undefined;
+        ids = undefined;
+        if (keys) keys.ids = undefined;
+      }
       checked.clear();
       stack.length = 0;
       traces.clear();
@@ -283,16 +302,19 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
         naiveInterleavings += orders;
         traceDigests.push([createHash('sha256').update(key).digest('hex').slice(0, 16), orders]);
       }
-      const reachedOutcome = alike ? alike.outcomeKey(run.trace) : outcomeKey(run.trace);
-      if (!outcomes.has(reachedOutcome)) outcomes.set(reachedOutcome, createHash('sha256').update(reachedOutcome).digest('hex').slice(0, 16));
-      let broke: ExhaustiveFailure | null;
+      const reached = (key: string) => void (outcomes.has(key) || outcomes.set(key, createHash('sha256').update(key).digest('hex').slice(0, 16)));
+      let broke: ExhaustiveFailure | null = null;
       if (symmetry === undefined) {
+        reached(outcomeKey(run.trace));
         const violation = checkRun(spec.scenario, run.trace);
-        broke = violation === null ? null : { trace: run.trace, choices: run.choices, violation };
-      } else if (checked.has(reachedOutcome)) broke = null;
-      else {
-        checked.add(reachedOutcome);
-        broke = checkReassignments(engine, spec, symmetry, run.trace, run.steps, run.choices);
+        if (violation !== null) broke = { trace: run.trace, choices: run.choices, violation };
+      } else {
+        // Runs whose outcomes differ only in which interchangeable transaction got which stand for the same runs: checked once.
+        const alike = symmetry.outcomeKey(run.trace);
+        if (!checked.has(alike)) {
+          checked.add(alike);
+          broke = checkReassignments(engine, spec, symmetry, ids, run.trace, run.steps, run.choices, reached);
+        }
       }
       const goOn = options.onRun?.(run.trace);
       if (broke !== null && !failure) failure = broke;
@@ -306,7 +328,7 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
 }
 
 /** What a run ends in: the final tables and every transaction's result, fate, error and attempts. */
-export function outcomeKey(trace: Trace): string {
+export function outcomeKey(trace: Pick<Trace, 'final' | 'outcomes'>): string {
   return JSON.stringify([trace.final, trace.outcomes.map((o) => [o.result ?? null, o.fate, o.error?.code ?? null, o.error?.message ?? null, o.attempts])]);
 }
 
@@ -314,23 +336,43 @@ export function outcomeKey(trace: Trace): string {
  * The rules checked on a finished run and on every reassignment of its
  * outcomes among interchangeable transactions (`symmetry.ts`): the runs the
  * search left out because they differ from this one only in which of them
- * did what. A broken one is run for real (its schedule with the
- * transactions swapped), so the failure reported is a run of the model.
+ * did what (`reached` is told what each ends in). The first that breaks a
+ * rule is run for real (its schedule with the transactions swapped), so the
+ * failure reported is a run of the model.
  */
-function checkReassignments(engine: Engine, spec: RunPlan, symmetry: Symmetry, trace: Trace, steps: readonly DependencyStep[], choices: readonly number[]): ExhaustiveFailure | null {
+function checkReassignments(
+  engine: Engine,
+  spec: RunPlan,
+  symmetry: Symmetry,
+  ids: IdColumns | undefined,
+  trace: Trace,
+  steps: readonly DependencyStep[],
+  choices: readonly number[],
+  reached: (outcome: string) => void,
+): ExhaustiveFailure | null {
   const finished = finishOrder(trace);
-  for (const to of symmetry.reassignments(trace.outcomes)) {
+  let failure: ExhaustiveFailure | null = null;
+  for (const to of symmetry.reassignments(trace.outcomes, ids && ((t) => ids.committedShape(t)))) {
     const identity = to.every((t, i) => t === i);
     const outcomes = identity ? trace.outcomes : trace.outcomes.map((o) => ({ ...o, id: to[o.id] })).sort((a, b) => a.id - b.id);
-    const violation = checkOutcome(spec.scenario, trace.final, outcomes, identity ? finished : finished.map((t) => to[t]));
+    // The rows each transaction appended with its id carry the id of the one that does what it did.
+    const final = identity || ids === undefined ? trace.final : ids.reassigned(spec.scenario.schema, trace.final, to);
+    reached(outcomeKey({ final, outcomes }));
+    if (failure !== null) continue;
+    const violation = checkOutcome(spec.scenario, final, outcomes, identity ? finished : finished.map((t) => to[t]));
     if (violation === null) continue;
-    if (identity) return { trace, choices, violation };
+    if (identity) {
+      failure = { trace, choices, violation };
+      continue;
+    }
     const swapped = runWithDependencies(engine, spec, (runnable, _last, depth) => (depth < steps.length && runnable.includes(to[steps[depth].tx]) ? to[steps[depth].tx] : undefined));
     const confirmed = swapped.trace && checkRun(spec.scenario, swapped.trace);
-    if (!swapped.trace || !confirmed) throw new Error(`Exhaustive search: swapping interchangeable transactions (${to.slice(1).join(',')}) in a run did not give a run breaking ${violation.kind === 'invariant' ? violation.invariant : 'serializability'}; the model treats them differently.`);
-    return { trace: swapped.trace, choices: swapped.choices, violation: confirmed };
+    if (!swapped.trace || !confirmed || outcomeKey(swapped.trace) !== outcomeKey({ final, outcomes })) {
+      throw new Error(`Exhaustive search: swapping interchangeable transactions (${to.slice(1).join(',')}) in a run did not give the run worked out; the model treats them differently.`);
+    }
+    failure = { trace: swapped.trace, choices: swapped.choices, violation: confirmed };
   }
-  return null;
+  return failure;
 }
 
 /**

@@ -355,7 +355,7 @@ function exhaustiveExploration(options: ExploreOptions): Exploration {
     return step;
   };
   // Interchangeable transactions (`symmetry.ts`) share a unit: the search explores one of them first and finds the others' first states explored.
-  const symmetry = options.preemptionBound === undefined ? probeSymmetry(engine, plan) : undefined;
+  const symmetry = options.preemptionBound === undefined ? probeSymmetry(engine, plan)?.symmetry : undefined;
   const units: TxId[][] = [];
   for (const tx of roots) {
     const mates = symmetry === undefined ? undefined : units.find((u) => symmetry.classOf[u[0]] === symmetry.classOf[tx]);

@@ -60,7 +60,7 @@ export interface ExploreStats {
   readonly complete?: boolean;
   /** Exhaustive search: prefixes not run further because they reached a state already explored (state caching). */
   readonly prunedPrefixes?: number;
-  /** Exhaustive search: distinct final outcomes (final tables and every transaction's result, fate, error and attempts; outcomes that differ only in which of some transactions running the same operation on the same arguments got which result count once). */
+  /** Exhaustive search: distinct final outcomes (final tables and every transaction's result, fate, error and attempts), of the runs to the end and of those they stand for with interchangeable transactions swapped (`interchangeable`). */
   readonly outcomes?: number;
   /** Exhaustive search: schedules run per distinct final outcome, to two decimals: how close to one run per behaviour the search came. */
   readonly schedulesPerOutcome?: number;

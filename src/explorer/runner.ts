@@ -19,6 +19,8 @@ export interface RunPlan {
   readonly workload: Workload;
   /** Told when a program reads its transaction's id (`tx.id`): exhaustive search then no longer takes transactions running the same operation on the same arguments for interchangeable (`symmetry.ts`). */
   readonly onIdRead?: () => void;
+  /** Starts each transaction's program (`start(id)` starts it given `id`): exhaustive search runs interchangeable transactions' programs beside shadows of themselves (`id-columns.ts`). */
+  readonly startProgram?: (tx: TxId, start: (id: number) => TxGenerator<OperationResult>) => TxGenerator<OperationResult>;
 }
 
 /** One step: the statement a transaction submitted and how every affected transaction stood once the step settled. */
@@ -95,7 +97,7 @@ class WorkloadRun {
         id,
         operation: w.operation,
         args: w.args,
-        program: program(createTx(id, spec.onIdRead), w.args),
+        program: spec.startProgram ? spec.startProgram(id, (i) => program(createTx(i, spec.onIdRead), w.args)) : program(createTx(id, spec.onIdRead), w.args),
         pending: null,
         blocked: false,
         done: false,

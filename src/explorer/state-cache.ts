@@ -6,6 +6,7 @@ import type { Statement, StatementResult } from '../model/statement.ts';
 import type { Footprint } from './footprint.ts';
 import type { DependencyStep } from './dependency-run.ts';
 import type { RunPlan } from './runner.ts';
+import type { IdColumns } from './id-columns.ts';
 import type { Symmetry } from './symmetry.ts';
 
 /** How a transaction's current attempt stands, as far as the state key cares. */
@@ -51,6 +52,9 @@ export class StateKeys {
   private readonly attempts: Attempt[];
   private readonly pending: (Statement | null)[];
   private readonly outcomes = new Map<string, string>();
+
+  /** With interchangeable transactions that write their ids (`id-columns.ts`): the results of their appends are named without the ids. */
+  ids?: IdColumns;
 
   constructor(
     private readonly spec: RunPlan,
@@ -101,7 +105,7 @@ export class StateKeys {
       const statement = this.pending[e.tx];
       if (statement === null) continue; // the ROLLBACK of an abandon
       this.pending[e.tx] = null;
-      const result = JSON.stringify(e.result);
+      const result = JSON.stringify(this.ids ? this.ids.withoutIds(statement, e.result) : e.result);
       this.resultText[e.tx] += this.results[e.tx].length === 0 ? result : ` ${result}`;
       this.results[e.tx].push(result);
       this.given[e.tx].push(e.result);
@@ -131,6 +135,7 @@ export class StateKeys {
   key(runnable: readonly TxId[], symmetry?: Symmetry): { readonly key: string; readonly order: readonly TxId[] } | null {
     if (this.spec.isolation === 'serializable') return null;
     const n = this.spec.workload.length;
+    const ids = this.ids;
     const classOf = (t: TxId) => symmetry?.classOf[t] ?? t;
     let quiescent = true;
     for (let t = 1; t <= n && quiescent; t++) {
@@ -142,9 +147,13 @@ export class StateKeys {
       for (let t = 1; t <= n; t++) parts[t] = `${classOf(t)} ${runnable.includes(t) ? `${this.attempts[t]} ${this.resultText[t]}` : `done ${this.outcome(t)}`}`;
       const all = Array.from({ length: n }, (_, i) => i + 1);
       const order = symmetry ? sortedByPart(all, parts) : all;
-      return { key: `${JSON.stringify(this.engine.tables())}\n${this.engine.heapOrder()}\n${order.map((t) => parts[t]).join('\n')}`, order };
+      // Tables that hold transactions' ids are left out (`id-columns.ts`): what each transaction's program was given says what they hold.
+      let tables = this.engine.tables();
+      if (ids && ids.tables.size > 0) tables = Object.fromEntries(Object.entries(tables).filter(([name]) => !ids.tables.has(name)));
+      const leaveOut = ids && ids.tables.size > 0 ? new Set(ids.tables.keys()) : undefined;
+      return { key: `${JSON.stringify(tables)}\n${this.engine.heapOrder(leaveOut)}\n${order.map((t) => parts[t]).join('\n')}`, order };
     }
-    const engine = this.engine.stateKey();
+    const engine = this.engine.stateKey(ids && ids.tables.size > 0 ? new Set(ids.tables.keys()) : undefined);
     if (engine === null) return null;
     for (let t = 1; t <= n; t++) {
       const finished = !runnable.includes(t) && !this.engine.isBlocked(t);

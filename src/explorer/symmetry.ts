@@ -1,6 +1,8 @@
 import type { TxId } from '../adapters/backend.ts';
 import type { Engine } from '../adapters/engine.ts';
-import type { TxOutcome, Workload } from '../model/scenario.ts';
+import { seedTables, type TxOutcome, type Workload } from '../model/scenario.ts';
+import { runWithDependencies } from './dependency-run.ts';
+import { IdColumns } from './id-columns.ts';
 import { runOnEngine, type RunPlan, type Trace } from './runner.ts';
 
 /** The most reassignments of one run's outcomes a search checks the rules on (8 interchangeable transactions: 8! = 40,320). */
@@ -71,12 +73,13 @@ export class Symmetry {
    * Every distinct reassignment of a run's outcomes among interchangeable
    * transactions, the identity first: `to[t]` is the transaction that does
    * what `t` did. Two reassignments that give every transaction the same
-   * outcome count once.
+   * outcome count once. `shape`: more of what a transaction ended in (the
+   * rows it appended, `IdColumns.committedShape`).
    */
-  *reassignments(outcomes: readonly TxOutcome[]): Generator<readonly TxId[]> {
+  *reassignments(outcomes: readonly TxOutcome[], shape?: (tx: TxId) => string): Generator<readonly TxId[]> {
     const identity = outcomes.map((_, i) => i).concat(outcomes.length);
     yield identity;
-    const perClass = this.classes.map((members) => distinctArrangements(members, members.map((t) => outcomeEntry(outcomes[t - 1]))));
+    const perClass = this.classes.map((members) => distinctArrangements(members, members.map((t) => outcomeEntry(outcomes[t - 1]) + (shape?.(t) ?? ''))));
     const to = identity.slice();
     const pick = function* (c: number): Generator<readonly TxId[]> {
       if (c === perClass.length) {
@@ -94,18 +97,23 @@ export class Symmetry {
 
 /**
  * The interchangeable transactions of a plan's workload (none under
- * SERIALIZABLE), unless a serial run
- * of it (each transaction to its end in turn) shows a program reading its
- * transaction's id. A guess for splitting a search into units: the search
- * itself still finds any read in the runs it explores, and starts again.
+ * SERIALIZABLE), as a serial run of it (each transaction to its end in turn)
+ * shows them: `ids` when a program reads its transaction's id and the run
+ * only writes it where it tells nobody apart (`id-columns.ts`); undefined
+ * when it does more with it. A guess for splitting a search into units: the
+ * search itself watches every run it explores, and starts again.
  */
-export function probeSymmetry(engine: Engine, plan: RunPlan): Symmetry | undefined {
+export function probeSymmetry(engine: Engine, plan: RunPlan): { readonly symmetry: Symmetry; readonly ids: boolean } | undefined {
   // Under SERIALIZABLE the state cache names no state (SSI's bookkeeping), so there is nothing to take them for interchangeable in.
   const symmetry = plan.isolation === 'serializable' ? undefined : Symmetry.of(plan.workload);
   if (symmetry === undefined) return undefined;
+  const serial = (runnable: readonly TxId[], last: TxId) => (runnable.includes(last) ? last : runnable[0]);
   let read = false;
-  runOnEngine(engine, { ...plan, onIdRead: () => void (read = true) }, { choose: (runnable, last) => (runnable.includes(last) ? last : runnable[0]) });
-  return read ? undefined : symmetry;
+  runOnEngine(engine, { ...plan, onIdRead: () => void (read = true) }, { choose: serial });
+  if (!read) return { symmetry, ids: false };
+  const ids = new IdColumns(plan.scenario.schema, seedTables(plan.scenario), symmetry, plan.workload.length);
+  runWithDependencies(engine, { ...plan, startProgram: (tx, start) => ids.program(tx, start) }, serial, undefined, 'semantic', ids.observer());
+  return ids.broken ? undefined : { symmetry, ids: true };
 }
 
 /** One transaction's outcome, as `outcomeKey` (exhaustive.ts) compares it. */

@@ -8,10 +8,12 @@ import { runOnEngine, type RunPlan, type Trace } from '../../src/explorer/runner
 import { choiceSchedule } from '../../src/explorer/schedule.ts';
 import { Symmetry } from '../../src/explorer/symmetry.ts';
 import { checkRun } from '../../src/explorer/violation.ts';
+import { swappedRuns } from './swapped-runs.ts';
 import type { Tx } from '../../src/model/program.ts';
 import { defineScenario, type Scenario, type Workload } from '../../src/model/scenario.ts';
 import { defineSchema, type DatabaseOf } from '../../src/model/schema.ts';
 import { counterUpsert } from '../../src/model/scenarios/counters.ts';
+import { pointsDeduct } from '../../src/model/scenarios/points.ts';
 
 /*
  * Transactions running the same operation on the same arguments are
@@ -84,7 +86,7 @@ function outcomes(p: RunPlan, options: ExhaustiveOptions = {}) {
   const covered = new Set<string>();
   for (const t of runs) {
     if (!result.symmetric) covered.add(outcomeKey(t));
-    else for (const to of symmetry.reassignments(t.outcomes)) covered.add(outcomeKey({ ...t, outcomes: t.outcomes.map((o) => ({ ...o, id: to[o.id] })).sort((a, b) => a.id - b.id) }));
+    else for (const swapped of swappedRuns(engine, p, t, symmetry)) covered.add(outcomeKey(swapped));
   }
   return { all: [...all].sort(), covered: [...covered].sort(), result };
 }
@@ -96,8 +98,9 @@ describe('interchangeable transactions', () => {
       const p = plan(counterUpsert, 'upsert', 'read-committed', Array.from({ length: n }, () => ({ operation: 'hit', args: { key: 'home' } })));
       const symmetric = exploreExhaustively(engine, p);
       const plain = exploreExhaustively(engine, p, { symmetry: false });
-      expect(symmetric).toMatchObject({ symmetric: true, complete: true, traces: 1, outcomes: 1 });
-      expect(plain).toMatchObject({ symmetric: false, complete: true, traces: [6, 24, 120][n - 3] });
+      // Every order of the n is an outcome (each hit is answered with its own count): one run stands for all of them.
+      expect(symmetric).toMatchObject({ symmetric: true, complete: true, traces: 1, outcomes: [6, 24, 120][n - 3] });
+      expect(plain).toMatchObject({ symmetric: false, complete: true, traces: [6, 24, 120][n - 3], outcomes: [6, 24, 120][n - 3] });
       expect(symmetric.schedules).toBeLessThanOrEqual(plain.schedules / 3);
     }
   });
@@ -140,9 +143,78 @@ describe('interchangeable transactions', () => {
     expect(rr.covered).toEqual(rr.all);
   });
 
+  it('ledger deductions that write their own id into history rows nobody reads: interchangeable, and every outcome of every interleaving covered', () => {
+    const deductions = Array.from({ length: 4 }, () => ({ operation: 'deduct', args: { user: 1, amount: 300 } }));
+    for (const strategy of ['for-update', 'atomic-update']) {
+      const { all, covered, result } = outcomes(plan(pointsDeduct, strategy, 'read-committed', deductions));
+      expect(result.symmetric, strategy).toBe(true);
+      expect(covered, strategy).toEqual(all);
+      expect(result.outcomes, strategy).toBe(all.length);
+    }
+  });
+
+  it('a rule about whose id the history holds is checked on every reassignment, ids in the rows swapped too', () => {
+    // 600 points, three deductions of 300: one is refused. The rule wants T1 served.
+    const firstServed = defineScenario({
+      ...pointsDeduct,
+      id: 'points-first-served',
+      seed: { accounts: [{ id: 1, balance: 600 }], history: [] },
+      invariants: [{ name: 'first-in-history', check: ({ final }) => (final.history.some((h: { tx: number }) => h.tx === 1) ? null : `No history row of T1: ${JSON.stringify(final.history)}.`) }],
+    });
+    const engine = new MemoryEngine(firstServed.schema);
+    const p = plan(firstServed, 'for-update', 'read-committed', Array.from({ length: 3 }, () => ({ operation: 'deduct', args: { user: 1, amount: 300 } })));
+    const r = exploreExhaustively(engine, p);
+    expect(r.symmetric).toBe(true);
+    expect(r.failure?.violation).toEqual({ kind: 'invariant', invariant: 'first-in-history', message: 'No history row of T1: [{"tx":2,"account":1,"delta":-300},{"tx":3,"account":1,"delta":-300}].' });
+    expect(checkRun(firstServed, runOnEngine(engine, p, choiceSchedule(r.failure!.choices)))).toEqual(r.failure?.violation);
+  });
+
+  it('an id written where something reads it, or used to decide, tells the transactions apart: the search starts again without symmetry', () => {
+    const salesSchema = defineSchema({ sales: { columns: { buyer: 'int', item: 'int' }, primaryKey: ['buyer'] } });
+    type SalesDb = DatabaseOf<typeof salesSchema>;
+    // Appends its id, then counts the sales (reads the table the ids went into).
+    function* buyAndCount(tx: Tx<SalesDb>) {
+      yield* tx.insert('sales', { buyer: tx.id, item: 1 });
+      const n = yield* tx.count('sales', {});
+      return yield* tx.commit(n);
+    }
+    // Appends its id, but the second transaction of the workload buys another item.
+    function* buyByNumber(tx: Tx<SalesDb>) {
+      yield* tx.insert('sales', { buyer: tx.id, item: tx.id === 2 ? 2 : 1 });
+      return yield* tx.commit('ok');
+    }
+    // Appends its id only: interchangeable.
+    function* buy(tx: Tx<SalesDb>) {
+      yield* tx.insert('sales', { buyer: tx.id, item: 1 });
+      return yield* tx.commit('ok');
+    }
+    const sales = defineScenario({
+      id: 'sales',
+      title: 'buyers append their sale',
+      schema: salesSchema,
+      seed: { sales: [] },
+      isolationLevels: ['read-committed'],
+      operations: { buy: { args: fc.constant({}), serial: () => 'ok' } },
+      strategies: {
+        'buy-and-count': { description: '', programs: { buy: buyAndCount }, expected: {} },
+        'buy-by-number': { description: '', programs: { buy: buyByNumber }, expected: {} },
+        buy: { description: '', programs: { buy }, expected: {} },
+      },
+      invariants: [],
+      transactions: { min: 2, max: 3 },
+      canonical: [],
+    });
+    const expectations: [string, boolean][] = [['buy-and-count', false], ['buy-by-number', false], ['buy', true]];
+    for (const [strategy, symmetric] of expectations) {
+      const { all, covered, result } = outcomes(plan(sales, strategy, 'read-committed', Array.from({ length: 3 }, () => ({ operation: 'buy', args: {} }))));
+      expect(result.symmetric, strategy).toBe(symmetric);
+      expect(covered, strategy).toEqual(all);
+    }
+  });
+
   it('explore splits an exhaustive search into one unit per class of interchangeable first steps, with the same verdicts', () => {
     const passing = explore({ scenario: counterUpsert, strategy: 'upsert', isolation: 'read-committed', mode: 'exhaustive', transactions: 4, runs: 1, seed: 1 });
-    expect(passing).toMatchObject({ status: 'passed', stats: { traces: 1, outcomes: 1, complete: true } });
+    expect(passing).toMatchObject({ status: 'passed', stats: { traces: 1, outcomes: 24, complete: true, interchangeable: 4 } });
     const failing = explore({ scenario: counterUpsert, strategy: 'naive', isolation: 'read-committed', mode: 'exhaustive', transactions: 4, runs: 1, seed: 1 });
     expect(failing.status).toBe('failed');
     expect(failing.counterexample?.transactions).toHaveLength(2);

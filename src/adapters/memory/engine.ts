@@ -145,8 +145,8 @@ export class MemoryEngine {
    * does not cover the run (SERIALIZABLE, savepoints, a recorded history, a
    * race resolver).
    */
-  stateKey(): EngineStateKey | null {
-    return this.resolveRace === undefined ? runStateKey(this.run, this.seedXact) : null;
+  stateKey(leaveOut?: ReadonlySet<string>): EngineStateKey | null {
+    return this.resolveRace === undefined ? runStateKey(this.run, this.seedXact, leaveOut) : null;
   }
 
   /** Committed contents of every table, rows in primary-key order. */
@@ -170,10 +170,11 @@ export class MemoryEngine {
    * a bitmap heap scan does (by HOT chain root). With `tables()`, all a later
    * statement can tell of the committed state (`StateKeys`).
    */
-  heapOrder(): string {
+  heapOrder(leaveOut?: ReadonlySet<string>): string {
     const run = this.run;
     const out: string[] = [];
     for (const state of run.tables.values()) {
+      if (leaveOut?.has(state.name)) continue;
       const versions: Version[] = [];
       for (const chain of state.rows) {
         const v = visibleVersion(chain, this.seedXact, run.commitSeq);

@@ -32,7 +32,7 @@ import type { EngineStateKey } from '../engine.ts';
  * bookkeeping (SERIALIZABLE), savepoints, a recorded history, transactions
  * woken and not yet gone on (never between steps).
  */
-export function runStateKey(run: Run, seed: Xact): EngineStateKey | null {
+export function runStateKey(run: Run, seed: Xact, leaveOut?: ReadonlySet<string>): EngineStateKey | null {
   if (run.isolation === 'serializable' || run.recordHistory) return null;
   if (run.woken.length > 0 || run.rewaited.length > 0) return null;
   const open: Xact[] = [];
@@ -46,6 +46,10 @@ export function runStateKey(run: Run, seed: Xact): EngineStateKey | null {
   const namer = new Namer(seed, open, snapshots);
   const parts: string[] = [];
   for (const table of run.tables.values()) {
+    if (leaveOut?.has(table.name)) {
+      for (const chain of table.rows) namer.leaveOut(chain);
+      continue;
+    }
     parts.push(`#${table.name}`);
     for (let r = 0; r < table.rows.length; r++) parts.push(namer.row(table.name, r, table.rows[r]));
     parts.push(heapOrder(namer, table.rows));
@@ -109,6 +113,8 @@ class Namer {
   private readonly xacts = new Map<Xact, string>();
   private readonly open: ReadonlySet<Xact>;
   private readonly chains = new Map<RowChain, string>();
+  /** Rows of tables left out of the name: not named where a transaction lists them among its locks or writes. */
+  private readonly omitted = new Set<RowChain>();
   private readonly versions = new Map<Version, string>();
   private readonly live: number[];
   private aborted = 0;
@@ -179,9 +185,13 @@ class Namer {
     return line;
   }
 
+  leaveOut(chain: RowChain): void {
+    this.omitted.add(chain);
+  }
+
   chainIds(chains: readonly RowChain[]): string {
     let out = '';
-    for (const c of chains) out += `${this.chains.get(c) ?? this.missing()},`;
+    for (const c of chains) if (!this.omitted.has(c)) out += `${this.chains.get(c) ?? this.missing()},`;
     return out;
   }
 
