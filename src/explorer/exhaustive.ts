@@ -151,7 +151,7 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
       : {
           ...spec,
           onIdRead: () => void (symmetry && !ids && (symmetry.broken = true)),
-          startProgram: (tx, start) => (ids && symmetry?.classes.some((c) => c.includes(tx)) ? ids.program(tx, start) : start(tx)),
+          startProgram: (tx, start) => (ids ? ids.program(tx, start) : start(tx)),
         };
   const keys = capacity > 0 ? new StateKeys(plan, engine) : undefined;
   if (keys) keys.ids = ids;

@@ -21,15 +21,15 @@ interface IdRows {
  * state cache leaves the table out of its names (`tables`), and two runs
  * that differ only in which transaction did what are one.
  *
- * Each interchangeable transaction's program runs beside shadows of itself
- * given its classmates' ids, fed the same results (with the ids in its rows
- * swapped): they must submit the same statements and end the same way, but
- * for the id columns of plain INSERTs. The search starts again without
+ * Each program runs beside shadows of itself given its classmates' ids (or,
+ * without classmates, an id no transaction has), fed the same results (with
+ * the ids in its rows swapped): they must submit the same statements and end
+ * the same way, but for the id columns of plain INSERTs. The search starts again without
  * symmetry (`broken`) when that fails, and when a table that took ids:
  *
  * - is touched by anything but a plain INSERT (a read, an update, a delete,
  *   an upsert, a foreign key), or has seed rows;
- * - takes a row without the ids in the same columns (from any transaction);
+ * - takes a row without the ids in the same columns;
  * - makes an INSERT wait or fail (a unique key met).
  *
  * So two rows of such a table that hold a unique key with an id column
@@ -55,7 +55,7 @@ export class IdColumns {
     schema: Schema,
     seed: Tables,
     private readonly symmetry: Symmetry,
-    size: number,
+    private readonly size: number,
   ) {
     for (const [name, table] of Object.entries(schema)) {
       if ((seed[name]?.length ?? 0) > 0) this.other.add(name);
@@ -84,9 +84,7 @@ export class IdColumns {
     if (!('table' in statement)) return;
     const table = statement.table;
     if (statement.kind === 'insert' && statement.onConflict === undefined) {
-      // An append by a transaction without classmates holds no ids: it must not meet a table that does.
-      if (this.symmetry.classes.every((c) => !c.includes(tx))) this.touch(table);
-      else if (this.tables.has(table)) this.appending[tx] = table;
+      if (this.tables.has(table)) this.appending[tx] = table;
       return;
     }
     this.touch(table);
@@ -108,7 +106,8 @@ export class IdColumns {
    */
   *program(tx: TxId, start: (id: number) => TxGenerator<OperationResult>): TxGenerator<OperationResult> {
     const real = start(tx);
-    const mates = this.symmetry.classes.find((c) => c.includes(tx))?.filter((t) => t !== tx) ?? [];
+    // A transaction without classmates is never swapped, but its appends must hold its id where the others' do: a shadow given an id no transaction has shows where.
+    const mates = this.symmetry.classes.find((c) => c.includes(tx))?.filter((t) => t !== tx) ?? [this.size + 1];
     const shadows = mates.map((id) => ({ id, program: start(id) }));
     let input: StatementResult | undefined;
     let last: { table: string; columns: readonly string[] } | null = null;

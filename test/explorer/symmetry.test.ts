@@ -159,7 +159,7 @@ describe('interchangeable transactions', () => {
       ...pointsDeduct,
       id: 'points-first-served',
       seed: { accounts: [{ id: 1, balance: 600 }], history: [] },
-      invariants: [{ name: 'first-in-history', check: ({ final }) => (final.history.some((h: { tx: number }) => h.tx === 1) ? null : `No history row of T1: ${JSON.stringify(final.history)}.`) }],
+      invariants: [{ name: 'first-in-history', check: ({ final }) => (final.history.some((h) => (h as { tx: number }).tx === 1) ? null : `No history row of T1: ${JSON.stringify(final.history)}.`) }],
     });
     const engine = new MemoryEngine(firstServed.schema);
     const p = plan(firstServed, 'for-update', 'read-committed', Array.from({ length: 3 }, () => ({ operation: 'deduct', args: { user: 1, amount: 300 } })));

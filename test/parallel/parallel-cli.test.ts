@@ -65,13 +65,14 @@ describe('lockstep explore --shard i/n and lockstep merge', () => {
   });
 
   it('exhaustive search: a shard per unit, passing, merges into the same proof', async () => {
-    const args = ['explore', 'points-deduct', '--strategy', 'for-update', '--mode', 'exhaustive', '--txs', '3'];
+    // Three workers claiming jobs: one unit per worker's first step (workers with the same arguments would share one).
+    const args = ['explore', 'job-queue', '--strategy', 'for-update', '--mode', 'exhaustive', '--txs', '3'];
     const one = await lockstep(...args);
     const shard = await lockstep(...args, '--shard', '2/3', '--shard-out', 'ex-2.json');
     expect(shard).toEqual({
       code: 0,
       stdout:
-        'Shard 2/3 of points-deduct · for-update · read-committed (seed 1): units 1 to 1 of 3, no violation.\n' +
+        'Shard 2/3 of job-queue · for-update · read-committed (seed 1): units 1 to 1 of 3, no violation.\n' +
         'Wrote ex-2.json; combine every shard with: npx lockstep merge <the 3 shard files>\n',
       stderr: '',
     });
@@ -80,7 +81,7 @@ describe('lockstep explore --shard i/n and lockstep merge', () => {
     const merged = await lockstep('merge', 'ex-1.json', 'ex-2.json', 'ex-3.json');
     expect(merged.code).toBe(0);
     expect(textWithoutTiming(merged.stdout)).toBe(textWithoutTiming(one.stdout));
-    expect(merged.stdout).toContain('Rerun: npx lockstep explore points-deduct --strategy for-update --isolation read-committed --runs 10000 --seed 1 --mode exhaustive --txs 3\n');
+    expect(merged.stdout).toContain('Rerun: npx lockstep explore job-queue --strategy for-update --isolation read-committed --runs 10000 --seed 1 --mode exhaustive --txs 3\n');
   });
 
   it('--json prints the shard result it writes', async () => {

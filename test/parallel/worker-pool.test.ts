@@ -75,7 +75,9 @@ describe('the pool of worker threads is kept between explorations', () => {
     const exhaustive: ExploreOptions = { scenario: pointsDeduct, strategy: 'for-update', isolation: 'read-committed', runs: 1, seed: 1, mode: 'exhaustive', transactions: 3 };
     expect(bytes(await exploreOnWorkers({ ...exhaustive, workers: 2, scenarioModule }))).toBe(bytes(explore(exhaustive)));
     const before = threadIds(2);
-    const aborted = exploreOnWorkers({ ...exhaustive, transactions: 8, workers: 2, scenarioModule, signal: AbortSignal.timeout(300) });
+    // Eight deductions of different amounts (not interchangeable): eight long units.
+    const eight = Array.from({ length: 8 }, (_, i) => ({ operation: 'deduct', args: { user: 1, amount: 300 * (i + 1) } }));
+    const aborted = exploreOnWorkers({ ...exhaustive, transactions: undefined, workload: eight, workers: 2, scenarioModule, signal: AbortSignal.timeout(300) });
     await expect(aborted).rejects.toThrow(new InterruptedError('Interrupted: lockstep stopped handing out work to its worker threads.'));
     expect(bytes(await exploreOnWorkers({ ...exhaustive, workers: 2, scenarioModule }))).toBe(bytes(explore(exhaustive)));
     expect(threadIds(2).filter((id) => before.includes(id))).toEqual([]);
