@@ -23,12 +23,13 @@ export function exhaustiveSchedulesPerSecond(repeats: number): number {
   return schedules / ((performance.now() - started) / 1000);
 }
 
-/** Exhaustive search as lockstep 0.1 ran it (coarse footprints, no state caching), and as it runs now. */
-export type Reduction = 'before' | 'after';
+/** Exhaustive search as lockstep 0.1 ran it (coarse footprints, no state caching), as it runs now, and as it runs now without taking alike transactions for interchangeable. */
+export type Reduction = 'before' | 'after' | 'no-symmetry';
 
 const reductionOptions: Record<Reduction, ExhaustiveOptions> = {
   before: { independence: 'coarse', stateCache: 0 },
   after: {},
+  'no-symmetry': { symmetry: false },
 };
 
 /** What one exhaustive search of points-deduct did. */
@@ -84,8 +85,10 @@ export function exhaustiveRows(fmt: (n: number) => string, cap8 = 200_000): [str
   rows.push(['exhaustive points-deduct naive, 4 txs: after', describe(naiveAfter), `${(naiveBefore.schedules / naiveAfter.schedules).toFixed(1)}x fewer schedules (target >= 5x)`]);
   for (const n of [4, 5, 6]) {
     const before = exhaustiveDeduct('for-update', n, 'before');
+    const plain = exhaustiveDeduct('for-update', n, 'no-symmetry');
     const after = exhaustiveDeduct('for-update', n, 'after');
     rows.push([`exhaustive points-deduct for-update, ${n} txs: before`, describe(before), '']);
+    rows.push([`exhaustive points-deduct for-update, ${n} txs: without symmetry`, describe(plain), '']);
     rows.push([
       `exhaustive points-deduct for-update, ${n} txs: after`,
       describe(after),
@@ -94,6 +97,8 @@ export function exhaustiveRows(fmt: (n: number) => string, cap8 = 200_000): [str
   }
   const eight = exhaustiveDeduct('for-update', 8, 'after', cap8);
   rows.push(['exhaustive points-deduct for-update, 8 txs: after', describe(eight), `target: finishes; cut at ${fmt(cap8)} schedules`]);
+  const naive6 = exhaustiveDeduct('naive', 6, 'after', cap8);
+  rows.push(['exhaustive points-deduct naive, 6 txs: after', describe(naive6), `cut at ${fmt(cap8)} schedules`]);
   // Interchangeable transactions (symmetry.ts): identical hits of one counter, whose programs do not read tx.id (points-deduct's write it into history).
   for (const [strategy, sizes] of [['upsert', [4, 6, 8]], ['naive', [4, 5]]] as const) {
     for (const n of sizes) {
