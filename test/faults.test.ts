@@ -231,10 +231,11 @@ describe('long work under a budget: --max-time, caps, no recursion', () => {
 
   it('explore --mode exhaustive --txs 8 --max-time 1s stops and says the search did not finish', async () => {
     const started = Date.now();
-    const r = await runLockstep(['explore', 'points-deduct', '--strategy', 'for-update', '--mode', 'exhaustive', '--txs', '8', '--max-time', '1s']);
+    // Eight workers claiming jobs (each its own arguments, so not interchangeable: points-deduct's eight alike deductions take about a second).
+    const r = await runLockstep(['explore', 'job-queue', '--strategy', 'for-update', '--mode', 'exhaustive', '--txs', '8', '--max-time', '1s']);
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^points-deduct · for-update · read-committed: stopped by the time budget after \d+ schedules(, \d+ of them stopped at a state already explored)?, \d+ distinct traces \((at least )?\d+ interleavings without reduction\), \d+ distinct final outcomes?; no violation found \(not a proof: the search did not finish\)\.\n/);
+    expect(r.stdout).toMatch(/^job-queue · for-update · read-committed: stopped by the time budget after \d+ schedules(, \d+ of them stopped at a state already explored)?, \d+ distinct traces \((at least )?\d+ interleavings without reduction\), \d+ distinct final outcomes?; no violation found \(not a proof: the search did not finish\)\.\n/);
   });
 
   it('audit --max-time shares the time among its combinations and says how many it cut (not the two that fail at once)', async () => {
@@ -442,11 +443,11 @@ describe('signals: exactly one sentence, 130 for SIGINT and 143 for SIGTERM, not
         ready: (_tmp: string, stderr: string) => stderr.startsWith('explore: '),
       },
       {
-        title: `${signal} during a long exhaustive search in the model (explore --mode exhaustive --txs 7)`,
+        title: `${signal} during a long exhaustive search in the model (explore job-queue --mode exhaustive --txs 7)`,
         signal,
         code: signal === 'SIGINT' ? 130 : 143,
         embedded: false,
-        args: () => ['explore', 'points-deduct', '--strategy', 'for-update', '--mode', 'exhaustive', '--txs', '7'],
+        args: () => ['explore', 'job-queue', '--strategy', 'for-update', '--mode', 'exhaustive', '--txs', '7'],
         ready: (_tmp: string, stderr: string) => stderr.startsWith('explore: '),
       },
       {
