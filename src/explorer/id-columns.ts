@@ -48,6 +48,8 @@ export class IdColumns {
   /** Per transaction (this run): id rows of its open attempt, and of its committed one. */
   private readonly open: IdRows[][];
   private readonly committed: IdRows[][];
+  /** Per transaction: a statement of its open attempt failed (its COMMIT will roll back). */
+  private readonly failed: boolean[];
   /** Per transaction: the id-rows statement it submitted last (to notice it waiting). */
   private readonly appending: (string | null)[];
 
@@ -66,6 +68,7 @@ export class IdColumns {
     }
     this.open = Array.from({ length: size + 1 }, () => []);
     this.committed = Array.from({ length: size + 1 }, () => []);
+    this.failed = new Array<boolean>(size + 1).fill(false);
     this.appending = new Array<string | null>(size + 1).fill(null);
   }
 
@@ -74,6 +77,7 @@ export class IdColumns {
     for (let t = 1; t < this.open.length; t++) {
       this.open[t].length = 0;
       this.committed[t].length = 0;
+      this.failed[t] = false;
       this.appending[t] = null;
     }
   }
@@ -117,6 +121,7 @@ export class IdColumns {
         next = first ? real.next() : real.next(input!);
       } catch (e) {
         this.open[tx].length = 0;
+        this.failed[tx] = false;
         if (!this.broken) for (const s of shadows) if (!sameThrow(e, () => (first ? s.program.next() : s.program.next(shadowResult(input!, last, tx, s.id))))) this.broken = true;
         throw e;
       }
@@ -167,11 +172,19 @@ export class IdColumns {
   /** Keeps the id rows of `tx`'s attempt as it goes: appended, committed, undone. */
   private record(tx: TxId, statement: Statement, result: StatementResult, appended: { table: string; columns: readonly string[] } | null): void {
     if (statement.kind === 'commit') {
-      if (result.error === undefined) this.committed[tx].push(...this.open[tx]);
+      // A COMMIT of a transaction a statement failed in rolls it back (PostgreSQL answers it without an error).
+      if (result.error === undefined && !this.failed[tx]) this.committed[tx].push(...this.open[tx]);
       this.open[tx].length = 0;
-    } else if (statement.kind === 'rollback') this.open[tx].length = 0;
-    else if (statement.kind === 'rollback-to' && this.open[tx].length > 0) this.broken = true;
-    else if (appended !== null && result.error === undefined && statement.kind === 'insert') this.open[tx].push({ table: appended.table, rows: statement.rows as Row[], columns: appended.columns });
+      this.failed[tx] = false;
+    } else if (statement.kind === 'rollback') {
+      this.open[tx].length = 0;
+      this.failed[tx] = false;
+    } else if (statement.kind === 'rollback-to') {
+      // Which appends a savepoint undoes is not followed.
+      if (this.open[tx].length > 0) this.broken = true;
+      this.failed[tx] = false;
+    } else if (result.error !== undefined) this.failed[tx] = true;
+    else if (appended !== null && statement.kind === 'insert') this.open[tx].push({ table: appended.table, rows: statement.rows as Row[], columns: appended.columns });
   }
 
   /** Marks `table` as touched by something other than an append holding ids. */
@@ -245,25 +258,29 @@ function sameThrow(real: unknown, f: () => unknown): boolean {
 }
 
 /**
- * The columns where a real INSERT holds `tx` and its shadow's holds `mate`,
- * every other value alike; undefined when the two differ otherwise.
+ * The columns where every row of a real INSERT holds `tx` and its shadow's
+ * holds `mate`, every other value alike; undefined when the two differ
+ * otherwise, or when its rows hold the id in different columns.
  */
 function idColumns(real: Statement, shadow: Statement, tx: TxId, mate: TxId): Set<string> | undefined {
   if (real.kind !== 'insert' || shadow.kind !== 'insert' || real.table !== shadow.table || real.rows.length !== shadow.rows.length) return undefined;
-  if (JSON.stringify(real.onConflict ?? null) !== JSON.stringify(shadow.onConflict ?? null) || real.onConflict !== undefined) return undefined;
-  const columns = new Set<string>();
+  if (real.onConflict !== undefined || shadow.onConflict !== undefined) return undefined;
+  let columns: Set<string> | undefined;
   for (let i = 0; i < real.rows.length; i++) {
     const a = real.rows[i] as Row;
     const b = shadow.rows[i] as Row;
     const keys = Object.keys(a);
     if (keys.length !== Object.keys(b).length) return undefined;
+    const row = new Set<string>();
     for (const k of keys) {
       if (a[k] === b[k]) continue;
-      if (a[k] === tx && b[k] === mate) columns.add(k);
+      if (a[k] === tx && b[k] === mate) row.add(k);
       else return undefined;
     }
+    if (columns !== undefined && !sameSet(columns, row)) return undefined;
+    columns = row;
   }
-  return columns;
+  return columns ?? new Set();
 }
 
 /** The result a shadow given `mate`'s id gets: the real one's, with the rows it appended carrying `mate`. */

@@ -144,7 +144,7 @@ export class StateKeys {
     }
     const parts: string[] = [];
     if (quiescent) {
-      for (let t = 1; t <= n; t++) parts[t] = `${classOf(t)} ${runnable.includes(t) ? `${this.attempts[t]} ${this.resultText[t]}` : `done ${this.outcome(t)}`}`;
+      for (let t = 1; t <= n; t++) parts[t] = `${classOf(t)} ${runnable.includes(t) ? `${this.attempts[t]} ${this.resultText[t]}` : `done ${this.outcome(t)}${this.appended(t)}`}`;
       const all = Array.from({ length: n }, (_, i) => i + 1);
       const order = symmetry ? sortedByPart(all, parts) : all;
       // Tables that hold transactions' ids are left out (`id-columns.ts`): what each transaction's program was given says what they hold.
@@ -157,7 +157,7 @@ export class StateKeys {
     if (engine === null) return null;
     for (let t = 1; t <= n; t++) {
       const finished = !runnable.includes(t) && !this.engine.isBlocked(t);
-      parts[t] = `${classOf(t)} ${finished ? `done ${this.outcome(t)}` : `${this.resultText[t]} | ${this.endingText[t]}`}`;
+      parts[t] = `${classOf(t)} ${finished ? `done ${this.outcome(t)}${this.appended(t)}` : `${this.resultText[t]} | ${this.endingText[t]}`}`;
     }
     const rest: TxId[] = [];
     for (let t = 1; t <= n; t++) if (!engine.txs.includes(t)) rest.push(t);
@@ -166,6 +166,11 @@ export class StateKeys {
     for (const t of order) text += `\n${parts[t]}`;
     // A digest (128 bits) keeps a large cache small; the engine's names run to a kilobyte.
     return { key: createHash('sha256').update(text).digest('base64').slice(0, 22), order };
+  }
+
+  /** What a finished transaction committed to the tables left out of the key (`id-columns.ts`), without its id: an unfinished one's results say it. */
+  private appended(tx: TxId): string {
+    return this.ids && this.ids.tables.size > 0 ? ` ${this.ids.committedShape(tx)}` : '';
   }
 
   private ended(tx: TxId, how: string): void {

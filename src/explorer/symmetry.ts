@@ -43,7 +43,7 @@ export class Symmetry {
     const members = new Map<TxId, TxId[]>();
     workload.forEach((w, i) => {
       const tx = i + 1;
-      const key = JSON.stringify([w.operation, w.args ?? null]);
+      const key = `${JSON.stringify(w.operation)} ${exactKey(w.args)}`;
       const c = first.get(key) ?? tx;
       first.set(key, c);
       classOf.push(c);
@@ -115,6 +115,25 @@ export function probeSymmetry(engine: Engine, plan: RunPlan): { readonly symmetr
   runWithDependencies(engine, { ...plan, startProgram: (tx, start) => ids.program(tx, start) }, serial, undefined, 'semantic', ids.observer());
   return ids.broken ? undefined : { symmetry, ids: true };
 }
+
+/**
+ * Arguments as a key that tells apart what a program can: `undefined`,
+ * `null`, `NaN`, `-0` and `0`, key order. A value that is not plain data (a
+ * Date, a Map) gets a key of its own, so transactions given one are never
+ * taken for interchangeable.
+ */
+function exactKey(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(exactKey).join(',')}]`;
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return `#${++unique}`;
+  return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}:${exactKey(v)}`).join(',')}}`;
+}
+
+let unique = 0;
 
 /** One transaction's outcome, as `outcomeKey` (exhaustive.ts) compares it. */
 function outcomeEntry(o: TxOutcome): string {

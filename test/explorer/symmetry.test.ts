@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { IsolationLevel } from '../../src/adapters/backend.ts';
@@ -9,7 +10,7 @@ import { choiceSchedule } from '../../src/explorer/schedule.ts';
 import { Symmetry } from '../../src/explorer/symmetry.ts';
 import { checkRun } from '../../src/explorer/violation.ts';
 import { swappedRuns } from './swapped-runs.ts';
-import type { Tx } from '../../src/model/program.ts';
+import { StatementFailure, type Tx } from '../../src/model/program.ts';
 import { defineScenario, type Scenario, type Workload } from '../../src/model/scenario.ts';
 import { defineSchema, type DatabaseOf } from '../../src/model/schema.ts';
 import { counterUpsert } from '../../src/model/scenarios/counters.ts';
@@ -88,6 +89,8 @@ function outcomes(p: RunPlan, options: ExhaustiveOptions = {}) {
     if (!result.symmetric) covered.add(outcomeKey(t));
     else for (const swapped of swappedRuns(engine, p, t, symmetry)) covered.add(outcomeKey(swapped));
   }
+  // The outcomes the search counts are those it worked out for the reassignments it checked the rules on: they must be brute force's.
+  expect(new Set(result.outcomeDigests)).toEqual(new Set([...all].map((k) => createHash('sha256').update(k).digest('hex').slice(0, 16))));
   return { all: [...all].sort(), covered: [...covered].sort(), result };
 }
 
@@ -209,6 +212,64 @@ describe('interchangeable transactions', () => {
       const { all, covered, result } = outcomes(plan(sales, strategy, 'read-committed', Array.from({ length: 3 }, () => ({ operation: 'buy', args: {} }))));
       expect(result.symmetric, strategy).toBe(symmetric);
       expect(covered, strategy).toEqual(all);
+    }
+  });
+
+  it('review cases: a finished transaction named by what it appended, a multi-row append with the id in one row only, a COMMIT that rolls back', () => {
+    const schema = defineSchema({
+      counter: { columns: { id: 'int', v: 'int' }, primaryKey: ['id'] },
+      log: { columns: { req: 'int', k: 'int', seen: 'int' }, primaryKey: ['req', 'k'] },
+      claims: { columns: { id: 'int' }, primaryKey: ['id'] },
+    });
+    type Db = DatabaseOf<typeof schema>;
+    // Notes the counter it saw in a log row keyed by its id, and returns only 'ok': two finished notes differ in what they appended alone.
+    function* note(tx: Tx<Db>) {
+      const row = yield* tx.selectOne('counter', { id: 1 });
+      yield* tx.insert('log', { req: tx.id, k: 0, seen: row!.v });
+      return yield* tx.commit('ok');
+    }
+    function* bump(tx: Tx<Db>) {
+      yield* tx.update('counter', { id: 1 }, { v: 1 });
+      return yield* tx.commit('ok');
+    }
+    // Two log rows in one INSERT, the id in `seen` of the first only.
+    function* noteTwice(tx: Tx<Db>) {
+      yield* tx.insert('log', [{ req: tx.id, k: 0, seen: tx.id }, { req: tx.id, k: 1, seen: 1 }]);
+      return yield* tx.commit('ok');
+    }
+    // Logs its id, then claims slot 1, catches the duplicate and commits: PostgreSQL rolls the transaction back, log row and all.
+    function* claim(tx: Tx<Db>) {
+      yield* tx.insert('log', { req: tx.id, k: 0, seen: 0 });
+      try {
+        yield* tx.insert('claims', { id: 1 });
+      } catch (e) {
+        if (!(e instanceof StatementFailure)) throw e;
+        return yield* tx.commit('dup');
+      }
+      return yield* tx.commit('ok');
+    }
+    const op = { args: fc.constant({}), serial: () => 'ok' };
+    const log = defineScenario({
+      id: 'log',
+      title: 'log rows keyed by request id',
+      schema,
+      seed: { counter: [{ id: 1, v: 0 }], log: [], claims: [] },
+      isolationLevels: ['read-committed'],
+      operations: { note: op, bump: op, claim: op },
+      strategies: { s: { description: '', programs: { note, bump, claim: claim }, expected: {} }, twice: { description: '', programs: { note: noteTwice, bump, claim }, expected: {} } },
+      invariants: [],
+      transactions: { min: 2, max: 3 },
+      canonical: [],
+    });
+    const cases: [string, Workload, boolean][] = [
+      ['s', [{ operation: 'note', args: {} }, { operation: 'note', args: {} }, { operation: 'bump', args: {} }], true],
+      ['twice', [{ operation: 'note', args: {} }, { operation: 'note', args: {} }], false],
+      ['s', [{ operation: 'claim', args: {} }, { operation: 'claim', args: {} }], true],
+    ];
+    for (const [strategy, workload, symmetric] of cases) {
+      const { all, covered, result } = outcomes(plan(log, strategy, 'read-committed', workload));
+      expect(result.symmetric, workload[0].operation).toBe(symmetric);
+      expect(covered, workload[0].operation).toEqual(all);
     }
   });
 
