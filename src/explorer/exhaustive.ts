@@ -81,8 +81,9 @@ export interface ExhaustiveResult {
   readonly traceDigests: readonly (readonly [string, number])[];
   /**
    * Transactions running the same operation on the same arguments were taken
-   * for interchangeable (`symmetry.ts`): no program read its id, and no step
-   * made two give up at once in a way that tells them apart.
+   * for interchangeable (`symmetry.ts`): no program did more with its id than
+   * append it to tables nobody reads (`id-columns.ts`), and no step made two
+   * give up at once in a way that tells them apart.
    */
   readonly symmetric: boolean;
   readonly failure?: ExhaustiveFailure;
