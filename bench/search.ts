@@ -46,9 +46,14 @@ export interface ExhaustiveMeasure {
 
 /** Exhaustive search of points-deduct's default workload of `n` transactions under one strategy, to the end (or to `maxSchedules`). */
 export function exhaustiveDeduct(strategy: string, n: number, reduction: Reduction = 'after', maxSchedules?: number): ExhaustiveMeasure {
-  const engine = new MemoryEngine(pointsDeduct.schema);
+  return measureExhaustive(deductSpec(strategy, defaultWorkload(pointsDeduct, n)), { ...reductionOptions[reduction], maxSchedules });
+}
+
+/** One exhaustive search to the end (not stopping at a violation), or to `maxSchedules`, timed. */
+function measureExhaustive(spec: RunPlan, options: ExhaustiveOptions): ExhaustiveMeasure {
+  const engine = new MemoryEngine(spec.scenario.schema);
   const started = performance.now();
-  const r = exploreExhaustively(engine, deductSpec(strategy, defaultWorkload(pointsDeduct, n)), { ...reductionOptions[reduction], stopOnViolation: false, maxSchedules });
+  const r = exploreExhaustively(engine, spec, { ...options, stopOnViolation: false });
   return {
     schedules: r.schedules,
     traces: r.traces,
@@ -56,7 +61,7 @@ export function exhaustiveDeduct(strategy: string, n: number, reduction: Reducti
     pruned: r.prunedPrefixes,
     outcomes: r.outcomes,
     seconds: (performance.now() - started) / 1000,
-    complete: r.complete && r.schedules < (maxSchedules ?? Infinity),
+    complete: r.complete && r.schedules < (options.maxSchedules ?? Infinity),
     failed: r.failure !== undefined,
   };
 }
@@ -113,20 +118,8 @@ export function exhaustiveRows(fmt: (n: number) => string, cap8 = 200_000): [str
 
 /** Exhaustive search of `n` identical hits of counter-upsert's `home` counter under read committed, with or without taking them for interchangeable. */
 export function exhaustiveHits(strategy: string, n: number, symmetry: boolean): ExhaustiveMeasure {
-  const engine = new MemoryEngine(counterUpsert.schema);
   const workload = Array.from({ length: n }, () => ({ operation: 'hit', args: { key: 'home' } }));
-  const started = performance.now();
-  const r = exploreExhaustively(engine, { scenario: counterUpsert, strategy: counterUpsert.strategies[strategy], isolation: 'read-committed', workload }, { stopOnViolation: false, symmetry });
-  return {
-    schedules: r.schedules,
-    traces: r.traces,
-    naive: r.naiveInterleavings,
-    pruned: r.prunedPrefixes,
-    outcomes: r.outcomes,
-    seconds: (performance.now() - started) / 1000,
-    complete: r.complete,
-    failed: r.failure !== undefined,
-  };
+  return measureExhaustive({ scenario: counterUpsert, strategy: counterUpsert.strategies[strategy], isolation: 'read-committed', workload }, { symmetry });
 }
 
 /** Shrink quality of lockstep's default search: over `seeds` seeds of points-deduct naive with 2 to 6 transactions, the share ending at 2 transactions and 1 preemption. */

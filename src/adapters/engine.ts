@@ -28,7 +28,7 @@ export interface Engine {
   /** Committed contents of every table, rows in primary-key order. */
   tables(): Tables;
   /** The committed rows of every table (but those in `leaveOut`) in the orders a sequential and a bitmap heap scan meet them, as a name: equal names, equal orders. */
-  heapOrder(leaveOut?: ReadonlySet<string>): string;
+  heapOrder(leaveOut?: TableNames): string;
   /**
    * A name for the engine's whole state between steps: two states with the
    * same name go on in the same ways, once each transaction of one is taken
@@ -37,7 +37,12 @@ export interface Engine {
    * `leaveOut`: tables whose rows the name leaves out (the caller knows no
    * statement reads them and what they hold: `id-columns.ts`).
    */
-  stateKey(leaveOut?: ReadonlySet<string>): EngineStateKey | null;
+  stateKey(leaveOut?: TableNames): EngineStateKey | null;
+}
+
+/** Tables, asked by name (a set, or a map keyed by table). */
+export interface TableNames {
+  has(table: string): boolean;
 }
 
 /** The engine's name for its state: the name, in which transactions are numbered from 1 in the order it mentions them, and the workload transaction of each number (`txs[0]` is number 1). */

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { TxId } from '../adapters/backend.ts';
 import type { Engine } from '../adapters/engine.ts';
-import { checkOutcome, checkRun, finishOrder, type Violation } from './violation.ts';
+import { checkRun, type Violation } from './violation.ts';
+import { equivalentOrders } from './interleavings.ts';
+import { outcomeKey } from './outcome-key.ts';
 import { canonicalOrder, dependent, HappensBefore, runWithDependencies, type DependencyStep, type RunObserver } from './dependency-run.ts';
 import { HeapOrders } from './heap-orders.ts';
 import type { RunPlan, Trace } from './runner.ts';
@@ -9,7 +11,7 @@ import type { Independence } from './footprint.ts';
 import { placesIn, StateCache, StateKeys, type CachedState, type CachedStep } from './state-cache.ts';
 import { IdColumns } from './id-columns.ts';
 import { seedTables } from '../model/scenario.ts';
-import { probeSymmetry, type Symmetry } from './symmetry.ts';
+import { checkReassignments, probeSymmetry } from './symmetry.ts';
 import { runToEnd } from './run-to-end.ts';
 
 /** Limits of an exhaustive search. */
@@ -161,10 +163,6 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
   const outcomes = new Map<string, string>();
   // Outcomes (up to interchangeable transactions) whose every reassignment has been checked against the rules.
   const checked = new Set<string>();
-  // The current step's abandons: two at once follow in workload order, which interchangeable transactions do not share; that order counts once a ROLLBACK wakes a waiter.
-  let abandons = 0;
-  let abandoning: TxId | null = null;
-  let woke = false;
   // Tables whose heap order no statement seen reads: their inserts commute until a run meets one that does, then the search starts again.
   const heapOrders = (options.independence ?? 'semantic') === 'semantic' ? new HeapOrders(spec.scenario.schema) : undefined;
   const unordered = heapOrders?.unordered;
@@ -175,21 +173,15 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
           submitted(tx, statement) {
             heapOrders?.observe(statement);
             ids?.submitted(tx, statement);
-            abandons = 0;
-            woke = false;
+            symmetry?.stepped();
             keys?.submitted(tx, statement);
           },
           abandoned(tx) {
-            abandons++;
-            abandoning = tx;
+            symmetry?.abandoned(tx);
             keys?.abandoned(tx);
           },
           events(events) {
-            if (abandoning !== null) {
-              if (events.some((e) => e.tx !== abandoning)) woke = true;
-              if (woke && abandons > 1 && symmetry) symmetry.broken = true;
-              abandoning = null;
-            }
+            symmetry?.events(events);
             ids?.events(events);
             keys?.events(events);
           },
@@ -326,54 +318,6 @@ export function* exhaustiveSearch(engine: Engine, spec: RunPlan, options: Exhaus
     yield;
   }
   return result(!pruned.value);
-}
-
-/** What a run ends in: the final tables and every transaction's result, fate, error and attempts. */
-export function outcomeKey(trace: Pick<Trace, 'final' | 'outcomes'>): string {
-  return JSON.stringify([trace.final, trace.outcomes.map((o) => [o.result ?? null, o.fate, o.error?.code ?? null, o.error?.message ?? null, o.attempts])]);
-}
-
-/**
- * The rules checked on a finished run and on every reassignment of its
- * outcomes among interchangeable transactions (`symmetry.ts`): the runs the
- * search left out because they differ from this one only in which of them
- * did what (`reached` is told what each ends in). The first that breaks a
- * rule is run for real (its schedule with the transactions swapped), so the
- * failure reported is a run of the model.
- */
-function checkReassignments(
-  engine: Engine,
-  spec: RunPlan,
-  symmetry: Symmetry,
-  ids: IdColumns | undefined,
-  trace: Trace,
-  steps: readonly DependencyStep[],
-  choices: readonly number[],
-  reached: (outcome: string) => void,
-): ExhaustiveFailure | null {
-  const finished = finishOrder(trace);
-  let failure: ExhaustiveFailure | null = null;
-  for (const to of symmetry.reassignments(trace.outcomes, ids && ((t) => ids.committedShape(t)))) {
-    const identity = to.every((t, i) => t === i);
-    const outcomes = identity ? trace.outcomes : trace.outcomes.map((o) => ({ ...o, id: to[o.id] })).sort((a, b) => a.id - b.id);
-    // The rows each transaction appended with its id carry the id of the one that does what it did.
-    const final = identity || ids === undefined ? trace.final : ids.reassigned(spec.scenario.schema, trace.final, to);
-    reached(outcomeKey({ final, outcomes }));
-    if (failure !== null) continue;
-    const violation = checkOutcome(spec.scenario, final, outcomes, identity ? finished : finished.map((t) => to[t]));
-    if (violation === null) continue;
-    if (identity) {
-      failure = { trace, choices, violation };
-      continue;
-    }
-    const swapped = runWithDependencies(engine, spec, (runnable, _last, depth) => (depth < steps.length && runnable.includes(to[steps[depth].tx]) ? to[steps[depth].tx] : undefined));
-    const confirmed = swapped.trace && checkRun(spec.scenario, swapped.trace);
-    if (!swapped.trace || !confirmed || outcomeKey(swapped.trace) !== outcomeKey({ final, outcomes })) {
-      throw new Error(`Exhaustive search: swapping interchangeable transactions (${to.slice(1).join(',')}) in a run did not give the run worked out; the model treats them differently.`);
-    }
-    failure = { trace: swapped.trace, choices: swapped.choices, violation: confirmed };
-  }
-  return failure;
 }
 
 /**
@@ -527,72 +471,3 @@ function nextSchedule(stack: Node[], bound: number, pruned: { value: boolean }):
   return false;
 }
 
-/**
- * How many step orders the runner could take that are equivalent to this run:
- * the linear extensions of its happens-before order, counted over the
- * transactions' progress (each transaction's steps form a chain). Summed over
- * the distinct traces of an exhaustive search, it is the number of schedules
- * a search without reduction would run.
- */
-export function equivalentOrders(steps: readonly DependencyStep[], hb: HappensBefore): number {
-  const txs = [...new Set(steps.map((s) => s.tx))].sort((a, b) => a - b);
-  const lane = new Map(txs.map((t, k) => [t, k]));
-  const chains: number[][] = txs.map(() => []);
-  const position: number[] = [];
-  for (let j = 0; j < steps.length; j++) {
-    const chain = chains[lane.get(steps[j].tx)!];
-    position[j] = chain.length;
-    chain.push(j);
-  }
-  // needs[j][u]: how many steps of lane u must have run before step j.
-  const needs = steps.map((_, j) => {
-    const need = new Array<number>(txs.length).fill(0);
-    for (let i = 0; i < j; i++) {
-      if (!hb.precedes(i, j)) continue;
-      const u = lane.get(steps[i].tx)!;
-      need[u] = Math.max(need[u], position[i] + 1);
-    }
-    return need;
-  });
-  const radix = chains.map((c) => c.length + 1);
-  const memo = new Map<number, number>();
-  const progress = new Array<number>(txs.length).fill(0);
-  const count = (key: number, done: number): number => {
-    if (done === steps.length) return 1;
-    const known = memo.get(key);
-    if (known !== undefined) return known;
-    let total = 0;
-    let weight = 1;
-    for (let u = 0; u < chains.length; u++) {
-      const next = chains[u][progress[u]];
-      if (next !== undefined && needs[next].every((n, v) => progress[v] >= n)) {
-        progress[u]++;
-        total += count(key + weight, done + 1);
-        progress[u]--;
-      }
-      weight *= radix[u];
-    }
-    memo.set(key, total);
-    return total;
-  };
-  return count(0, 0);
-}
-
-/** Every schedule of a workload, without reduction; `onRun` sees each finished run. For checking the reduction on small workloads. */
-export function enumerateInterleavings(engine: Engine, spec: RunPlan, onRun: (trace: Trace) => void): number {
-  const points: { runnable: readonly TxId[]; index: number }[] = [];
-  let runs = 0;
-  for (;;) {
-    const replay = points.length;
-    const run = runWithDependencies(engine, spec, (runnable, _last, depth) => {
-      if (depth < replay) return points[depth].runnable[points[depth].index];
-      points.push({ runnable, index: 0 });
-      return runnable[0];
-    });
-    runs++;
-    onRun(run.trace!);
-    while (points.length > 0 && points[points.length - 1].index + 1 >= points[points.length - 1].runnable.length) points.pop();
-    if (points.length === 0) return runs;
-    points[points.length - 1].index++;
-  }
-}

@@ -198,12 +198,12 @@ export class IdColumns {
     if (statement.kind !== 'insert' || result.rows === undefined) return result;
     const columns = this.tables.get(statement.table);
     if (columns === undefined) return result;
-    return { rows: result.rows.map((row) => ({ ...row, ...Object.fromEntries(columns.map((c) => [c, null])) })) };
+    return { rows: result.rows.map((row) => withValue(row, columns, null)) };
   }
 
   /** What `tx` committed to tables that hold ids, with its id left out: transactions alike in this are alike in the final tables but for their ids. */
   committedShape(tx: TxId): string {
-    return JSON.stringify(this.committed[tx].map((r) => [r.table, r.rows.map((row) => ({ ...row, ...Object.fromEntries(r.columns.map((c) => [c, null])) }))]));
+    return JSON.stringify(this.committed[tx].map((r) => [r.table, r.rows.map((row) => withValue(row, r.columns, null))]));
   }
 
   /** The final tables of the run in which `to[t]` did what each `t` did: the rows `t` appended carry `to[t]`'s id. */
@@ -223,7 +223,7 @@ export class IdColumns {
         for (const row of r.rows) {
           const at = rows.findIndex((x, i) => !done.has(i) && sameRow(x, row));
           if (at < 0) throw new Error(`Exhaustive search: T${t}'s ${r.table} row ${JSON.stringify(row)} is not in the final table.`);
-          rows[at] = { ...row, ...Object.fromEntries(r.columns.map((c) => [c, to[t]])) };
+          rows[at] = withValue(row, r.columns, to[t]);
           done.add(at);
         }
       }
@@ -286,5 +286,12 @@ function idColumns(real: Statement, shadow: Statement, tx: TxId, mate: TxId): Se
 /** The result a shadow given `mate`'s id gets: the real one's, with the rows it appended carrying `mate`. */
 function shadowResult(result: StatementResult, appended: { readonly columns: readonly string[] } | null, tx: TxId, mate: TxId): StatementResult {
   if (appended === null || result.rows === undefined) return result;
-  return { rows: result.rows.map((row) => ({ ...row, ...Object.fromEntries(appended.columns.filter((c) => row[c] === tx).map((c) => [c, mate])) })) };
+  return { rows: result.rows.map((row) => withValue(row, appended.columns.filter((c) => row[c] === tx), mate)) };
+}
+
+/** `row` with `value` in `columns`. */
+function withValue(row: Row, columns: readonly string[], value: TxId | null): Row {
+  const out: Record<string, unknown> = { ...row };
+  for (const c of columns) out[c] = value;
+  return out as Row;
 }

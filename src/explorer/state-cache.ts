@@ -135,7 +135,8 @@ export class StateKeys {
   key(runnable: readonly TxId[], symmetry?: Symmetry): { readonly key: string; readonly order: readonly TxId[] } | null {
     if (this.spec.isolation === 'serializable') return null;
     const n = this.spec.workload.length;
-    const ids = this.ids;
+    // Tables that hold transactions' ids are left out (`id-columns.ts`): what each transaction's program was given says what they hold.
+    const leaveOut = this.ids && this.ids.tables.size > 0 ? this.ids.tables : undefined;
     const classOf = (t: TxId) => symmetry?.classOf[t] ?? t;
     let quiescent = true;
     for (let t = 1; t <= n && quiescent; t++) {
@@ -147,13 +148,11 @@ export class StateKeys {
       for (let t = 1; t <= n; t++) parts[t] = `${classOf(t)} ${runnable.includes(t) ? `${this.attempts[t]} ${this.resultText[t]}` : `done ${this.outcome(t)}${this.appended(t)}`}`;
       const all = Array.from({ length: n }, (_, i) => i + 1);
       const order = symmetry ? sortedByPart(all, parts) : all;
-      // Tables that hold transactions' ids are left out (`id-columns.ts`): what each transaction's program was given says what they hold.
       let tables = this.engine.tables();
-      if (ids && ids.tables.size > 0) tables = Object.fromEntries(Object.entries(tables).filter(([name]) => !ids.tables.has(name)));
-      const leaveOut = ids && ids.tables.size > 0 ? new Set(ids.tables.keys()) : undefined;
+      if (leaveOut) tables = Object.fromEntries(Object.entries(tables).filter(([name]) => !leaveOut.has(name)));
       return { key: `${JSON.stringify(tables)}\n${this.engine.heapOrder(leaveOut)}\n${order.map((t) => parts[t]).join('\n')}`, order };
     }
-    const engine = this.engine.stateKey(ids && ids.tables.size > 0 ? new Set(ids.tables.keys()) : undefined);
+    const engine = this.engine.stateKey(leaveOut);
     if (engine === null) return null;
     for (let t = 1; t <= n; t++) {
       const finished = !runnable.includes(t) && !this.engine.isBlocked(t);

@@ -1,7 +1,9 @@
-import type { TxId } from '../adapters/backend.ts';
+import type { Event, TxId } from '../adapters/backend.ts';
 import type { Engine } from '../adapters/engine.ts';
 import { seedTables, type TxOutcome, type Workload } from '../model/scenario.ts';
-import { runWithDependencies } from './dependency-run.ts';
+import { runWithDependencies, type DependencyStep } from './dependency-run.ts';
+import { outcomeEntry, outcomeKey } from './outcome-key.ts';
+import { checkOutcome, checkRun, finishOrder, type Violation } from './violation.ts';
 import { IdColumns } from './id-columns.ts';
 import { runOnEngine, type RunPlan, type Trace } from './runner.ts';
 
@@ -28,6 +30,10 @@ const maxPermutations = 40_320;
 export class Symmetry {
   /** Set when the search met something that tells interchangeable transactions apart: it starts again without them. */
   broken = false;
+  /** The current step's abandons: two at once follow in workload order, which swapped transactions do not share; that order counts once a ROLLBACK wakes a waiter. */
+  private abandons = 0;
+  private abandoning: TxId | null = null;
+  private woke = false;
 
   private constructor(
     /** Per transaction (from 1): the first transaction of the workload running the same operation on the same arguments. */
@@ -35,6 +41,27 @@ export class Symmetry {
     /** The classes of more than one transaction, each in workload order. */
     readonly classes: readonly (readonly TxId[])[],
   ) {}
+
+  /** A step begins (the runner's observer). */
+  stepped(): void {
+    this.abandons = 0;
+    this.woke = false;
+  }
+
+  /** The runner ends `tx`'s attempt after an error its program did not handle. */
+  abandoned(tx: TxId): void {
+    this.abandons++;
+    this.abandoning = tx;
+  }
+
+  /** A step's (or an abandon's) events. */
+  events(events: readonly Event[]): void {
+    if (this.abandoning === null) return;
+    const abandoning = this.abandoning;
+    if (events.some((e) => e.tx !== abandoning)) this.woke = true;
+    if (this.woke && this.abandons > 1) this.broken = true;
+    this.abandoning = null;
+  }
 
   /** The interchangeable transactions of `workload`, or undefined when it has none (or more than 8 alike). */
   static of(workload: Workload): Symmetry | undefined {
@@ -64,7 +91,7 @@ export class Symmetry {
    * class's outcomes as a sorted list.
    */
   outcomeKey(trace: Trace): string {
-    const entries = trace.outcomes.map((o) => [this.classOf[o.id], outcomeEntry(o)] as const);
+    const entries = trace.outcomes.map((o) => [this.classOf[o.id], JSON.stringify(outcomeEntry(o))] as const);
     entries.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
     return JSON.stringify([trace.final, entries]);
   }
@@ -79,7 +106,7 @@ export class Symmetry {
   *reassignments(outcomes: readonly TxOutcome[], shape?: (tx: TxId) => string): Generator<readonly TxId[]> {
     const identity = outcomes.map((_, i) => i).concat(outcomes.length);
     yield identity;
-    const perClass = this.classes.map((members) => distinctArrangements(members, members.map((t) => outcomeEntry(outcomes[t - 1]) + (shape?.(t) ?? ''))));
+    const perClass = this.classes.map((members) => distinctArrangements(members, members.map((t) => JSON.stringify(outcomeEntry(outcomes[t - 1])) + (shape?.(t) ?? ''))));
     const to = identity.slice();
     const pick = function* (c: number): Generator<readonly TxId[]> {
       if (c === perClass.length) {
@@ -135,10 +162,6 @@ function exactKey(value: unknown): string {
 
 let unique = 0;
 
-/** One transaction's outcome, as `outcomeKey` (exhaustive.ts) compares it. */
-function outcomeEntry(o: TxOutcome): string {
-  return JSON.stringify([o.result ?? null, o.fate, o.error?.code ?? null, o.error?.message ?? null, o.attempts]);
-}
 
 /**
  * The distinct ways to hand the outcomes `entries` (of `members`, in order)
@@ -168,4 +191,54 @@ function distinctArrangements(members: readonly TxId[], entries: readonly string
   };
   place(0);
   return out;
+}
+
+/** A run that broke a rule: its trace, its choice list and the rule. */
+interface BrokenRun {
+  readonly trace: Trace;
+  readonly choices: readonly number[];
+  readonly violation: Violation;
+}
+
+/**
+ * The rules checked on a finished run and on every reassignment of its
+ * outcomes among interchangeable transactions (`symmetry.ts`): the runs the
+ * search left out because they differ from this one only in which of them
+ * did what (`reached` is told what each ends in). The first that breaks a
+ * rule is run for real (its schedule with the transactions swapped), so the
+ * failure reported is a run of the model.
+ */
+export function checkReassignments(
+  engine: Engine,
+  spec: RunPlan,
+  symmetry: Symmetry,
+  ids: IdColumns | undefined,
+  trace: Trace,
+  steps: readonly DependencyStep[],
+  choices: readonly number[],
+  reached: (outcome: string) => void,
+): BrokenRun | null {
+  const finished = finishOrder(trace);
+  let failure: BrokenRun | null = null;
+  for (const to of symmetry.reassignments(trace.outcomes, ids && ((t) => ids.committedShape(t)))) {
+    const identity = to.every((t, i) => t === i);
+    const outcomes = identity ? trace.outcomes : trace.outcomes.map((o) => ({ ...o, id: to[o.id] })).sort((a, b) => a.id - b.id);
+    // The rows each transaction appended with its id carry the id of the one that does what it did.
+    const final = identity || ids === undefined ? trace.final : ids.reassigned(spec.scenario.schema, trace.final, to);
+    reached(outcomeKey({ final, outcomes }));
+    if (failure !== null) continue;
+    const violation = checkOutcome(spec.scenario, final, outcomes, identity ? finished : finished.map((t) => to[t]));
+    if (violation === null) continue;
+    if (identity) {
+      failure = { trace, choices, violation };
+      continue;
+    }
+    const swapped = runWithDependencies(engine, spec, (runnable, _last, depth) => (depth < steps.length && runnable.includes(to[steps[depth].tx]) ? to[steps[depth].tx] : undefined));
+    const confirmed = swapped.trace && checkRun(spec.scenario, swapped.trace);
+    if (!swapped.trace || !confirmed || outcomeKey(swapped.trace) !== outcomeKey({ final, outcomes })) {
+      throw new Error(`Exhaustive search: swapping interchangeable transactions (${to.slice(1).join(',')}) in a run did not give the run worked out; the model treats them differently.`);
+    }
+    failure = { trace: swapped.trace, choices: swapped.choices, violation: confirmed };
+  }
+  return failure;
 }

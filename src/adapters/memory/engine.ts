@@ -12,7 +12,7 @@ import { abort, canGoOn, commit, deadlockVictim, nextWoken, recordLateSsiEnds } 
 import { cycleThrough, reportedBlockers } from './wait-for-graph.ts';
 import { dependencyGraph, type DependencyGraph } from './dependency-graph.ts';
 import type { Xact } from './xact.ts';
-import type { EngineStateKey } from '../engine.ts';
+import type { EngineStateKey, TableNames } from '../engine.ts';
 
 export type { RaceResolver } from './run.ts';
 
@@ -145,7 +145,7 @@ export class MemoryEngine {
    * does not cover the run (SERIALIZABLE, savepoints, a recorded history, a
    * race resolver).
    */
-  stateKey(leaveOut?: ReadonlySet<string>): EngineStateKey | null {
+  stateKey(leaveOut?: TableNames): EngineStateKey | null {
     return this.resolveRace === undefined ? runStateKey(this.run, this.seedXact, leaveOut) : null;
   }
 
@@ -170,7 +170,7 @@ export class MemoryEngine {
    * a bitmap heap scan does (by HOT chain root). With `tables()`, all a later
    * statement can tell of the committed state (`StateKeys`).
    */
-  heapOrder(leaveOut?: ReadonlySet<string>): string {
+  heapOrder(leaveOut?: TableNames): string {
     const run = this.run;
     const out: string[] = [];
     for (const state of run.tables.values()) {

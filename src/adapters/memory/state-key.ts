@@ -2,7 +2,7 @@ import type { RowChain, Version } from './mvcc.ts';
 import type { Run } from './run.ts';
 import type { PendingStatement, Wait, Xact } from './xact.ts';
 import type { TxId } from '../backend.ts';
-import type { EngineStateKey } from '../engine.ts';
+import type { EngineStateKey, TableNames } from '../engine.ts';
 
 /**
  * A canonical name of everything a run holds between two steps, such that
@@ -32,7 +32,7 @@ import type { EngineStateKey } from '../engine.ts';
  * bookkeeping (SERIALIZABLE), savepoints, a recorded history, transactions
  * woken and not yet gone on (never between steps).
  */
-export function runStateKey(run: Run, seed: Xact, leaveOut?: ReadonlySet<string>): EngineStateKey | null {
+export function runStateKey(run: Run, seed: Xact, leaveOut?: TableNames): EngineStateKey | null {
   if (run.isolation === 'serializable' || run.recordHistory) return null;
   if (run.woken.length > 0 || run.rewaited.length > 0) return null;
   const open: Xact[] = [];
