@@ -12,6 +12,17 @@ export type Event =
   | { readonly tx: TxId; readonly kind: 'completed'; readonly result: StatementResult }
   | { readonly tx: TxId; readonly kind: 'blocked'; readonly waitsFor: readonly TxId[] };
 
+/** What the model predicts for a statement beyond the step that submits it (see `Backend.step`). */
+export interface StepForecast {
+  /**
+   * The statement waits, and in a later step is the deadlock victim of a
+   * wait-for cycle whose members all began their current waits in that step
+   * (woken by one commit or rollback, each waiting again): which of them
+   * PostgreSQL aborts is left to timing, and the model chose this one.
+   */
+  readonly laterDeadlockVictim?: boolean;
+}
+
 /**
  * A database lockstep can step through, one statement at a time. The memory
  * engine (`adapters/memory`) and PostgreSQL (`adapters/postgres`) implement it;
@@ -31,12 +42,13 @@ export interface Backend {
    * Runs `statement` as transaction `tx` (opening a transaction if it has none) and settles.
    *
    * `expected`, when given, is what the model predicts for this step (its
-   * events). A backend may use it only to steer a choice the database leaves
-   * to timing towards the model's choice, never to fabricate a result:
+   * events), and `forecast` what it predicts for the statement later. A
+   * backend may use them only to steer a choice the database leaves to
+   * timing towards the model's choice, never to fabricate a result:
    * PostgreSQL makes the deadlock victim the transaction the model aborts
-   * with 40P01. The memory engine ignores it.
+   * with 40P01. The memory engine ignores both.
    */
-  step(tx: TxId, statement: Statement, expected?: readonly Event[]): Promise<Event[]>;
+  step(tx: TxId, statement: Statement, expected?: readonly Event[], forecast?: StepForecast): Promise<Event[]>;
   /** Ends `tx`'s transaction after an error the program did not handle (sends ROLLBACK); settles like a step. */
   abandon(tx: TxId): Promise<Event[]>;
   /** Committed contents of every table, rows in primary-key order. */

@@ -62,6 +62,14 @@ export interface Race {
   readonly ordinal: number;
   readonly candidates: readonly TxId[];
   readonly chosen: TxId;
+  /**
+   * Set when the race is which member of a wait-for cycle is the deadlock
+   * victim: every member began its current wait during one step, so their
+   * deadlock timers started in an order left to timing. `step` counts the
+   * steps the run had begun then, from 1 (a race during an abandon counts
+   * with the step before it).
+   */
+  readonly deadlock?: { readonly step: number };
 }
 
 /** An engine whose races replay can steer: `races` logs every choice of the current run. */

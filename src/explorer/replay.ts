@@ -1,5 +1,5 @@
 import type { Backend, Event, TxId } from '../adapters/backend.ts';
-import type { RacingEngine } from '../adapters/engine.ts';
+import type { Race, RacingEngine } from '../adapters/engine.ts';
 import { seedTables, type Fate, type Scenario } from '../model/scenario.ts';
 import type { Row, Tables } from '../model/schema.ts';
 import { describeStatement, type StatementResult } from '../model/statement.ts';
@@ -157,6 +157,7 @@ async function replayOnce(
   const engine = racingModel(spec.scenario.schema, (ordinal) => resolutions.get(ordinal));
   const order = () => new ReplayOrder(schedule, reorder);
   let model = runOnEngine(engine, spec, order());
+  let laterVictims = laterDeadlockVictims(engine.races, model);
   await backend.reset(seedTables(spec.scenario), spec.isolation);
   const pgOrder = order();
   const run = runWorkload(spec, pgOrder);
@@ -172,7 +173,7 @@ async function replayOnce(
       continue;
     }
     const k = pgSteps.length;
-    const events = await backend.step(call.tx, call.statement, model.steps[k]?.events);
+    const events = await backend.step(call.tx, call.statement, model.steps[k]?.events, laterVictims.has(k) ? { laterDeadlockVictim: true } : undefined);
     pgSteps.push({ tx: call.tx, statement: call.statement, events });
     if (!stepMatches(model.steps[k], pgSteps[k])) {
       const resynced = followRaces(engine, spec, order, resolutions, pgSteps);
@@ -182,6 +183,7 @@ async function replayOnce(
         break;
       }
       model = resynced.trace;
+      laterVictims = laterDeadlockVictims(engine.races, model);
       for (const race of resynced.races) followed.push({ step: k + 1, ...race });
     }
     r = run.next(events);
@@ -223,6 +225,26 @@ async function replayOnce(
     modelViolation,
     postgresViolation,
   };
+}
+
+/**
+ * The steps (from 0) whose statement the model makes the victim of a
+ * deadlock race in a later step (see `StepForecast`): for each such race, the
+ * victim's last step before it, the statement it was waiting in. `races` are
+ * those of the run that gave `trace`.
+ */
+function laterDeadlockVictims(races: readonly Race[], trace: Trace): Set<number> {
+  const steps = new Set<number>();
+  for (const race of races) {
+    if (!race.deadlock) continue;
+    for (let i = Math.min(race.deadlock.step, trace.steps.length) - 1; i >= 0; i--) {
+      if (trace.steps[i].tx === race.chosen) {
+        steps.add(i);
+        break;
+      }
+    }
+  }
+  return steps;
 }
 
 function stepMatches(model: Step | undefined, postgres: Step): boolean {

@@ -146,7 +146,7 @@ describe('memory engine: races PostgreSQL leaves to timing', () => {
           { id: 3, balance: 800 },
         ]),
       ]);
-      expect(engine.races).toEqual([{ ordinal: 0, candidates: [1, 3], chosen: 1 }]);
+      expect(engine.races).toEqual([{ ordinal: 0, candidates: [1, 3], chosen: 1, deadlock: { step: 5 } }]);
     });
 
     it('a resolver can make the other member the deadlock victim', () => {

@@ -101,7 +101,7 @@ describe('memory engine: ends, wake-ups, races and deadlock victims', () => {
     expect(run.races).toEqual([]);
     run.stepStart = 1;
     expect(deadlockVictim(run, [t1, t2, t3])).toBe(t3);
-    expect(run.races).toEqual([{ ordinal: 0, candidates: [2, 1, 3], chosen: 3 }]);
+    expect(run.races).toEqual([{ ordinal: 0, candidates: [2, 1, 3], chosen: 3, deadlock: { step: 0 } }]);
   });
 
   it('the next woken to go on: the first, unless several can go on and the resolver picks another, who jumps ahead of those before it', () => {

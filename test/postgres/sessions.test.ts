@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisionPostgres, type Provisioned } from '../../src/adapters/postgres/provision.ts';
 import type { Answer } from '../../src/adapters/postgres/session.ts';
 import { opening, Sessions } from '../../src/adapters/postgres/sessions.ts';
+import type { Waiting } from '../../src/adapters/postgres/settle.ts';
 import { EnvironmentError, InterruptedError } from '../../src/errors.ts';
 
 /**
@@ -29,8 +30,8 @@ afterAll(async () => {
 const newSessions = () => new Sessions<{ sql: string }, Answer>({ config: { connectionString: server.url }, applicationName, label: (k) => `T${k}` });
 
 /** Sends one SQL text on `session`. */
-const send = (sessions: Sessions<{ sql: string }, Answer>, key: number, sql: string, neverWaits = false) =>
-  sessions.connect(key, '', true).then((s) => s.send({ sql }, [{ text: sql }], (answer) => answer, neverWaits));
+const send = (sessions: Sessions<{ sql: string }, Answer>, key: number, sql: string, waiting: Waiting = 'may') =>
+  sessions.connect(key, '', true).then((s) => s.send({ sql }, [{ text: sql }], (answer) => answer, waiting));
 
 /** Counts the settle's polls (`pg_blocking_pids` queries) on the control connection from now on. */
 function countPolls(sessions: Sessions<{ sql: string }, Answer>): { readonly count: number } {
@@ -72,14 +73,14 @@ describe('Sessions', () => {
     }
   });
 
-  it('a statement that cannot wait for a lock (neverWaits) is waited for without a poll; the waiter it releases is polled for afterwards', async () => {
+  it('a statement that cannot wait for a lock (never) is waited for without a poll; the waiter it releases is polled for afterwards', async () => {
     const sessions = newSessions();
     try {
       await sessions.openControl('');
       await send(sessions, 1, 'select pg_advisory_lock(8104)');
       await sessions.settle(5000);
       const polls = countPolls(sessions);
-      const slow = await send(sessions, 1, 'select pg_sleep(0.2) as slept', true);
+      const slow = await send(sessions, 1, 'select pg_sleep(0.2) as slept', 'never');
       expect(await sessions.settle(5000)).toEqual(new Map());
       expect(slow.done).toBe(true);
       expect(polls.count).toBe(0);
@@ -87,7 +88,7 @@ describe('Sessions', () => {
       expect(await sessions.settle(5000)).toEqual(new Map([[2, [1]]]));
       expect(polls.count).toBeGreaterThan(0);
       // The unlock cannot wait itself, but releases T2: once it completed, the settle polls until T2 has completed too.
-      const unlock = await send(sessions, 1, 'select pg_advisory_unlock(8104)', true);
+      const unlock = await send(sessions, 1, 'select pg_advisory_unlock(8104)', 'never');
       await sessions.settle(5000);
       expect(unlock.done).toBe(true);
       expect(waiter.done).toBe(true);
@@ -97,12 +98,32 @@ describe('Sessions', () => {
     }
   });
 
-  it('a neverWaits statement still running at the deadline: the settle gives up then, with no poll sent', async () => {
+  it('a statement the model predicts completes (unexpected) is waited for without a poll; one that waits after all is polled for once the grace has passed, and found blocked', async () => {
+    const sessions = newSessions();
+    try {
+      await sessions.openControl('');
+      await send(sessions, 1, 'select pg_advisory_lock(8105)');
+      await sessions.settle(5000);
+      const polls = countPolls(sessions);
+      const quick = await send(sessions, 2, 'select pg_advisory_lock(8106) as locked', 'unexpected');
+      expect(await sessions.settle(5000, { graceMs: 300 })).toEqual(new Map());
+      expect(quick.done).toBe(true);
+      expect(polls.count).toBe(0);
+      const waiter = await send(sessions, 3, 'select pg_advisory_lock(8105) as locked', 'unexpected');
+      expect(await sessions.settle(5000, { graceMs: 300 })).toEqual(new Map([[3, [1]]]));
+      expect(waiter.done).toBe(false);
+      expect(polls.count).toBeGreaterThan(0);
+    } finally {
+      await sessions.close();
+    }
+  });
+
+  it('a statement that cannot wait still running at the deadline: the settle gives up then, with no poll sent', async () => {
     const sessions = newSessions();
     try {
       await sessions.openControl('');
       const polls = countPolls(sessions);
-      const slow = await send(sessions, 1, 'select pg_sleep(1)', true);
+      const slow = await send(sessions, 1, 'select pg_sleep(1)', 'never');
       const seen: ReadonlyMap<number, readonly number[]>[] = [];
       expect(await sessions.settle(100, { onDeadline: (waits) => seen.push(waits) })).toEqual(new Map());
       expect(seen).toEqual([new Map()]);

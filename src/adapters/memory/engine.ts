@@ -89,6 +89,7 @@ export class MemoryEngine {
     const run = this.run;
     run.events = [];
     run.stepStart = run.waitClock;
+    run.steps++;
     const slot = run.slot(tx);
     if (statement.kind === 'commit' || statement.kind === 'rollback') {
       const xact = slot.xact;

@@ -1,4 +1,4 @@
-import type { Backend, Event, IsolationLevel, TxId } from '../backend.ts';
+import type { Backend, Event, IsolationLevel, StepForecast, TxId } from '../backend.ts';
 import type { Schema, Tables } from '../../model/schema.ts';
 import { describeStatement, type Statement } from '../../model/statement.ts';
 import { MemoryEngine } from './engine.ts';
@@ -25,8 +25,8 @@ export class MemoryBackend implements Backend {
     this.engine.reset(seed, isolation);
   }
 
-  /** Steps the engine; `expected` is ignored, the engine is the model. */
-  async step(tx: TxId, statement: Statement, _expected?: readonly Event[]): Promise<Event[]> {
+  /** Steps the engine; `expected` and `forecast` are ignored, the engine is the model. */
+  async step(tx: TxId, statement: Statement, _expected?: readonly Event[], _forecast?: StepForecast): Promise<Event[]> {
     return this.engine.step(tx, statement);
   }
 

@@ -90,6 +90,8 @@ export class Run implements Waking {
   waitClock = 0;
   /** `waitClock` when the current step began. */
   stepStart = 0;
+  /** Steps begun in this run (`MemoryEngine.step`), which the races name. */
+  steps = 0;
   /** Waiters that began a new wait during the current step without being woken (see `releaseRow`). */
   readonly rewaited: Xact[] = [];
   /** The woken transactions the one now advancing in `settle` was picked ahead of. */
@@ -175,12 +177,16 @@ export class Run implements Waking {
     this.events.push({ tx, kind: 'completed', result });
   }
 
-  /** Chooses among racing waiters: the resolver given to the engine, else first come first served. Every decision is logged in `races`. */
-  pickWaiter(candidates: readonly Xact[]): Xact {
+  /**
+   * Chooses among racing waiters: the resolver given to the engine, else
+   * first come first served. Every decision is logged in `races`; `deadlock`
+   * marks the choice of a deadlock victim.
+   */
+  pickWaiter(candidates: readonly Xact[], deadlock = false): Xact {
     const ordinal = this.races.length;
     const wanted = this.resolveRace?.(ordinal, candidates.map((x) => x.tx));
     const chosen = candidates.find((x) => x.tx === wanted) ?? candidates[0];
-    this.races.push({ ordinal, candidates: candidates.map((x) => x.tx), chosen: chosen.tx });
+    this.races.push({ ordinal, candidates: candidates.map((x) => x.tx), chosen: chosen.tx, ...(deadlock ? { deadlock: { step: this.steps } } : {}) });
     return chosen;
   }
 

@@ -132,7 +132,7 @@ export function releaseRow(run: Run, chain: RowChain, xact: Xact, keep: RowLockM
 export function deadlockVictim(run: Run, cycle: readonly Xact[]): Xact {
   const victim = longestWaiting(cycle);
   if (victim.waitSince <= run.stepStart) return victim;
-  return run.pickWaiter([...cycle].sort((a, b) => a.waitSince - b.waitSince));
+  return run.pickWaiter([...cycle].sort((a, b) => a.waitSince - b.waitSince), true);
 }
 
 /**

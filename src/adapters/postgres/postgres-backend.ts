@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { Backend, Event, IsolationLevel, TxId } from '../backend.ts';
+import type { Backend, Event, IsolationLevel, StepForecast, TxId } from '../backend.ts';
 import { canonicalTables, compareBy, rowFromPostgres, type Row, type Schema, type Tables } from '../../model/schema.ts';
 import { describeStatement, isSavepointControl, SqlState, type Statement, type StatementResult } from '../../model/statement.ts';
 import { endClient } from './connection.ts';
@@ -57,6 +57,13 @@ export async function createPostgresBackend(connection: PostgresConnection, sche
   );
 }
 
+/**
+ * `deadlock_timeout` of a statement the model makes a later deadlock victim
+ * (see `StepForecast`): long enough for the other members, woken in the same
+ * step, to begin their waits before its check, far shorter than theirs.
+ */
+const laterVictimTimeoutMs = 200;
+
 /** The statement a workload transaction has in flight. */
 interface Sent {
   readonly statement: Statement;
@@ -105,14 +112,18 @@ const connectionCheck = { client_connection_check_interval: 500 };
  * transaction has released its locks.
  *
  * Deadlock victims: PostgreSQL aborts the waiter whose `deadlock_timeout`
- * fires first while the cycle exists. Sessions run with a long timeout; when
- * the model's events for the step (`expected`) say the stepped transaction
- * ends with 40P01, its statement runs with `set local deadlock_timeout = 1`
- * (ms), so PostgreSQL aborts the model's victim. A cycle closed by a
- * transaction woken during the settle cannot be steered (its statement is
- * already running): PostgreSQL then aborts the member that has waited
- * longest. Without `expected`, every deadlock is resolved after the long
- * timeout, the same way.
+ * fires first while the cycle exists (it checks once per wait, when the
+ * timer fires). Sessions run with a long timeout; when the model's events
+ * for the step (`expected`) say the stepped transaction ends with 40P01, its
+ * statement runs with `set local deadlock_timeout = 1` (ms), so PostgreSQL
+ * aborts the model's victim at once. A statement the `forecast` names as a
+ * later victim runs with 200 ms: it checks 200 ms into its first wait and
+ * finds no cycle, and again 200 ms into the wait it begins when woken in the
+ * step that closes the cycle, once the other woken members have begun theirs
+ * and before their long timers fire. Any other cycle
+ * closed by a transaction woken during the settle is not steered:
+ * PostgreSQL aborts the member that has waited longest, after the long
+ * timeout. Without `expected`, every deadlock is resolved that way.
  *
  * `waitsFor` is what `pg_blocking_pids` reports, sorted by transaction. The
  * rows an update or delete returns are sorted by primary key, as the model
@@ -124,7 +135,7 @@ export class PostgresBackend implements Backend {
   /** The same statements without the run schema's random name, for reports (the same bytes on every replay). */
   private readonly described: SqlCompiler;
   private readonly sessions: Sessions<Sent, StatementResult>;
-  /** Transactions whose statement runs with the 1 ms deadlock_timeout (`set local`, gone at their end). */
+  /** Transactions whose statement runs with a short deadlock_timeout (`set local`, gone at their end). */
   private readonly fastDeadlock = new Set<TxId>();
   /** Steps since the last reset, to name the one running when PostgreSQL is lost. */
   private stepsSinceReset = 0;
@@ -194,9 +205,9 @@ export class PostgresBackend implements Backend {
     this.stepsSinceReset = 0;
   }
 
-  async step(tx: TxId, statement: Statement, expected?: readonly Event[]): Promise<Event[]> {
+  async step(tx: TxId, statement: Statement, expected?: readonly Event[], forecast?: StepForecast): Promise<Event[]> {
     const n = ++this.stepsSinceReset;
-    return this.failing(`at step ${n} (T${tx}: ${describeStatement(statement)})`, () => this.runStep(tx, statement, expected));
+    return this.failing(`at step ${n} (T${tx}: ${describeStatement(statement)})`, () => this.runStep(tx, statement, expected, forecast));
   }
 
   /**
@@ -213,7 +224,7 @@ export class PostgresBackend implements Backend {
     }
   }
 
-  private async runStep(tx: TxId, statement: Statement, expected?: readonly Event[]): Promise<Event[]> {
+  private async runStep(tx: TxId, statement: Statement, expected?: readonly Event[], forecast?: StepForecast): Promise<Event[]> {
     const session = await this.sessions.connect(
       tx,
       this.settings({ search_path: this.schemaName, deadlock_timeout: this.deadlockTimeoutMs, ...(this.checksConnection() ? connectionCheck : {}) }),
@@ -230,8 +241,10 @@ export class PostgresBackend implements Backend {
         queries.push({ text: `set local deadlock_timeout = ${this.deadlockTimeoutMs}` });
         this.fastDeadlock.delete(tx);
       }
-      if (this.steersDeadlocks && expected?.some((e) => e.tx === tx && e.kind === 'completed' && e.result.error?.code === SqlState.deadlockDetected)) {
-        queries.push({ text: `set local deadlock_timeout = 1` });
+      const victimNow = expected?.some((e) => e.tx === tx && e.kind === 'completed' && e.result.error?.code === SqlState.deadlockDetected);
+      const victimTimeoutMs = victimNow ? 1 : forecast?.laterDeadlockVictim ? laterVictimTimeoutMs : null;
+      if (this.steersDeadlocks && victimTimeoutMs !== null) {
+        queries.push({ text: `set local deadlock_timeout = ${victimTimeoutMs}` });
         this.fastDeadlock.add(tx);
       }
       const compiled = this.compiler.statement(statement);
@@ -241,7 +254,7 @@ export class PostgresBackend implements Backend {
       { statement },
       queries,
       ({ results, error }) => (error === null ? { rows: this.resultRows(statement, results[results.length - 1]) } : { error: { code: error.code!, message: error.message } }),
-      neverWaits(statement),
+      neverWaits(statement) ? 'never' : expected?.some((e) => e.tx === tx && e.kind === 'completed') ? 'unexpected' : 'may',
     );
     return this.settle(tx);
   }

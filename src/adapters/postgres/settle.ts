@@ -1,18 +1,29 @@
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 
+/**
+ * Whether a statement in flight may wait for a lock:
+ * - `never`: it cannot (a commit, a rollback, a select without a locking
+ *   clause), so it is sure to complete and no poll is sent while it runs;
+ * - `unexpected`: it could, but the model predicts that it completes in its
+ *   step, so no poll is sent while it runs for up to `unexpectedWaitGraceMs`,
+ *   after which the settle polls again (PostgreSQL may differ from the model:
+ *   a wait is then found that much later, and reported the same);
+ * - `may`: it may wait; polls go out while it runs.
+ */
+export type Waiting = 'never' | 'unexpected' | 'may';
+
+/** How long a statement the model predicts completes (`unexpected`) runs before the settle polls for it, by default. */
+export const unexpectedWaitGraceMs = 1000;
+
 /** A statement still running on one session's connection. */
 export interface InFlight<K> {
   /** The session (transaction, spec session) the statement belongs to. */
   readonly key: K;
   /** `pg_backend_pid()` of the session's connection. */
   readonly pid: number;
-  /**
-   * The statement cannot wait for a lock (a commit, a rollback, a select
-   * without a locking clause): it is sure to complete, so no poll is sent
-   * while it runs (default false: it may wait).
-   */
-  readonly neverWaits?: boolean;
+  /** Whether it may wait for a lock (default `may`). */
+  readonly waiting?: Waiting;
 }
 
 /** How `pollUntilSettled` learns that a statement finished while a poll was out. */
@@ -40,6 +51,8 @@ export interface SettleOptions<K> {
   readonly allowCycles?: boolean;
   /** Also count a SERIALIZABLE READ ONLY DEFERRABLE transaction waiting for a safe snapshot as blocked (default false). */
   readonly safeSnapshots?: boolean;
+  /** How long an `unexpected` wait goes unpolled (default `unexpectedWaitGraceMs`). */
+  readonly graceMs?: number;
 }
 
 /** Which sessions each in-flight statement waits for, and whether the run settled before the deadline. */
@@ -57,8 +70,9 @@ const blockersWithSnapshotsQuery = 'select pid, pg_blocking_pids(pid) || pg_safe
  * statement has completed or is blocked by another session of the run (and,
  * unless `allowCycles`, no wait-for cycle remains: PostgreSQL has not resolved
  * a deadlock yet), or until the deadline. While a statement that cannot wait
- * for a lock (`neverWaits`) is in flight no poll could settle the run, so
- * none is sent: the loop waits for a completion instead.
+ * for a lock (`never`) is in flight no poll could settle the run, so none is
+ * sent: the loop waits for a completion instead. So it does, for a while,
+ * while one the model predicts completes (`unexpected`) is in flight.
  *
  * ```ts
  * const { waits, settled } = await pollUntilSettled({ control, pending, sessions, deadline, completions, compare: (a, b) => a - b });
@@ -70,14 +84,20 @@ export async function pollUntilSettled<K>(options: SettleOptions<K>): Promise<Se
     ? { name: 'lockstep_blockers_snapshots', text: blockersWithSnapshotsQuery }
     : { name: 'lockstep_blockers', text: blockersQuery };
   let waits = new Map<K, K[]>();
+  const graceEnd = Math.min(performance.now() + (options.graceMs ?? unexpectedWaitGraceMs), options.deadline);
   for (;;) {
     const pending = options.pending();
     if (pending.length === 0) return { waits, settled: true };
     if (performance.now() > options.deadline) return { waits, settled: false };
     const { generation, next } = options.completions();
-    if (pending.some((p) => p.neverWaits)) {
+    if (pending.some((p) => p.waiting === 'never')) {
       // No poll can settle the run while a statement that cannot wait runs (it is never blocked): wait for a completion instead.
       await completionOrDeadline(next, options.deadline);
+      continue;
+    }
+    if (pending.some((p) => p.waiting === 'unexpected') && performance.now() < graceEnd) {
+      // Nor, as the model has it, while one that it predicts completes runs: wait for a completion, for a while.
+      await completionOrDeadline(next, graceEnd);
       continue;
     }
     const poll = control.query<{ pid: number; blockers: number[] }>({ ...query, values: [pending.map((p) => p.pid)] });
