@@ -57,6 +57,15 @@ process.on('warning', (warning) => {
   process.stderr.write(`Warning: ${(warning.message.split('\n')[0] ?? '').trim()}\n`);
 });
 
+/** `LOCKSTEP_PROGRESS_MS`: how often long work prints a progress line (see `CommandIo.progressMs`). */
+function progressMs(): number | undefined {
+  const text = process.env.LOCKSTEP_PROGRESS_MS;
+  if (text === undefined || text === '') return undefined;
+  if (/^\d+$/.test(text)) return Number(text);
+  process.stderr.write(`LOCKSTEP_PROGRESS_MS must be a whole number of milliseconds, not ${JSON.stringify(text)}.\n`);
+  process.exit(2);
+}
+
 const code = await main(process.argv.slice(2), {
   stdout: (text) => void process.stdout.write(text),
   // After an interrupt, the failures it causes (a closed connection) are not news.
@@ -66,6 +75,7 @@ const code = await main(process.argv.slice(2), {
     return interruptSignal();
   },
   isTTY: process.stdout.isTTY === true,
+  progressMs: progressMs(),
 });
 if (caught !== undefined) process.exit(signalExitCodes[caught]);
 process.exitCode = code;

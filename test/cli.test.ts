@@ -99,6 +99,16 @@ describe('the lockstep executable', () => {
     expect(stdout).toBe((await lockstep('list')).stdout);
   });
 
+  it('LOCKSTEP_PROGRESS_MS sets how often long work prints progress; anything but a whole number of milliseconds is one sentence and exit 2', () => {
+    const often = spawnLockstep(['explore', 'points-deduct', '--strategy', 'for-update', '--runs', '30000'], { env: { LOCKSTEP_PROGRESS_MS: '0' } });
+    expect(often.code).toBe(0);
+    const lines = often.stderr.split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.filter((line) => !/^explore: [\d,]+ of 30,000 runs, \d+ s$/.test(line))).toEqual([]);
+    expect(spawnLockstep(['list'], { env: { LOCKSTEP_PROGRESS_MS: 'soon' } })).toEqual({ code: 2, stdout: '', stderr: 'LOCKSTEP_PROGRESS_MS must be a whole number of milliseconds, not "soon".\n' });
+  });
+
   it('lockstep list | head -2 ends quietly when the reader goes away: no EPIPE stack, exit 0', async () => {
     // The status checked is lockstep's (a pipeline's is head's); three times, as head may leave before or after lockstep's last write.
     const script = 'for i in 1 2 3; do { "$0" "$1" list; echo $? > "$2"; } | head -2; s=$(cat "$2"); [ "$s" = 0 ] || exit "$s"; done';

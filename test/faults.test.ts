@@ -471,7 +471,7 @@ describe('signals: exactly one sentence, 130 for SIGINT and 143 for SIGTERM, not
   type Case = (typeof cases)[number];
   const interrupted = async ({ signal, code, twice, embedded: own, args, ready }: Case) => {
     const tmp = privateTmp();
-    const r = await interrupt(args(), own ? { ...noDb, TMPDIR: tmp } : { TMPDIR: tmp }, (stderr) => ready(tmp, stderr), signal, twice);
+    const r = await interrupt(args(), { ...(own ? { ...noDb, TMPDIR: tmp } : { TMPDIR: tmp }), LOCKSTEP_PROGRESS_MS: '300' }, (stderr) => ready(tmp, stderr), signal, twice);
     expect(r.sent).toBe(true);
     // Progress lines of a long search may come first; the interrupt is one sentence, the last line.
     const lines = r.stderr.split('\n');
@@ -483,7 +483,8 @@ describe('signals: exactly one sentence, 130 for SIGINT and 143 for SIGTERM, not
     expect(leftInTmp(tmp)).toEqual([]);
     expect(postgresProcesses(tmp)).toEqual([]);
   };
-  // A search in the model holds no connection: those cases wait for their first progress line (5 s) side by side.
+  // A search in the model holds no connection: those cases wait for their first progress line side by side
+  // (LOCKSTEP_PROGRESS_MS: after 300 ms rather than 5 s).
   const inModel = (c: Case) => c.title.includes('in the model');
   it.each(cases.filter((c) => !inModel(c)))('$title: exit $code', interrupted, 90_000);
   it.concurrent.each(cases.filter(inModel))('$title: exit $code', interrupted, 90_000);

@@ -8,4 +8,6 @@ export interface CommandIo {
   readonly signal?: AbortSignal;
   /** True when stdout is a terminal. */
   readonly isTTY?: boolean;
+  /** How long long work stays quiet before its first progress line on stderr, and then between lines (default 5000 ms). */
+  readonly progressMs?: number;
 }

@@ -1,15 +1,14 @@
 import type { CommandIo } from './io.ts';
 
 /**
- * Progress of long work on stderr: nothing for the first `quietMs`, then a
- * line at most every `everyMs` (`explore: 1,234,567 runs, 12 s`). The
- * library reports through a callback; this is the CLI's printing of it.
+ * Progress of long work on stderr: nothing for the first `io.progressMs`
+ * (5 s), then a line at most that often (`explore: 1,234,567 runs, 12 s`).
+ * The library reports through a callback; this is the CLI's printing of it.
  */
-export function progressPrinter(io: CommandIo, command: string, options: { quietMs?: number; everyMs?: number } = {}): (done: string) => void {
+export function progressPrinter(io: CommandIo, command: string): (done: string) => void {
   const started = performance.now();
-  const quietMs = options.quietMs ?? 5000;
-  const everyMs = options.everyMs ?? 5000;
-  let next = started + quietMs;
+  const everyMs = io.progressMs ?? 5000;
+  let next = started + everyMs;
   return (done) => {
     const now = performance.now();
     if (now < next) return;
