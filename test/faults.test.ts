@@ -335,7 +335,7 @@ describe('faults of PostgreSQL: one sentence naming the step, exit 2, nothing le
   });
 
   describe('on the embedded server (its postmaster killed: the server is lost)', () => {
-    const lost = async (args: string[], when: (backends: { title: string }[]) => boolean) => {
+    const lost = async (args: string[], when: (backends: { pid: number; title: string }[]) => boolean) => {
       const tmp = privateTmp();
       const r = await withFault(
         runLockstep(args, { env: { DATABASE_URL: undefined, TMPDIR: tmp } }),
@@ -361,7 +361,15 @@ describe('faults of PostgreSQL: one sentence naming the step, exit 2, nothing le
     }, 60_000);
 
     it('spec: lost while a step runs, the step is named', async () => {
-      const r = await lost(['spec', file('lost-step.spec', sleepingStep)], (backends) => backends.some((b) => b.title.endsWith('SELECT')));
+      // The step's pg_sleep: a backend in SELECT for 200 ms (opening a session runs a quick SELECT too).
+      const selecting = new Map<number, number>();
+      const sleeping = (backends: { pid: number; title: string }[]) => {
+        const now = performance.now();
+        for (const pid of [...selecting.keys()]) if (!backends.some((b) => b.pid === pid && b.title.endsWith('SELECT'))) selecting.delete(pid);
+        for (const b of backends) if (b.title.endsWith('SELECT') && !selecting.has(b.pid)) selecting.set(b.pid, now);
+        return [...selecting.values()].some((since) => now - since >= 200);
+      };
+      const r = await lost(['spec', file('lost-step.spec', sleepingStep)], sleeping);
       expect(r.stderr).toMatch(/^PostgreSQL failed during step s1a of permutation 1 \(s1a\): [^\n]+\.\n$/);
     }, 60_000);
   });
