@@ -4,6 +4,7 @@ import type { Backend, Event, IsolationLevel, StepForecast, TxId } from '../back
 import { canonicalTables, compareBy, rowFromPostgres, type Row, type Schema, type Tables } from '../../model/schema.ts';
 import { describeStatement, isSavepointControl, SqlState, type Statement, type StatementResult } from '../../model/statement.ts';
 import { endClient } from './connection.ts';
+import { CompiledStatements } from './compiled-statements.ts';
 import { opening, Sessions } from './sessions.ts';
 import { advisoryLockRows, aggregateRows, SqlCompiler } from './sql-compiler.ts';
 
@@ -132,8 +133,12 @@ const connectionCheck = { client_connection_check_interval: 500 };
 export class PostgresBackend implements Backend {
   private version = '';
   private readonly compiler: SqlCompiler;
+  /** The compiler's statements and scripts, each compiled once. */
+  private readonly compiled: CompiledStatements;
   /** The same statements without the run schema's random name, for reports (the same bytes on every replay). */
-  private readonly described: SqlCompiler;
+  private readonly described: CompiledStatements;
+  /** The settings every workload session starts with (known once the server's version is). */
+  private sessionSettings = '';
   private readonly sessions: Sessions<Sent, StatementResult>;
   /** Transactions whose statement runs with a short deadlock_timeout (`set local`, gone at their end). */
   private readonly fastDeadlock = new Set<TxId>();
@@ -154,7 +159,8 @@ export class PostgresBackend implements Backend {
     options: PostgresBackendOptions = {},
   ) {
     this.compiler = new SqlCompiler(schema, `lockstep_${randomBytes(6).toString('hex')}`);
-    this.described = new SqlCompiler(schema, '');
+    this.compiled = new CompiledStatements(this.compiler);
+    this.described = new CompiledStatements(new SqlCompiler(schema, ''));
     this.applicationName = options.applicationName ?? 'lockstep';
     this.deadlockTimeoutMs = options.deadlockTimeoutMs ?? 3000;
     this.settleDeadlineMs = options.settleDeadlineMs ?? this.deadlockTimeoutMs + 2000;
@@ -182,6 +188,7 @@ export class PostgresBackend implements Backend {
       () => false,
     );
     if (this.checksConnection()) await control.query(this.settings(connectionCheck));
+    this.sessionSettings = this.settings({ search_path: this.schemaName, deadlock_timeout: this.deadlockTimeoutMs, ...(this.checksConnection() ? connectionCheck : {}) });
     this.sessions.throwIfClosed();
     await control.query(this.compiler.createSchemaScript());
   }
@@ -199,7 +206,7 @@ export class PostgresBackend implements Backend {
   async reset(seed: Tables, isolation: IsolationLevel): Promise<void> {
     await this.failing('while resetting the tables', async () => {
       await this.endTransactions();
-      await this.sessions.control.query(this.compiler.resetScript(seed));
+      await this.sessions.control.query(this.compiled.resetScript(seed));
     });
     this.isolation = isolation;
     this.stepsSinceReset = 0;
@@ -225,11 +232,7 @@ export class PostgresBackend implements Backend {
   }
 
   private async runStep(tx: TxId, statement: Statement, expected?: readonly Event[], forecast?: StepForecast): Promise<Event[]> {
-    const session = await this.sessions.connect(
-      tx,
-      this.settings({ search_path: this.schemaName, deadlock_timeout: this.deadlockTimeoutMs, ...(this.checksConnection() ? connectionCheck : {}) }),
-      true,
-    );
+    const session = await this.sessions.connect(tx, this.sessionSettings, true);
     const queries: pg.QueryConfig[] = [];
     if (statement.kind === 'commit' || statement.kind === 'rollback') {
       if (session.status !== 'I') queries.push({ text: statement.kind });
@@ -247,7 +250,7 @@ export class PostgresBackend implements Backend {
         queries.push({ text: `set local deadlock_timeout = ${victimTimeoutMs}` });
         this.fastDeadlock.add(tx);
       }
-      const compiled = this.compiler.statement(statement);
+      const compiled = this.compiled.statement(statement);
       queries.push({ text: compiled.sql, values: compiled.parameters as unknown[] });
     }
     session.send(
@@ -264,7 +267,7 @@ export class PostgresBackend implements Backend {
   }
 
   async tables(): Promise<Tables> {
-    const answer = (await this.failing('while reading the final tables', () => this.sessions.control.query(this.compiler.tablesScript()))) as unknown as pg.QueryResult | pg.QueryResult[];
+    const answer = (await this.failing('while reading the final tables', () => this.sessions.control.query(this.compiled.tablesScript()))) as unknown as pg.QueryResult | pg.QueryResult[];
     const results = Array.isArray(answer) ? answer : [answer];
     const out: Tables = {};
     Object.keys(this.schema).forEach((name, i) => {
