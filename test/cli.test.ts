@@ -112,7 +112,7 @@ describe('the lockstep executable', () => {
   it('lockstep list | head -2 ends quietly when the reader goes away: no EPIPE stack, exit 0', async () => {
     // The status checked is lockstep's (a pipeline's is head's); three times, as head may leave before or after lockstep's last write.
     const script = 'for i in 1 2 3; do { "$0" "$1" list; echo $? > "$2"; } | head -2; s=$(cat "$2"); [ "$s" = 0 ] || exit "$s"; done';
-    const r = spawnSync('sh', ['-c', script, process.execPath, bin, join(dir, 'list-status')], { encoding: 'utf8' });
+    const r = spawnSync('sh', ['-c', script, process.execPath, bin(), join(dir, 'list-status')], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const firstTwoLines = (await lockstep('list')).stdout.split('\n').slice(0, 2).join('\n');

@@ -8,9 +8,8 @@
  * run's server) and against lockstep's own embedded server.
  *
  * Everything runs in this process through `main` (runLockstep) except what
- * is about the process: signals are sent to a spawned `lockstep`, run from
- * the sources (src/cli.ts through tsx) so that it is the code under test and
- * not a stale dist/.
+ * is about the process: signals are sent to a spawned `lockstep`, the
+ * compiled bin, which `bin()` checks is built from the sources as they are.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
@@ -24,11 +23,10 @@ import { InterruptedError } from '../src/errors.ts';
 import { allInterleavings, interleavingCount, samplePermutations } from '../src/isolationtester/permutations.ts';
 import { parseSpec } from '../src/isolationtester/spec-parser.ts';
 import { itemsSchema } from '../src/model/scenarios/catalogue.ts';
-import { runLockstep, type LockstepResult } from './lockstep-cli.ts';
+import { bin, runLockstep, type LockstepResult } from './lockstep-cli.ts';
 
 // Named now (the tables below name files in it), made in beforeAll: a run that skips every test leaves nothing.
 const dir = join(tmpdir(), `lockstep-faults-${process.pid}-${Date.now().toString(36)}`);
-const cli = join(import.meta.dirname, '..', 'src', 'cli.ts');
 let server: Provisioned;
 let admin: pg.Client;
 
@@ -80,7 +78,7 @@ function privateTmp(): string {
   return path;
 }
 
-/** What an embedded run left in its temp folder: data folders and initdb password files (tsx's cache aside). */
+/** What an embedded run left in its temp folder: data folders and initdb password files. */
 const leftInTmp = (tmp: string) => readdirSync(tmp).filter((n) => n.startsWith('lockstep-pg-') || n.startsWith('pg-password-'));
 
 /** PostgreSQL processes whose command line names a folder under `tmp`, or whose postmaster's does. */
@@ -377,7 +375,7 @@ describe('faults of PostgreSQL: one sentence naming the step, exit 2, nothing le
   it('sslmode=require: one sentence, not pg\'s SECURITY WARNING', () => {
     const url = new URL(server.url);
     url.searchParams.set('sslmode', 'require');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', cli, 'spec', file('ssl.spec', 'session s1\nstep s1a { SELECT 1; }\n'), '--db', url.toString()], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [bin(), 'spec', file('ssl.spec', 'session s1\nstep s1a { SELECT 1; }\n'), '--db', url.toString()], { encoding: 'utf8' });
     expect(r.stderr).toMatch(oneSentence);
     expect(r.stderr).toMatch(/^Cannot use the PostgreSQL server at [^\n]*sslmode=require \(from --db\): The server does not support SSL connections\.\n$/);
     expect(r.status).toBe(2);
@@ -387,7 +385,7 @@ describe('faults of PostgreSQL: one sentence naming the step, exit 2, nothing le
 describe('signals: exactly one sentence, 130 for SIGINT and 143 for SIGTERM, nothing left behind', () => {
   /** Spawns `lockstep` from the sources, sends `signal` (twice when `twice`) once `ready` holds, and waits for its end. */
   async function interrupt(args: string[], env: NodeJS.ProcessEnv, ready: (stderr: string) => Promise<boolean> | boolean, signal: NodeJS.Signals, twice = false) {
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [bin(), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, sig) => resolve({ code, signal: sig })));

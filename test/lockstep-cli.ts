@@ -1,9 +1,27 @@
 import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../src/cli/main.ts';
 
-/** The `lockstep` executable, as `npx lockstep` runs it. */
-export const bin = join(import.meta.dirname, '..', 'bin', 'lockstep.js');
+const root = join(import.meta.dirname, '..');
+let built = false;
+
+/**
+ * The `lockstep` executable, as `npx lockstep` runs it: `bin/lockstep.js`,
+ * which runs the compiled `dist/`. A test that spawns it must test the
+ * sources as they are, so this fails when a file under `src/` is newer than
+ * the last build (`npm test` builds first; `npm run build` by hand before
+ * running vitest alone).
+ */
+export function bin(): string {
+  if (!built) {
+    const compiled = statSync(join(root, 'dist', 'cli.js'), { throwIfNoEntry: false })?.mtimeMs;
+    const newer = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && (compiled === undefined || statSync(join(root, 'src', f)).mtimeMs > compiled));
+    if (newer.length > 0) throw new Error(`dist/ is older than src/${newer[0]}: run npm run build first (npm test does), so that the spawned lockstep runs the code under test.`);
+    built = true;
+  }
+  return join(root, 'bin', 'lockstep.js');
+}
 
 /** The exit code of a `lockstep` run and what it printed. */
 export interface LockstepResult {
@@ -53,7 +71,7 @@ export async function runLockstep(args: readonly string[], options: LockstepOpti
  * that must not outlive its run); the others call `runLockstep`.
  */
 export function spawnLockstep(args: readonly string[], options: LockstepOptions = {}): LockstepResult {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: options.cwd, env: { ...process.env, ...options.env } });
+  const r = spawnSync(process.execPath, [bin(), ...args], { encoding: 'utf8', cwd: options.cwd, env: { ...process.env, ...options.env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -95,7 +95,7 @@ describe('lockstep replay', () => {
     await blocker.connect();
     await blocker.query('begin');
     await blocker.query('lock table pg_catalog.pg_namespace in share row exclusive mode');
-    const child = spawn(process.execPath, [bin, 'replay', lostUpdateFile(), '--db', server.url], { stdio: 'pipe' });
+    const child = spawn(process.execPath, [bin(), 'replay', lostUpdateFile(), '--db', server.url], { stdio: 'pipe' });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     let waiting = 0;
     for (let i = 0; i < 500 && waiting === 0; i++) {

@@ -206,7 +206,7 @@ describe('lockstep spec: bad input, one sentence, exit 2', () => {
 
   it('Ctrl-C while a step runs exits 130 and leaves no connection or schema', async () => {
     const file = write('interrupted.spec', 'session s1\nstep s1a { SELECT pg_sleep(60); }\n');
-    const child = spawn(process.execPath, [bin, 'spec', file, '--db', server.url], { stdio: 'pipe' });
+    const child = spawn(process.execPath, [bin(), 'spec', file, '--db', server.url], { stdio: 'pipe' });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     let sleeping = 0;
     for (let i = 0; i < 500 && sleeping === 0; i++) {
