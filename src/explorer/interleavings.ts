@@ -1,7 +1,7 @@
 import type { TxId } from '../adapters/backend.ts';
 import type { Engine } from '../adapters/engine.ts';
-import { runWithDependencies, type DependencyStep, type HappensBefore } from './dependency-run.ts';
-import type { RunPlan, Trace } from './runner.ts';
+import type { DependencyStep, HappensBefore } from './dependency-run.ts';
+import { runOnEngine, type RunPlan, type Trace } from './runner.ts';
 
 /**
  * How many step orders the runner could take that are equivalent to this run:
@@ -60,13 +60,18 @@ export function enumerateInterleavings(engine: Engine, spec: RunPlan, onRun: (tr
   let runs = 0;
   for (;;) {
     const replay = points.length;
-    const run = runWithDependencies(engine, spec, (runnable, _last, depth) => {
-      if (depth < replay) return points[depth].runnable[points[depth].index];
-      points.push({ runnable, index: 0 });
-      return runnable[0];
+    let depth = 0;
+    // A plain run of the model: brute force needs neither footprints nor dependencies.
+    const trace = runOnEngine(engine, spec, {
+      choose(runnable) {
+        const at = depth++;
+        if (at < replay) return points[at].runnable[points[at].index];
+        points.push({ runnable: [...runnable], index: 0 }); // the runner reuses its array
+        return runnable[0];
+      },
     });
     runs++;
-    onRun(run.trace!);
+    onRun(trace);
     while (points.length > 0 && points[points.length - 1].index + 1 >= points[points.length - 1].runnable.length) points.pop();
     if (points.length === 0) return runs;
     points[points.length - 1].index++;
