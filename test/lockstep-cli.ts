@@ -1,26 +1,23 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../src/cli/main.ts';
+import { staleSource } from './build.ts';
 
-const root = join(import.meta.dirname, '..');
-let built = false;
+let current = false;
 
 /**
  * The `lockstep` executable, as `npx lockstep` runs it: `bin/lockstep.js`,
  * which runs the compiled `dist/`. A test that spawns it must test the
- * sources as they are, so this fails when a file under `src/` is newer than
- * the last build (`npm test` builds first; `npm run build` by hand before
- * running vitest alone).
+ * sources as they are: the run's global setup builds when `src/` changed
+ * (test/global-setup.ts), and this fails if a file changed since.
  */
 export function bin(): string {
-  if (!built) {
-    const compiled = statSync(join(root, 'dist', 'cli.js'), { throwIfNoEntry: false })?.mtimeMs;
-    const newer = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && (compiled === undefined || statSync(join(root, 'src', f)).mtimeMs > compiled));
-    if (newer.length > 0) throw new Error(`dist/ is older than src/${newer[0]}: run npm run build first (npm test does), so that the spawned lockstep runs the code under test.`);
-    built = true;
+  if (!current) {
+    const stale = staleSource();
+    if (stale !== undefined) throw new Error(`dist/ is older than ${stale}: run npm run build (the test run builds when it starts), so that the spawned lockstep runs the code under test.`);
+    current = true;
   }
-  return join(root, 'bin', 'lockstep.js');
+  return join(import.meta.dirname, '..', 'bin', 'lockstep.js');
 }
 
 /** The exit code of a `lockstep` run and what it printed. */
