@@ -70,6 +70,21 @@ describe('model: the second cycle is a race between the two woken orders', () =>
   });
 });
 
+/** The same after two other orders deadlock first: T5, the victim, is abandoned (a ROLLBACK that is no step of the trace). */
+const afterAbandon: RunPlan = { ...plan, isolation: 'read-committed', workload: [1, 1, 1, 1, 1].map((qty) => ({ operation: 'order', args: { qty } })) };
+const afterAbandonSchedule: TxId[] = [4, 5, 4, 5, 4, 4, 3, 1, 2, 2, 1, 3, 1, 1];
+
+describe('model: a deadlock race after an abandon', () => {
+  it('names the step it was decided in by the trace’s count, which leaves abandons out', () => {
+    const engine = new MemoryEngine(orderLines.schema);
+    const trace = runOnEngine(engine, afterAbandon, stepOrder(afterAbandonSchedule));
+    expect(trace.steps[3].events).toContainEqual({ tx: 5, kind: 'completed', result: { error: deadlocked } });
+    expect(trace.steps[11].events.filter((e) => e.kind === 'completed' && e.result.error !== undefined).map((e) => e.tx)).toEqual([2, 3]);
+    expect(engine.races).toEqual([{ ordinal: 0, candidates: [2, 1], chosen: 2, deadlock: { step: 12 } }]);
+    expect(trace.outcomes.map((o) => o.fate)).toEqual(['committed', 'aborted', 'aborted', 'committed', 'aborted']);
+  });
+});
+
 describe('PostgreSQL: the victim the model names', () => {
   let server: Provisioned;
   let postgres: PostgresBackend;
@@ -88,6 +103,12 @@ describe('PostgreSQL: the victim the model names', () => {
       expect({ status: report.status, attempts: report.attempts, racesFollowed: report.racesFollowed }).toEqual({ status: 'confirmed', attempts: 1, racesFollowed: [] });
       expect(report.transactions.map((t) => t.postgres)).toEqual(['committed', 'aborted', 'aborted']);
     }
+  });
+
+  it('after an abandon too: confirmed on the first attempt', async () => {
+    const report = await replay(postgres, afterAbandon, afterAbandonSchedule);
+    expect({ status: report.status, attempts: report.attempts, racesFollowed: report.racesFollowed }).toEqual({ status: 'confirmed', attempts: 1, racesFollowed: [] });
+    expect(report.transactions.map((t) => t.postgres)).toEqual(['committed', 'aborted', 'aborted', 'committed', 'aborted']);
   });
 
   it('with T1’s FOR UPDATE (step 5) forecast as the victim, PostgreSQL aborts T1, every time', async () => {

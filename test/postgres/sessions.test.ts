@@ -113,6 +113,11 @@ describe('Sessions', () => {
       expect(await sessions.settle(5000, { graceMs: 300 })).toEqual(new Map([[3, [1]]]));
       expect(waiter.done).toBe(false);
       expect(polls.count).toBeGreaterThan(0);
+      // The grace is at most half the time to the deadline: a settle of 200 ms still polls, and sees whom it waits for.
+      await send(sessions, 4, 'select pg_advisory_lock(8105) as locked', 'unexpected');
+      const seen: ReadonlyMap<number, readonly number[]>[] = [];
+      expect(await sessions.settle(200, { onDeadline: (waits) => seen.push(waits) })).toEqual(new Map([[3, [1]], [4, [1, 3]]]));
+      expect(seen).toEqual([]);
     } finally {
       await sessions.close();
     }

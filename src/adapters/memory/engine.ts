@@ -86,10 +86,15 @@ export class MemoryEngine {
 
   /** Runs one statement of `tx` and settles; see `Backend.step`. */
   step(tx: TxId, statement: Statement): Event[] {
+    this.run.steps++;
+    return this.runStatement(tx, statement);
+  }
+
+  /** Runs one statement of `tx` and settles: a step, or an abandon's ROLLBACK. */
+  private runStatement(tx: TxId, statement: Statement): Event[] {
     const run = this.run;
     run.events = [];
     run.stepStart = run.waitClock;
-    run.steps++;
     const slot = run.slot(tx);
     if (statement.kind === 'commit' || statement.kind === 'rollback') {
       const xact = slot.xact;
@@ -130,9 +135,9 @@ export class MemoryEngine {
     return run.events.length > 1 ? run.events.sort((a, b) => a.tx - b.tx) : run.events;
   }
 
-  /** Ends `tx`'s transaction after an error its program did not handle, as a ROLLBACK would. */
+  /** Ends `tx`'s transaction after an error its program did not handle, as a ROLLBACK would (not a step of the trace: `Run.steps` does not count it). */
   abandon(tx: TxId): Event[] {
-    return this.step(tx, { kind: 'rollback' });
+    return this.runStatement(tx, { kind: 'rollback' });
   }
 
   /** True while `tx` has a statement waiting for a lock. */

@@ -310,6 +310,8 @@ export class PostgresBackend implements Backend {
     for (const s of this.sessions.list()) {
       const flight = s.flight;
       if (flight === null) continue;
+      // The model's prediction was for the step that sent it: a statement still running after it is polled for in later steps.
+      if (flight.waiting === 'unexpected') flight.waiting = 'may';
       if (flight.done) {
         events.push({ tx: s.key, kind: 'completed', result: flight.result! });
         s.flight = null;

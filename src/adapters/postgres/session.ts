@@ -16,8 +16,8 @@ export interface FlightState<R> {
   done: boolean;
   /** The connection broke under the statement: why, in the server's words when it sent a FATAL error. */
   broken: string | undefined;
-  /** Whether the statement may wait for a lock, as the driver knows or the model predicts (see `Waiting`). */
-  readonly waiting: Waiting;
+  /** Whether the statement may wait for a lock, as the driver knows or the model predicts (see `Waiting`); the driver may change it. */
+  waiting: Waiting;
 }
 
 /** A statement in flight: what the driver sent (`W`: a statement, a spec step) and how it stands. */

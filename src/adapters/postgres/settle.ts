@@ -6,9 +6,12 @@ import type pg from 'pg';
  * - `never`: it cannot (a commit, a rollback, a select without a locking
  *   clause), so it is sure to complete and no poll is sent while it runs;
  * - `unexpected`: it could, but the model predicts that it completes in its
- *   step, so no poll is sent while it runs for up to `unexpectedWaitGraceMs`,
- *   after which the settle polls again (PostgreSQL may differ from the model:
- *   a wait is then found that much later, and reported the same);
+ *   step, so no poll is sent while it runs for up to `unexpectedWaitGraceMs`
+ *   (at most half the time to the settle's deadline), after which the
+ *   settle polls again (PostgreSQL may differ from the model: a wait is then
+ *   found that much later, and reported the same). It holds for the settle
+ *   of the step that sent it; the driver makes a statement still running
+ *   after it `may`;
  * - `may`: it may wait; polls go out while it runs.
  */
 export type Waiting = 'never' | 'unexpected' | 'may';
@@ -84,7 +87,9 @@ export async function pollUntilSettled<K>(options: SettleOptions<K>): Promise<Se
     ? { name: 'lockstep_blockers_snapshots', text: blockersWithSnapshotsQuery }
     : { name: 'lockstep_blockers', text: blockersQuery };
   let waits = new Map<K, K[]>();
-  const graceEnd = Math.min(performance.now() + (options.graceMs ?? unexpectedWaitGraceMs), options.deadline);
+  // At most half the time to the deadline, so that a settle with a short deadline still polls.
+  const start = performance.now();
+  const graceEnd = start + Math.min(options.graceMs ?? unexpectedWaitGraceMs, (options.deadline - start) / 2);
   for (;;) {
     const pending = options.pending();
     if (pending.length === 0) return { waits, settled: true };
