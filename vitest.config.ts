@@ -2,20 +2,26 @@ import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * The files that take most of a run, longest first: the parts of the
- * conformance property (properties/conformance.ts), then the in-memory
- * property suite. Started first, so that the many short files fill in behind
- * them and both workers end at about the same time.
+ * The files that take most of a run, longest first (as measured on the
+ * 2-core machine): the signal and fault tests, the parts of the conformance
+ * property (properties/conformance.ts), the exhaustive search's soundness
+ * checks and the in-memory property suite. Started first, so that the many
+ * short files fill in behind them and both workers end at about the same time.
  */
 const longFiles = [
-  'properties/conformance-others.test.ts',
   'test/faults.test.ts',
+  'properties/conformance-others.test.ts',
   'properties/conformance-points-read-committed.test.ts',
+  'test/explorer/exhaustive.test.ts',
+  'properties/scenarios.test.ts',
   'properties/conformance-lots-rewards.test.ts',
   'properties/conformance-orders-queues.test.ts',
   'properties/conformance-points-serializable.test.ts',
   'properties/conformance-points-repeatable-read.test.ts',
-  'properties/scenarios.test.ts',
+  'test/parallel/worker-pool.test.ts',
+  'test/postgres/provision.test.ts',
+  'test/reports/browser.test.ts',
+  'test/user-scenarios/user-scenarios-cli.test.ts',
 ];
 
 /**
