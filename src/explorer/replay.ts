@@ -96,6 +96,12 @@ export interface RaceFollowed {
  * `maxAttempts`; the last attempt follows PostgreSQL's choice and runs the
  * rest of the schedule in its intended order (`reorderedFrom`), so every
  * outcome the model allows is followed to the end.
+ *
+ * The model's run is known before the replay starts, so the backend is told
+ * which statement the model makes the victim of a later deadlock that
+ * PostgreSQL leaves to timing (`StepForecast`). An attempt that used such a
+ * forecast and diverged runs again without forecasts: a forecast steers,
+ * and must never be what makes a replay diverge.
  */
 export async function replay(backend: Backend, spec: RunPlan, schedule: readonly TxId[], maxAttempts = 4): Promise<ReplayReport> {
   const started = performance.now();

@@ -121,10 +121,10 @@ const connectionCheck = { client_connection_check_interval: 500 };
  * later victim runs with 200 ms: it checks 200 ms into its first wait and
  * finds no cycle, and again 200 ms into the wait it begins when woken in the
  * step that closes the cycle, once the other woken members have begun theirs
- * and before their long timers fire. Any other cycle
- * closed by a transaction woken during the settle is not steered:
- * PostgreSQL aborts the member that has waited longest, after the long
- * timeout. Without `expected`, every deadlock is resolved that way.
+ * and before their long timers fire. Any other cycle closed by a transaction
+ * woken during the settle is not steered: PostgreSQL aborts the member that
+ * has waited longest, after the long timeout. Without `expected`, every
+ * deadlock is resolved that way.
  *
  * `waitsFor` is what `pg_blocking_pids` reports, sorted by transaction. The
  * rows an update or delete returns are sorted by primary key, as the model
