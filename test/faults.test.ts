@@ -13,7 +13,6 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,9 +23,10 @@ import { allInterleavings, interleavingCount, samplePermutations } from '../src/
 import { parseSpec } from '../src/isolationtester/spec-parser.ts';
 import { itemsSchema } from '../src/model/scenarios/catalogue.ts';
 import { bin, runLockstep, type LockstepResult } from './lockstep-cli.ts';
+import { memoryFolder } from './memory-folder.ts';
 
 // Named now (the tables below name files in it), made in beforeAll: a run that skips every test leaves nothing.
-const dir = join(tmpdir(), `lockstep-faults-${process.pid}-${Date.now().toString(36)}`);
+const dir = join(memoryFolder(), `lockstep-faults-${process.pid}-${Date.now().toString(36)}`);
 let server: Provisioned;
 let admin: pg.Client;
 

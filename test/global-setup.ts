@@ -1,7 +1,7 @@
-import { accessSync, constants, statfsSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
 import { provisionPostgres, type Provisioned } from '../src/adapters/postgres/provision.ts';
 import { buildIfStale } from './build.ts';
+import { memoryFolder } from './memory-folder.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -17,9 +17,10 @@ declare module 'vitest' {
  * (test/database-per-file.ts). A server that cannot be had fails the run.
  *
  * The embedded server keeps its data in memory (`/dev/shm`) when the machine
- * has room there: the conformance properties truncate tables before each of
- * their thousands of replays, and on ext4 creating a relation's new files
- * after many deletions costs the server about 3 ms each time, on tmpfs 0.5.
+ * has room there (test/memory-folder.ts): the conformance properties truncate
+ * tables before each of their thousands of replays, and on ext4 creating a
+ * relation's new files after many deletions costs the server about 3 ms each
+ * time, on tmpfs 0.5.
  *
  * Meanwhile it builds `dist/` when a source file is newer than the last
  * build: the tests of the process spawn the compiled bin (test/build.ts).
@@ -41,15 +42,4 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   project.provide('databaseUrl', server.url);
   return () => server.stop();
-}
-
-/** `/dev/shm` when it is writable and has 1 GiB free, else undefined (the temp folder). */
-function memoryFolder(): string | undefined {
-  try {
-    accessSync('/dev/shm', constants.W_OK);
-    const { bavail, bsize } = statfsSync('/dev/shm');
-    return bavail * bsize >= 1024 ** 3 ? '/dev/shm' : undefined;
-  } catch {
-    return undefined;
-  }
 }

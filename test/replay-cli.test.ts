@@ -1,6 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,8 +9,9 @@ import { explore } from '../src/explorer/explore.ts';
 import { pointsDeduct } from '../src/model/scenarios/points.ts';
 import { scenarios } from '../src/model/scenarios/index.ts';
 import { bin, runLockstep, spawnLockstep } from './lockstep-cli.ts';
+import { memoryFolder } from './memory-folder.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'lockstep-replay-'));
+const dir = mkdtempSync(join(memoryFolder(), 'lockstep-replay-'));
 let server: Provisioned;
 let admin: pg.Client;
 
@@ -73,7 +73,7 @@ describe('lockstep replay', () => {
   it('uses an embedded server when neither --db nor DATABASE_URL is given, and stops it', () => {
     // A process of its own, with a temp folder of its own (open to the postgres user the server runs as under root):
     // the servers counted are those with their data folder in it, whatever else runs on this machine.
-    const tmp = mkdtempSync(join(tmpdir(), 'lockstep-embedded-'));
+    const tmp = mkdtempSync(join(memoryFolder(), 'lockstep-embedded-'));
     chmodSync(tmp, 0o1777);
     const postgresProcesses = () => spawnSync('pgrep', ['-c', '-f', ` -D ${tmp}/`], { encoding: 'utf8' }).stdout.trim();
     try {

