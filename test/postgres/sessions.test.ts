@@ -123,6 +123,29 @@ describe('Sessions', () => {
     }
   });
 
+  it('once the driver knows the statements left are still blocked (stillBlocked), the settle ends without a poll', async () => {
+    const sessions = newSessions();
+    try {
+      await sessions.openControl('');
+      await send(sessions, 1, 'select pg_advisory_lock(8107)');
+      await sessions.settle(5000);
+      const waiter = await send(sessions, 2, 'select pg_advisory_lock(8107) as locked');
+      expect(await sessions.settle(5000)).toEqual(new Map([[2, [1]]]));
+      const polls = countPolls(sessions);
+      const quiet = await send(sessions, 1, 'select 1 as one', 'unexpected');
+      expect(await sessions.settle(5000, { stillBlocked: () => quiet.done })).toEqual(new Map());
+      expect(quiet.done).toBe(true);
+      expect(waiter.done).toBe(false);
+      expect(polls.count).toBe(0);
+      // Without it, the settle polls to see that T2 still waits.
+      await send(sessions, 1, 'select 2 as two', 'unexpected');
+      expect(await sessions.settle(5000)).toEqual(new Map([[2, [1]]]));
+      expect(polls.count).toBeGreaterThan(0);
+    } finally {
+      await sessions.close();
+    }
+  });
+
   it('a statement that cannot wait still running at the deadline: the settle gives up then, with no poll sent', async () => {
     const sessions = newSessions();
     try {

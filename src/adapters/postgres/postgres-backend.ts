@@ -97,6 +97,16 @@ export function neverWaits(statement: Statement): boolean {
   }
 }
 
+/**
+ * Whether `statement` may release locks when it completes without an error:
+ * COMMIT, ROLLBACK and ROLLBACK TO SAVEPOINT do; every other statement keeps
+ * what its transaction holds (advisory locks are the transaction's, held to
+ * its end). A statement that fails releases its transaction's locks.
+ */
+export function releasesLocks(statement: Statement): boolean {
+  return statement.kind === 'commit' || statement.kind === 'rollback' || statement.kind === 'rollback-to';
+}
+
 /** How often (ms) a waiting statement checks that its client is still there. */
 const connectionCheck = { client_connection_check_interval: 500 };
 
@@ -144,6 +154,8 @@ export class PostgresBackend implements Backend {
   private readonly fastDeadlock = new Set<TxId>();
   /** Steps since the last reset, to name the one running when PostgreSQL is lost. */
   private stepsSinceReset = 0;
+  /** The last settle ended with every statement in flight completed or blocked (not at its deadline). */
+  private lastSettled = true;
   /** Whether this role may set deadlock_timeout (a superuser-only setting before PostgreSQL 15 grants). */
   private steersDeadlocks = false;
   private isolation: IsolationLevel = 'read-committed';
@@ -210,6 +222,7 @@ export class PostgresBackend implements Backend {
     });
     this.isolation = isolation;
     this.stepsSinceReset = 0;
+    this.lastSettled = true;
   }
 
   async step(tx: TxId, statement: Statement, expected?: readonly Event[], forecast?: StepForecast): Promise<Event[]> {
@@ -253,13 +266,16 @@ export class PostgresBackend implements Backend {
       const compiled = this.compiled.statement(statement);
       queries.push({ text: compiled.sql, values: compiled.parameters as unknown[] });
     }
-    session.send(
+    const flight = session.send(
       { statement },
       queries,
       ({ results, error }) => (error === null ? { rows: this.resultRows(statement, results[results.length - 1]) } : { error: { code: error.code!, message: error.message } }),
       neverWaits(statement) ? 'never' : expected?.some((e) => e.tx === tx && e.kind === 'completed') ? 'unexpected' : 'may',
     );
-    return this.settle(tx);
+    // The model says the statement completes and releases no one, and it cannot release a lock unless it fails: once it
+    // has completed without an error, the statements blocked when the last step settled are blocked still.
+    const quiet = this.lastSettled && !releasesLocks(statement) && expected?.length === 1 && expected[0].tx === tx && expected[0].kind === 'completed';
+    return this.settle(tx, quiet ? () => flight.done && flight.result?.error === undefined : undefined);
   }
 
   async abandon(tx: TxId): Promise<Event[]> {
@@ -304,8 +320,10 @@ export class PostgresBackend implements Backend {
    * Settles, then reports the stepped transaction and every other
    * transaction whose statement completed.
    */
-  private async settle(stepped: TxId): Promise<Event[]> {
-    const waits = await this.sessions.settle(this.settleDeadlineMs);
+  private async settle(stepped: TxId, stillBlocked?: () => boolean): Promise<Event[]> {
+    let settled = true;
+    const waits = await this.sessions.settle(this.settleDeadlineMs, { stillBlocked, onDeadline: () => (settled = false) });
+    this.lastSettled = settled;
     const events: Event[] = [];
     for (const s of this.sessions.list()) {
       const flight = s.flight;

@@ -27,6 +27,8 @@ export interface SettleRule {
   readonly onDeadline?: (waits: ReadonlyMap<number, readonly number[]>) => void;
   /** How long an `unexpected` wait goes unpolled (default `unexpectedWaitGraceMs`). */
   readonly graceMs?: number;
+  /** The statements left in flight are known to be blocked still (see `SettleOptions.stillBlocked`). */
+  readonly stillBlocked?: () => boolean;
 }
 
 /**
@@ -155,6 +157,7 @@ export class Sessions<W, R> {
       allowCycles: rule.allowCycles,
       safeSnapshots: rule.safeSnapshots,
       graceMs: rule.graceMs,
+      stillBlocked: rule.stillBlocked,
     });
     if (!settled) rule.onDeadline?.(waits);
     for (const s of this.list()) {

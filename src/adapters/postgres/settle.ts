@@ -56,6 +56,12 @@ export interface SettleOptions<K> {
   readonly safeSnapshots?: boolean;
   /** How long an `unexpected` wait goes unpolled (default `unexpectedWaitGraceMs`). */
   readonly graceMs?: number;
+  /**
+   * True when the driver knows that every statement still in flight is
+   * blocked as it was when the last step settled (nothing since could have
+   * released it): the run has settled without a poll.
+   */
+  readonly stillBlocked?: () => boolean;
 }
 
 /** Which sessions each in-flight statement waits for, and whether the run settled before the deadline. */
@@ -75,7 +81,9 @@ const blockersWithSnapshotsQuery = 'select pid, pg_blocking_pids(pid) || pg_safe
  * a deadlock yet), or until the deadline. While a statement that cannot wait
  * for a lock (`never`) is in flight no poll could settle the run, so none is
  * sent: the loop waits for a completion instead. So it does, for a while,
- * while one the model predicts completes (`unexpected`) is in flight.
+ * while one the model predicts completes (`unexpected`) is in flight. And
+ * none is sent once the driver knows the statements left are still blocked
+ * (`stillBlocked`).
  *
  * ```ts
  * const { waits, settled } = await pollUntilSettled({ control, pending, sessions, deadline, completions, compare: (a, b) => a - b });
@@ -93,6 +101,7 @@ export async function pollUntilSettled<K>(options: SettleOptions<K>): Promise<Se
   for (;;) {
     const pending = options.pending();
     if (pending.length === 0) return { waits, settled: true };
+    if (options.stillBlocked?.()) return { waits, settled: true };
     if (performance.now() > options.deadline) return { waits, settled: false };
     const { generation, next } = options.completions();
     if (pending.some((p) => p.waiting === 'never')) {
