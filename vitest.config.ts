@@ -42,7 +42,8 @@ class LongFilesFirst extends BaseSequencer {
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'properties/**/*.test.ts'],
-    // Type tests (`*.test-d.ts`): what must and must not compile, checked by tsc as part of `npm test`.
+    // Type tests (`*.test-d.ts`): what must and must not compile, checked by tsc as part of `npm test` (only they and
+    // what they import: tsconfig.typetests.json; `npm run typecheck` checks every file).
     typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.typetests.json' },
     // One PostgreSQL server for the run (DATABASE_URL, else an embedded one), and a database of its own for each test file.
     globalSetup: ['test/global-setup.ts'],
