@@ -246,6 +246,9 @@ export class PostgresBackend implements Backend {
 
   private async runStep(tx: TxId, statement: Statement, expected?: readonly Event[], forecast?: StepForecast): Promise<Event[]> {
     const session = await this.sessions.connect(tx, this.sessionSettings, true);
+    // What the model predicts for this statement in this step: its result, or none (it waits).
+    const own = expected?.find((e) => e.tx === tx);
+    const predicted = own?.kind === 'completed' ? own.result : undefined;
     const queries: pg.QueryConfig[] = [];
     if (statement.kind === 'commit' || statement.kind === 'rollback') {
       if (session.status !== 'I') queries.push({ text: statement.kind });
@@ -257,8 +260,7 @@ export class PostgresBackend implements Backend {
         queries.push({ text: `set local deadlock_timeout = ${this.deadlockTimeoutMs}` });
         this.fastDeadlock.delete(tx);
       }
-      const victimNow = expected?.some((e) => e.tx === tx && e.kind === 'completed' && e.result.error?.code === SqlState.deadlockDetected);
-      const victimTimeoutMs = victimNow ? 1 : forecast?.laterDeadlockVictim ? laterVictimTimeoutMs : null;
+      const victimTimeoutMs = predicted?.error?.code === SqlState.deadlockDetected ? 1 : forecast?.laterDeadlockVictim ? laterVictimTimeoutMs : null;
       if (this.steersDeadlocks && victimTimeoutMs !== null) {
         queries.push({ text: `set local deadlock_timeout = ${victimTimeoutMs}` });
         this.fastDeadlock.add(tx);
@@ -270,13 +272,12 @@ export class PostgresBackend implements Backend {
       { statement },
       queries,
       ({ results, error }) => (error === null ? { rows: this.resultRows(statement, results[results.length - 1]) } : { error: { code: error.code!, message: error.message } }),
-      neverWaits(statement) ? 'never' : expected?.some((e) => e.tx === tx && e.kind === 'completed') ? 'unexpected' : 'may',
+      neverWaits(statement) ? 'never' : predicted !== undefined ? 'unexpected' : 'may',
     );
     // The model says the statement succeeds and releases no one, and it cannot release a lock unless it fails: once it
     // has completed without an error, the statements blocked when the last step settled are blocked still. (A predicted
     // failure may be a deadlock, where PostgreSQL could abort another victim and wake others; that step polls.)
-    const quiet =
-      this.lastSettled && !releasesLocks(statement) && expected?.length === 1 && expected[0].tx === tx && expected[0].kind === 'completed' && expected[0].result.error === undefined;
+    const quiet = this.lastSettled && !releasesLocks(statement) && expected?.length === 1 && predicted !== undefined && predicted.error === undefined;
     return this.settle(tx, quiet ? () => flight.done && flight.result?.error === undefined : undefined);
   }
 
@@ -330,8 +331,6 @@ export class PostgresBackend implements Backend {
     for (const s of this.sessions.list()) {
       const flight = s.flight;
       if (flight === null) continue;
-      // The model's prediction was for the step that sent it: a statement still running after it is polled for in later steps.
-      if (flight.waiting === 'unexpected') flight.waiting = 'may';
       if (flight.done) {
         events.push({ tx: s.key, kind: 'completed', result: flight.result! });
         s.flight = null;

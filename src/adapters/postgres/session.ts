@@ -16,7 +16,7 @@ export interface FlightState<R> {
   done: boolean;
   /** The connection broke under the statement: why, in the server's words when it sent a FATAL error. */
   broken: string | undefined;
-  /** Whether the statement may wait for a lock, as the driver knows or the model predicts (see `Waiting`); the driver may change it. */
+  /** Whether the statement may wait for a lock, as the driver knows or the model predicts (see `Waiting`); `Sessions.settle` ends a prediction. */
   waiting: Waiting;
 }
 

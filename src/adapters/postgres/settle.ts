@@ -10,8 +10,8 @@ import type pg from 'pg';
  *   (at most half the time to the settle's deadline), after which the
  *   settle polls again (PostgreSQL may differ from the model: a wait is then
  *   found that much later, and reported the same). It holds for the settle
- *   of the step that sent it; the driver makes a statement still running
- *   after it `may`;
+ *   of the step that sent it: `Sessions.settle` makes a statement still
+ *   running after it `may`;
  * - `may`: it may wait; polls go out while it runs.
  */
 export type Waiting = 'never' | 'unexpected' | 'may';
@@ -104,14 +104,15 @@ export async function pollUntilSettled<K>(options: SettleOptions<K>): Promise<Se
     if (options.stillBlocked?.()) return { waits, settled: true };
     if (performance.now() > options.deadline) return { waits, settled: false };
     const { generation, next } = options.completions();
-    if (pending.some((p) => p.waiting === 'never')) {
-      // No poll can settle the run while a statement that cannot wait runs (it is never blocked): wait for a completion instead.
-      await completionOrDeadline(next, options.deadline);
-      continue;
-    }
-    if (pending.some((p) => p.waiting === 'unexpected') && performance.now() < graceEnd) {
-      // Nor, as the model has it, while one that it predicts completes runs: wait for a completion, for a while.
-      await completionOrDeadline(next, graceEnd);
+    // No poll can settle the run while a statement that cannot wait runs (it is never blocked), nor, as the model has
+    // it, while one that it predicts completes runs: wait for a completion instead (for the latter, for a while).
+    const quietUntil = pending.some((p) => p.waiting === 'never')
+      ? options.deadline
+      : pending.some((p) => p.waiting === 'unexpected') && performance.now() < graceEnd
+        ? graceEnd
+        : null;
+    if (quietUntil !== null) {
+      await completionOrDeadline(next, quietUntil);
       continue;
     }
     const poll = control.query<{ pid: number; blockers: number[] }>({ ...query, values: [pending.map((p) => p.pid)] });
